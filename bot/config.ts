@@ -1,0 +1,201 @@
+/**
+ * Configuration, built once at the boundary: one YAML file (CHATOPS_CONFIG, default ./chatops.yaml)
+ * plus secrets from the environment. Validated by zod; one ConfigError lists every bad key with
+ * what was expected. The result is deeply frozen. Secrets are kept apart (`secrets`) so that the
+ * rest can be logged as it is.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type Problem } from '../core/errors.js';
+import { hostName, slackGroupId, slackUserId } from '../core/values.js';
+
+const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
+
+const dsn = z
+  .string()
+  .regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql://user:password@127.0.0.1:3306/nova');
+
+/** Who may ask for a runbook and who must approve it. Refined by approvals/ (its own schema). */
+export const policyConfigSchema = z
+  .object({
+    requesters: z
+      .object({
+        users: z.array(slackUserId).default([]),
+        groups: z.array(slackGroupId).default([]),
+        channels: z.array(z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'expected a Slack channel id such as C0123ABCD')).default([]),
+      })
+      .partial()
+      .optional(),
+    approvers: z
+      .object({ users: z.array(slackUserId).default([]), groups: z.array(slackGroupId).default([]) })
+      .partial()
+      .optional(),
+    approvals: z.number().int().min(1).max(5).optional(),
+    pendingTtl: z.string().optional(),
+    startWindow: z.string().optional(),
+  })
+  .strict();
+
+const cloudSchema = z
+  .object({
+    /** Entry of clouds.yaml (OS_CLOUD) holding the credentials of this cloud. */
+    cloud: z.string().min(1),
+    backend: z.enum(['rest', 'cli']).default('rest'),
+    nodeCommands: z
+      .object({
+        preset: nodePresetName.default('systemd'),
+        sudo: z.boolean().default(false),
+        logPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
+      })
+      .strict()
+      .default({ preset: 'systemd', sudo: false }),
+    ssh: z
+      .object({ config: z.string().optional(), knownHosts: z.string().optional() })
+      .strict()
+      .default({}),
+    db: z
+      .object({ nova: dsn, nova_api: dsn, neutron: dsn, cinder: dsn })
+      .partial()
+      .strict()
+      .optional(),
+    /** Only these hosts may be named in commands, when set (an inventory check beyond Nova's own list). */
+    hosts: z.array(hostName).optional(),
+    migrationTimeout: z.string().default('30m'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    logging: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    http: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(3000),
+        host: z.string().default('0.0.0.0'),
+        /** Slack's signing spec: requests older or newer than this are refused. */
+        signatureWindowSeconds: z.number().int().min(30).max(900).default(300),
+      })
+      .strict()
+      .default({ port: 3000, host: '0.0.0.0', signatureWindowSeconds: 300 }),
+    slack: z
+      .object({
+        botId: z.string().optional(),
+        botUserId: z.string().optional(),
+        /** Edit a status card at most this often (Slack: chat.update is Tier 3). */
+        statusCardIntervalMs: z.number().int().min(500).max(60_000).default(2000),
+        requestTimeoutMs: z.number().int().min(1000).max(60_000).default(10_000),
+      })
+      .strict()
+      .default({ statusCardIntervalMs: 2000, requestTimeoutMs: 10_000 }),
+    store: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('sqlite'), path: z.string().default('./.chatops/chatops.sqlite') }).strict(),
+        z.object({ kind: z.literal('mysql'), url: dsn }).strict(),
+      ])
+      .default({ kind: 'sqlite', path: './.chatops/chatops.sqlite' }),
+    clouds: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key such as prod or lab'), cloudSchema).default({}),
+    defaultCloud: z.string().optional(),
+    approvals: z
+      .object({
+        default: policyConfigSchema.optional(),
+        runbooks: z.record(z.string(), policyConfigSchema).default({}),
+        userData: policyConfigSchema.optional(),
+        breakGlass: z.object({ groups: z.array(slackGroupId).default([]), users: z.array(slackUserId).default([]) }).strict().optional(),
+      })
+      .strict()
+      .default({ runbooks: {} }),
+  })
+  .strict();
+
+export type FileConfig = z.infer<typeof configSchema>;
+
+/** Secrets and mode-selecting values from the environment; never logged, never posted. */
+export interface Secrets {
+  botToken?: string;
+  signingSecret?: string;
+  appToken?: string;
+}
+
+export type SlackMode =
+  | { kind: 'socket'; why: string }
+  | { kind: 'http'; why: string }
+  | { kind: 'local'; why: string };
+
+export interface Config extends FileConfig {
+  readonly source: string;
+  readonly secrets: Readonly<Secrets>;
+  readonly slackApiUrl: string;
+  readonly mode: SlackMode;
+}
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'expected a bot token starting with xoxb-').optional(),
+  SLACK_SIGNING_SECRET: z.string().regex(/^[A-Za-z0-9]{16,128}$/, 'expected the app signing secret (hex or alphanumeric, 16-128 chars)').optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'expected an app-level token starting with xapp-').optional(),
+  SLACK_API_URL: z.string().url('expected a URL such as https://slack.com/api/').optional(),
+  PORT: z.string().regex(/^[0-9]{1,5}$/, 'expected a TCP port number').optional(),
+});
+
+function problemsOf(error: z.ZodError, prefix = ''): Problem[] {
+  return error.issues.map((i) => ({ path: prefix + (i.path.length ? i.path.join('.') : '(top level)'), message: i.message }));
+}
+
+function selectMode(s: Secrets): SlackMode {
+  if (s.appToken) return { kind: 'socket', why: 'SLACK_APP_TOKEN is set' };
+  if (s.signingSecret) return { kind: 'http', why: 'SLACK_SIGNING_SECRET is set and SLACK_APP_TOKEN is not' };
+  return { kind: 'local', why: 'no Slack credentials are set (SLACK_APP_TOKEN / SLACK_SIGNING_SECRET)' };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/**
+ * Loads and validates the configuration. `file` defaults to CHATOPS_CONFIG or ./chatops.yaml; a
+ * missing default file means "all defaults" (local mode works out of the box), a missing named file
+ * is an error.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string): Config {
+  const explicit = file ?? env.CHATOPS_CONFIG;
+  const path = explicit ?? './chatops.yaml';
+  const problems: Problem[] = [];
+  let raw: unknown = {};
+  if (existsSync(path)) {
+    try {
+      raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+    } catch (e) {
+      throw new ConfigError([{ path: '(file)', message: `not valid YAML: ${(e as Error).message}` }], path);
+    }
+  } else if (explicit) {
+    throw new ConfigError([{ path: '(file)', message: 'file not found (CHATOPS_CONFIG or --config)' }], path);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) problems.push(...problemsOf(parsed.error));
+  const envParsed = envSchema.safeParse(env);
+  if (!envParsed.success) problems.push(...problemsOf(envParsed.error, 'env.'));
+  if (parsed.success) {
+    const c = parsed.data;
+    if (c.defaultCloud && !(c.defaultCloud in c.clouds)) problems.push({ path: 'defaultCloud', message: `names no entry of clouds (have: ${Object.keys(c.clouds).join(', ') || 'none'})` });
+  }
+  const e = envParsed.success ? envParsed.data : {};
+  const secrets: Secrets = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN };
+  const mode = selectMode(secrets);
+  if (mode.kind !== 'local' && !secrets.botToken) problems.push({ path: 'env.SLACK_BOT_TOKEN', message: `required in ${mode.kind} mode (${mode.why})` });
+  if (problems.length || !parsed.success) throw new ConfigError(problems, path);
+  const data = parsed.data;
+  if (e.PORT) data.http.port = Number(e.PORT);
+  return deepFreeze({
+    ...data,
+    source: existsSync(path) ? path : '(defaults)',
+    secrets,
+    slackApiUrl: e.SLACK_API_URL ?? 'https://slack.com/api/',
+    mode,
+  });
+}
