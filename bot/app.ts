@@ -1,0 +1,228 @@
+/**
+ * The Slack surface: one Bolt 5 app in Socket Mode (SLACK_APP_TOKEN) or HTTP (signing secret),
+ * or in local mode against the embedded stand-in (Socket Mode to a local URL). One dispatcher for
+ * every slash command and one for every button, backed by the handlers' registry: every delivery is
+ * acknowledged before any I/O, and retried or replayed deliveries are acknowledged and dropped.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import bolt from '@slack/bolt';
+import type { App as BoltApp, SlashCommand, BlockButtonAction } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { isChatOpsError } from '../core/errors.js';
+import { boltLogger } from './bolt-logger.js';
+import type { DeliveryDedupe } from './delivery-dedupe.js';
+import { deliveryKey } from './delivery-dedupe.js';
+import type { CommandHandlers, Responder } from './handlers.js';
+import type { Metrics } from './metrics.js';
+import { renderError } from './render-error.js';
+import { guardRequestWindow } from './request-window.js';
+
+const { App, HTTPReceiver, SocketModeReceiver } = bolt;
+
+export interface SlackAppOptions {
+  transport: 'http' | 'socket';
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  slackApiUrl: string;
+  botId?: string;
+  botUserId?: string;
+  http: { port: number; host: string; signatureWindowSeconds: number };
+  requestTimeoutMs: number;
+  /** Health and metrics server in Socket Mode; undefined = none (local mode). */
+  healthPort?: number;
+}
+
+export interface SlackAppDeps {
+  handlers: CommandHandlers;
+  dedupe: DeliveryDedupe;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  /** Readiness for /healthz beyond "the process answers". */
+  health?: () => Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
+}
+
+export interface SlackApp {
+  app: BoltApp;
+  /** Port of the HTTP receiver (HTTP mode) or of the health server (Socket Mode), when listening. */
+  port?: number;
+  stop(): Promise<void>;
+}
+
+const DEDUPE_TTL_MS = 60 * 60 * 1000;
+
+export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Promise<SlackApp> {
+  const { logger, metrics, clock } = deps;
+  const blog = boltLogger(logger);
+  const clientOptions = {
+    slackApiUrl: opts.slackApiUrl,
+    // Never let a method name carry its own URL: everything goes to slackApiUrl.
+    allowAbsoluteUrls: false,
+    timeout: opts.requestTimeoutMs,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5000 },
+  };
+
+  const healthRoute = async (_req: unknown, res: import('node:http').ServerResponse) => {
+    const h = (await deps.health?.()) ?? { ok: true };
+    res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: h.ok ? 'ok' : 'unhealthy', ...h.detail }));
+  };
+  const metricsRoute = async (_req: unknown, res: import('node:http').ServerResponse) => {
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  };
+
+  let receiver: InstanceType<typeof HTTPReceiver> | InstanceType<typeof SocketModeReceiver>;
+  if (opts.transport === 'http') {
+    if (!opts.signingSecret) throw new Error('HTTP mode needs a signing secret');
+    const http = new HTTPReceiver({
+      signingSecret: opts.signingSecret,
+      endpoints: ['/slack/events'],
+      logger: blog,
+      customRoutes: [
+        { path: '/healthz', method: ['GET'], handler: (req, res) => void healthRoute(req, res) },
+        { path: '/metrics', method: ['GET'], handler: (req, res) => void metricsRoute(req, res) },
+      ],
+    });
+    // Bolt refuses stale timestamps only; refuse future-dated ones too, before the body is read.
+    http.requestListener = guardRequestWindow(http.requestListener, {
+      endpoints: ['/slack/events'],
+      clock,
+      windowSeconds: opts.http.signatureWindowSeconds,
+      onReject: (reason) => {
+        metrics.rejectedRequests.inc({ reason: reason.includes('future') ? 'future' : reason.includes('old') ? 'stale' : 'malformed' });
+        logger.warn({ reason }, 'refused a request outside the signature window');
+      },
+    });
+    receiver = http;
+  } else {
+    if (!opts.appToken) throw new Error('Socket Mode needs an app-level token');
+    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: blog, installerOptions: { clientOptions } });
+  }
+
+  const app = new App({
+    token: opts.botToken,
+    receiver,
+    logger: blog,
+    clientOptions,
+    ...(opts.botId && opts.botUserId ? { botId: opts.botId, botUserId: opts.botUserId } : {}),
+    deferInitialization: true,
+  });
+
+  // De-duplication: the first delivery of an identity is processed, later ones are acked and dropped.
+  app.use(async (args) => {
+    const body = args.body as unknown as Record<string, unknown>;
+    const key = deliveryKey(body);
+    if (key && !(await deps.dedupe.firstSeen(key, DEDUPE_TTL_MS))) {
+      const kind = key.slice(0, key.indexOf(':'));
+      metrics.duplicates.inc({ kind });
+      logger.info({ key, retryNum: args.context.retryNum }, 'duplicate delivery acknowledged and dropped');
+      const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      return;
+    }
+    await args.next();
+  });
+
+  const { handlers } = deps;
+  app.command(/^\/[a-z][a-z0-9_-]*$/, async ({ command, ack, respond, client }) => {
+    const started = process.hrtime.bigint();
+    const observe = () => metrics.ackSeconds.observe({ kind: 'command' }, Number(process.hrtime.bigint() - started) / 1e9);
+    const cmd = command as SlashCommand;
+    const requester = { userId: cmd.user_id, teamId: cmd.team_id, userName: cmd.user_name };
+    if (!handlers.commands.includes(cmd.command)) {
+      await ack({ response_type: 'ephemeral', text: `This bot does not answer ${cmd.command}. It answers ${handlers.commands.join(', ')}.` });
+      observe();
+      metrics.commands.inc({ command: 'unknown', outcome: 'unknown' });
+      return;
+    }
+    const outcome = handlers.parse({ command: cmd.command, text: cmd.text ?? '', requester, channelId: cmd.channel_id });
+    if (outcome.kind !== 'command') {
+      const r = outcome.kind === 'help' ? { text: outcome.text } : renderError(outcome.error);
+      await ack({ response_type: 'ephemeral', ...r });
+      observe();
+      metrics.commands.inc({ command: cmd.command, outcome: outcome.kind });
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: handlers.ackText(outcome.command) });
+    observe();
+    metrics.commands.inc({ command: outcome.command.name, outcome: 'accepted' });
+    const responder = responderFor(respond, logger);
+    try {
+      await handlers.run(outcome.command, { ...responder, client, requester, channelId: cmd.channel_id, commandText: `${cmd.command} ${cmd.text}`.trim(), triggerId: cmd.trigger_id });
+    } catch (e) {
+      logger.error({ err: e, command: outcome.command.name }, 'command failed');
+      metrics.commands.inc({ command: outcome.command.name, outcome: 'failed' });
+      await responder.ephemeral(renderError(e).text).catch(() => undefined);
+    }
+  });
+
+  app.action(/^[a-z][a-z0-9_.-]*$/, async ({ body, action, ack, respond, client }) => {
+    await ack();
+    const b = body as BlockButtonAction;
+    const a = action as BlockButtonAction['actions'][number];
+    metrics.actions.inc({ action: a.action_id, outcome: 'received' });
+    const responder = responderFor(respond, logger);
+    try {
+      await handlers.action(
+        {
+          actionId: a.action_id,
+          value: a.value ?? '',
+          blockId: a.block_id,
+          channelId: b.channel?.id ?? b.container.channel_id,
+          messageTs: b.message?.ts ?? b.container.message_ts,
+          threadTs: (b.message as { thread_ts?: string } | undefined)?.thread_ts,
+        },
+        { ...responder, client, actor: { userId: b.user.id, teamId: b.user.team_id ?? b.team?.id ?? '', userName: b.user.username ?? b.user.name } },
+      );
+    } catch (e) {
+      logger.error({ err: e, action: a.action_id }, 'action failed');
+      metrics.actions.inc({ action: a.action_id, outcome: 'failed' });
+      await responder.ephemeral(renderError(e).text).catch(() => undefined);
+    }
+  });
+
+  app.error(async (e) => {
+    logger.error({ err: e }, 'unhandled Bolt error');
+  });
+
+  await app.init();
+  let port: number | undefined;
+  let health: Server | undefined;
+  if (opts.transport === 'http') {
+    const server = (await app.start({ port: opts.http.port, host: opts.http.host })) as Server;
+    port = (server.address() as AddressInfo).port;
+  } else {
+    await app.start();
+    if (opts.healthPort !== undefined) {
+      health = createServer((req, res) => {
+        if (req.method === 'GET' && req.url === '/healthz') return void healthRoute(req, res);
+        if (req.method === 'GET' && req.url === '/metrics') return void metricsRoute(req, res);
+        res.writeHead(404).end();
+      });
+      await new Promise<void>((resolve) => health!.listen(opts.healthPort, opts.http.host, resolve));
+      port = (health.address() as AddressInfo).port;
+    }
+  }
+  return {
+    app,
+    port,
+    stop: async () => {
+      await app.stop();
+      if (health) await new Promise<void>((r) => health!.close(() => r()));
+    },
+  };
+}
+
+function responderFor(respond: (m: { response_type: 'ephemeral'; text: string; blocks?: unknown[] }) => Promise<unknown>, logger: Logger): Responder {
+  return {
+    ephemeral: async (text, blocks) => {
+      try {
+        await respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) });
+      } catch (e) {
+        logger.warn({ err: isChatOpsError(e) ? e.code : (e as Error).message }, 'could not send an ephemeral reply');
+      }
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * What the Slack surface asks of the rest of the bot. bot/app.ts owns the protocol (acks, dedupe,
+ * signatures); these handlers own meaning. Parsing is pure so that it can run before the ack.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Command, Requester } from '../core/types.js';
+import type { InputError } from '../core/errors.js';
+
+export type ParseOutcome =
+  | { kind: 'help'; text: string }
+  | { kind: 'error'; error: InputError }
+  | { kind: 'command'; command: Command };
+
+export interface Responder {
+  /** Ephemeral reply to the person who typed the command or clicked (response_url, ≤ 5 uses). */
+  ephemeral(text: string, blocks?: unknown[]): Promise<void>;
+}
+
+export interface SlashContext extends Responder {
+  client: WebClient;
+  requester: Requester;
+  channelId: string;
+  commandText: string;
+  triggerId: string;
+}
+
+export interface ButtonAction {
+  actionId: string;
+  value: string;
+  blockId?: string;
+  /** The message the button sits on. */
+  channelId: string;
+  messageTs: string;
+  threadTs?: string;
+}
+
+export interface ActionContext extends Responder {
+  client: WebClient;
+  /** The person who clicked. */
+  actor: Requester;
+}
+
+export interface CommandHandlers {
+  /** The slash commands this bot answers, e.g. ["/node", "/ip"]. */
+  commands: readonly string[];
+  /** Parse and validate. Pure and fast: it runs before the acknowledgement. */
+  parse(input: { command: string; text: string; requester: Requester; channelId: string }): ParseOutcome;
+  /** The text of the ephemeral acknowledgement of a valid command. */
+  ackText(command: Command): string;
+  /** Runs after the acknowledgement. */
+  run(command: Command, ctx: SlashContext): Promise<void>;
+  /** A button click, after the acknowledgement. */
+  action(action: ButtonAction, ctx: ActionContext): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../bot/config.js';
+import { ConfigError } from '../../core/errors.js';
+
+function file(text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'chatops.yaml');
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('loadConfig', () => {
+  it('accepts the documented example file', () => {
+    const c = loadConfig({}, 'chatops.example.yaml');
+    expect(c.mode.kind).toBe('local');
+    expect(c.clouds.lab?.nodeCommands.preset).toBe('lab');
+    expect(Object.isFrozen(c.clouds)).toBe(true);
+  });
+
+  it('runs on defaults when no file exists and selects the mode from the environment', () => {
+    const cwdFile = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'none.yaml');
+    const env = { CHATOPS_CONFIG: undefined, SLACK_BOT_TOKEN: 'xoxb-1-2', SLACK_APP_TOKEN: 'xapp-1-2', SLACK_SIGNING_SECRET: 'abcdef0123456789' };
+    expect(() => loadConfig(env, cwdFile)).toThrow(/file not found/);
+    const c = loadConfig({ ...env, CHATOPS_CONFIG: file('{}') });
+    expect(c.mode).toEqual({ kind: 'socket', why: 'SLACK_APP_TOKEN is set' });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'abcdef0123456789', PORT: '4000' }, file('{}')).http.port).toBe(4000);
+  });
+
+  it('lists every bad key at once with what was expected', () => {
+    const p = file('http: { port: "x", colour: 1 }\nstore: { kind: postgres }\nclouds: { lab: { backend: soap } }\n');
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({ SLACK_SIGNING_SECRET: 'short' }, p);
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const paths = err!.problems.map((x) => x.path);
+    expect(paths).toEqual(expect.arrayContaining(['http.port', 'http', 'store.kind', 'clouds.lab.cloud', 'clouds.lab.backend', 'env.SLACK_SIGNING_SECRET']));
+    expect(err!.message).toContain('env.SLACK_SIGNING_SECRET');
+  });
+
+  it('requires a bot token outside local mode and never echoes secrets', () => {
+    try {
+      loadConfig({ SLACK_APP_TOKEN: 'xapp-secret-value' }, file('{}'));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toContain('env.SLACK_BOT_TOKEN');
+      expect((e as Error).message).not.toContain('xapp-secret-value');
+    }
+  });
+});
