@@ -1,0 +1,210 @@
+/**
+ * The one interface the runbooks use to talk to an OpenStack cloud. Two implementations pass the
+ * same contract suite: RestCloud (the APIs, with a cached token) and CliCloud (the `openstack`
+ * client, locally or on a bastion). Values are normalised so callers never see which one ran.
+ */
+
+/** A nova-compute (or other) service row. */
+export interface ComputeService {
+  /** UUID (microversion ≥ 2.53). */
+  id: string;
+  host: string;
+  binary: string;
+  zone?: string;
+  status: 'enabled' | 'disabled';
+  state: 'up' | 'down';
+  disabledReason: string | null;
+  forcedDown: boolean;
+  updatedAt: string | null;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  status: string;
+  taskState: string | null;
+  powerState?: number | null;
+  host: string | null;
+  hypervisorHostname?: string | null;
+  instanceName?: string | null;
+  projectId?: string;
+}
+
+export interface Migration {
+  id: number;
+  uuid?: string;
+  serverId: string;
+  status: string;
+  migrationType: string;
+  sourceCompute: string | null;
+  destCompute: string | null;
+  createdAt?: string;
+}
+
+export interface FixedIp {
+  subnetId: string;
+  ipAddress: string;
+}
+
+export interface Port {
+  id: string;
+  name: string;
+  networkId: string;
+  macAddress: string;
+  status: string;
+  fixedIps: FixedIp[];
+  deviceId: string;
+  deviceOwner: string;
+  bindingHostId: string;
+  bindingProfile: Record<string, unknown>;
+  bindingVifType?: string;
+}
+
+export interface Network {
+  id: string;
+  name: string;
+  status?: string;
+  subnetIds: string[];
+}
+
+export interface Subnet {
+  id: string;
+  name: string;
+  networkId: string;
+  cidr: string;
+  ipVersion: number;
+}
+
+export interface Volume {
+  id: string;
+  name: string | null;
+  status: string;
+  size: number;
+  attachments: { serverId: string; attachmentId?: string; device?: string | null; hostName?: string | null }[];
+}
+
+/** A volume attached to a server, as Nova sees it (os-volume_attachments). */
+export interface ServerVolume {
+  volumeId: string;
+  serverId: string;
+  device: string | null;
+}
+
+/** A Cinder attachment record (attachments API, volume microversion ≥ 3.27). */
+export interface VolumeAttachment {
+  id: string;
+  volumeId: string;
+  instanceId: string | null;
+  status: string;
+  attachedAt?: string | null;
+}
+
+/** Resources a consumer holds on each provider: { rpUuid: { VCPU: 1, MEMORY_MB: 64 } }. */
+export type Allocations = Record<string, Record<string, number>>;
+
+export interface HostUsage {
+  providerId: string;
+  providerName: string;
+  usages: Record<string, number>;
+  /** Consumers (instance/migration UUIDs) with resources on this provider. */
+  allocations: Allocations;
+}
+
+export type BlockMigration = boolean | 'auto';
+
+export interface ServerFilter {
+  host: string;
+  /** Page size for the paged list (limit/marker). */
+  pageSize?: number;
+}
+
+export interface MigrationFilter {
+  serverId?: string;
+  host?: string;
+  status?: string;
+  migrationType?: 'live-migration' | 'migration' | 'evacuation' | 'resize';
+}
+
+export interface PortFilter {
+  networkId?: string;
+  deviceId?: string;
+  name?: string;
+  /** Neutron `fixed_ips=ip_address=…` filter. */
+  fixedIp?: string;
+  subnetId?: string;
+}
+
+export interface PortSpec {
+  networkId: string;
+  name?: string;
+  /** Ask for one address (optionally on one subnet): 409 if taken. */
+  fixedIp?: { subnetId?: string; ipAddress?: string };
+  deviceOwner?: string;
+}
+
+/** Port fields to change. Empty strings / {} clear them (the way to detach a port). */
+export interface PortUpdate {
+  name?: string;
+  deviceId?: string;
+  deviceOwner?: string;
+  bindingHostId?: string;
+  bindingProfile?: Record<string, never>;
+}
+
+/** Where a backend could not do the thing itself and used another way (the CLI's REST fallbacks). */
+export interface Fallback {
+  operation: string;
+  reason: string;
+  via: 'rest';
+}
+
+export interface Cloud {
+  readonly backend: 'rest' | 'cli';
+  /** Fallbacks taken so far (empty for REST). */
+  readonly fallbacks: readonly Fallback[];
+
+  listComputeServices(filter?: { host?: string; binary?: string }): Promise<ComputeService[]>;
+  /** The service on a host, or undefined when there is none. */
+  getComputeService(host: string, binary?: string): Promise<ComputeService | undefined>;
+  disableComputeService(host: string, binary: string, reason: string): Promise<ComputeService>;
+  enableComputeService(host: string, binary: string): Promise<ComputeService>;
+  /** Force the service down (true) or back up (false); refused while `done` evacuations remain. */
+  setComputeServiceForcedDown(host: string, binary: string, down: boolean): Promise<ComputeService>;
+
+  /** Every server on a host across all projects (all pages). */
+  listServersOnHost(filter: ServerFilter): Promise<Server[]>;
+  getServer(id: string): Promise<Server | undefined>;
+  liveMigrateServer(id: string, opts: { host?: string; blockMigration: BlockMigration }): Promise<void>;
+  migrateServer(id: string, opts?: { host?: string }): Promise<void>;
+  confirmResize(id: string): Promise<void>;
+  /** Rebuild on another host after its own died (service forced down first). */
+  evacuateServer(id: string, opts?: { host?: string }): Promise<void>;
+  rebootServer(id: string, type: 'SOFT' | 'HARD'): Promise<void>;
+  startServer(id: string): Promise<void>;
+  stopServer(id: string): Promise<void>;
+
+  listMigrations(filter: MigrationFilter): Promise<Migration[]>;
+  abortLiveMigration(serverId: string, migrationId: number): Promise<void>;
+
+  listPorts(filter?: PortFilter): Promise<Port[]>;
+  getPort(id: string): Promise<Port | undefined>;
+  createPort(spec: PortSpec): Promise<Port>;
+  /** Several ports; REST creates them in one atomic request. */
+  createPorts(specs: PortSpec[]): Promise<Port[]>;
+  updatePort(id: string, changes: PortUpdate): Promise<Port>;
+  deletePort(id: string): Promise<void>;
+  findNetwork(nameOrId: string): Promise<Network | undefined>;
+  listSubnets(filter: { networkId?: string; name?: string }): Promise<Subnet[]>;
+
+  getVolume(id: string): Promise<Volume | undefined>;
+  listVolumes(filter?: { name?: string; status?: string }): Promise<Volume[]>;
+  listServerVolumes(serverId: string): Promise<ServerVolume[]>;
+  attachVolume(serverId: string, volumeId: string, device?: string): Promise<void>;
+  detachVolume(serverId: string, volumeId: string): Promise<void>;
+  listVolumeAttachments(filter: { instanceId?: string; volumeId?: string }): Promise<VolumeAttachment[]>;
+
+  /** Placement allocations of one consumer (instance or migration UUID). */
+  getConsumerAllocations(consumerId: string): Promise<Allocations>;
+  /** Usage and allocations of the resource provider named after a compute host. */
+  getHostUsage(hostName: string): Promise<HostUsage | undefined>;
+}
