@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
 import { hostName, slackGroupId, slackUserId } from '../core/values.js';
+import { storeConfigSchema } from '../store/store-config.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
 
@@ -90,12 +91,7 @@ export const configSchema = z
       })
       .strict()
       .default({ statusCardIntervalMs: 2000, requestTimeoutMs: 10_000 }),
-    store: z
-      .discriminatedUnion('kind', [
-        z.object({ kind: z.literal('sqlite'), path: z.string().default('./.chatops/chatops.sqlite') }).strict(),
-        z.object({ kind: z.literal('mysql'), url: dsn }).strict(),
-      ])
-      .default({ kind: 'sqlite', path: './.chatops/chatops.sqlite' }),
+    store: storeConfigSchema.default({ kind: 'sqlite', path: './.chatops/chatops.sqlite', busyTimeoutMs: 5000 }),
     clouds: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key such as prod or lab'), cloudSchema).default({}),
     defaultCloud: z.string().optional(),
     approvals: z
@@ -136,6 +132,7 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().regex(/^[A-Za-z0-9]{16,128}$/, 'expected the app signing secret (hex or alphanumeric, 16-128 chars)').optional(),
   SLACK_APP_TOKEN: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'expected an app-level token starting with xapp-').optional(),
   SLACK_API_URL: z.string().url('expected a URL such as https://slack.com/api/').optional(),
+  CHATOPS_STORE_PASSWORD: z.string().optional(),
   PORT: z.string().regex(/^[0-9]{1,5}$/, 'expected a TCP port number').optional(),
 });
 
@@ -191,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string):
   if (problems.length || !parsed.success) throw new ConfigError(problems, path);
   const data = parsed.data;
   if (e.PORT) data.http.port = Number(e.PORT);
+  if (data.store.kind === 'mysql' && e.CHATOPS_STORE_PASSWORD !== undefined) data.store.password = e.CHATOPS_STORE_PASSWORD;
   return deepFreeze({
     ...data,
     source: existsSync(path) ? path : '(defaults)',
