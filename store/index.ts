@@ -1,0 +1,7 @@
+/** The store's public surface: the interface, its records, the factory and its config schema. */
+export * from './store.js';
+export { openStore } from './open-store.js';
+export { storeConfigSchema, type StoreConfig } from './store-config.js';
+export { StoreError } from './store-error.js';
+export { LockHeldError } from './lock-held-error.js';
+export { newApprovalId, newOperationId, newScheduleId } from './ids.js';
