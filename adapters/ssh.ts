@@ -1,0 +1,325 @@
+/**
+ * SSH to compute nodes: one interface (RemoteShell), one implementation on ssh2 configured the
+ * OpenSSH way (ssh_config + known_hosts, agent, IdentityFile, ProxyJump). One connection per
+ * host is kept and reused; a dead one is replaced on the next command. Commands come only from
+ * fixed templates (./ssh/shell-quote.ts) or the node presets (./ssh/node-presets.ts).
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Client, ClientChannel } from 'ssh2';
+import type { HostName } from '../core/values.js';
+import { CappedOutput } from './ssh/capped-output.js';
+import { RemoteCommandError, SshError, tail } from './ssh/errors.js';
+import { loadSshConfig, resolveHost, type ParsedSshConfig, type ResolvedHost } from './ssh/ssh-config.js';
+import { shellQuote, type RemoteCommand } from './ssh/shell-quote.js';
+import { forwardThrough, openLink, type LinkSettings } from './ssh/ssh-link.js';
+
+export { HostKeyError, RemoteCommandError, SshError } from './ssh/errors.js';
+export { arg, template, shellQuote, RemoteCommand, type TemplateArg } from './ssh/shell-quote.js';
+export type { ResolvedHost } from './ssh/ssh-config.js';
+
+/** What a finished command returns. */
+export interface RemoteResult {
+  exitCode: number | null;
+  signal: string | null;
+  /** Output text; when cut, ends (stdout) or starts (stderr) with a visible truncation mark. */
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Bytes the command printed, including those not kept. */
+  stdoutBytes: number;
+  stderrBytes: number;
+  durationMs: number;
+}
+
+/** Per-command options. */
+export interface RunOptions {
+  /** Kill the command and fail after this long (default: the shell's commandTimeoutMs). */
+  timeoutMs?: number;
+  /** Exit codes that count as success (default [0]); e.g. `systemctl is-active` exits 3 when stopped. */
+  okExitCodes?: readonly number[];
+  /** Run through `sudo -n` (default: the shell's `sudo` setting). */
+  sudo?: boolean;
+}
+
+/** The SSH adapter's one interface. */
+export interface RemoteShell {
+  run(host: HostName, cmd: RemoteCommand, opts?: RunOptions): Promise<RemoteResult>;
+  /** The command an operator would type for the same thing: `ssh c01 sudo systemctl stop nova-compute`. */
+  equivalent(host: HostName, cmd: RemoteCommand, opts?: Pick<RunOptions, 'sudo'>): string;
+  close(): Promise<void>;
+}
+
+/** Settings; every one has the OpenSSH-like default. */
+export interface SshShellOptions {
+  /** Default ~/.ssh/config (a missing file is an empty config). */
+  sshConfigPath?: string;
+  /** Instead of a file: an already parsed config. */
+  sshConfig?: ParsedSshConfig;
+  /** Replace the known_hosts files named by the config (default: UserKnownHostsFile + GlobalKnownHostsFile). */
+  knownHostsFiles?: readonly string[];
+  /** Default process.env.SSH_AUTH_SOCK; null disables the agent. */
+  agentSocket?: string | null;
+  sudo?: boolean;
+  /** ≤ 10 s (default 10 s). */
+  readyTimeoutMs?: number;
+  /** Default 10 s × 3: a dead link is noticed within 40 s of the last packet. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Default 60 s. */
+  commandTimeoutMs?: number;
+  /** Per stream, default 1 MiB. */
+  maxOutputBytes?: number;
+  /** Also bound the command on the node with coreutils `timeout` (default true), so it dies even when the link does. */
+  remoteTimeout?: boolean;
+  /** Concurrent commands on one connection (OpenSSH MaxSessions is 10). Default 8. */
+  maxChannels?: number;
+}
+
+interface Link {
+  client: Client;
+  dead: boolean;
+  /** Fails the commands running on it when the link dies. */
+  running: Set<(e: Error) => void>;
+  slots: number;
+  waiting: Array<() => void>;
+}
+
+/** Create the ssh2-backed RemoteShell. */
+export function createRemoteShell(options: SshShellOptions = {}): SshRemoteShell {
+  return new SshRemoteShell(options);
+}
+
+export class SshRemoteShell implements RemoteShell {
+  private readonly cfg: ParsedSshConfig;
+  private readonly settings: LinkSettings;
+  private readonly pool = new Map<string, Promise<Link>>();
+  private closed = false;
+  /** Connections opened so far (the reuse test and metrics read it). */
+  connectionsOpened = 0;
+  /** Handshake durations of the connections opened, in ms. */
+  readonly handshakeMs: number[] = [];
+
+  constructor(private readonly o: SshShellOptions) {
+    this.cfg = o.sshConfig ?? loadSshConfig(o.sshConfigPath ?? join(homedir(), '.ssh', 'config'));
+    const agent = o.agentSocket === null ? undefined : (o.agentSocket ?? process.env.SSH_AUTH_SOCK);
+    this.settings = {
+      readyTimeoutMs: Math.min(o.readyTimeoutMs ?? 10_000, 10_000),
+      keepaliveIntervalMs: o.keepaliveIntervalMs ?? 10_000,
+      keepaliveCountMax: o.keepaliveCountMax ?? 3,
+      agentSocket: agent || undefined,
+      knownHostsFiles: o.knownHostsFiles,
+    };
+  }
+
+  /** How the config resolves `host` (for plans and diagnostics). */
+  resolve(host: HostName): ResolvedHost {
+    return resolveHost(this.cfg, host);
+  }
+
+  equivalent(host: HostName, cmd: RemoteCommand, opts: Pick<RunOptions, 'sudo'> = {}): string {
+    return `ssh ${host} ${(opts.sudo ?? this.o.sudo) ? 'sudo ' : ''}${cmd.display}`;
+  }
+
+  async run(host: HostName, cmd: RemoteCommand, opts: RunOptions = {}): Promise<RemoteResult> {
+    if (this.closed) throw new SshError(host, 'the SSH adapter is closed');
+    const r = this.resolve(host);
+    const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs ?? 60_000;
+    const sudo = opts.sudo ?? this.o.sudo ?? false;
+    let line = cmd.text;
+    if (this.o.remoteTimeout ?? true) line = `timeout -k 5 ${Math.ceil(timeoutMs / 1000) + 1} sh -c ${shellQuote(line)}`;
+    if (sudo) line = `sudo -n -- ${line.startsWith('timeout') ? line : `sh -c ${shellQuote(line)}`}`;
+    const display = `${sudo ? 'sudo ' : ''}${cmd.display}`;
+    for (let attempt = 1; ; attempt++) {
+      const link = await this.link(r, 0);
+      await this.acquire(link);
+      try {
+        return await this.exec(link, host, line, display, timeoutMs, opts.okExitCodes ?? [0]);
+      } catch (e) {
+        // The channel never opened, so the command never started: safe to try once on a new connection.
+        if (e instanceof ChannelOpenError && attempt === 1) {
+          link.dead = true;
+          continue;
+        }
+        throw e instanceof ChannelOpenError ? new SshError(host, `cannot open a session channel: ${e.message}`, { cause: e.cause }) : e;
+      } finally {
+        this.release(link);
+      }
+    }
+  }
+
+  private exec(link: Link, host: string, line: string, display: string, timeoutMs: number, ok: readonly number[]): Promise<RemoteResult> {
+    const max = this.o.maxOutputBytes ?? 1024 * 1024;
+    const out = new CappedOutput(max, 'head');
+    const err = new CappedOutput(max, 'tail');
+    const started = performance.now();
+    return new Promise<RemoteResult>((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let exitCode: number | null = null;
+      let signal: string | null = null;
+      let done = false;
+      const failure = (timedOut: boolean) => ({
+        host,
+        command: display,
+        exitCode,
+        signal,
+        stderrTail: tail(err.text()),
+        durationMs: Math.round(performance.now() - started),
+        timedOut,
+      });
+      const finish = (e?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        link.running.delete(onLinkDown);
+        if (e) return reject(e);
+        const res: RemoteResult = {
+          exitCode,
+          signal,
+          stdout: out.text(),
+          stderr: err.text(),
+          stdoutTruncated: out.truncated,
+          stderrTruncated: err.truncated,
+          stdoutBytes: out.totalBytes,
+          stderrBytes: err.totalBytes,
+          durationMs: Math.round(performance.now() - started),
+        };
+        if (signal !== null) reject(new RemoteCommandError(failure(false), `was killed by signal ${signal}`));
+        else if (exitCode === null) reject(new RemoteCommandError(failure(false), 'ended without an exit status'));
+        else if (!ok.includes(exitCode)) reject(new RemoteCommandError(failure(false), `exited with status ${exitCode}`));
+        else resolve(res);
+      };
+      const timer = setTimeout(() => {
+        try {
+          channel?.signal('KILL');
+          channel?.close();
+        } catch {
+          /* the channel may already be gone */
+        }
+        finish(new RemoteCommandError(failure(true), `timed out (limit ${timeoutMs} ms) and was killed`));
+      }, timeoutMs);
+      const onLinkDown = (e: Error) =>
+        finish(
+          new SshError(host, `connection lost while \`${display}\` was running; its outcome is unknown`, {
+            cause: e,
+            details: { command: display, outcome: 'unknown', durationMs: Math.round(performance.now() - started) },
+          }),
+        );
+      link.running.add(onLinkDown);
+      link.client.exec(line, (e, ch) => {
+        if (e) {
+          done = true;
+          clearTimeout(timer);
+          link.running.delete(onLinkDown);
+          return reject(new ChannelOpenError(e));
+        }
+        if (done) return void ch.close();
+        channel = ch;
+        ch.on('data', (b: Buffer) => out.push(b));
+        ch.stderr.on('data', (b: Buffer) => err.push(b));
+        ch.on('exit', (code: number | null, sig?: string) => {
+          exitCode = typeof code === 'number' ? code : null;
+          signal = sig ?? null;
+        });
+        ch.on('close', () => finish());
+      });
+    });
+  }
+
+  /** One connection per resolved destination (user@host:port via jumps), shared and reused. */
+  private link(r: ResolvedHost, depth: number): Promise<Link> {
+    const key = `${r.user}@${r.hostName}:${r.port}${r.proxyJump.length ? ` via ${r.proxyJump.map((j) => `${j.user ?? ''}@${j.host}:${j.port ?? ''}`).join(',')}` : ''}`;
+    const pooled = this.pool.get(key);
+    if (pooled) {
+      return pooled.then((l) => {
+        if (!l.dead) return l;
+        if (this.pool.get(key) === pooled) this.pool.delete(key);
+        return this.link(r, depth);
+      });
+    }
+    const p = this.open(r, depth);
+    this.pool.set(key, p);
+    p.catch(() => {
+      if (this.pool.get(key) === p) this.pool.delete(key);
+    });
+    return p;
+  }
+
+  private async open(r: ResolvedHost, depth: number): Promise<Link> {
+    if (depth > 5) throw new SshError(r.alias, 'ProxyJump chain longer than 5 hops (a loop?)');
+    let sock;
+    let via: string | undefined;
+    const last = r.proxyJump[r.proxyJump.length - 1];
+    if (last) {
+      const base = resolveHost(this.cfg, last.host);
+      // Earlier hops of this chain come first; a single hop keeps its own ProxyJump, as ssh -J does.
+      const jr: ResolvedHost = {
+        ...base,
+        ...(last.user ? { user: last.user } : {}),
+        ...(last.port ? { port: last.port } : {}),
+        proxyJump: r.proxyJump.length > 1 ? r.proxyJump.slice(0, -1) : base.proxyJump,
+      };
+      via = jr.alias;
+      const jl = await this.link(jr, depth + 1);
+      sock = await forwardThrough(jl.client, jr.alias, r.hostName, r.port, r.alias);
+    }
+    const { client, handshakeMs } = await openLink(r, this.settings, sock, via);
+    this.connectionsOpened++;
+    this.handshakeMs.push(handshakeMs);
+    const link: Link = { client, dead: false, running: new Set(), slots: this.o.maxChannels ?? 8, waiting: [] };
+    const down = (e: Error) => {
+      link.dead = true;
+      for (const f of [...link.running]) f(e);
+    };
+    client.on('error', (e: Error) => down(new SshError(r.alias, e.message, { cause: e })));
+    client.on('close', () => down(new SshError(r.alias, 'connection closed')));
+    if (this.closed) client.end();
+    return link;
+  }
+
+  private acquire(link: Link): Promise<void> {
+    if (link.slots > 0) {
+      link.slots--;
+      return Promise.resolve();
+    }
+    return new Promise((res) => link.waiting.push(res));
+  }
+
+  private release(link: Link): void {
+    const next = link.waiting.shift();
+    if (next) next();
+    else link.slots++;
+  }
+
+  /** Close every connection (waits up to 2 s each for a clean close). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const links = await Promise.allSettled([...this.pool.values()]);
+    this.pool.clear();
+    await Promise.all(
+      links.map((s) => {
+        if (s.status !== 'fulfilled' || s.value.dead) return undefined;
+        const c = s.value.client;
+        return new Promise<void>((res) => {
+          const t = setTimeout(() => {
+            c.destroy();
+            res();
+          }, 2000);
+          c.once('close', () => {
+            clearTimeout(t);
+            res();
+          });
+          c.end();
+        });
+      }),
+    );
+  }
+}
+
+/** The session channel could not be opened: the command did not start. */
+class ChannelOpenError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
+}
