@@ -151,11 +151,14 @@ export interface PortUpdate {
   bindingProfile?: Record<string, never>;
 }
 
-/** Where a backend could not do the thing itself and used another way (the CLI's REST fallbacks). */
+/**
+ * Where a backend could not do the thing itself: it used REST instead (`rest`), or judged the result
+ * by the resulting state rather than by the CLI's exit code (`state-check`).
+ */
 export interface Fallback {
   operation: string;
   reason: string;
-  via: 'rest';
+  via: 'rest' | 'state-check';
 }
 
 export interface Cloud {
