@@ -40,6 +40,8 @@ export interface StepContext<D = unknown> {
   audit(kind: StepAuditKind, detail: Record<string, JsonValue>): Promise<void>;
   /** Progress of a long step (instance 37 of 200); never waits for Slack. */
   progress(done: number, total: number, note?: string): void;
+  /** A line worth a thread reply ("all 212 instances moved"); use sparingly, failures are automatic. */
+  milestone(text: string): void;
   /** Outputs of steps that completed earlier in this operation, by step id. */
   outputs: Readonly<Record<string, JsonValue>>;
 }

@@ -1,0 +1,352 @@
+/**
+ * The journaled runner (reliability.md, "A crash loses nothing and repeats nothing blindly").
+ *
+ * For each step, in plan order: skip it if the journal says it completed; if it has an intent and no
+ * result (in doubt), read the real state through `reconcile`/`check` and continue only on a clear
+ * answer, else stop and ask an operator; otherwise audit, write the intent, run, write the result.
+ * After a failure or an abort only `always` (cleanup) steps run. The runner never waits for Slack:
+ * the reporter's `emit` returns at once, and every audit entry is written before its event.
+ */
+import { ChatOpsError } from '../core/errors.js';
+import type { Plan } from '../core/types.js';
+import type { JournalEntry, JsonObject, OperationRecord, Store } from '../store/store.js';
+import { noCrashPoints, type CrashPoints } from './crash-points.js';
+import type { OperationView, Reporter, RunEnd } from './reporter.js';
+import type { ExecutableStep, JsonValue, Observation, Runbook, StepContext } from './runbook.js';
+import { bounded, failureJson, failureOf } from './step-failure.js';
+
+/** What the runner needs of the store. */
+export type RunnerStore = Pick<
+  Store,
+  'clock' | 'updateOperation' | 'renewLease' | 'releaseOperation' | 'recordIntent' | 'recordResult' | 'listJournal' | 'appendAudit' | 'releaseLocksOf'
+>;
+
+export interface RunnerOptions<D> {
+  store: RunnerStore;
+  deps: D;
+  /** This replica's id: unique per replica, stable across its restarts (the lease owner). */
+  owner: string;
+  /** Lease on a running operation (default 60 s), renewed every third of it. */
+  leaseMs?: number;
+  /** Default bound of one step (default 30 min); a step may set its own `timeoutMs`. */
+  stepTimeoutMs?: number;
+  /** Bound of a reconcile/check read (default 60 s). */
+  readTimeoutMs?: number;
+  crash?: CrashPoints;
+}
+
+/** How this run treats the journal. */
+export interface RunMode {
+  /** An in-doubt step reconciliation cannot decide: ask (default), or what an approved Resume chose. */
+  inDoubt?: 'ask' | 'rerun' | 'mark-done';
+  /** Run only the cleanup (`always`) steps not yet done: the operation is being aborted. */
+  abort?: boolean;
+  /** Who caused this run (audit), e.g. "U1@T1". */
+  actor?: string;
+}
+
+interface Active {
+  ctl: AbortController;
+  done: Promise<RunEnd>;
+  abortBy?: string;
+}
+
+export class Runner<D> {
+  private draining = false;
+  private readonly active = new Map<string, Active>();
+  private readonly leaseMs: number;
+  private readonly crash: CrashPoints;
+
+  constructor(private readonly o: RunnerOptions<D>) {
+    this.leaseMs = o.leaseMs ?? 60_000;
+    this.crash = o.crash ?? noCrashPoints;
+  }
+
+  get owner(): string {
+    return this.o.owner;
+  }
+
+  isActive(opId: string): boolean {
+    return this.active.has(opId);
+  }
+
+  activeCount(): number {
+    return this.active.size;
+  }
+
+  /** True while draining: callers must not start operations. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Abort a run of this process: the current step's signal fires, then only cleanup steps run. */
+  requestAbort(opId: string, actor: string): boolean {
+    const a = this.active.get(opId);
+    if (!a) return false;
+    a.abortBy = actor;
+    a.ctl.abort(new ChatOpsError('STEP_FAILED', `aborted by ${actor}`));
+    return true;
+  }
+
+  /** No new step starts from now on; runs end after their current step as 'interrupted'. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** drain(), then wait for every run to stop (true) or for `timeoutMs` (false). */
+  async shutdown(timeoutMs = 25_000): Promise<boolean> {
+    this.drain();
+    const all = Promise.allSettled([...this.active.values()].map((a) => a.done)).then(() => true);
+    let t: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => (t = setTimeout(() => r(false), timeoutMs)));
+    try {
+      return await Promise.race([all, late]);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /**
+   * Runs an operation this process has claimed (state 'running', owner = this replica) to its end
+   * or to a stop. Resolves with how it ended; never rejects for a step failure.
+   */
+  run(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode = {}): Promise<RunEnd> {
+    if (this.active.has(op.id)) throw new ChatOpsError('APPROVAL_STATE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
+    if (this.draining) throw new ChatOpsError('APPROVAL_STATE', 'the bot is shutting down; no operation starts now', { details: { opId: op.id } });
+    const a: Active = { ctl: new AbortController(), done: Promise.resolve('interrupted') };
+    this.active.set(op.id, a);
+    a.done = this.execute(op, runbook, reporter, mode, a).finally(() => this.active.delete(op.id));
+    return a.done;
+  }
+
+  private async execute(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode, a: Active): Promise<RunEnd> {
+    const { store } = this.o;
+    const now = () => store.clock.now();
+    const plan = op.plan as unknown as Plan;
+    const steps = runbook.steps(plan, this.o.deps);
+    const ids = plan.steps.map((s) => s.id).join('\n');
+    if (steps.map((s) => s.id).join('\n') !== ids) {
+      throw new ChatOpsError('INTERNAL', `runbook ${runbook.name} built steps that do not match its stored plan`, { details: { opId: op.id } });
+    }
+    let lostLease = false;
+    const renew = setInterval(() => {
+      store.renewLease(op.id, this.o.owner, this.leaseMs).then(
+        (ok) => (lostLease ||= !ok),
+        () => undefined, // a store hiccup: the next renewal tries again; the lease is 3 renewals long
+      );
+    }, Math.max(1000, Math.floor(this.leaseMs / 3)));
+    renew.unref();
+    const audit = (kind: string, payload: JsonObject) => store.appendAudit({ actor: `bot:${this.o.owner}`, kind, operationId: op.id, payload });
+    const last = new Map<string, JournalEntry>();
+    for (const e of await store.listJournal(op.id)) last.set(e.stepId, e);
+    const outputs: Record<string, JsonValue> = {};
+    let failed = false;
+    const startedAt = now();
+    const view: OperationView = {
+      opId: op.id,
+      runbook: op.runbook,
+      target: op.target,
+      summary: plan.summary,
+      requester: op.requester,
+      approvers: Array.isArray(op.detail.approvers) ? (op.detail.approvers as OperationView['approvers']) : [],
+      channelId: op.channelId,
+      ...(op.threadTs ? { threadTs: op.threadTs } : {}),
+      steps: plan.steps.map((s) => ({ id: s.id, title: s.title, effect: s.effect, ...(s.always ? { always: true } : {}) })),
+    };
+    reporter.emit({ type: 'started', at: startedAt, op: view, resumed: last.size > 0 });
+    let end: RunEnd | undefined;
+    try {
+      for (const step of steps) {
+        const prev = last.get(step.id);
+        if (prev?.status === 'ok' || prev?.status === 'skipped') {
+          // Completed before (this run or an earlier one): never again.
+          const v = prev.output?.value;
+          if (v !== undefined) outputs[step.id] = v as JsonValue;
+          reporter.emit({ type: 'step-finished', at: prev.resultAt ?? now(), stepId: step.id, outcome: prev.status === 'ok' ? (prev.reconciled ? 'reconciled' : 'ok') : 'skipped' });
+          continue;
+        }
+        if (this.draining || lostLease) {
+          end = 'interrupted';
+          break;
+        }
+        const stopping = failed || mode.abort === true || a.ctl.signal.aborted;
+        if (stopping && !step.always) continue;
+        const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
+        if (prev && prev.status === null) {
+          const decided = await this.settleInDoubt(op, step, prev, ctx, mode, stopping, audit, reporter);
+          if (decided === 'ask') {
+            end = 'needs-operator';
+            break;
+          }
+          if (decided === 'done') {
+            const v = (await store.listJournal(op.id)).filter((e) => e.stepId === step.id).pop()?.output?.value;
+            if (v !== undefined) outputs[step.id] = v as JsonValue;
+            continue;
+          }
+          if (decided === 'leave') continue;
+        }
+        const ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
+        if (!ok) failed = true;
+      }
+      end ??= a.ctl.signal.aborted || mode.abort ? 'aborted' : failed ? 'failed' : 'succeeded';
+      await this.finish(op, end, startedAt, audit, reporter, a.abortBy ?? mode.actor);
+      return end;
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  /** One new attempt of a step: audit, intent, check/run, result. True when it did not fail. */
+  private async attempt(
+    op: OperationRecord,
+    step: ExecutableStep<D>,
+    ctx: StepContext<D> & { savedData(): JsonObject | undefined },
+    audit: (kind: string, p: JsonObject) => Promise<unknown>,
+    reporter: Reporter,
+    opSignal: AbortSignal,
+  ): Promise<boolean> {
+    const { store } = this.o;
+    const t0 = store.clock.now();
+    this.crash.hit(step.id, 'before-intent');
+    await audit('step.start', { stepId: step.id, title: step.title, effect: step.effect, equivalent: step.equivalent });
+    const entry = await store.recordIntent(op.id, step.id, { title: step.title, effect: step.effect, equivalent: step.equivalent, touches: step.touches ?? [] });
+    this.crash.hit(step.id, 'after-intent');
+    reporter.emit({ type: 'step-started', at: t0, stepId: step.id });
+    try {
+      const limit = step.timeoutMs ?? this.o.stepTimeoutMs ?? 30 * 60_000;
+      const seen = step.check ? await bounded(`check of step ${step.id}`, this.o.readTimeoutMs ?? 60_000, opSignal, (signal) => step.check!({ ...ctx, signal })) : undefined;
+      if (seen?.state === 'done') {
+        await store.recordResult(op.id, step.id, entry.attempt, { status: 'skipped', output: { observed: seen.detail ?? 'already done', ...(seen.output !== undefined ? { value: seen.output } : {}) } });
+        this.crash.hit(step.id, 'after-result');
+        await audit('step.end', { stepId: step.id, status: 'skipped', observed: seen.detail ?? 'already done' });
+        if (seen.output !== undefined) (ctx.outputs as Record<string, JsonValue>)[step.id] = seen.output;
+        reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'skipped', ...(seen.detail ? { detail: seen.detail } : {}) });
+        return true;
+      }
+      const out = await bounded(`step ${step.id}`, limit, opSignal, (signal) => step.run({ ...ctx, signal }));
+      this.crash.hit(step.id, 'after-effect');
+      if (out !== undefined) (ctx.outputs as Record<string, JsonValue>)[step.id] = out;
+      const saved = ctx.savedData();
+      await store.recordResult(op.id, step.id, entry.attempt, { status: 'ok', output: out === undefined ? {} : { value: out }, ...(saved ? { saved } : {}) });
+      this.crash.hit(step.id, 'after-result');
+      await audit('step.end', { stepId: step.id, status: 'ok', durationMs: store.clock.now() - t0 });
+      reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'ok' });
+      return true;
+    } catch (err) {
+      const f = failureOf(err);
+      const saved = ctx.savedData();
+      await store.recordResult(op.id, step.id, entry.attempt, { status: 'failed', output: failureJson(f), ...(saved ? { saved } : {}) });
+      await audit('step.failed', { stepId: step.id, ...failureJson(f), durationMs: store.clock.now() - t0 });
+      reporter.emit({ type: 'step-failed', at: store.clock.now(), stepId: step.id, failure: f });
+      return false;
+    }
+  }
+
+  /**
+   * An in-doubt step: read the real state. done → result ok (reconciled); not-done → result failed
+   * (reconciled) and a new attempt follows; unknown → what the operator chose on Resume, else ask.
+   */
+  private async settleInDoubt(
+    op: OperationRecord,
+    step: ExecutableStep<D>,
+    prev: JournalEntry,
+    ctx: StepContext<D>,
+    mode: RunMode,
+    stopping: boolean,
+    audit: (kind: string, p: JsonObject) => Promise<unknown>,
+    reporter: Reporter,
+  ): Promise<'done' | 'run' | 'ask' | 'leave'> {
+    const { store } = this.o;
+    const seen = await this.observe(step, ctx);
+    const record = async (status: 'ok' | 'failed', extra: JsonObject) => {
+      await store.recordResult(op.id, step.id, prev.attempt, { status, reconciled: true, output: { observed: seen.state, detail: seen.detail ?? '', ...extra } });
+      await audit('step.reconciled', { stepId: step.id, attempt: prev.attempt, observed: seen.state, detail: seen.detail ?? '', ...extra });
+    };
+    if (seen.state === 'done') {
+      await record('ok', seen.output !== undefined ? { value: seen.output } : {});
+      reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'reconciled', detail: seen.detail ?? 'found done' });
+      return 'done';
+    }
+    if (seen.state === 'not-done') {
+      await record('failed', {});
+      return 'run';
+    }
+    if (stepIsAbandoned(stopping, step)) {
+      await record('failed', { abandoned: `operation stopping; left as found by ${mode.actor ?? 'the bot'}` });
+      reporter.emit({ type: 'step-failed', at: store.clock.now(), stepId: step.id, failure: { message: `left in doubt while aborting: ${seen.detail ?? 'state unknown'}; check it by hand`, code: 'IN_DOUBT' } });
+      return 'leave';
+    }
+    if (mode.inDoubt === 'rerun' || mode.inDoubt === 'mark-done') {
+      await record(mode.inDoubt === 'rerun' ? 'failed' : 'ok', { operatorDecision: mode.inDoubt, by: mode.actor ?? 'unknown' });
+      if (mode.inDoubt === 'mark-done') {
+        reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'reconciled', detail: `marked done by ${mode.actor ?? 'an operator'}` });
+        return 'done';
+      }
+      return 'run';
+    }
+    await audit('step.in_doubt', { stepId: step.id, attempt: prev.attempt, detail: seen.detail ?? 'state unknown' });
+    reporter.emit({ type: 'in-doubt', at: store.clock.now(), stepId: step.id, detail: seen.detail ?? 'state unknown' });
+    return 'ask';
+  }
+
+  private async observe(step: ExecutableStep<D>, ctx: StepContext<D>): Promise<Observation> {
+    const read = step.reconcile ?? step.check;
+    if (!read) return { state: 'unknown', detail: 'this step cannot read its own state back' };
+    try {
+      return await bounded(`reconcile of step ${step.id}`, this.o.readTimeoutMs ?? 60_000, ctx.signal, (signal) => read.call(step, { ...ctx, signal }));
+    } catch (err) {
+      return { state: 'unknown', detail: `reading the state failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  private context(
+    op: OperationRecord,
+    plan: Plan,
+    step: ExecutableStep<D>,
+    outputs: Record<string, JsonValue>,
+    signal: AbortSignal,
+    reporter: Reporter,
+    audit: (kind: string, p: JsonObject) => Promise<unknown>,
+  ): StepContext<D> & { savedData(): JsonObject | undefined } {
+    let saved: JsonObject | undefined;
+    const kinds = { 'ssh-command': 'ssh.command', 'sql-pre-image': 'sql.preimage', 'api-call': 'api.call', note: 'step.note' } as const;
+    return {
+      opId: op.id,
+      plan,
+      step,
+      deps: this.o.deps,
+      signal,
+      outputs,
+      // Durable before the change: the store writes `saved` only with the result, so it also goes
+      // to the audit log now; an in-doubt step's undo data is found there.
+      save: async (data) => {
+        saved = { value: data };
+        await audit('step.saved', { stepId: step.id, saved: data });
+      },
+      audit: async (kind, detail) => {
+        await audit(kinds[kind], { stepId: step.id, ...detail });
+      },
+      progress: (done, total, note) => reporter.emit({ type: 'step-progress', at: this.o.store.clock.now(), stepId: step.id, done, total, ...(note !== undefined ? { note } : {}) }),
+      milestone: (text) => reporter.emit({ type: 'milestone', at: this.o.store.clock.now(), text }),
+      savedData: () => saved,
+    };
+  }
+
+  private async finish(op: OperationRecord, end: RunEnd, startedAt: number, audit: (kind: string, p: JsonObject) => Promise<unknown>, reporter: Reporter, actor?: string): Promise<void> {
+    const { store } = this.o;
+    const at = store.clock.now();
+    const state = end === 'needs-operator' ? 'in_doubt' : end === 'interrupted' ? 'running' : end;
+    const detail = { ...op.detail, lastRun: { startedAt, endedAt: at, end, ...(actor ? { by: actor } : {}) } };
+    await store.updateOperation(op.id, { state, detail }, { owner: this.o.owner });
+    // A finished operation frees its hosts; one in doubt or interrupted keeps them.
+    if (end === 'succeeded' || end === 'failed' || end === 'aborted') await store.releaseLocksOf(op.id);
+    await audit(`operation.${end === 'needs-operator' ? 'in_doubt' : end}`, { durationMs: at - startedAt, ...(actor ? { by: actor } : {}) });
+    await store.releaseOperation(op.id, this.o.owner);
+    reporter.emit({ type: 'finished', at, state: end, detail: end === 'interrupted' ? 'the bot is restarting; the operation continues when it is back' : '' });
+  }
+}
+
+function stepIsAbandoned(stopping: boolean, step: ExecutableStep<unknown>): boolean {
+  // While aborting or after a failure, an undecidable non-cleanup step is left as found.
+  return stopping && !step.always;
+}
