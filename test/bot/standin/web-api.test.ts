@@ -132,7 +132,7 @@ describe('rate limits and faults', () => {
   it('answers 429 with Retry-After, which web-api waits out before retrying', async () => {
     const retrying = client0(standin, standin.botToken, { retryConfig: { retries: 1, minTimeout: 0, maxTimeout: 0 } });
     const waits: number[] = [];
-    retrying.on('rate_limited', (sec: number) => waits.push(sec));
+    retrying.on(webApi.WebClientEvent.RATE_LIMITED, (sec: number) => waits.push(sec));
     standin.injectRateLimit({ method: 'chat.postMessage', retryAfterSec: 1, count: 1 });
     const r = await retrying.chat.postMessage({ channel: 'C0OPS0001', text: 'after the wait' });
     expect(r.ok).toBe(true);
