@@ -11,11 +11,13 @@ import type { HostName } from '../core/values.js';
 import { CappedOutput } from './ssh/capped-output.js';
 import { RemoteCommandError, SshError, tail } from './ssh/errors.js';
 import { loadSshConfig, resolveHost, type ParsedSshConfig, type ResolvedHost } from './ssh/ssh-config.js';
-import { shellQuote, type RemoteCommand } from './ssh/shell-quote.js';
+import { shellQuote, sshEquivalent, type RemoteCommand } from './ssh/shell-quote.js';
 import { forwardThrough, openLink, type LinkSettings } from './ssh/ssh-link.js';
 
 export { HostKeyError, RemoteCommandError, SshError } from './ssh/errors.js';
-export { arg, template, shellQuote, RemoteCommand, type TemplateArg } from './ssh/shell-quote.js';
+export { arg, template, shellQuote, sshEquivalent, RemoteCommand, type TemplateArg } from './ssh/shell-quote.js';
+export { nodeCommands, nodePresetSettings, fileExists, moveFile, PRESET_NAMES, type NodeCommands, type NodePresetSettings, type PresetName, type StatusCheck } from './ssh/node-presets.js';
+export { amqpConnectedSince, parseAmqpConnections, parseLogTime, AMQP_CONNECTED, type AmqpConnection } from './ssh/nova-log.js';
 export type { ResolvedHost } from './ssh/ssh-config.js';
 
 /** What a finished command returns. */
@@ -119,7 +121,7 @@ export class SshRemoteShell implements RemoteShell {
   }
 
   equivalent(host: HostName, cmd: RemoteCommand, opts: Pick<RunOptions, 'sudo'> = {}): string {
-    return `ssh ${host} ${(opts.sudo ?? this.o.sudo) ? 'sudo ' : ''}${cmd.display}`;
+    return sshEquivalent(host, cmd, opts.sudo ?? this.o.sudo ?? false);
   }
 
   async run(host: HostName, cmd: RemoteCommand, opts: RunOptions = {}): Promise<RemoteResult> {

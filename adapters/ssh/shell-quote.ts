@@ -126,3 +126,8 @@ export function template<T extends string>(tpl: string extends T ? never : T, ar
   const values = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v.value]));
   return makeCommand(t, values, text, display);
 }
+
+/** The command line an operator would type: `ssh c01 sudo systemctl stop nova-compute`. */
+export function sshEquivalent(host: string, cmd: RemoteCommand, sudo = false): string {
+  return `ssh ${displayQuote(host)} ${sudo ? 'sudo ' : ''}${cmd.display}`;
+}
