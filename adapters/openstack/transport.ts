@@ -40,6 +40,7 @@ export interface TlsOptions {
 /** Sends requests; one keep-alive pool per cloud. */
 export class Transport {
   private readonly dispatcher: Dispatcher;
+  private readonly writeDispatcher: Dispatcher;
 
   constructor(tls: TlsOptions = {}) {
     const ca = tls.cacert ? readFileSync(tls.cacert, 'utf8') : undefined;
@@ -48,6 +49,12 @@ export class Transport {
       // Some deployments (uwsgi --http-socket) close after each response without saying so; keep
       // idle sockets short-lived so a stale one is rarely picked up.
       keepAliveTimeout: 4_000,
+    });
+    // Writes go on a fresh connection each: a pooled socket the server already closed would make a
+    // write's outcome look "unknown" when it never arrived. Loopback/TLS set-up is cheap next to that.
+    this.writeDispatcher = new Agent({
+      connect: { ...(ca ? { ca } : {}), ...(tls.insecure ? { rejectUnauthorized: false } : {}) },
+      pipelining: 0, // 0 = no keep-alive: one connection per request
     });
   }
 
@@ -60,7 +67,7 @@ export class Transport {
         headers: req.headers,
         ...(req.body !== undefined ? { body: req.body } : {}),
         signal: ac.signal,
-        dispatcher: this.dispatcher,
+        dispatcher: req.method === 'GET' || req.method === 'HEAD' ? this.dispatcher : this.writeDispatcher,
       });
       // The body read is under the same deadline.
       const text = await res.text();
@@ -81,7 +88,7 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.writeDispatcher.close()]);
   }
 }
 
