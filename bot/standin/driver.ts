@@ -36,13 +36,13 @@ export interface DriveResult extends AckResult { payload: Record<string, unknown
 export class SlackDriver {
   constructor(readonly standin: SlackStandin, readonly transport: Transport) {}
 
-  command(spec: CommandSpec, opts: HttpOptions = {}): Promise<DriveResult> {
+  async command(spec: CommandSpec, opts: HttpOptions = {}): Promise<DriveResult> {
     return this.send(buildCommand(this.standin, spec), opts);
   }
-  click(spec: ClickSpec, opts: HttpOptions = {}): Promise<DriveResult> {
+  async click(spec: ClickSpec, opts: HttpOptions = {}): Promise<DriveResult> {
     return this.send(buildClick(this.standin, spec), opts);
   }
-  event(spec: EventSpec, opts: HttpOptions = {}): Promise<DriveResult> {
+  async event(spec: EventSpec, opts: HttpOptions = {}): Promise<DriveResult> {
     return this.send(buildEvent(this.standin, spec), opts);
   }
 

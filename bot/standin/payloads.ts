@@ -59,6 +59,26 @@ export function buildCommand(standin: SlackStandin, spec: CommandSpec): Built {
 
 type Obj = Record<string, unknown>;
 
+/** A button as a user sees it, in order of appearance: what the local client numbers and presses. */
+export interface ButtonView { actionId: string; blockId?: string; text: string; value?: string; style?: string }
+
+/** Every button in a message's blocks (actions elements and section accessories). */
+export function buttonsOf(blocks: unknown[] | undefined): ButtonView[] {
+  const out: ButtonView[] = [];
+  for (const block of (blocks ?? []) as Obj[]) {
+    const elements = [...(Array.isArray(block.elements) ? (block.elements as Obj[]) : []), ...(block.accessory ? [block.accessory as Obj] : [])];
+    for (const e of elements) {
+      if (e.type !== 'button' || typeof e.action_id !== 'string') continue;
+      out.push({
+        actionId: e.action_id, text: String((e.text as Obj | undefined)?.text ?? ''),
+        ...(typeof block.block_id === 'string' ? { blockId: block.block_id } : {}),
+        ...(typeof e.value === 'string' ? { value: e.value } : {}), ...(typeof e.style === 'string' ? { style: e.style } : {}),
+      });
+    }
+  }
+  return out;
+}
+
 /** Finds the button with `actionId` (and `blockId`) in a message's blocks. */
 function findButton(blocks: unknown[] | undefined, actionId: string, blockId?: string): { block: Obj; element: Obj } | undefined {
   for (const block of (blocks ?? []) as Obj[]) {

@@ -67,6 +67,7 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
 
   constructor(readonly clock: Clock = systemClock) {
     super();
+    this.setMaxListeners(0); // every pending waitFor listens to 'change'
     this.addUser({ id: BOT.userId, name: BOT.name, realName: 'OpenStack Ops', isBot: true });
     for (const [id, name] of [['U0ALICE01', 'alice'], ['U0BOB0001', 'bob'], ['U0CAROL01', 'carol'], ['U0DAVE001', 'dave']] as const) {
       this.addUser({ id, name, realName: name[0]!.toUpperCase() + name.slice(1), isBot: false });
