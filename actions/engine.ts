@@ -1,0 +1,270 @@
+/**
+ * The engine: the one façade the dispatcher (bot/) calls. Command → plan → approval → run → journal,
+ * plus resume/abort and start-up reconciliation. It holds no state of its own beyond the runs in
+ * flight: everything that matters is in the store, so any replica can pick an operation up.
+ */
+import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
+import type { Command, Plan, Requester } from '../core/types.js';
+import { LockHeldError } from '../store/lock-held-error.js';
+import type { ApprovalRecord, JsonObject, OperationRecord, Store } from '../store/store.js';
+import type { ApprovalsPort } from './approvals-port.js';
+import type { CrashPoints } from './crash-points.js';
+import { planDifferences } from './plan-hash.js';
+import type { Reporter, RunEnd } from './reporter.js';
+import { finalizePlan, type Runbook } from './runbook.js';
+import { Runner } from './runner.js';
+
+export interface EngineOptions<D> {
+  store: Store;
+  approvals: ApprovalsPort;
+  runbooks: readonly Runbook<never, D>[];
+  deps: D;
+  /** This replica's id: unique per replica, stable across its restarts. */
+  owner: string;
+  /** The reporter of an operation's thread (bot/thread-reporter.ts); called once per run. */
+  reporterFor(op: OperationRecord): Reporter;
+  leaseMs?: number;
+  stepTimeoutMs?: number;
+  crash?: CrashPoints;
+}
+
+export type SubmitResult =
+  | { kind: 'needs-approval'; operation: OperationRecord; plan: Plan; approval: ApprovalRecord }
+  | { kind: 'started'; operation: OperationRecord; plan: Plan; done: Promise<RunEnd> };
+
+export type StartResult =
+  | { kind: 'started'; opId: string; done: Promise<RunEnd> }
+  | { kind: 'drift'; opId: string; differences: string[]; plan: Plan; approval: ApprovalRecord | null }
+  | { kind: 'refused'; opId: string; error: ChatOpsError };
+
+export type DecisionResult = { approval: ApprovalRecord; start?: StartResult };
+
+const who = (r: Requester) => `${r.userId}@${r.teamId}`;
+
+export class Engine<D> {
+  readonly runner: Runner<D>;
+  private readonly registry: Map<string, Runbook<never, D>>;
+
+  constructor(private readonly o: EngineOptions<D>) {
+    this.registry = new Map(o.runbooks.map((r) => [r.name, r]));
+    this.runner = new Runner<D>({
+      store: o.store,
+      deps: o.deps,
+      owner: o.owner,
+      ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
+      ...(o.stepTimeoutMs !== undefined ? { stepTimeoutMs: o.stepTimeoutMs } : {}),
+      ...(o.crash ? { crash: o.crash } : {}),
+    });
+  }
+
+  /** Plan a command (read-only look-ups) and either ask for approval or, when none is needed, run it. */
+  async submit(command: Command, where: { threadTs?: string; cardTs?: string } = {}): Promise<SubmitResult> {
+    const runbook = this.runbook(command.name);
+    const parsed = runbook.input.safeParse(command.args);
+    if (!parsed.success) {
+      throw new InputError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), runbook.usage);
+    }
+    const plan = await this.plan(runbook, parsed.data, command.requester);
+    const { store } = this.o;
+    const operation = await store.createOperation({
+      runbook: runbook.name,
+      target: plan.target,
+      plan: plan as unknown as JsonObject,
+      planHash: plan.hash,
+      requester: command.requester,
+      channelId: command.channelId,
+      threadTs: where.threadTs ?? null,
+      cardTs: where.cardTs ?? null,
+      detail: { raw: command.raw },
+    });
+    await store.appendAudit({ actor: who(command.requester), kind: 'operation.requested', operationId: operation.id, payload: { command: command.raw, planHash: plan.hash, risk: plan.risk } });
+    const approval = await this.o.approvals.request({ operation, plan, purpose: 'start', requester: command.requester });
+    if (approval) return { kind: 'needs-approval', operation, plan, approval };
+    if (plan.risk !== 'read') {
+      // Invariant 4 (reliability.md): no side effect without the approval the policy requires.
+      throw new ChatOpsError('INTERNAL', `approvals returned no request for a plan that changes things (${plan.risk})`, { details: { opId: operation.id } });
+    }
+    const claimed = await store.claimOperation(operation.id, this.o.owner, this.leaseMs(), ['pending_approval']);
+    const running = claimed && (await store.updateOperation(operation.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
+    if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
+    await store.appendAudit({ actor: who(command.requester), kind: 'operation.started', operationId: operation.id, payload: { approval: 'not required (read-only)' } });
+    return { kind: 'started', operation: running, plan, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
+  }
+
+  /** One approval click. When the request becomes approved, the operation is marked approved and started. */
+  async approve(approvalId: string, actor: Requester): Promise<DecisionResult> {
+    const approval = await this.o.approvals.approve(approvalId, actor);
+    if (approval.state !== 'approved') return { approval };
+    const op = await this.o.store.updateOperation(approval.operationId, { state: 'approved' }, { state: 'pending_approval' });
+    if (!op) return { approval }; // someone else moved it on (another click, a cancel); nothing to start here
+    return { approval, start: await this.start(op.id, actor) };
+  }
+
+  async reject(approvalId: string, actor: Requester, reason: string): Promise<DecisionResult> {
+    const approval = await this.o.approvals.reject(approvalId, actor, reason);
+    if (approval.state === 'rejected') await this.o.store.updateOperation(approval.operationId, { state: 'rejected' }, { state: 'pending_approval' });
+    return { approval };
+  }
+
+  async cancel(approvalId: string, actor: Requester): Promise<DecisionResult> {
+    const approval = await this.o.approvals.cancel(approvalId, actor);
+    if (approval.state === 'cancelled') await this.o.store.updateOperation(approval.operationId, { state: 'cancelled' }, { state: 'pending_approval' });
+    return { approval };
+  }
+
+  /**
+   * Start an approved operation: re-plan and compare hashes (a fresh start), check the host locks,
+   * consume the approval with one compare-and-set (exactly one caller wins), take the locks, claim
+   * the operation and run it. Every refusal says why.
+   */
+  async start(opId: string, actor?: Requester): Promise<StartResult> {
+    const { store } = this.o;
+    const refuse = (error: ChatOpsError): StartResult => ({ kind: 'refused', opId, error });
+    if (this.runner.isDraining) return refuse(new ChatOpsError('APPROVAL_STATE', 'the bot is shutting down; start the operation again when it is back', { details: { opId } }));
+    const op = await store.getOperation(opId);
+    if (!op) return refuse(new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } }));
+    if (op.state !== 'approved') return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }));
+    const runbook = this.runbook(op.runbook);
+    const now = store.clock.now();
+    const approval = (await store.listApprovals({ operationId: opId, states: ['approved'] })).find((a) => a.consumedAt === null && a.planHash === op.planHash);
+    if (!approval) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} has no unused approval for its plan`, { details: { opId } }));
+    if (approval.startBy !== null && now > approval.startBy) {
+      await store.updateApproval(approval.id, { state: 'expired' }, { version: approval.version, state: 'approved' });
+      await store.updateOperation(opId, { state: 'expired' }, { state: 'approved' });
+      await store.appendAudit({ actor: 'bot', kind: 'approval.expired', operationId: opId, payload: { approvalId: approval.id, startBy: approval.startBy } });
+      return refuse(new ChatOpsError('APPROVAL_STATE', `the approval of ${opId} expired: the run had to start by ${new Date(approval.startBy).toISOString()}`, { details: { opId } }));
+    }
+    const resume = approval.purpose === 'resume';
+    const plan = op.plan as unknown as Plan;
+    if (!resume) {
+      const fresh = await this.plan(runbook, plan.args, op.requester);
+      if (fresh.hash !== op.planHash) return this.drift(op, approval, plan, fresh);
+    }
+    const keys = (runbook.locks?.(plan) ?? []).map((h) => `host:${h}`);
+    for (const k of keys) {
+      const held = await store.getLock(k);
+      if (held && held.operationId !== opId) return refuse(new LockHeldError(held));
+    }
+    const consumed = await store.updateApproval(approval.id, { consumedAt: now }, { version: approval.version, state: 'approved' });
+    if (!consumed) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} was already started by someone else`, { details: { opId } }));
+    for (const k of keys) {
+      const r = await store.acquireLock(k, opId, op.requester);
+      if (!r.acquired) {
+        // Lost a race for the host after consuming: give the approval back (only the consumer can).
+        await store.updateApproval(approval.id, { consumedAt: null }, { version: consumed.version });
+        if (!resume) await store.releaseLocksOf(opId);
+        return refuse(new LockHeldError(r.heldBy));
+      }
+    }
+    const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), ['approved']);
+    const approvers = approval.approvers.map((v) => ({ userId: v.userId, teamId: v.teamId, ...(v.userName ? { userName: v.userName } : {}) }));
+    const detail: JsonObject = { ...op.detail, approvers, approvalId: approval.id };
+    const running = claimed && (await store.updateOperation(opId, { state: 'running', detail }, { owner: this.o.owner, state: 'approved' }));
+    if (!running) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed while starting`, { details: { opId } }));
+    await store.appendAudit({ actor: actor ? who(actor) : `bot:${this.o.owner}`, kind: resume ? 'operation.resumed' : 'operation.started', operationId: opId, payload: { approvalId: approval.id, approvers: approvers.map(who) } });
+    const choice = op.detail.resumeChoice;
+    const mode = resume ? { inDoubt: choice === 'mark-done' ? ('mark-done' as const) : ('rerun' as const), actor: String(op.detail.resumeBy ?? 'operator') } : {};
+    return { kind: 'started', opId, done: this.runner.run(running, runbook, this.o.reporterFor(running), mode) };
+  }
+
+  /**
+   * An operation stopped in doubt: ask for an approved continuation. `choice` is what happens to a
+   * step whose state still cannot be read: run it again, or take the operator's word it is done.
+   */
+  async resume(opId: string, actor: Requester, choice: 'rerun' | 'mark-done' = 'rerun'): Promise<ApprovalRecord | null> {
+    const { store } = this.o;
+    const op = await store.getOperation(opId);
+    if (!op || op.state !== 'in_doubt') throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op?.state ?? 'unknown'}; only an operation in doubt can be resumed`, { details: { opId } });
+    const next = await store.updateOperation(opId, { state: 'pending_approval', detail: { ...op.detail, resumeChoice: choice, resumeBy: who(actor) } }, { version: op.version, state: 'in_doubt' });
+    if (!next) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed meanwhile; look at it again`, { details: { opId } });
+    await store.appendAudit({ actor: who(actor), kind: 'operation.resume_requested', operationId: opId, payload: { choice } });
+    return this.o.approvals.request({ operation: next, plan: next.plan as unknown as Plan, purpose: 'resume', requester: actor });
+  }
+
+  /**
+   * Abort: a run of this process stops after its current step; an operation in doubt (or waiting)
+   * runs only its cleanup steps. Steps already done are not undone.
+   */
+  async abort(opId: string, actor: Requester): Promise<{ kind: 'aborting' | 'aborted'; done?: Promise<RunEnd> }> {
+    const { store } = this.o;
+    await store.appendAudit({ actor: who(actor), kind: 'operation.abort_requested', operationId: opId, payload: {} });
+    if (this.runner.requestAbort(opId, who(actor))) return { kind: 'aborting' };
+    const op = await store.getOperation(opId);
+    if (!op) throw new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } });
+    if (op.state === 'pending_approval' || op.state === 'approved') {
+      if (!(await store.updateOperation(opId, { state: 'aborted' }, { version: op.version }))) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed meanwhile`, { details: { opId } });
+      for (const a of await store.listApprovals({ operationId: opId, states: ['pending', 'approved'] })) {
+        await store.updateApproval(a.id, { state: 'void', decidedBy: actor, reason: 'operation aborted' }, { version: a.version });
+      }
+      await store.releaseLocksOf(opId);
+      return { kind: 'aborted' };
+    }
+    if (op.state !== 'in_doubt' && op.state !== 'paused' && op.state !== 'running') {
+      throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op.state}; nothing to abort`, { details: { opId } });
+    }
+    const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), [op.state]);
+    const running = claimed && (await store.updateOperation(opId, { state: 'running' }, { owner: this.o.owner }));
+    if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`, { details: { opId } });
+    return { kind: 'aborting', done: this.runner.run(running, this.runbook(op.runbook), this.o.reporterFor(running), { abort: true, actor: who(actor) }) };
+  }
+
+  /**
+   * At start-up: every running operation nobody else holds is continued. The runner skips completed
+   * steps, reconciles in-doubt ones and stops for an operator when it cannot tell.
+   */
+  async reconcileOnStartup(): Promise<{ opId: string; done: Promise<RunEnd> }[]> {
+    const { store } = this.o;
+    const out: { opId: string; done: Promise<RunEnd> }[] = [];
+    // Not `claimable: true`: after a kill -9 this replica's own lease may still run, and it may reclaim it.
+    for (const op of await store.listOperations({ states: ['running'], limit: 1000 })) {
+      if (this.runner.isActive(op.id)) continue;
+      const claimed = await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['running']);
+      if (!claimed) continue; // another replica took it first
+      await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.reconciling', operationId: op.id, payload: { previousOwner: op.owner } });
+      const runbook = this.registry.get(op.runbook);
+      if (!runbook) {
+        await store.updateOperation(op.id, { state: 'in_doubt', detail: { ...op.detail, problem: `runbook ${op.runbook} is not known to this bot version` } }, { owner: this.o.owner });
+        await store.releaseOperation(op.id, this.o.owner);
+        continue;
+      }
+      out.push({ opId: op.id, done: this.runner.run(claimed, runbook, this.o.reporterFor(claimed)) });
+    }
+    return out;
+  }
+
+  /** No new step or operation starts; resolves when runs stopped (true) or after `timeoutMs`. */
+  shutdown(timeoutMs = 25_000): Promise<boolean> {
+    return this.runner.shutdown(timeoutMs);
+  }
+
+  private async drift(op: OperationRecord, approval: ApprovalRecord, before: Plan, fresh: Plan): Promise<StartResult> {
+    const { store } = this.o;
+    const differences = planDifferences(before, fresh);
+    const voided = await store.updateApproval(approval.id, { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` }, { version: approval.version, state: 'approved' });
+    if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('APPROVAL_STATE', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
+    const next = await store.updateOperation(op.id, { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash }, { state: 'approved' });
+    await store.appendAudit({ actor: 'bot', kind: 'plan.drift', operationId: op.id, payload: { before: op.planHash, after: fresh.hash, differences } });
+    const again = next ? await this.o.approvals.request({ operation: next, plan: fresh, purpose: 'start', requester: op.requester }) : null;
+    return { kind: 'drift', opId: op.id, differences, plan: fresh, approval: again };
+  }
+
+  private async plan(runbook: Runbook<never, D>, args: unknown, requester: Requester): Promise<Plan> {
+    try {
+      const draft = await runbook.plan(args as never, this.o.deps, { requester, now: this.o.store.clock.now() });
+      return finalizePlan(runbook.name, draft);
+    } catch (e) {
+      if (isChatOpsError(e)) throw e;
+      throw new ChatOpsError('INTERNAL', `planning ${runbook.name} failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private runbook(name: string): Runbook<never, D> {
+    const r = this.registry.get(name);
+    if (!r) throw new ChatOpsError('UNKNOWN_COMMAND', `no runbook named ${name}; known: ${[...this.registry.keys()].join(', ')}`, { details: { name } });
+    return r;
+  }
+
+  private leaseMs(): number {
+    return this.o.leaseMs ?? 60_000;
+  }
+}
