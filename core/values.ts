@@ -10,8 +10,8 @@ import { z } from 'zod';
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
- * RFC 1123 host name: dot-separated labels of [a-z0-9-], no leading/trailing '-', ≤ 253 chars.
- * Lower-cased. Nothing is trimmed: surrounding whitespace is refused, not silently dropped. The
+ * RFC 1123 host name: dot-separated labels of [a-z0-9-], no leading/trailing '-', no "--",
+ * ≤ 253 chars. Lower-cased. Nothing is trimmed: surrounding whitespace is refused, not silently dropped. The
  * ASCII check runs before lower-casing because some non-ASCII letters lower-case to ASCII
  * (KELVIN SIGN U+212A becomes "k").
  */
@@ -23,7 +23,9 @@ export const hostName = z
   .transform((s) => s.toLowerCase())
   .refine((s) => s.split('.').every((l) => LABEL.test(l)), {
     message: 'expected a host name (RFC 1123 labels of letters, digits and "-", separated by ".", not starting with "-")',
-  });
+  })
+  // "--" opens an SQL comment. It also refuses punycode labels (xn--…), which compute hosts don't use.
+  .refine((s) => !s.includes('--'), 'a host name may not contain "--"');
 export type HostName = z.infer<typeof hostName>;
 
 /** Canonical lower-case UUID (8-4-4-4-12 hex). Upper case is refused rather than silently changed. */
@@ -94,12 +96,13 @@ export const reason = z
 
 /**
  * An OpenStack resource name as this bot accepts it (networks, ports): letters, digits, `_ . -`,
- * starting with a letter, digit or `_` (never `-`, never `.`), at most 255 characters. Neutron
+ * starting with a letter, digit or `_` (never `-`, never `.`), no "--", at most 255 characters. Neutron
  * itself allows more; names outside this set must be given by id.
  */
 export const resourceName = z
   .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/, 'expected a name of letters, digits, "_", "." and "-" (not starting with "-" or "."), at most 255 characters, e.g. Public_AGILE');
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/, 'expected a name of letters, digits, "_", "." and "-" (not starting with "-" or "."), at most 255 characters, e.g. Public_AGILE')
+  .refine((s) => !s.includes('--'), 'a name may not contain "--"');
 /** A Neutron network name, e.g. Public_AGILE. */
 export const networkName = resourceName;
 
@@ -107,17 +110,17 @@ const PATH_SEGMENT = /^[A-Za-z0-9_+@][A-Za-z0-9._+@-]{0,254}$/;
 /**
  * An absolute POSIX path inside a guest file system (inspect runbook): "/" or "/"-separated
  * segments of letters, digits and `. _ - + @`; no "." or ".." segment, no segment starting with
- * "-" or ".", at most 1024 characters. Normalised: repeated and trailing "/" are removed.
+ * "-" or ".", no "--", at most 1024 characters. Normalised: repeated and trailing "/" are removed.
  */
 export const absolutePath = z
   .string()
   .max(1024, 'a path has at most 1024 characters')
   .transform((s, ctx) => {
     const segments = s.split('/').filter((seg, i) => i === 0 || seg !== '');
-    if (!s.startsWith('/') || segments.slice(1).some((seg) => !PATH_SEGMENT.test(seg))) {
+    if (!s.startsWith('/') || s.includes('--') || segments.slice(1).some((seg) => !PATH_SEGMENT.test(seg))) {
       ctx.addIssue({
         code: 'custom',
-        message: 'expected an absolute path such as /etc/fstab: "/"-separated names of letters, digits and . _ - + @ (no "..", no name starting with "." or "-", no spaces or symbols)',
+        message: 'expected an absolute path such as /etc/fstab: "/"-separated names of letters, digits and . _ - + @ (no "..", no "--", no name starting with "." or "-", no spaces or symbols)',
       });
       return z.NEVER;
     }
