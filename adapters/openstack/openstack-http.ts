@@ -10,7 +10,7 @@ import type { KeystoneSession, Token } from './keystone-session.js';
 import { OpenStackApiError } from './openstack-errors.js';
 import { WireFailure, type Transport, type WireResponse } from './transport.js';
 
-export type Service = 'compute' | 'network' | 'volume' | 'placement';
+export type Service = 'compute' | 'network' | 'volume' | 'placement' | 'image';
 
 /**
  * Microversions, pinned so behaviour never depends on a client or server default:
@@ -29,6 +29,7 @@ const CATALOG_TYPES: Record<Service, readonly string[]> = {
   network: ['network'],
   volume: ['block-storage', 'volumev3', 'volume'],
   placement: ['placement'],
+  image: ['image'],
 };
 
 function versionHeaders(service: Service): Record<string, string> {
@@ -103,6 +104,7 @@ export class OpenStackHttp {
   baseUrl(service: Service, token: Token): string {
     let base = this.session.endpoint(token, CATALOG_TYPES[service]);
     if (service === 'network' && !/\/v2\.0$/.test(base)) base += '/v2.0';
+    if (service === 'image' && !/\/v2$/.test(base)) base += '/v2';
     if (service === 'volume' && /\/v3$/.test(base) && token.projectId) base += `/${token.projectId}`;
     return base;
   }

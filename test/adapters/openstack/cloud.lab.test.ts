@@ -1,0 +1,185 @@
+/**
+ * The contract every Cloud backend passes against the real lab (OpenStack Zed, fake-driver computes
+ * c01 and c02): REST and the `openstack` CLI, same assertions, on objects created here and removed
+ * afterwards. c01 and c02 are left enabled and up.
+ */
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cloud, Port } from '../../../adapters/openstack/cloud.js';
+import type { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
+import { isChatOpsError } from '../../../core/errors.js';
+import { labClouds, labInfo, LabSeeder, serverSettled, waitFor } from './lab-fixtures.js';
+
+const HOSTS = ['c01', 'c02'] as const;
+
+describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) => {
+  let rest: RestCloud;
+  let cloud: Cloud;
+  let seed: LabSeeder;
+
+  async function restoreHosts(): Promise<void> {
+    for (const h of HOSTS) {
+      const s = await rest.getComputeService(h);
+      if (s?.status === 'disabled') await rest.enableComputeService(h, 'nova-compute');
+      if (s?.forcedDown) await waitFor(`${h} forced up`, () => rest.setComputeServiceForcedDown(h, 'nova-compute', false), 90_000);
+    }
+  }
+
+  beforeAll(async () => {
+    const c = labClouds(labInfo());
+    rest = c.rest;
+    cloud = backend === 'rest' ? c.rest : c.cli;
+    seed = new LabSeeder(rest);
+    await restoreHosts();
+  });
+
+  afterAll(async () => {
+    await seed?.cleanup();
+    await restoreHosts();
+    const states = await Promise.all(HOSTS.map((h) => rest.getComputeService(h)));
+    await rest?.close();
+    expect(states.map((s) => `${s?.host}:${s?.status}:${s?.state}:${s?.forcedDown}`)).toEqual(['c01:enabled:up:false', 'c02:enabled:up:false']);
+  });
+
+  it('lists compute services and disables/enables one with a reason', async () => {
+    const all = await cloud.listComputeServices({ binary: 'nova-compute' });
+    expect(all.map((s) => s.host).sort()).toEqual(['c01', 'c02']);
+    expect(await cloud.getComputeService('nowhere')).toBeUndefined();
+    const off = await cloud.disableComputeService('c02', 'nova-compute', `${backend} contract maintenance`);
+    expect(off).toMatchObject({ host: 'c02', status: 'disabled', disabledReason: `${backend} contract maintenance` });
+    expect((await rest.getComputeService('c02'))?.status).toBe('disabled');
+    const on = await cloud.enableComputeService('c02', 'nova-compute');
+    expect(on).toMatchObject({ status: 'enabled', disabledReason: null });
+  });
+
+  it('lists the servers on a host across projects and shows one', async () => {
+    const a = await seed.server('c01');
+    const b = await seed.server('c01');
+    const onC01 = await cloud.listServersOnHost({ host: 'c01', pageSize: 1 });
+    expect(onC01.map((s) => s.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(onC01.every((s) => s.host === 'c01')).toBe(true);
+    expect(await cloud.getServer(a.id)).toMatchObject({ id: a.id, status: 'ACTIVE', host: 'c01', taskState: null });
+    expect(await cloud.getServer('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
+
+  it('live-migrates to a named host and back through the scheduler, and lists the migrations', async () => {
+    const s = await seed.server('c01');
+    await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
+    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    await cloud.liveMigrateServer(s.id, { blockMigration: true });
+    await serverSettled(rest, s.id, 'ACTIVE', 'c01');
+    const migs = await cloud.listMigrations({ serverId: s.id, migrationType: 'live-migration' });
+    expect(migs.map((m) => `${m.sourceCompute}->${m.destCompute}:${m.status}`).sort()).toEqual(['c01->c02:completed', 'c02->c01:completed']);
+    const byHost = await cloud.listMigrations({ host: 'c02', status: 'completed' });
+    expect(byHost.some((m) => m.serverId === s.id)).toBe(true);
+  });
+
+  it('refuses to abort a live migration that is not running (the fake driver finishes in under a second)', async () => {
+    const s = await seed.server('c02');
+    const e = await cloud.abortLiveMigration(s.id, 999_999).catch((x: unknown) => x);
+    expect(isChatOpsError(e) && (e as { outcome?: string }).outcome).toBe('rejected');
+  });
+
+  it('cold-migrates, confirms the resize, stops, starts and reboots', async () => {
+    const s = await seed.server('c01');
+    await cloud.migrateServer(s.id, { host: 'c02' });
+    await serverSettled(rest, s.id, 'VERIFY_RESIZE', 'c02');
+    await cloud.confirmResize(s.id);
+    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    await cloud.stopServer(s.id);
+    await serverSettled(rest, s.id, 'SHUTOFF');
+    await cloud.startServer(s.id);
+    await serverSettled(rest, s.id, 'ACTIVE');
+    await cloud.rebootServer(s.id, 'SOFT');
+    await serverSettled(rest, s.id, 'ACTIVE');
+    await cloud.rebootServer(s.id, 'HARD');
+    const after = await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    expect(after.powerState).toBe(1);
+  });
+
+  it('forces a host down, evacuates its server, and brings the host back up', async () => {
+    const s = await seed.server('c01');
+    const down = await cloud.setComputeServiceForcedDown('c01', 'nova-compute', true);
+    expect(down).toMatchObject({ forcedDown: true, state: 'down' });
+    await cloud.evacuateServer(s.id, { host: 'c02' });
+    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    const ev = await cloud.listMigrations({ serverId: s.id, migrationType: 'evacuation' });
+    expect(ev.map((m) => `${m.sourceCompute}->${m.destCompute}`)).toEqual(['c01->c02']);
+    if (backend === 'cli') expect(cloud.fallbacks.map((f) => f.operation)).toContain('evacuateServer');
+    // `--up` is refused while `done` evacuations remain: c01's compute must restart and clean up.
+    const refused = await cloud.setComputeServiceForcedDown('c01', 'nova-compute', false).catch((x: unknown) => x);
+    expect(isChatOpsError(refused)).toBe(true);
+    await execa('/usr/local/sbin/lab-nova-compute', ['restart', 'c01'], { timeout: 90_000 });
+    const up = await waitFor('c01 forced up', () => cloud.setComputeServiceForcedDown('c01', 'nova-compute', false), 120_000);
+    expect(up).toMatchObject({ forcedDown: false });
+    await waitFor('c01 up', async () => ((await rest.getComputeService('c01'))?.state === 'up' ? true : undefined));
+  });
+
+  it('creates, finds, updates and deletes ports, one at a time and in bulk', async () => {
+    const net = await cloud.findNetwork('Public_AGILE');
+    expect(net?.name).toBe('Public_AGILE');
+    const v4 = (await cloud.listSubnets({ networkId: net!.id })).find((x) => x.ipVersion === 4)!;
+    expect(v4.cidr).toBe('192.0.2.0/24');
+    // A free address, asked for by value (the runbook's way to recover a lost IP).
+    let ip = '';
+    for (let i = 200; i <= 250 && !ip; i++) if ((await rest.listPorts({ fixedIp: `192.0.2.${i}` })).length === 0) ip = `192.0.2.${i}`;
+    const p = await cloud.createPort({ networkId: net!.id, name: `${seed.prefix}-fixed`, fixedIp: { subnetId: v4.id, ipAddress: ip } });
+    seed.ports.add(p.id);
+    expect(p.fixedIps).toEqual([{ subnetId: v4.id, ipAddress: ip }]);
+    expect((await cloud.listPorts({ fixedIp: ip })).map((x) => x.id)).toEqual([p.id]);
+    const taken = await cloud.createPort({ networkId: net!.id, fixedIp: { subnetId: v4.id, ipAddress: ip } }).catch((x: unknown) => x);
+    expect(isChatOpsError(taken) && (taken as { outcome?: string }).outcome).toBe('rejected');
+    const renamed = await cloud.updatePort(p.id, { name: "don't delete" });
+    expect(renamed.name).toBe("don't delete");
+    const bulk = await cloud.createPorts([0, 1, 2].map(() => ({ networkId: net!.id, name: `${seed.prefix}-ip-recovery` })));
+    bulk.forEach((x) => seed.ports.add(x.id));
+    expect(new Set(bulk.map((x) => x.fixedIps.find((f) => f.subnetId === v4.id)?.ipAddress)).size).toBe(3);
+    expect((await cloud.listPorts({ name: `${seed.prefix}-ip-recovery`, networkId: net!.id })).length).toBe(3);
+    for (const x of [...bulk, p]) await cloud.deletePort(x.id);
+    expect(await cloud.getPort(p.id)).toBeUndefined();
+  });
+
+  it("detaches a server's port so it can be reused (device id, owner, host and profile cleared)", async () => {
+    const net = (await cloud.findNetwork('Public_AGILE'))!;
+    const port = await rest.createPort({ networkId: net.id, name: `${seed.prefix}-detach` });
+    seed.ports.add(port.id);
+    const s = await seed.server('c01', { portId: port.id });
+    const bound = await waitFor('port bound', async () => {
+      const p = await cloud.getPort(port.id);
+      return p?.deviceId === s.id && p.bindingHostId === 'c01' ? p : undefined;
+    });
+    expect(bound.deviceOwner).toBe('compute:nova');
+    const cleared: Port = await cloud.updatePort(port.id, { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} });
+    const now = await rest.getPort(port.id);
+    for (const p of [cleared, now!]) expect(p).toMatchObject({ deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} });
+    if (backend === 'cli') expect(cloud.fallbacks.some((f) => f.operation === 'updatePort' && f.via === 'rest')).toBe(true);
+  });
+
+  it('attaches and detaches a volume through Nova and sees the Cinder attachment', async () => {
+    const s = await seed.server('c02');
+    const vol = await seed.volume();
+    await cloud.attachVolume(s.id, vol);
+    const inUse = await waitFor('volume in-use', async () => {
+      const v = await cloud.getVolume(vol);
+      return v?.status === 'in-use' ? v : undefined;
+    });
+    expect(inUse.attachments.map((a) => a.serverId)).toEqual([s.id]);
+    expect((await cloud.listServerVolumes(s.id)).map((v) => v.volumeId)).toEqual([vol]);
+    const atts = await cloud.listVolumeAttachments({ instanceId: s.id });
+    expect(atts.map((a) => `${a.volumeId}:${a.status}`)).toEqual([`${vol}:attached`]);
+    expect((await cloud.listVolumes({ name: `${seed.prefix}-vol-0` })).map((v) => v.id)).toEqual([vol]);
+    await cloud.detachVolume(s.id, vol);
+    await waitFor('volume available', async () => ((await rest.getVolume(vol))?.status === 'available' ? true : undefined));
+    expect(await cloud.listServerVolumes(s.id)).toEqual([]);
+  });
+
+  it('reads Placement allocations for a server and a host', async () => {
+    const s = await seed.server('c01');
+    const usage = await cloud.getHostUsage('c01');
+    expect(usage?.providerName).toBe('c01');
+    expect(usage?.allocations[s.id]).toMatchObject({ VCPU: 1, MEMORY_MB: 64 });
+    expect(usage!.usages.VCPU).toBeGreaterThanOrEqual(1);
+    expect(await cloud.getConsumerAllocations(s.id)).toEqual({ [usage!.providerId]: expect.objectContaining({ VCPU: 1 }) });
+    expect(await cloud.getHostUsage('no-such-host')).toBeUndefined();
+  });
+});

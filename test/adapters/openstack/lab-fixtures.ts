@@ -1,0 +1,124 @@
+/**
+ * What the OpenStack contract suite needs from the lab: a RestCloud and a CliCloud on the lab's
+ * clouds.yaml, servers and volumes created through REST (named with a per-run prefix so clean-up
+ * removes only ours), and bounded waits on conditions.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CliCloud } from '../../../adapters/openstack/cli-cloud.js';
+import type { Cloud, Server } from '../../../adapters/openstack/cloud.js';
+import { loadCloudConfig } from '../../../adapters/openstack/cloud-config.js';
+import { LocalCommandRunner } from '../../../adapters/openstack/command-runner.js';
+import { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
+
+export interface LabInfo {
+  cloudsYaml: string;
+  cloud: string;
+}
+
+/** /tmp/lab-ready (written by lab/up) names the clouds.yaml and cloud; the lab's defaults otherwise. */
+export function labInfo(): LabInfo {
+  let cloudsYaml = process.env.LAB_CLOUDS_YAML ?? '/var/lib/openstack-lab/clouds.yaml';
+  let cloud = process.env.LAB_CLOUD ?? 'lab';
+  if (existsSync('/tmp/lab-ready')) {
+    const t = readFileSync('/tmp/lab-ready', 'utf8');
+    cloudsYaml = /([^\s'"=]+clouds\.yaml)/.exec(t)?.[1] ?? cloudsYaml;
+    cloud = /cloud[^\w\n]*(?:name)?[^\w\n]*"?([\w-]+)"?/i.exec(t.replace(/clouds\.yaml/g, ''))?.[1] ?? cloud;
+  }
+  if (!existsSync(cloudsYaml)) throw new Error(`the OpenStack lab is not up: no ${cloudsYaml} (run: bash lab/up)`);
+  return { cloudsYaml, cloud };
+}
+
+export function labClouds(info: LabInfo): { rest: RestCloud; cli: CliCloud } {
+  const env = { OS_CLIENT_CONFIG_FILE: info.cloudsYaml, OS_CLOUD: info.cloud };
+  const rest = new RestCloud(loadCloudConfig({ env, cloud: info.cloud }), { timeoutMs: 60_000 });
+  const runner = new LocalCommandRunner({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', OS_CLIENT_CONFIG_FILE: info.cloudsYaml });
+  const cli = new CliCloud({ runner, globalArgs: ['--os-cloud', info.cloud], rest });
+  return { rest, cli };
+}
+
+/** Polls `probe` until it returns a value other than undefined; throws with `what` after `ms`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (let delay = 100; ; delay = Math.min(delay * 1.5, 1_000)) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Waits until the server has no task and is in `status` (on `host` when given). */
+export function serverSettled(cloud: Cloud, id: string, status: string, host?: string, ms?: number): Promise<Server> {
+  return waitFor(`server ${id} ${status}${host ? ` on ${host}` : ''}`, async () => {
+    const s = await cloud.getServer(id);
+    if (s?.status === 'ERROR') throw new Error(`server ${id} went to ERROR`);
+    return s && s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
+  }, ms);
+}
+
+const idBody = (key: string) => z.object({ [key]: z.object({ id: z.string() }).passthrough() });
+
+/** Creates lab objects through REST and deletes them again. */
+export class LabSeeder {
+  readonly prefix = `ct-${Date.now().toString(36)}`;
+  private flavorId?: string;
+  private imageId?: string;
+  readonly servers = new Set<string>();
+  readonly volumes = new Set<string>();
+  readonly ports = new Set<string>();
+
+  constructor(readonly rest: RestCloud) {}
+
+  private async refs(): Promise<{ flavorRef: string; imageRef: string }> {
+    if (!this.flavorId) {
+      const f = await this.rest.http.get('compute', '/flavors', { schema: z.object({ flavors: z.array(z.object({ id: z.string(), name: z.string() }).passthrough()) }) });
+      this.flavorId = f.flavors.find((x) => x.name === 'm1.tiny')?.id;
+      const i = await this.rest.http.get('image', '/images', { query: { name: 'cirros' }, schema: z.object({ images: z.array(z.object({ id: z.string() }).passthrough()) }) });
+      this.imageId = i.images[0]?.id;
+      if (!this.flavorId || !this.imageId) throw new Error('the lab lacks flavor m1.tiny or image cirros (lab/up creates them)');
+    }
+    return { flavorRef: this.flavorId, imageRef: this.imageId! };
+  }
+
+  /** Boots a server on `host` (no NIC, or on a given port) and waits until it is ACTIVE. */
+  async server(host: string, o: { portId?: string; name?: string } = {}): Promise<Server> {
+    const r = await this.rest.http.post('compute', '/servers', {
+      body: { server: { name: o.name ?? `${this.prefix}-${this.servers.size}`, ...(await this.refs()), availability_zone: `nova:${host}`, networks: o.portId ? [{ port: o.portId }] : 'none' } },
+      schema: idBody('server'),
+    });
+    const id = (r as { server: { id: string } }).server.id;
+    this.servers.add(id);
+    return serverSettled(this.rest, id, 'ACTIVE', host);
+  }
+
+  async volume(): Promise<string> {
+    const r = await this.rest.http.post('volume', '/volumes', { body: { volume: { size: 1, name: `${this.prefix}-vol-${this.volumes.size}` } }, schema: idBody('volume') });
+    const id = (r as { volume: { id: string } }).volume.id;
+    this.volumes.add(id);
+    await waitFor(`volume ${id} available`, async () => ((await this.rest.getVolume(id))?.status === 'available' ? true : undefined));
+    return id;
+  }
+
+  /** Deletes everything this seeder (or the test, via `ports`) created; waits until servers are gone. */
+  async cleanup(): Promise<void> {
+    for (const id of this.servers) await this.rest.http.delete('compute', `/servers/${id}`, { allow404: true }).catch(() => undefined);
+    for (const id of this.servers) await waitFor(`server ${id} deleted`, async () => ((await this.rest.getServer(id)) ? undefined : true)).catch(() => undefined);
+    this.servers.clear();
+    for (const id of this.volumes) {
+      await waitFor(`volume ${id} detached`, async () => {
+        const v = await this.rest.getVolume(id);
+        return !v || v.status === 'available' || v.status === 'error' ? true : undefined;
+      }).catch(() => undefined);
+      await this.rest.http.delete('volume', `/volumes/${id}`, { allow404: true }).catch(() => undefined);
+    }
+    this.volumes.clear();
+    for (const id of this.ports) await this.rest.http.delete('network', `/ports/${id}`, { allow404: true }).catch(() => undefined);
+    this.ports.clear();
+  }
+}
