@@ -1,3 +1,5 @@
+import type { Clock } from '../../core/clock.js';
+import { systemClock } from '../../core/clock.js';
 import type { SlackStandin } from './slack-standin.js';
 import type { AckResult } from './socket-mode.js';
 import { buildClick, buildCommand, buildEvent, type Built, type ClickSpec, type CommandSpec, type EventSpec } from './payloads.js';
@@ -34,7 +36,15 @@ export interface DriveResult extends AckResult { payload: Record<string, unknown
  * in the workspace as Slack would show it (ephemeral unless `response_type: in_channel`).
  */
 export class SlackDriver {
-  constructor(readonly standin: SlackStandin, readonly transport: Transport) {}
+  private readonly clock: Clock;
+
+  /**
+   * `clock` dates the HTTP signatures; it defaults to the system clock, because Bolt checks them
+   * against `Date.now()` (not the stand-in's clock, which tests may set by hand).
+   */
+  constructor(readonly standin: SlackStandin, readonly transport: Transport, opts: { clock?: Clock } = {}) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   async command(spec: CommandSpec, opts: HttpOptions = {}): Promise<DriveResult> {
     return this.send(buildCommand(this.standin, spec), opts);
@@ -78,7 +88,7 @@ export class SlackDriver {
           ? { body: new URLSearchParams({ payload: JSON.stringify(built.payload) }).toString(), type: 'application/x-www-form-urlencoded' }
           : { body: JSON.stringify(built.payload), type: 'application/json' };
     const raw = opts.rawBody ?? body;
-    const ts = Math.floor(this.standin.workspace.clock.now() / 1000) + (opts.timestampOffsetSec ?? 0);
+    const ts = Math.floor(this.clock.now() / 1000) + (opts.timestampOffsetSec ?? 0);
     const headers: Record<string, string> = { 'Content-Type': opts.contentType ?? type, 'User-Agent': 'Slackbot 1.0 (+https://api.slack.com/robots)' };
     if (opts.signature !== 'missing') {
       headers['X-Slack-Request-Timestamp'] = String(ts);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ChatOpsError } from '../../core/errors.js';
 import type { SlackStandin } from './slack-standin.js';
 import type { ResponseTarget } from './response-urls.js';
 import { wireMessage } from './web-api.js';
@@ -30,14 +31,20 @@ export function newTriggerId(): string {
   return `${Date.now()}${++triggerSeq}.${BOT.appId.length}${triggerSeq}.${randomBytes(16).toString('hex')}`;
 }
 
+/** The driver was asked for something the workspace does not have (local mode shows the message). */
+function driverError(what: string, field: string, expected?: string[]): ChatOpsError {
+  const hint = expected ? `; expected one of ${expected.join(', ')}` : '';
+  return new ChatOpsError('INPUT_INVALID', `stand-in driver: ${what}${hint}`, { details: { field, ...(expected ? { expected } : {}) } });
+}
+
 function who(standin: SlackStandin, ref: string): User {
   const u = standin.workspace.user(ref);
-  if (!u) throw new Error(`stand-in driver: unknown user ${ref}; expected one of ${[...standin.workspace.users.values()].map((x) => x.name).join(', ')}`);
+  if (!u) throw driverError(`unknown user ${ref}`, 'user', [...standin.workspace.users.values()].map((x) => x.name));
   return u;
 }
 function where(standin: SlackStandin, ref: string): Channel {
   const c = standin.workspace.channel(ref);
-  if (!c) throw new Error(`stand-in driver: unknown channel ${ref}; expected one of ${[...standin.workspace.channels.values()].map((x) => `#${x.name}`).join(', ')}`);
+  if (!c) throw driverError(`unknown channel ${ref}`, 'channel', [...standin.workspace.channels.values()].map((x) => `#${x.name}`));
   return c;
 }
 
@@ -98,9 +105,11 @@ export function buildClick(standin: SlackStandin, spec: ClickSpec): Built {
   const ephemeral = spec.message.ephemeral === true;
   const message = ephemeral ? undefined : ws.message(channel.id, spec.message.ts);
   const stored = message ?? (ephemeral ? ws.ephemerals(user.id, channel.id).find((e) => e.ts === spec.message.ts) : undefined);
-  if (!stored) throw new Error(`stand-in driver: no message ${spec.message.ts} in #${channel.name} for ${user.name} to click`);
+  if (!stored) throw driverError(`no message ${spec.message.ts} in #${channel.name} for ${user.name} to click`, 'message');
   const found = findButton(stored.blocks, spec.actionId, spec.blockId);
-  if (!found && spec.value === undefined) throw new Error(`stand-in driver: message ${spec.message.ts} has no button ${spec.actionId}`);
+  if (!found && spec.value === undefined) {
+    throw driverError(`message ${spec.message.ts} has no button ${spec.actionId}`, 'actionId', buttonsOf(stored.blocks).map((b) => b.actionId));
+  }
   const text = (found?.element.text as Obj | undefined) ?? { type: 'plain_text', text: spec.actionId, emoji: true };
   const target: ResponseTarget = { channel: channel.id, user: user.id, messageTs: stored.ts, ...(stored.threadTs ? { threadTs: stored.threadTs } : {}) };
   return {

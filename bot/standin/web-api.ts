@@ -50,7 +50,9 @@ export const BOT_METHODS: Record<string, Method> = {
   },
   'chat.postMessage': ({ workspace }, args) => {
     const channel = resolveChannel(workspace, args.channel);
-    if (!channel) return fail('channel_not_found');
+    // A private channel the bot is not in does not exist for it; a public one needs an invitation.
+    if (!channel || (channel.isPrivate && !channel.members.includes(BOT.userId))) return fail('channel_not_found');
+    if (!channel.members.includes(BOT.userId)) return fail('not_in_channel');
     const content = readContent(workspace, 'chat.postMessage', args);
     if ('error' in content) return content.error;
     let threadTs = str(args.thread_ts);
@@ -62,7 +64,7 @@ export const BOT_METHODS: Record<string, Method> = {
     const msg = workspace.addMessage({
       channel: channel.id, user: BOT.userId, botId: BOT.botId, ...content, via: 'api',
       ...(threadTs !== undefined ? { threadTs } : {}), replyBroadcast: threadTs !== undefined && truthy(args.reply_broadcast),
-      ...(args.metadata !== undefined ? { metadata: args.metadata } : {}),
+      ...(args.metadata !== undefined ? { metadata: parseMetadata(args.metadata) } : {}),
     });
     return { ok: true, channel: channel.id, ts: msg.ts, message: wireMessage(msg) };
   },
@@ -127,6 +129,15 @@ function parseJsonArg(v: unknown): { value?: unknown[]; bad: boolean } {
     return Array.isArray(parsed) ? { value: parsed, bad: false } : { bad: true };
   } catch {
     return { bad: true };
+  }
+}
+
+function parseMetadata(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
   }
 }
 

@@ -28,13 +28,36 @@ export interface Message {
 }
 
 /** A message only `user` sees; never stored in the channel history. */
-export interface Ephemeral { channel: string; user: string; ts: string; threadTs?: string; text: string; blocks?: unknown[]; via: Message['via'] }
+export interface Ephemeral {
+  channel: string;
+  user: string;
+  ts: string;
+  threadTs?: string;
+  text: string;
+  blocks?: unknown[];
+  via: Message['via'];
+}
 
 /** One Web API call as received, with what the stand-in answered. */
-export interface CallRecord { method: string; args: Record<string, unknown>; token?: string; at: number; status: number; result: Record<string, unknown> }
+export interface CallRecord {
+  /** Web API method name, or `response_url` for posts to a response URL. */
+  method: string;
+  /** Arguments as received (form values are strings; `token` removed). */
+  args: Record<string, unknown>;
+  token?: string;
+  /** Stand-in clock time (ms). */
+  at: number;
+  /** HTTP status answered (200, 429, 5xx; 404/400 for refused response_url posts). */
+  status: number;
+  result: Record<string, unknown>;
+}
 
 /** Something a test should look at: an unknown method, a missed ack deadline, blocks without fallback text… */
-export interface Problem { kind: 'unknown_method' | 'ack_timeout' | 'late_ack' | 'missing_text' | 'no_connection' | 'response_url_refused'; detail: string; at: number }
+export interface Problem {
+  kind: 'unknown_method' | 'ack_timeout' | 'late_ack' | 'missing_text' | 'no_connection' | 'response_url_refused';
+  detail: string;
+  at: number;
+}
 
 export interface WorkspaceEvents {
   message: [Message];

@@ -79,6 +79,18 @@ describe('Web API as web-api 8 calls it', () => {
     expect((await client.conversations.info({ channel: 'C0OPS0001' })).channel?.name).toBe('ops');
   });
 
+  it('keeps metadata, and refuses channels the bot is not in as Slack does', async () => {
+    const metadata = { event_type: 'plan_posted', event_payload: { plan: 'p1' } };
+    const m = await client.chat.postMessage({ channel: 'C0OPS0001', text: 'x', metadata });
+    expect(standin.workspace.message('ops', m.ts!)?.metadata).toEqual(metadata);
+    standin.workspace.addChannel({ id: 'C0LOUNGE1', name: 'lounge', isPrivate: false, members: ['U0ALICE01'] });
+    standin.workspace.addChannel({ id: 'G0SECRET1', name: 'secret', isPrivate: true, members: ['U0ALICE01'] });
+    expect(await slackError(client.chat.postMessage({ channel: 'C0LOUNGE1', text: 'x' }))).toBe('not_in_channel');
+    expect(await slackError(client.chat.postMessage({ channel: 'G0SECRET1', text: 'x' }))).toBe('channel_not_found');
+    const dm = await client.chat.postMessage({ channel: 'U0BOB0001', text: 'psst' });
+    expect(standin.workspace.messages(dm.channel!).map((x) => x.text)).toEqual(['psst']);
+  });
+
   it('answers unknown_method and records it as a problem', async () => {
     expect(await slackError(client.apiCall('chat.scheduleMessage', { channel: 'C0OPS0001', text: 'x', post_at: 1 }))).toBe('unknown_method');
     expect(standin.workspace.problems.map((p) => p.kind)).toEqual(['unknown_method']);
