@@ -53,9 +53,9 @@ function command(d: Def): CommandSpec {
 
 /** A problem when two host arguments name the same host. */
 const differentHosts =
-  (a: string, b: string, what: string) =>
+  (aKey: string, aName: string, bKey: string, bName: string) =>
   (args: Readonly<Record<string, unknown>>): Problem[] =>
-    args[a] !== undefined && args[a] === args[b] ? [{ path: b, message: `${what} must differ from ${a} (both are ${String(args[a])})` }] : [];
+    args[aKey] !== undefined && args[aKey] === args[bKey] ? [{ path: bName, message: `${bName} must differ from ${aName} (both are ${String(args[aKey])})` }] : [];
 
 const REASON_OPTION = opt('reason', REASON, 'Why; shown in the plan, the audit log and Nova\'s disabled reason.', { required: true });
 
@@ -83,7 +83,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     exclusive: [['at', 'in']],
     schedulable: true,
-    check: differentHosts('host', 'to', 'to'),
+    check: differentHosts('host', 'host', 'to', 'to'),
     kind: 'runbook',
     effect: 'change',
     approval: 'policy',
@@ -128,7 +128,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Rebuilds the instances of a dead node on another one. method=api uses Nova evacuate after forcing the service down (supported); method=db rewrites the hosts in the nova and neutron databases as the chapter does, keeping the prior rows so it can be undone. Needs shared storage for /var/lib/nova/instances.',
     positionals: [pos('from-host', HOST, 'The failed node.', 'from'), pos('to-host', HOST, 'The node that takes its instances.', 'to')],
     options: [opt('method', choice(['api', 'db']), 'api: Nova evacuate; db: the chapter\'s SQL.', { default: 'api', defaultText: 'api' }), REASON_OPTION],
-    check: differentHosts('from', 'to', 'to-host'),
+    check: differentHosts('from', 'from-host', 'to', 'to-host'),
     kind: 'runbook',
     effect: 'destructive',
     approval: 'always',
@@ -141,7 +141,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Copies the whole instances tree (the _base images and the instance-xxxxxxxx overlays) from a permanently offline node to another one. Names are unique across nodes, so nothing is overwritten. Undocumented upstream; the plan says so.',
     positionals: [pos('from-host', HOST, 'The offline node.', 'from'), pos('to-host', HOST, 'The node that receives the files.', 'to')],
-    check: differentHosts('from', 'to', 'to-host'),
+    check: differentHosts('from', 'from-host', 'to', 'to-host'),
     kind: 'runbook',
     effect: 'destructive',
     approval: 'always',
