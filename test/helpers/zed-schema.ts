@@ -39,6 +39,8 @@ export interface ZedDatabases {
   prefix: string;
   /** Real schema name per logical database, e.g. { nova: 't1a2b3c4d_nova', … }. */
   schemas: Record<DbName, string>;
+  /** Databases actually created and loaded. */
+  loaded: readonly DbName[];
   /** Root connection (multi-statement) for arranging rows and inspecting state. */
   admin: Connection;
   /** Adapter config pointing every database at its throwaway schema (root login unless overridden). */
@@ -86,6 +88,7 @@ export async function createZedDatabases(dbs: readonly DbName[] = DB_NAMES): Pro
   return {
     prefix,
     schemas,
+    loaded: [...dbs],
     admin,
     connect,
     drop,

@@ -133,7 +133,7 @@ export class ZedRows {
       ['cinder', 'volume_attachment'],
       ['cinder', 'volumes'],
     ] as const) {
-      await this.c.query(`DELETE FROM ${this.t(db, table)}`);
+      if (this.z.loaded.includes(db)) await this.c.query(`DELETE FROM ${this.t(db, table)}`);
     }
   }
 }
