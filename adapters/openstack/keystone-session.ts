@@ -102,14 +102,14 @@ export class KeystoneSession {
     try {
       res = await this.transport.send({ method: 'POST', url, headers: { 'content-type': 'application/json', accept: 'application/json' }, body, timeoutMs: this.timeoutMs });
     } catch (e) {
-      // Issuing a token changes nothing that matters: "not-sent" and "unknown" are both safe to retry.
-      const kind = e instanceof WireFailure ? e.kind : 'io';
-      throw new OpenStackApiError(`Keystone authentication failed (${(e as Error).message})`, { method: 'POST', url, outcome: kind === 'connect' ? 'not-sent' : 'unknown' }, e);
+      // Outcomes here are about the call that needed the token: without one it was never sent.
+      const why = e instanceof WireFailure ? e.message : String(e);
+      throw new OpenStackApiError(`Keystone authentication failed (${why})`, { method: 'POST', url, outcome: 'not-sent' }, e);
     }
     if (res.status !== 201 && res.status !== 200) {
       const api = parseApiError(res.text);
       throw new OpenStackApiError('Keystone authentication failed', {
-        method: 'POST', url, status: res.status, outcome: 'rejected', ...requestIdOf(res.headers), ...api,
+        method: 'POST', url, status: res.status, outcome: 'not-sent', ...requestIdOf(res.headers), ...api,
       });
     }
     const value = res.headers.get('x-subject-token');
@@ -117,7 +117,7 @@ export class KeystoneSession {
     const expiresAt = parsed.success ? Date.parse(parsed.data.token.expires_at) : NaN;
     if (!value || !parsed.success || Number.isNaN(expiresAt)) {
       throw new OpenStackApiError('Keystone answered without a usable token (X-Subject-Token, token.expires_at)', {
-        method: 'POST', url, status: res.status, outcome: 'rejected', ...requestIdOf(res.headers),
+        method: 'POST', url, status: res.status, outcome: 'not-sent', ...requestIdOf(res.headers),
       });
     }
     this.issued++;

@@ -116,8 +116,9 @@ describe('Keystone session', () => {
 
   it("reports Keystone's own message when authentication fails", async () => {
     wire.authReply = { status: 401, headers: { 'x-openstack-request-id': 'req-k1' }, body: { error: { code: 401, title: 'Unauthorized', message: 'The account is locked for user: x.' } } };
-    const e = await failure(open().listComputeServices());
-    expect(e).toMatchObject({ code: 'OPENSTACK_API', status: 401, requestId: 'req-k1', apiMessage: 'The account is locked for user: x.', method: 'POST' });
+    const e = await failure(open().stopServer('s-1'));
+    expect(e).toMatchObject({ code: 'OPENSTACK_API', status: 401, requestId: 'req-k1', apiMessage: 'The account is locked for user: x.', method: 'POST', outcome: 'not-sent' });
+    expect(wire.count('POST', /action/)).toBe(0);
   });
 });
 
