@@ -59,9 +59,10 @@ const differentHosts =
 
 const REASON_OPTION = opt('reason', REASON, 'Why; shown in the plan, the audit log and Nova\'s disabled reason.', { required: true });
 
+// In args: `at` in epoch ms, `in` in milliseconds (see command-facts.ts scheduledRunAt).
 const SCHEDULE_OPTIONS = [
-  opt('at', UTC_TIME, 'Run at this UTC time instead of now (a scheduled run; epoch ms in args).'),
-  opt('in', DURATION, 'Run after this delay instead of now (a scheduled run; milliseconds in args).'),
+  opt('at', UTC_TIME, 'Schedule the run for this UTC time instead of running now.'),
+  opt('in', DURATION, 'Schedule the run after this delay instead of running now.'),
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [

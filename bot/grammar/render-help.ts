@@ -40,7 +40,8 @@ function commandLines(spec: CommandSpec, names: CommandNames, code: (s: string) 
     for (const o of spec.options) {
       const req = o.required ? ' (required)' : '';
       const def = o.defaultText !== undefined && !o.required ? ` Default: ${o.defaultText}.` : '';
-      lines.push(`• ${code(`${o.name}=${o.type.placeholder}`)}${req} ${o.description} Expected: ${o.type.expected}.${def}`);
+      const expected = o.type.placeholder === o.type.choices?.join('|') ? '' : ` Expected: ${o.type.expected}.`;
+      lines.push(`• ${code(`${o.name}=${o.type.placeholder}`)}${req} ${o.description}${expected}${def}`);
     }
     for (const g of spec.exclusive) lines.push(`• ${g.map((n) => code(`${n}=`)).join(' and ')} exclude each other.`);
     for (const f of spec.flags) lines.push(`• ${code(f.name)} (flag, a word on its own) ${f.description}`);
