@@ -37,7 +37,7 @@ export interface Fixture {
 
 export async function openFixture(
   where: FixtureWhere,
-  o: { owner?: string; reporterFor?: (op: OperationRecord) => Reporter; env?: Record<string, string | undefined>; stepTimeoutMs?: number; leaseMs?: number; gate?: ScratchDeps['gate'] } = {},
+  o: { owner?: string; reporterFor?: (op: OperationRecord) => Reporter; env?: Record<string, string | undefined>; stepTimeoutMs?: number; leaseMs?: number; gate?: ScratchDeps['gate']; hangDisabled?: boolean } = {},
 ): Promise<Fixture> {
   const store = await openStore(where.store);
   const scratch = where.scratch.startsWith('mysql:') ? await mysqlScratch(where.scratch.slice(6)) : sqliteScratch(where.scratch);
@@ -45,7 +45,7 @@ export async function openFixture(
     store,
     approvals: testApprovals(store),
     runbooks: [scratchRunbook as unknown as Runbook<never, ScratchDeps>, peekRunbook as unknown as Runbook<never, ScratchDeps>],
-    deps: { scratch, ...(o.gate ? { gate: o.gate } : {}) },
+    deps: { scratch, ...(o.gate ? { gate: o.gate } : {}), ...(o.hangDisabled ? { hangDisabled: true } : {}) },
     owner: o.owner ?? 'replica-a',
     reporterFor: o.reporterFor ?? (() => ({ emit: () => undefined })),
     crash: crashPointsFromEnv(o.env ?? {}),
