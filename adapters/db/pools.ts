@@ -123,7 +123,8 @@ export class DbPools {
       return await fn(new Session(conn, this.cfg, dbs, id));
     } catch (e) {
       broken = isBroken(e);
-      throw e instanceof ChatOpsError ? e : toDbError(e, [...dbs], `${statement}.session`);
+      // Driver errors get the database and statement; anything else (a journal's, a caller's) passes through.
+      throw isDriverError(e) ? toDbError(e, [...dbs], `${statement}.session`) : e;
     } finally {
       if (broken) conn.destroy();
       else conn.release();
@@ -197,4 +198,10 @@ function isBroken(e: unknown): boolean {
   const x = (e instanceof ChatOpsError ? e.cause : e) as { fatal?: unknown; code?: unknown } | undefined;
   if (!x) return false;
   return x.fatal === true || x.code === 'PROTOCOL_SEQUENCE_TIMEOUT' || x.code === 'PROTOCOL_CONNECTION_LOST';
+}
+
+function isDriverError(e: unknown): boolean {
+  if (e instanceof ChatOpsError || !(e instanceof Error)) return false;
+  const x = e as { errno?: unknown; code?: unknown };
+  return typeof x.errno === 'number' || typeof x.code === 'string';
 }

@@ -4,6 +4,8 @@ import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDbAdapter, DbRowCountError, DbUndoConflictError, DbPreflightError, MemoryJournal, type DbAdapter } from '../../../adapters/db.js';
+import { loadDbConfig } from '../../../adapters/db/config.js';
+import { DbPools } from '../../../adapters/db/pools.js';
 import { createZedDatabases, type ZedDatabases } from '../../helpers/zed-schema.js';
 import { ZedRows } from './zed-rows.js';
 
@@ -167,6 +169,23 @@ describe('evacuate by SQL', () => {
   });
 });
 
+describe('sessions', () => {
+  it('every session has sql_safe_updates on, a server-side statement limit and our lock-wait limit', async () => {
+    const pools = new DbPools(loadDbConfig(z.config({ queryTimeoutMs: 7_000, lockWaitTimeoutSec: 3 })));
+    try {
+      await pools.withSession(['nova', 'neutron'], 'test', async (s) => {
+        const [v] = await s.rows('nova', 'test.vars', 'SELECT @@session.sql_safe_updates AS safe, @@session.max_statement_time AS mst, @@session.innodb_lock_wait_timeout AS lw', []);
+        expect([Number(v!['safe']), Number(v!['mst']), Number(v!['lw'])]).toEqual([1, 7, 3]);
+        // An UPDATE whose WHERE uses no index (display_name) is refused by the server itself (1175), whatever a future caller builds.
+        const err = await s.write('nova', 'test.keyless', `UPDATE ${s.table('nova', 'instances')} SET host = ? WHERE display_name = ?`, ['x', 'y']).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'DB_FAILED', info: { errno: 1175, statement: 'test.keyless' } });
+      });
+    } finally {
+      await pools.close();
+    }
+  });
+});
+
 describe('grants preflight', () => {
   it('reports exactly the missing privileges of a restricted login and refuses to write', async () => {
     const user = `${z.prefix}_ro`;
@@ -204,6 +223,16 @@ describe('grants preflight', () => {
         expect(err).toBeInstanceOf(DbPreflightError);
         expect((err as Error).message).toContain('UPDATE(host) on neutron.ml2_port_binding_levels');
         expect(await rows.snapshot()).toEqual(before);
+
+        // cinder on another login than nova: the volume query runs as two statements, same answer.
+        const split = createDbAdapter(z.config({ cinder: cred }));
+        try {
+          const v = await rows.attachedVolume(a.uuid, 'c01', '/dev/vdb');
+          expect(await split.volumesOnHost('c01')).toEqual(await db.volumesOnHost('c01'));
+          expect((await split.volumesOnHost('c01')).map((x) => x.volumeId)).toEqual([v.volumeId]);
+        } finally {
+          await split.close();
+        }
 
         const full = await db.preflight();
         expect(full).toMatchObject({ ok: true, missing: [] });
