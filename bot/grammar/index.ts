@@ -26,6 +26,7 @@ export {
   parseCommandLine,
 } from './parse-command.js';
 export { effectOf, scheduledRunAt } from './command-facts.js';
+export { type Interpretation, type SlashInput, interpretCommand } from './interpret-command.js';
 export { type RenderedText, renderHelp } from './render-help.js';
 export { renderInputError } from './render-input-error.js';
 export { decodeSlackEntities, escapeSlackText, normalizeSlackText, unwrapSlackMarkup } from './slack-text.js';
