@@ -48,7 +48,11 @@ export interface NodeCommands {
   logPath: string | undefined;
   /** The last `lines` lines of the log (the runbook's `tail /var/log/nova/nova-compute.log`). */
   logTail(lines?: number): RemoteCommand;
-  /** The last `lines` "Connected to AMQP server on" lines; read them with amqpConnectedSince(). */
+  /**
+   * The last `lines` "(Re)connected to AMQP server on" lines; read them with amqpConnectedSince().
+   * On Zed the first connection is logged at DEBUG only: without `debug = True` on the node an
+   * empty answer does not mean "not connected" (check the service's state in Nova as well).
+   */
   amqpLines(lines?: number): RemoteCommand;
   /** Files that bring the service back (upstart job, init script, unit); may not all exist. */
   initFiles: readonly string[];
@@ -77,7 +81,7 @@ function fileLog(log: string) {
     logTail: (n = 50) => template('tail -n {n} -- {log}', { n: arg.int(n), log: path }),
     // Exit 2 when the log can't be read, so "no match" (empty, exit 0) is never confused with it.
     amqpLines: (n = 20) =>
-      template('if [ -r {log} ]; then grep -F -e {pattern} -- {log} | tail -n {n}; else echo cannot read {log} >&2; exit 2; fi', {
+      template('if [ -r {log} ]; then grep -F -i -e {pattern} -- {log} | tail -n {n}; else echo cannot read {log} >&2; exit 2; fi', {
         log: path,
         pattern: arg.pattern(AMQP_CONNECTED),
         n: arg.int(n),
@@ -112,7 +116,7 @@ export function nodeCommands(settings: NodePresetSettings, host: HostName): Node
             logPath: undefined,
             logTail: (n = 50) => template('journalctl --no-pager -o short-iso -n {n} -u {unit}', { n: arg.int(n), unit }),
             amqpLines: (n = 20) =>
-              template('journalctl --no-pager -o short-iso -u {unit} | grep -F -e {pattern} | tail -n {n}', { unit, pattern: arg.pattern(AMQP_CONNECTED), n: arg.int(n) }),
+              template('journalctl --no-pager -o short-iso -u {unit} | grep -F -i -e {pattern} | tail -n {n}', { unit, pattern: arg.pattern(AMQP_CONNECTED), n: arg.int(n) }),
           }
         : fileLog(s.logPath ?? '/var/log/nova/nova-compute.log');
       return {

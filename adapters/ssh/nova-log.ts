@@ -5,8 +5,13 @@
  * in the node's local time; journalctl -o short-iso prefixes `2026-11-25T14:15:34+0000`.
  */
 
-/** The text grepped for. */
-export const AMQP_CONNECTED = 'Connected to AMQP server on';
+/**
+ * The text grepped for, case-insensitively so that oslo.messaging's INFO line "Reconnected to AMQP
+ * server on" counts too: since oslo.messaging 12 (Zed included) the first "Connected to AMQP server
+ * on" is logged at DEBUG only, so on a node without `debug = True` only reconnections show up.
+ */
+export const AMQP_CONNECTED = 'connected to AMQP server on';
+const AMQP_RE = /connected to AMQP server on/i;
 
 /** One "Connected to AMQP" line. */
 export interface AmqpConnection {
@@ -39,8 +44,9 @@ export function parseLogTime(line: string, tzOffsetMinutes = 0): number | undefi
 export function parseAmqpConnections(text: string, tzOffsetMinutes = 0): AmqpConnection[] {
   const out: AmqpConnection[] = [];
   for (const line of text.split('\n')) {
-    const i = line.indexOf(AMQP_CONNECTED);
-    if (i < 0) continue;
+    const hit = AMQP_RE.exec(line);
+    if (!hit) continue;
+    const i = hit.index;
     const at = parseLogTime(line, tzOffsetMinutes);
     if (at === undefined) continue;
     const server = /^\s*([^\s,]+?)(?:\s+via\b|[.,]?\s*$|\s)/.exec(line.slice(i + AMQP_CONNECTED.length))?.[1];

@@ -5,8 +5,9 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { Client, utils } from 'ssh2';
-import type { AuthMethod, AnyAuthMethod, ConnectConfig } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader only sees its default export (named imports fail at run time).
+import ssh2 from 'ssh2';
+import type { AuthMethod, AnyAuthMethod, Client, ConnectConfig } from 'ssh2';
 import { HostKeyError, SshError } from './errors.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOfBlob, loadKnownHosts } from './known-hosts.js';
 import type { ResolvedHost } from './ssh-config.js';
@@ -37,7 +38,7 @@ function authMethods(r: ResolvedHost, s: LinkSettings): { methods: AuthMethod[];
       skipped.push(`${f}: ${(e as Error).message}`);
       continue;
     }
-    const parsed = utils.parseKey(text);
+    const parsed = ssh2.utils.parseKey(text);
     if (parsed instanceof Error) {
       // Encrypted keys need a passphrase we don't ask for: use the agent for those.
       skipped.push(`${f}: ${parsed.message}`);
@@ -69,7 +70,7 @@ export function openLink(r: ResolvedHost, s: LinkSettings, sock?: Duplex, via?: 
   }
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let rejected: HostKeyError | undefined;
     let settled = false;
     const fail = (e: Error) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arg, createRemoteShell, HostKeyError, RemoteCommandError, SshError, template, shellQuote, nodeCommands, amqpConnectedSince } from '../../adapters/ssh.js';
-import { cleanupAll, scratchDir, startSshd, waitFor, type Sshd } from '../helpers/sshd.js';
+import { cleanupAll, genKey, scratchDir, startAgent, startSshd, waitFor, type Sshd } from '../helpers/sshd.js';
 
 let dir: string;
 let a: Sshd; // the good node
@@ -226,6 +226,41 @@ describe('SSH adapter on real sshd', () => {
       expect(sh.connectionsOpened).toBe(2);
     } finally {
       await sh.close();
+    }
+  });
+
+  it('queues commands beyond what one connection may run at once (sshd MaxSessions 10)', async () => {
+    const sh = shell();
+    try {
+      const rs = await Promise.all(Array.from({ length: 25 }, (_, i) => sh.run('node-a', template('echo {n}', { n: arg.int(i) }))));
+      expect(rs.map((r) => Number(r.stdout))).toEqual(Array.from({ length: 25 }, (_, i) => i));
+      expect(sh.connectionsOpened).toBe(1);
+    } finally {
+      await sh.close();
+    }
+  });
+
+  it('authenticates with a key held by ssh-agent, and explains when no key is usable', async () => {
+    // The config names an encrypted key only: unusable without the agent (no passphrase prompts).
+    const enc = join(dir, 'id_encrypted');
+    genKey(enc);
+    execFileSync('ssh-keygen', ['-q', '-p', '-N', 'secret-passphrase', '-f', enc]);
+    const cfg = join(dir, 'ssh_config_agent');
+    writeFileSync(cfg, `Host node-a\n  HostName 127.0.0.41\n  Port 2241\n  User root\n  IdentityFile ${enc}\n  UserKnownHostsFile ${knownHosts}\n`);
+    const noAgent = createRemoteShell({ sshConfigPath: cfg, agentSocket: null });
+    const e = await noAgent.run('node-a', template('id -u', {})).catch((x: unknown) => x);
+    await noAgent.close();
+    expect(e).toBeInstanceOf(SshError);
+    expect((e as SshError).message).toMatch(/no usable key/);
+    expect(JSON.stringify((e as SshError).details.skipped)).toMatch(/id_encrypted/);
+    const agent = await startAgent([a.clientKey]);
+    const withAgent = createRemoteShell({ sshConfigPath: cfg, agentSocket: agent.socket });
+    try {
+      expect((await withAgent.run('node-a', template('id -u', {}))).stdout.trim()).toBe('0');
+      expect(a.log()).toMatch(/Accepted publickey for root/);
+    } finally {
+      await withAgent.close();
+      agent.stop();
     }
   });
 

@@ -258,3 +258,29 @@ export function makeNetns(): Netns {
   }
   return { name, hostAddr, nsAddr, cut: () => ip('netns', 'exec', name, 'ip', 'link', 'set', nsIf, 'down'), remove };
 }
+
+/** A real ssh-agent on a private socket, holding `keys`; stopped at cleanup. */
+export async function startAgent(keys: readonly string[]): Promise<{ socket: string; stop(): void }> {
+  const socket = join(scratchDir('agent-'), 'agent.sock');
+  const child = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const stop = () => {
+    if (!exited) child.kill('SIGKILL');
+  };
+  track(stop);
+  await waitFor('ssh-agent socket', () => {
+    if (exited) throw new Error('ssh-agent exited');
+    try {
+      execFileSync('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+      return true;
+    } catch (e) {
+      // exit 1 = agent up but empty; 2 = cannot connect yet
+      return (e as { status?: number }).status === 1;
+    }
+  });
+  for (const k of keys) execFileSync('ssh-add', ['-q', k], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'ignore' });
+  return { socket, stop };
+}

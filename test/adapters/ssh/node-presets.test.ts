@@ -22,7 +22,7 @@ describe('node command presets', () => {
   it('systemd with the journal', () => {
     const n = nodeCommands({ preset: 'systemd', journal: true }, 'c01');
     expect(n.logPath).toBeUndefined();
-    expect(eq(n.amqpLines(5))).toBe("journalctl --no-pager -o short-iso -u nova-compute | grep -F -e 'Connected to AMQP server on' | tail -n 5");
+    expect(eq(n.amqpLines(5))).toBe("journalctl --no-pager -o short-iso -u nova-compute | grep -F -i -e 'connected to AMQP server on' | tail -n 5");
   });
 
   it("upstart: the chapter's stop/start/status nova-compute and its init files", () => {
