@@ -117,14 +117,14 @@ export function renderStatusCard(m: StatusModel, now: number): SlackMessage {
 }
 
 /** A reply for a failed step: the command, the exit status, the tail of the output. */
-export function renderFailureReply(m: StatusModel, stepId: string, f: StepFailure): SlackMessage {
+export function renderFailureReply(m: StatusModel, stepId: string, f: StepFailure, maxTail: number = L.sectionText): SlackMessage {
   const s = m.byId.get(stepId);
   const title = s?.title ?? stepId;
   const parts = [`:x: *${escapeMrkdwn(title)}* failed${f.code ? ` (\`${f.code}\`)` : ''}: ${escapeMrkdwn(clip(f.message, 500))}`];
   if (f.command) parts.push(`Command:\n${code(f.command, 800)}`);
   if (f.exitStatus !== undefined) parts.push(`Exit status: ${f.exitStatus === null ? 'none (killed or timed out)' : f.exitStatus}`);
   let text = parts.join('\n');
-  if (f.outputTail) text += `\nOutput (last lines):\n${code(f.outputTail, Math.max(200, L.sectionText - text.length - 30), 'tail')}`;
+  if (f.outputTail) text += `\nOutput (last lines):\n${code(f.outputTail, Math.max(200, Math.min(maxTail, L.sectionText - text.length - 30)), 'tail')}`;
   return { text: clip(`${title} failed: ${f.message}`, 300), blocks: [section(text)] };
 }
 
@@ -132,7 +132,8 @@ export function renderFailureReply(m: StatusModel, stepId: string, f: StepFailur
 export function renderFailuresReply(m: StatusModel, failures: { stepId: string; failure: StepFailure }[]): SlackMessage {
   if (failures.length === 1) return renderFailureReply(m, failures[0]!.stepId, failures[0]!.failure);
   const shown = failures.slice(0, 10);
-  const blocks = shown.flatMap((x) => renderFailureReply(m, x.stepId, x.failure).blocks);
+  // Slack refuses messages whose blocks total much more than ~13k characters (bolt-js#2509).
+  const blocks = shown.flatMap((x) => renderFailureReply(m, x.stepId, x.failure, 600).blocks);
   if (failures.length > shown.length) blocks.push(context(`…and ${failures.length - shown.length} more failures`));
   return { text: `${failures.length} steps failed`, blocks };
 }

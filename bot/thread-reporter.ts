@@ -57,6 +57,8 @@ export interface ThreadReporterOptions {
   maxBackoffMs?: number;
   /** A message still undelivered after this long is dropped (default 6 h). */
   giveUpAfterMs?: number;
+  /** Called once when the card is posted, so its ts can be stored (OperationRecord.cardTs) for restarts. */
+  onCardPosted?: (ts: string) => void;
   /** Where delivery problems go (the bot's logger); never throws. */
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
@@ -252,6 +254,13 @@ export class ThreadReporter implements Reporter {
       this.stats.posts++;
       this.cardTs = r.ts;
       this.lastEditAt = this.s.now();
+      if (r.ts) {
+        try {
+          this.o.onCardPosted?.(r.ts);
+        } catch {
+          // the card is posted; failing to remember it only costs a new card after a restart
+        }
+      }
     } catch (err) {
       this.cardDirty = true;
       throw err;
