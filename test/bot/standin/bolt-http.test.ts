@@ -37,6 +37,7 @@ beforeAll(async () => {
   driver = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events` });
 });
 afterAll(async () => {
+  driver.close();
   await app.stop();
   await standin.stop();
 });

@@ -31,6 +31,7 @@ beforeEach(async () => {
   driver = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${(bot.address() as AddressInfo).port}/slack/events` });
 });
 afterEach(async () => {
+  driver.close();
   bot.closeAllConnections();
   await new Promise((r) => bot.close(r));
   await standin.stop();

@@ -32,7 +32,7 @@ async function connect(url: string) {
 }
 
 beforeEach(async () => {
-  standin = await new SlackStandin({ ackDeadlineMs: 300 }).start();
+  standin = await new SlackStandin({ ackDeadlineMs: 1000 }).start();
 });
 afterEach(async () => {
   for (const ws of sockets.splice(0)) ws.terminate();
