@@ -2,8 +2,8 @@
  * The table of every command the bot understands (runbook.md, plus /op and /schedule). The parser,
  * the help, the manifest and the dispatcher all read this one table.
  */
-import type { Problem } from '../../core/errors.js';
-import type { CommandSpec, FlagSpec, OptionSpec, PositionalSpec, ValueType } from './command-spec.js';
+import type { CommandSpec } from './command-spec.js';
+import { command, differentHosts, flag, opt, pos } from './command-builders.js';
 import {
   DURATION,
   HOST,
@@ -22,40 +22,6 @@ import {
   choice,
   intRange,
 } from './value-types.js';
-
-const camel = (s: string): string => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-
-const pos = (name: string, type: ValueType, description: string, key = camel(name)): PositionalSpec => ({ name, key, type, description });
-
-function opt(name: string, type: ValueType, description: string, more: Partial<OptionSpec> = {}): OptionSpec {
-  return { name, key: camel(name), type, description, required: false, ...more };
-}
-
-const flag = (name: string, description: string): FlagSpec => ({ name, key: camel(name), description });
-
-type Def = Pick<CommandSpec, 'family' | 'words' | 'summary' | 'description' | 'kind' | 'effect' | 'approval' | 'examples'> &
-  Partial<Omit<CommandSpec, 'family' | 'words' | 'name' | 'verb'>>;
-
-function command(d: Def): CommandSpec {
-  const verb = d.words.join('-');
-  return {
-    positionals: [],
-    options: [],
-    flags: [],
-    exclusive: [],
-    schedulable: false,
-    aliases: d.words.length > 1 ? [[verb]] : [],
-    ...d,
-    verb,
-    name: `${d.family}.${verb}`,
-  };
-}
-
-/** A problem when two host arguments name the same host. */
-const differentHosts =
-  (aKey: string, aName: string, bKey: string, bName: string) =>
-  (args: Readonly<Record<string, unknown>>): Problem[] =>
-    args[aKey] !== undefined && args[aKey] === args[bKey] ? [{ path: bName, message: `${bName} must differ from ${aName} (both are ${String(args[aKey])})` }] : [];
 
 const REASON_OPTION = opt('reason', REASON, 'Why; shown in the plan, the audit log and Nova\'s disabled reason.', { required: true });
 

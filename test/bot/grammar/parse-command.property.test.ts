@@ -61,7 +61,8 @@ describe('a dangerous value in any slot is refused and named', () => {
   it.each(slots)('$slot', ({ slot, valid, slash, text, spaces }) => {
     fc.assert(
       fc.property(inject(valid, dangerous(!spaces)), (v) => {
-        expect(problemPaths(slash, text(v))).toContain(slot);
+        const paths = problemPaths(slash, text(v));
+        return paths !== 'accepted' && paths.includes(slot);
       }),
       RUNS,
     );
