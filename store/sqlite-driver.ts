@@ -1,19 +1,31 @@
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResult, SqlDriver, SqlExec, SqlValue } from './sql-driver.js';
 
+/** One queue per database file in this process (see SqliteDriver). */
+const queues = new Map<string, { tail: Promise<unknown>; users: number }>();
+
 /**
  * better-sqlite3 is synchronous, so within one process statements never interleave, except across
- * the awaits of a transaction: every call goes through one queue so nothing slips into another
- * caller's open transaction. Across processes, SQLite's own locking (WAL + busy_timeout) applies.
+ * the awaits of a transaction. Every call therefore goes through one queue per database *file*,
+ * shared by all drivers of this process: otherwise a second connection's write would run between
+ * another's BEGIN and COMMIT and busy-wait synchronously on a lock that only this (blocked) thread
+ * can release. Across processes, SQLite's own locking (WAL + busy_timeout) applies.
  */
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: { tail: Promise<unknown>; users: number };
+  private readonly queueKey: string;
 
   constructor(path: string, busyTimeoutMs: number) {
     this.db = new Database(path);
+    this.queueKey = path === ':memory:' ? `:memory:${Math.random()}` : resolve(path);
+    const q = queues.get(this.queueKey) ?? { tail: Promise.resolve(), users: 0 };
+    q.users++;
+    queues.set(this.queueKey, q);
+    this.queue = q;
     this.db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
     // WAL with synchronous=NORMAL may lose the last transactions on power loss; the journal must not.
@@ -22,8 +34,8 @@ export class SqliteDriver implements SqlDriver {
   }
 
   private serial<T>(fn: () => T | Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
+    const next = this.queue.tail.then(fn, fn);
+    this.queue.tail = next.catch(() => undefined);
     return next;
   }
 
@@ -88,5 +100,6 @@ export class SqliteDriver implements SqlDriver {
 
   async close(): Promise<void> {
     await this.serial(() => this.db.close());
+    if (--this.queue.users === 0) queues.delete(this.queueKey);
   }
 }
