@@ -78,7 +78,12 @@ export const BOT_METHODS: Record<string, Method> = {
     if (msg.user !== BOT.userId) return fail('cant_update_message');
     const content = readContent(workspace, 'chat.update', args);
     if ('error' in content) return content.error;
-    workspace.updateMessage(msg, content);
+    // Slack keeps the previous blocks/attachments when the field is absent; an empty array removes them.
+    workspace.updateMessage(msg, {
+      text: content.text,
+      ...(args.blocks === undefined ? (msg.blocks ? { blocks: msg.blocks } : {}) : content.blocks?.length ? { blocks: content.blocks } : {}),
+      ...(args.attachments === undefined ? (msg.attachments ? { attachments: msg.attachments } : {}) : content.attachments?.length ? { attachments: content.attachments } : {}),
+    });
     return { ok: true, channel: channel.id, ts: msg.ts, text: msg.text, message: wireMessage(msg) };
   },
   'chat.delete': ({ workspace }, args) => {

@@ -64,6 +64,10 @@ describe('Web API as web-api 8 calls it', () => {
     await client.chat.update({ channel: 'C0OPS0001', ts: m.ts!, text: 'v2' });
     await client.chat.update({ channel: 'C0OPS0001', ts: m.ts!, text: 'v3', blocks: [section('v3')] });
     expect(standin.workspace.message('ops', m.ts!)).toMatchObject({ text: 'v3', edits: [{ text: 'v1' }, { text: 'v2' }] });
+    await client.chat.update({ channel: 'C0OPS0001', ts: m.ts!, text: 'v4' }); // blocks absent: kept, as Slack does
+    expect(standin.workspace.message('ops', m.ts!)?.blocks).toEqual([section('v3')]);
+    await client.chat.update({ channel: 'C0OPS0001', ts: m.ts!, text: 'v5', blocks: [] }); // empty array: removed
+    expect(standin.workspace.message('ops', m.ts!)?.blocks).toBeUndefined();
     expect(await slackError(client.chat.update({ channel: 'C0OPS0001', ts: '9.000009', text: 'x' }))).toBe('message_not_found');
     const human = standin.workspace.addMessage({ channel: 'C0OPS0001', user: 'U0ALICE01', text: 'hi', replyBroadcast: false, via: 'api' });
     expect(await slackError(client.chat.update({ channel: 'C0OPS0001', ts: human.ts, text: 'x' }))).toBe('cant_update_message');
