@@ -5,10 +5,10 @@
  * neutron undoes nova from the pre-image (reported, since it is not atomic).
  */
 import type { DbName } from './config.js';
-import { DbError } from './db-error.js';
+import { DbError, DbRowCountError } from './db-error.js';
 import { guardedUpdate, undoEntries, type PlannedStatement, type WriteContext } from './guarded-write.js';
 import type { DbPools, Session } from './pools.js';
-import { evacuateSpecs, type EvacuateTarget } from './queries.js';
+import { evacuateSpecs, selectDestinationBindings, selectMovingUuids, type DestinationBinding, type EvacuateTarget } from './queries.js';
 import type { PreImageEntry, WriteJournal } from './write-journal.js';
 
 /** Row counts a plan found; the apply asserts exactly these (they are part of what was approved). */
@@ -25,6 +25,8 @@ export interface EvacuatePlan {
   expected: EvacuateExpected;
   /** False when nova and neutron are on different servers (two transactions, compensated by undo). */
   singleTransaction: boolean;
+  /** Ports that already have a binding on the destination: the apply would fail on them (duplicate key). */
+  destinationBindings: DestinationBinding[];
 }
 
 /** What an apply (or undo) did. Undo with the journal entries of `writeIds`. */
@@ -43,39 +45,75 @@ export interface WriteOptions {
   now?: () => Date;
 }
 
-const ORDER = ['instances', 'portBindings', 'portBindingLevels'] as const;
+/**
+ * One server group's share of the evacuation on one session: nova.instances first (and which of
+ * the requested instances really move), then the bindings and levels of exactly those instances'
+ * ports. `moving` carries the nova result over to a neutron group on another server.
+ */
+async function runGroup(
+  s: Session,
+  group: readonly DbName[],
+  target: EvacuateTarget,
+  moving: { uuids: string[] },
+  expected: EvacuateExpected | undefined,
+  ctx: WriteContext,
+): Promise<PlannedStatement[]> {
+  const out: PlannedStatement[] = [];
+  if (group.includes('nova')) {
+    // Read (and lock) which instances move before the update moves them off the source host.
+    moving.uuids = await selectMovingUuids(s, target, ctx.mode === 'apply');
+    out.push(await guardedUpdate(s, evacuateSpecs(target).instances, expected?.instances, ctx));
+  }
+  if (group.includes('neutron')) {
+    if (moving.uuids.length === 0) {
+      // Nothing moves, so no port may either; an approved non-zero count is a mismatch.
+      if (expected && expected.portBindings !== 0) throw new DbRowCountError('neutron', 'evacuate.neutron.ml2_port_bindings', expected.portBindings, 0);
+      if (expected && expected.portBindingLevels !== 0) throw new DbRowCountError('neutron', 'evacuate.neutron.ml2_port_binding_levels', expected.portBindingLevels, 0);
+      return out;
+    }
+    const specs = evacuateSpecs({ ...target, instanceUuids: moving.uuids });
+    out.push(await guardedUpdate(s, specs.portBindings, expected?.portBindings, ctx));
+    out.push(await guardedUpdate(s, specs.portBindingLevels, expected?.portBindingLevels, ctx));
+  }
+  return out;
+}
 
 export async function planEvacuate(pools: DbPools, target: EvacuateTarget): Promise<EvacuatePlan> {
-  const specs = evacuateSpecs(target);
   const ctx: WriteContext = { mode: 'dry-run', writeId: 'dry-run', now: () => new Date() };
   const statements: PlannedStatement[] = [];
+  const moving = { uuids: [] as string[] };
+  let destinationBindings: DestinationBinding[] = [];
   for (const group of pools.serverGroups(['nova', 'neutron'])) {
     await pools.withSession(group, 'evacuate.plan', async (s) => {
-      for (const k of ORDER) if (group.includes(specs[k].database)) statements.push(await guardedUpdate(s, specs[k], undefined, ctx));
+      statements.push(...(await runGroup(s, group, target, moving, undefined, ctx)));
+      if (group.includes('neutron') && moving.uuids.length > 0) destinationBindings = await selectDestinationBindings(s, { ...target, instanceUuids: moving.uuids });
     });
   }
   const rows = (name: string): number => statements.find((p) => p.statement === name)?.rows ?? 0;
   return {
     target,
     statements,
-    expected: { instances: rows(specs.instances.statement), portBindings: rows(specs.portBindings.statement), portBindingLevels: rows(specs.portBindingLevels.statement) },
+    expected: {
+      instances: rows('evacuate.nova.instances'),
+      portBindings: rows('evacuate.neutron.ml2_port_bindings'),
+      portBindingLevels: rows('evacuate.neutron.ml2_port_binding_levels'),
+    },
     singleTransaction: pools.sameServer(['nova', 'neutron']),
+    destinationBindings,
   };
 }
 
 export async function applyEvacuate(pools: DbPools, target: EvacuateTarget, expected: EvacuateExpected, opts: WriteOptions): Promise<WriteResult> {
-  const specs = evacuateSpecs(target);
   const groups = pools.serverGroups(['nova', 'neutron']);
   const done: { writeId: string; entries: PreImageEntry[] }[] = [];
   const statements: PlannedStatement[] = [];
+  const moving = { uuids: [] as string[] };
   let attempts = 1;
   try {
     for (const group of groups) {
       const r = await pools.transaction(group, 'evacuate', async (s, a) => {
         const { ctx, entries } = teeContext(opts, a.writeId);
-        const out: PlannedStatement[] = [];
-        for (const k of ORDER) if (group.includes(specs[k].database)) out.push(await guardedUpdate(s, specs[k], expected[k], ctx));
-        return { out, entries };
+        return { out: await runGroup(s, group, target, moving, expected, ctx), entries };
       });
       statements.push(...r.value.out);
       done.push({ writeId: r.writeId, entries: r.value.entries });

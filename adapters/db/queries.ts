@@ -134,6 +134,44 @@ export function evacuateSpecs(t: EvacuateTarget): { instances: UpdateSpec; portB
   };
 }
 
+/**
+ * Of the requested instances, those that really move: on the source host and not deleted. Only
+ * their ports' bindings move (a deleted instance's or another host's ports are left alone).
+ */
+export async function selectMovingUuids(s: Session, t: EvacuateTarget, lock: boolean): Promise<string[]> {
+  const rows = await s.rows(
+    'nova',
+    'evacuate.moving-instances',
+    `SELECT uuid FROM ${s.table('nova', 'instances')} WHERE host = ? AND deleted = 0 AND uuid IN (${placeholders(t.instanceUuids.length)}) ORDER BY id${lock ? ' FOR UPDATE' : ''}`,
+    [t.from, ...t.instanceUuids],
+  );
+  return rows.map((r) => String(r['uuid']));
+}
+
+/** A port of a moving instance that already has a binding on the destination (e.g. INACTIVE, left by an aborted live migration). */
+export interface DestinationBinding {
+  portId: string;
+  deviceId: string;
+  status: string;
+}
+
+/**
+ * Bindings on the destination host for the ports of these instances. ml2_port_bindings' primary
+ * key is (port_id, host), so moving a binding onto such a row fails (duplicate key, all rolled
+ * back): the plan shows them so the operator can clear them first.
+ */
+export async function selectDestinationBindings(s: Session, t: EvacuateTarget): Promise<DestinationBinding[]> {
+  const rows = await s.rows(
+    'neutron',
+    'evacuate.destination-bindings',
+    `SELECT b.port_id, p.device_id, b.status FROM ${s.table('neutron', 'ml2_port_bindings')} b JOIN ${s.table('neutron', 'ports')} p ON p.id = b.port_id ` +
+      `JOIN ${s.table('neutron', 'ml2_port_bindings')} src ON src.port_id = b.port_id AND src.host = ? ` +
+      `WHERE b.host = ? AND p.device_id IN (${placeholders(t.instanceUuids.length)}) ORDER BY b.port_id`,
+    [t.from, t.to, ...t.instanceUuids],
+  );
+  return rows.map((r) => ({ portId: String(r['port_id']), deviceId: String(r['device_id']), status: String(r['status']) }));
+}
+
 /** Privileges a runbook operation needs, table by table (checked by the preflight). */
 export interface NeededPrivilege {
   database: DbName;

@@ -51,8 +51,17 @@ it('apply then undo leaves every row as it was', async () => {
       const input = { from: 'c01', to: 'c02', instanceUuids: picked.map((m) => m.uuid) };
       const before = await rows.snapshot();
       const plan = await db.planEvacuate(input);
-      expect(plan.expected.instances).toBe(picked.filter((m) => m.host === 'c01' && !m.deleted).length);
+      const moving = picked.filter((m) => m.host === 'c01' && !m.deleted);
+      // Only the moving instances' ports move: not a deleted instance's, not another host's.
+      expect(plan.expected).toEqual({
+        instances: moving.length,
+        portBindings: moving.reduce((n, m) => n + m.ports.length, 0),
+        portBindingLevels: moving.reduce((n, m) => n + m.ports.reduce((k, p) => k + p.levels, 0), 0),
+      });
 
+      // The plan names every port that would collide on c02, and only those.
+      const colliding = moving.filter((m) => m.ports.some((p) => p.extra === 'c02')).length;
+      expect(new Set(plan.destinationBindings.map((b) => b.deviceId)).size).toBe(colliding);
       const journal = new MemoryJournal();
       let res;
       try {
@@ -61,13 +70,15 @@ it('apply then undo leaves every row as it was', async () => {
         // A port of a moved instance already bound on c02: the binding's primary key collides.
         expect(e).toBeInstanceOf(DbError);
         expect((e as DbError).info.errno).toBe(1062);
+        expect(colliding).toBeGreaterThan(0);
         expect(await rows.snapshot()).toEqual(before);
         refused++;
         return;
       }
       applied++;
+      expect(colliding).toBe(0);
       const [moved] = await z.admin.query<RowDataPacket[]>(`SELECT uuid FROM ${mysql.escapeId(z.schemas.nova)}.instances WHERE host = 'c02' AND node = 'c02'`);
-      for (const m of picked.filter((x) => x.host === 'c01' && !x.deleted)) expect(moved.map((r) => r['uuid'])).toContain(m.uuid);
+      for (const m of moving) expect(moved.map((r) => r['uuid'])).toContain(m.uuid);
 
       await db.undo(journal.committed(res.writeIds), { journal: new MemoryJournal() });
       expect(await rows.snapshot()).toEqual(before);
