@@ -6,12 +6,12 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client } from 'ssh2';
 import type { HostName } from '../core/values.js';
-import { CappedOutput } from './ssh/capped-output.js';
-import { RemoteCommandError, SshError, tail } from './ssh/errors.js';
+import { SshError } from './ssh/errors.js';
+import { ChannelOpenError, runOnChannel, type RemoteResult } from './ssh/run-on-channel.js';
 import { loadSshConfig, resolveHost, type ParsedSshConfig, type ResolvedHost } from './ssh/ssh-config.js';
-import { shellQuote, sshEquivalent, type RemoteCommand } from './ssh/shell-quote.js';
+import { remoteLine, sshEquivalent, type RemoteCommand } from './ssh/shell-quote.js';
 import { forwardThrough, openLink, type LinkSettings } from './ssh/ssh-link.js';
 
 export { HostKeyError, RemoteCommandError, SshError } from './ssh/errors.js';
@@ -20,20 +20,7 @@ export { nodeCommands, nodePresetSettings, fileExists, moveFile, PRESET_NAMES, t
 export { amqpConnectedSince, parseAmqpConnections, parseLogTime, AMQP_CONNECTED, type AmqpConnection } from './ssh/nova-log.js';
 export type { ResolvedHost } from './ssh/ssh-config.js';
 
-/** What a finished command returns. */
-export interface RemoteResult {
-  exitCode: number | null;
-  signal: string | null;
-  /** Output text; when cut, ends (stdout) or starts (stderr) with a visible truncation mark. */
-  stdout: string;
-  stderr: string;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  /** Bytes the command printed, including those not kept. */
-  stdoutBytes: number;
-  stderrBytes: number;
-  durationMs: number;
-}
+export type { RemoteResult } from './ssh/run-on-channel.js';
 
 /** Per-command options. */
 export interface RunOptions {
@@ -129,15 +116,14 @@ export class SshRemoteShell implements RemoteShell {
     const r = this.resolve(host);
     const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs ?? 60_000;
     const sudo = opts.sudo ?? this.o.sudo ?? false;
-    let line = cmd.text;
-    if (this.o.remoteTimeout ?? true) line = `timeout -k 5 ${Math.ceil(timeoutMs / 1000) + 1} sh -c ${shellQuote(line)}`;
-    if (sudo) line = `sudo -n -- ${line.startsWith('timeout') ? line : `sh -c ${shellQuote(line)}`}`;
+    const line = remoteLine(cmd, { sudo, remoteTimeoutSec: (this.o.remoteTimeout ?? true) ? Math.ceil(timeoutMs / 1000) + 1 : undefined });
     const display = `${sudo ? 'sudo ' : ''}${cmd.display}`;
+    const limits = { timeoutMs, okExitCodes: opts.okExitCodes ?? [0], maxOutputBytes: this.o.maxOutputBytes ?? 1024 * 1024 };
     for (let attempt = 1; ; attempt++) {
       const link = await this.link(r, 0);
       await this.acquire(link);
       try {
-        return await this.exec(link, host, line, display, timeoutMs, opts.okExitCodes ?? [0]);
+        return await runOnChannel(link.client, link.running, { host, line, display }, limits);
       } catch (e) {
         // The channel never opened, so the command never started: safe to try once on a new connection.
         if (e instanceof ChannelOpenError && attempt === 1) {
@@ -149,84 +135,6 @@ export class SshRemoteShell implements RemoteShell {
         this.release(link);
       }
     }
-  }
-
-  private exec(link: Link, host: string, line: string, display: string, timeoutMs: number, ok: readonly number[]): Promise<RemoteResult> {
-    const max = this.o.maxOutputBytes ?? 1024 * 1024;
-    const out = new CappedOutput(max, 'head');
-    const err = new CappedOutput(max, 'tail');
-    const started = performance.now();
-    return new Promise<RemoteResult>((resolve, reject) => {
-      let channel: ClientChannel | undefined;
-      let exitCode: number | null = null;
-      let signal: string | null = null;
-      let done = false;
-      const failure = (timedOut: boolean) => ({
-        host,
-        command: display,
-        exitCode,
-        signal,
-        stderrTail: tail(err.text()),
-        durationMs: Math.round(performance.now() - started),
-        timedOut,
-      });
-      const finish = (e?: Error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        link.running.delete(onLinkDown);
-        if (e) return reject(e);
-        const res: RemoteResult = {
-          exitCode,
-          signal,
-          stdout: out.text(),
-          stderr: err.text(),
-          stdoutTruncated: out.truncated,
-          stderrTruncated: err.truncated,
-          stdoutBytes: out.totalBytes,
-          stderrBytes: err.totalBytes,
-          durationMs: Math.round(performance.now() - started),
-        };
-        if (signal !== null) reject(new RemoteCommandError(failure(false), `was killed by signal ${signal}`));
-        else if (exitCode === null) reject(new RemoteCommandError(failure(false), 'ended without an exit status'));
-        else if (!ok.includes(exitCode)) reject(new RemoteCommandError(failure(false), `exited with status ${exitCode}`));
-        else resolve(res);
-      };
-      const timer = setTimeout(() => {
-        try {
-          channel?.signal('KILL');
-          channel?.close();
-        } catch {
-          /* the channel may already be gone */
-        }
-        finish(new RemoteCommandError(failure(true), `timed out (limit ${timeoutMs} ms) and was killed`));
-      }, timeoutMs);
-      const onLinkDown = (e: Error) =>
-        finish(
-          new SshError(host, `connection lost while \`${display}\` was running; its outcome is unknown`, {
-            cause: e,
-            details: { command: display, outcome: 'unknown', durationMs: Math.round(performance.now() - started) },
-          }),
-        );
-      link.running.add(onLinkDown);
-      link.client.exec(line, (e, ch) => {
-        if (e) {
-          done = true;
-          clearTimeout(timer);
-          link.running.delete(onLinkDown);
-          return reject(new ChannelOpenError(e));
-        }
-        if (done) return void ch.close();
-        channel = ch;
-        ch.on('data', (b: Buffer) => out.push(b));
-        ch.stderr.on('data', (b: Buffer) => err.push(b));
-        ch.on('exit', (code: number | null, sig?: string) => {
-          exitCode = typeof code === 'number' ? code : null;
-          signal = sig ?? null;
-        });
-        ch.on('close', () => finish());
-      });
-    });
   }
 
   /** One connection per resolved destination (user@host:port via jumps), shared and reused. */
@@ -316,12 +224,5 @@ export class SshRemoteShell implements RemoteShell {
         });
       }),
     );
-  }
-}
-
-/** The session channel could not be opened: the command did not start. */
-class ChannelOpenError extends Error {
-  constructor(cause: Error) {
-    super(cause.message, { cause });
   }
 }

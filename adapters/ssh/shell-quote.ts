@@ -131,3 +131,17 @@ export function template<T extends string>(tpl: string extends T ? never : T, ar
 export function sshEquivalent(host: string, cmd: RemoteCommand, sudo = false): string {
   return `ssh ${displayQuote(host)} ${sudo ? 'sudo ' : ''}${cmd.display}`;
 }
+
+/**
+ * The line sent to sshd. A command of plain words runs as is (`sudo -n -- systemctl stop 'x'`, so
+ * a sudoers rule for that exact command matches); one with shell syntax (`if`, `|`, `;`) runs
+ * under `sh -c`. With `remoteTimeoutSec`, coreutils `timeout` bounds it on the node too, so it
+ * dies even when the link to us does.
+ */
+export function remoteLine(cmd: RemoteCommand, o: { sudo: boolean; remoteTimeoutSec: number | undefined }): string {
+  const simple = /^[A-Za-z0-9_./{} =:,@+-]+$/.test(cmd.template);
+  let line = simple ? cmd.text : `sh -c ${shellQuote(cmd.text)}`;
+  if (o.sudo) line = `sudo -n -- ${line}`;
+  if (o.remoteTimeoutSec !== undefined) line = `timeout -k 5 ${o.remoteTimeoutSec} ${line}`;
+  return line;
+}

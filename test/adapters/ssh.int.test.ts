@@ -104,6 +104,9 @@ describe('SSH adapter on real sshd', () => {
     try {
       const r = await sh.run('node-a', template('id -u', {}));
       expect(r.stdout.trim()).toBe('0');
+      // Shell syntax goes through sudo -n -- sh -c '…' and keeps its meaning.
+      const c = await sh.run('node-a', template('if [ -d {p} ]; then id -un; else exit 9; fi', { p: arg.path('/tmp') }));
+      expect(c.stdout.trim()).toBe('root');
     } finally {
       await sh.close();
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../core/errors.js';
-import { arg, argSchemas, shellQuote, sshEquivalent, template } from '../../../adapters/ssh/shell-quote.js';
+import { arg, argSchemas, remoteLine, shellQuote, sshEquivalent, template } from '../../../adapters/ssh/shell-quote.js';
 
 /** Undo POSIX single quoting of one word made of '…' runs and \\' escapes; undefined if it isn't one. */
 function unquote(word: string): string | undefined {
@@ -79,5 +79,13 @@ describe('shell quoting and templates', () => {
     expect(() => template('echo {', {})).toThrow(/stray/);
     const forged = { kind: 'unit', value: "x'; reboot; '" } as unknown as ReturnType<typeof arg.unit>;
     expect(() => template('systemctl stop {u}', { u: forged })).toThrow(/not made by arg/);
+  });
+
+  it('sends plain commands as is (sudoers rules match) and shell syntax through sh -c, bounded by timeout', () => {
+    const stop = template('systemctl stop {unit}', { unit: arg.unit('nova-compute') });
+    expect(remoteLine(stop, { sudo: true, remoteTimeoutSec: 61 })).toBe("timeout -k 5 61 sudo -n -- systemctl stop 'nova-compute'");
+    expect(remoteLine(stop, { sudo: false, remoteTimeoutSec: undefined })).toBe("systemctl stop 'nova-compute'");
+    const pipe = template('grep -F -e {p} -- {f} | tail -n 5', { p: arg.pattern('AMQP'), f: arg.path('/var/log/x.log') });
+    expect(remoteLine(pipe, { sudo: true, remoteTimeoutSec: undefined })).toBe(`sudo -n -- sh -c ${shellQuote(pipe.text)}`);
   });
 });

@@ -71,3 +71,25 @@ describe('ssh_config subset', () => {
     expect(() => parseSshConfig('Host\n', 'f')).toThrow(/f:1: Host needs at least one pattern/);
   });
 });
+
+describe('ssh_config files', () => {
+  it('follows Include with globs relative to the including file, and treats a missing file as empty', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadSshConfig } = await import('../../../adapters/ssh/ssh-config.js');
+    const d = mkdtempSync(join(tmpdir(), 'sshcfg-'));
+    try {
+      mkdirSync(join(d, 'config.d'));
+      writeFileSync(join(d, 'config'), 'Include config.d/*.conf\nHost *\n  User fallback\n');
+      writeFileSync(join(d, 'config.d', '10-compute.conf'), 'Host c*\n  User nova\n  ProxyJump bastion\n');
+      writeFileSync(join(d, 'config.d', 'ignored.txt'), 'Host c*\n  User wrong\n');
+      const cfg = loadSshConfig(join(d, 'config'), ctx);
+      expect(resolveHost(cfg, 'c01', ctx)).toMatchObject({ user: 'nova', proxyJump: [{ host: 'bastion' }] });
+      expect(resolveHost(cfg, 'x', ctx).user).toBe('fallback');
+      expect(loadSshConfig(join(d, 'absent'), ctx).blocks).toEqual([]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
