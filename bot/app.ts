@@ -139,7 +139,7 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     }
     const outcome = handlers.parse({ command: cmd.command, text: cmd.text ?? '', requester, channelId: cmd.channel_id });
     if (outcome.kind !== 'command') {
-      const r = outcome.kind === 'help' ? { text: outcome.text } : renderError(outcome.error);
+      const r = { text: outcome.text };
       await ack({ response_type: 'ephemeral', ...r });
       observe();
       metrics.commands.inc({ command: cmd.command, outcome: outcome.kind });

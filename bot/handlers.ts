@@ -8,7 +8,7 @@ import type { InputError } from '../core/errors.js';
 
 export type ParseOutcome =
   | { kind: 'help'; text: string }
-  | { kind: 'error'; error: InputError }
+  | { kind: 'error'; error: InputError; text: string }
   | { kind: 'command'; command: Command };
 
 export interface Responder {
@@ -32,6 +32,8 @@ export interface ButtonAction {
   channelId: string;
   messageTs: string;
   threadTs?: string;
+  /** A reason typed by the person (e.g. in the reject dialog). */
+  reason?: string;
 }
 
 export interface ActionContext extends Responder {

@@ -1,0 +1,103 @@
+/**
+ * Assembles the running bot from its parts: store, engine, handlers, the Slack app and the thread
+ * reporters. main.ts builds the parts from configuration; tests build them from local services and
+ * call this same function, so the bot under test is the bot that ships.
+ */
+import type { Logger } from 'pino';
+import type { ApprovalsPort } from '../actions/approvals-port.js';
+import { Engine } from '../actions/engine.js';
+import type { CrashPoints } from '../actions/crash-points.js';
+import type { Runbook } from '../actions/runbook.js';
+import type { Clock } from '../core/clock.js';
+import type { OperationRecord, Store } from '../store/store.js';
+import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
+import { createCommandHandlers } from './command-handlers.js';
+import type { Metrics } from './metrics.js';
+import { ThreadReporter } from './thread-reporter.js';
+
+export interface BotParts<D> {
+  slack: SlackAppOptions;
+  store: Store;
+  approvals: ApprovalsPort;
+  runbooks: readonly Runbook<never, D>[];
+  deps: D;
+  /** This replica's id, stable across its restarts (host name + store path, say). */
+  owner: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  statusCardIntervalMs: number;
+  crash?: CrashPoints;
+}
+
+export interface Bot<D> {
+  slack: SlackApp;
+  engine: Engine<D>;
+  /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
+  const reporters = new Set<ThreadReporter>();
+  let slack: SlackApp | undefined;
+  const engine = new Engine<D>({
+    store: p.store,
+    approvals: p.approvals,
+    runbooks: p.runbooks,
+    deps: p.deps,
+    owner: p.owner,
+    ...(p.crash ? { crash: p.crash } : {}),
+    reporterFor: (op: OperationRecord) => {
+      const r = new ThreadReporter({
+        chat: slack!.app.client.chat as never,
+        channel: op.channelId,
+        ...(op.cardTs ? { cardTs: op.cardTs } : {}),
+        minEditIntervalMs: p.statusCardIntervalMs,
+        log: (msg, fields) => p.logger.warn({ ...fields, opId: op.id }, msg),
+      });
+      reporters.add(r);
+      return {
+        emit(e) {
+          r.emit(e);
+          // A finished run's reporter is forgotten once its last message went out.
+          if (e.type === 'finished') void r.flush().then(() => { r.close(); reporters.delete(r); });
+        },
+      };
+    },
+  });
+  const handlers = createCommandHandlers({
+    engine: engine as Engine<unknown>,
+    store: p.store,
+    clock: p.clock,
+    logger: p.logger,
+    runbooks: new Set(p.runbooks.map((r) => r.name)),
+  });
+  slack = await startSlackApp(p.slack, {
+    handlers,
+    dedupe: p.store,
+    metrics: p.metrics,
+    logger: p.logger,
+    clock: p.clock,
+    health: async () => {
+      try {
+        await p.store.listLocks();
+        return { ok: true, detail: { store: p.store.dialect } };
+      } catch (e) {
+        return { ok: false, detail: { store: (e as Error).message } };
+      }
+    },
+  });
+  const started = slack;
+  // Operations a previous process left running are continued or put in front of an operator.
+  void engine.reconcileOnStartup().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
+  return {
+    slack: started,
+    engine,
+    async shutdown(timeoutMs = 25_000) {
+      const clean = await engine.shutdown(timeoutMs);
+      if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
+      await Promise.all([...reporters].map((r) => r.flush(3000)));
+      await started.stop();
+    },
+  };
+}

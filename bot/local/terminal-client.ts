@@ -1,0 +1,176 @@
+/**
+ * Local mode's terminal: a person plays Slack users against the embedded stand-in. Lines starting
+ * with a slash command go to the bot exactly as Slack would send them (through the driver); the
+ * channel and its threads are printed as text as they change; buttons are pressed by number.
+ */
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { SlackDriver } from '../standin/driver.js';
+import type { SlackStandin } from '../standin/slack-standin.js';
+import type { Ephemeral, Message } from '../standin/workspace.js';
+import { blocksToText, type TextButton } from './blocks-to-text.js';
+
+interface Pressable extends TextButton {
+  channel: string;
+  ts: string;
+  ephemeral: boolean;
+}
+
+export const LOCAL_HELP = `Local mode: you are a Slack user in #ops. Type a slash command as in Slack, e.g.
+  /node help                      /node drain c01 reason=test
+  /op list                        /ip check 192.0.2.10 port=22
+Terminal commands:
+  /as <user>       act as another person (alice, bob, carol, dave) — e.g. /as bob to approve
+  /in <channel>    switch channel (ops, general)
+  /press <n>       press button [n]; also just: <n>. "/press <n> <reason>" gives a reason (Reject)
+  /thread <ts>     print a whole thread again        /who   users and groups
+  /quit            stop the bot`;
+
+export class TerminalClient {
+  private user: string;
+  private channel: string;
+  private readonly buttons = new Map<number, Pressable>();
+  private nextButton = 1;
+  private rl?: Interface;
+
+  constructor(
+    private readonly standin: SlackStandin,
+    private readonly driver: SlackDriver,
+    private readonly io: { input: Readable; output: Writable },
+    opts: { user?: string; channel?: string } = {},
+  ) {
+    this.user = opts.user ?? 'alice';
+    this.channel = opts.channel ?? 'ops';
+  }
+
+  private get ws() {
+    return this.standin.workspace;
+  }
+
+  private print(s: string): void {
+    this.io.output.write(s.endsWith('\n') ? s : s + '\n');
+  }
+
+  private name = (id: string): string => this.ws.users.get(id)?.name ?? this.ws.usergroups.get(id)?.handle ?? id;
+
+  private render(text: string, blocks: unknown[] | undefined, channel: string, ts: string, ephemeral: boolean): string {
+    return blocksToText(
+      text,
+      blocks,
+      (b) => {
+        const n = this.nextButton++;
+        this.buttons.set(n, { ...b, n, channel, ts, ephemeral });
+        return n;
+      },
+      this.name,
+    );
+  }
+
+  private show(m: Message, edited: boolean): void {
+    const ch = this.ws.channels.get(m.channel);
+    if (!ch || ch.name !== this.channel) return;
+    const body = this.render(m.text, m.blocks, m.channel, m.ts, false);
+    const who = this.name(m.user);
+    const head = m.threadTs ? `  ↳ [thread ${m.threadTs}] ${who}` : `#${ch.name} ${who} (${m.ts})`;
+    this.print(`${head}${edited ? ' (edited)' : ''}:\n${indent(body, m.threadTs ? '    ' : '  ')}`);
+  }
+
+  private showEphemeral(e: Ephemeral): void {
+    const me = this.ws.user(this.user);
+    if (!me || e.user !== me.id) return;
+    this.print(`(only you see this) ${this.name(e.user)}:\n${indent(this.render(e.text, e.blocks, e.channel, e.ts, true), '  ')}`);
+  }
+
+  start(): Promise<void> {
+    this.ws.on('message', (m) => this.show(m, false));
+    this.ws.on('update', (m) => this.show(m, true));
+    this.ws.on('ephemeral', (e) => this.showEphemeral(e));
+    this.print(LOCAL_HELP);
+    this.rl = createInterface({ input: this.io.input, terminal: false });
+    this.prompt();
+    return new Promise((resolve) => {
+      this.rl!.on('line', (line) => {
+        this.handle(line.trim())
+          .then((quit) => {
+            if (quit) this.rl!.close();
+            else this.prompt();
+          })
+          .catch((e: unknown) => {
+            this.print(`error: ${(e as Error).message}`);
+            this.prompt();
+          });
+      });
+      this.rl!.on('close', () => resolve());
+    });
+  }
+
+  private prompt(): void {
+    this.io.output.write(`${this.user}@#${this.channel}> `);
+  }
+
+  /** Handles one line; true when the person asked to quit. */
+  async handle(line: string): Promise<boolean> {
+    if (!line) return false;
+    const [word = '', ...rest] = line.split(/\s+/);
+    const arg = rest.join(' ');
+    if (word === '/quit' || word === '/exit') return true;
+    if (word === '/help' || word === '?') return void this.print(LOCAL_HELP), false;
+    if (word === '/as') {
+      const u = this.ws.user(arg);
+      if (!u || u.isBot) return void this.print(`no such person "${arg}"; try: ${this.people()}`), false;
+      this.user = u.name;
+      return void this.print(`you are now ${u.name} (${u.id})`), false;
+    }
+    if (word === '/in') {
+      const c = this.ws.channel(arg);
+      if (!c) return void this.print(`no such channel "${arg}"`), false;
+      this.channel = c.name;
+      return false;
+    }
+    if (word === '/who') {
+      this.print(`people: ${this.people()}`);
+      for (const g of this.ws.usergroups.values()) this.print(`group @${g.handle} (${g.id}): ${g.users.map(this.name).join(', ')}`);
+      return false;
+    }
+    if (word === '/thread') {
+      const c = this.ws.channel(this.channel)!;
+      const msgs = this.ws.thread(c.id, arg);
+      if (!msgs.length) return void this.print(`no thread ${arg} in #${this.channel}`), false;
+      for (const m of msgs) this.show(m, false);
+      return false;
+    }
+    if (word === '/press' || /^\d+$/.test(word)) {
+      const n = Number(word === '/press' ? rest[0] : word);
+      const reason = word === '/press' ? rest.slice(1).join(' ') : arg;
+      return void (await this.press(n, reason || undefined)), false;
+    }
+    if (word.startsWith('/')) {
+      const r = await this.driver.command({ user: this.user, channel: this.channel, command: word, text: arg });
+      if (r.timedOut) this.print('(the bot did not acknowledge within 3 seconds: Slack would show an error)');
+      return false;
+    }
+    this.print('Type a slash command (e.g. /node help), /help for terminal commands.');
+    return false;
+  }
+
+  private async press(n: number, reason?: string): Promise<void> {
+    const b = this.buttons.get(n);
+    if (!b) return void this.print(`no button [${n}]`);
+    const r = await this.driver.click({
+      user: this.user,
+      message: { channel: b.channel, ts: b.ts, ...(b.ephemeral ? { ephemeral: true } : {}) },
+      actionId: b.actionId,
+      ...(b.blockId ? { blockId: b.blockId } : {}),
+      ...(reason ? { reason } : {}),
+    } as Parameters<SlackDriver['click']>[0]);
+    if (r.timedOut) this.print('(the bot did not acknowledge within 3 seconds)');
+  }
+
+  private people(): string {
+    return [...this.ws.users.values()].filter((u) => !u.isBot).map((u) => u.name).join(', ');
+  }
+}
+
+function indent(s: string, pad: string): string {
+  return s.split('\n').map((l) => pad + l).join('\n');
+}

@@ -1,0 +1,116 @@
+/**
+ * Runs the real entry point (bot/main.ts) as a child process, as an operator would start it, pointed
+ * at a Slack stand-in through the environment only. Waits for its readiness line; `stop()` sends
+ * SIGTERM and returns the exit code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BOT } from '../../bot/standin/workspace.js';
+import type { SlackStandin } from '../../bot/standin/slack-standin.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+/** A signing secret shaped like Slack's (32 hex characters). */
+export const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5'.replace(/[yz]/g, '0');
+
+export interface BotProcess {
+  child: ChildProcess;
+  /** HTTP port (HTTP mode) or health port (Socket Mode). */
+  port?: number;
+  output(): string;
+  /** Resolves when `pattern` has appeared in stdout/stderr. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  dir: string;
+}
+
+export interface StartBotOptions {
+  mode: 'http' | 'socket' | 'local';
+  standin?: SlackStandin;
+  /** Extra YAML appended to the generated configuration. */
+  configYaml?: string;
+  env?: Record<string, string>;
+  dir?: string;
+}
+
+export async function startBot(o: StartBotOptions): Promise<BotProcess> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'chatops-e2e-'));
+  const config = join(dir, 'chatops.yaml');
+  writeFileSync(
+    config,
+    [
+      `store: { kind: sqlite, path: ${join(dir, 'state.sqlite')} }`,
+      `http: { port: 0, host: 127.0.0.1 }`,
+      `slack: { botId: ${BOT.botId}, botUserId: ${BOT.userId}, requestTimeoutMs: 5000 }`,
+      `logging: { level: info }`,
+      o.configYaml ?? '',
+    ].join('\n'),
+  );
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? dir,
+    CHATOPS_CONFIG: config,
+    ...(o.env ?? {}),
+  };
+  if (o.mode !== 'local' && o.standin) {
+    env.SLACK_BOT_TOKEN = o.standin.botToken;
+    env.SLACK_API_URL = o.standin.apiUrl;
+    if (o.mode === 'http') env.SLACK_SIGNING_SECRET = o.standin.signingSecret;
+    else env.SLACK_APP_TOKEN = o.standin.appToken;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (b: Buffer) => {
+    out += b.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+
+  const waitForOutput = (pattern: RegExp, timeoutMs = 30_000) =>
+    new Promise<string>((resolveWait, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) {
+          listeners.delete(check);
+          clearTimeout(t);
+          resolveWait(m[0]);
+        }
+      };
+      const t = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`timed out waiting for ${pattern} in bot output:\n${out.slice(-3000)}`));
+      }, timeoutMs);
+      listeners.add(check);
+      void exited.then((code) => {
+        if (listeners.has(check)) {
+          listeners.delete(check);
+          clearTimeout(t);
+          reject(new Error(`bot exited (${code}) before ${pattern}:\n${out.slice(-3000)}`));
+        }
+      });
+      check();
+    });
+
+  let port: number | undefined;
+  if (o.mode !== 'local') {
+    const line = await waitForOutput(/ready( on port \d+)?\n/);
+    const m = /port (\d+)/.exec(line);
+    if (m) port = Number(m[1]);
+  }
+  return {
+    child,
+    port,
+    dir,
+    output: () => out,
+    waitForOutput,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
