@@ -6,7 +6,7 @@
 import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { LockHeldError } from '../store/lock-held-error.js';
-import type { ApprovalRecord, JsonObject, OperationRecord, Store } from '../store/store.js';
+import type { ApprovalRecord, AuditRecord, JournalEntry, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
 import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
 import { planDifferences } from './plan-hash.js';
@@ -38,6 +38,14 @@ export type StartResult =
   | { kind: 'refused'; opId: string; error: ChatOpsError };
 
 export type DecisionResult = { approval: ApprovalRecord; start?: StartResult };
+
+/** Everything `/op show <id>` prints: the operation, its journal, its approvals and its audit trail. */
+export interface OperationReport {
+  operation: OperationRecord;
+  journal: JournalEntry[];
+  approvals: ApprovalRecord[];
+  audit: AuditRecord[];
+}
 
 const who = (r: Requester) => `${r.userId}@${r.teamId}`;
 
@@ -188,7 +196,12 @@ export class Engine<D> {
   async abort(opId: string, actor: Requester): Promise<{ kind: 'aborting' | 'aborted'; done?: Promise<RunEnd> }> {
     const { store } = this.o;
     await store.appendAudit({ actor: who(actor), kind: 'operation.abort_requested', operationId: opId, payload: {} });
-    if (this.runner.requestAbort(opId, who(actor))) return { kind: 'aborting' };
+    if (this.runner.isActive(opId)) {
+      // Written first so that a restart in the middle of the cleanup still knows it is aborting.
+      const cur = await store.getOperation(opId);
+      if (cur) await store.updateOperation(opId, { detail: { ...cur.detail, aborting: who(actor) } }, { owner: this.o.owner });
+      if (this.runner.requestAbort(opId, who(actor))) return { kind: 'aborting' };
+    }
     const op = await store.getOperation(opId);
     if (!op) throw new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } });
     if (op.state === 'pending_approval' || op.state === 'approved') {
@@ -203,7 +216,7 @@ export class Engine<D> {
       throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op.state}; nothing to abort`, { details: { opId } });
     }
     const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), [op.state]);
-    const running = claimed && (await store.updateOperation(opId, { state: 'running' }, { owner: this.o.owner }));
+    const running = claimed && (await store.updateOperation(opId, { state: 'running', detail: { ...claimed.detail, aborting: who(actor) } }, { owner: this.o.owner }));
     if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`, { details: { opId } });
     return { kind: 'aborting', done: this.runner.run(running, this.runbook(op.runbook), this.o.reporterFor(running), { abort: true, actor: who(actor) }) };
   }
@@ -230,6 +243,20 @@ export class Engine<D> {
       out.push({ opId: op.id, done: this.runner.run(claimed, runbook, this.o.reporterFor(claimed)) });
     }
     return out;
+  }
+
+  /** `/op show <id>`: read-only. */
+  async show(opId: string): Promise<OperationReport | undefined> {
+    const { store } = this.o;
+    const operation = await store.getOperation(opId);
+    if (!operation) return undefined;
+    const [journal, approvals, audit] = await Promise.all([store.listJournal(opId), store.listApprovals({ operationId: opId }), store.listAudit({ operationId: opId, limit: 1000 })]);
+    return { operation, journal, approvals, audit };
+  }
+
+  /** `/op list`: newest first. */
+  list(filter: { states?: readonly OperationState[]; limit?: number } = {}): Promise<OperationRecord[]> {
+    return this.o.store.listOperations({ ...(filter.states ? { states: filter.states } : {}), limit: filter.limit ?? 20 });
   }
 
   /** No new step or operation starts; resolves when runs stopped (true) or after `timeoutMs`. */

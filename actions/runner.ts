@@ -12,7 +12,8 @@ import type { Plan } from '../core/types.js';
 import type { JournalEntry, JsonObject, OperationRecord, Store } from '../store/store.js';
 import { noCrashPoints, type CrashPoints } from './crash-points.js';
 import type { OperationView, Reporter, RunEnd } from './reporter.js';
-import type { ExecutableStep, JsonValue, Observation, Runbook, StepContext } from './runbook.js';
+import type { ExecutableStep, JsonValue, Runbook, StepContext } from './runbook.js';
+import { settleInDoubt } from './in-doubt.js';
 import { bounded, failureJson, failureOf } from './step-failure.js';
 
 /** What the runner needs of the store. */
@@ -140,7 +141,11 @@ export class Runner<D> {
     const last = new Map<string, JournalEntry>();
     for (const e of await store.listJournal(op.id)) last.set(e.stepId, e);
     const outputs: Record<string, JsonValue> = {};
-    let failed = false;
+    // A step that failed in an earlier run of this operation (not a reconciled "not done", which a
+    // new attempt follows) keeps the operation failing: it is not retried, only cleanup runs.
+    let failed = [...last.values()].some((e) => e.status === 'failed' && (!e.reconciled || e.output?.abandoned !== undefined));
+    // An abort survives a restart: it is written on the operation before the run is told.
+    if (op.detail.aborting !== undefined) mode = { ...mode, abort: true, actor: mode.actor ?? String(op.detail.aborting) };
     const startedAt = now();
     const view: OperationView = {
       opId: op.id,
@@ -171,9 +176,10 @@ export class Runner<D> {
         }
         const stopping = failed || mode.abort === true || a.ctl.signal.aborted;
         if (stopping && !step.always) continue;
+        if (prev?.status === 'failed' && !prev.reconciled) continue; // a failed cleanup step is not retried either
         const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
         if (prev && prev.status === null) {
-          const decided = await this.settleInDoubt(op, step, prev, ctx, mode, stopping, audit, reporter);
+          const decided = await settleInDoubt({ store, opId: op.id, step, prev, ctx, mode, stopping, audit, reporter, readTimeoutMs: this.o.readTimeoutMs ?? 60_000 });
           if (decided === 'ask') {
             end = 'needs-operator';
             break;
@@ -242,63 +248,6 @@ export class Runner<D> {
     }
   }
 
-  /**
-   * An in-doubt step: read the real state. done → result ok (reconciled); not-done → result failed
-   * (reconciled) and a new attempt follows; unknown → what the operator chose on Resume, else ask.
-   */
-  private async settleInDoubt(
-    op: OperationRecord,
-    step: ExecutableStep<D>,
-    prev: JournalEntry,
-    ctx: StepContext<D>,
-    mode: RunMode,
-    stopping: boolean,
-    audit: (kind: string, p: JsonObject) => Promise<unknown>,
-    reporter: Reporter,
-  ): Promise<'done' | 'run' | 'ask' | 'leave'> {
-    const { store } = this.o;
-    const seen = await this.observe(step, ctx);
-    const record = async (status: 'ok' | 'failed', extra: JsonObject) => {
-      await store.recordResult(op.id, step.id, prev.attempt, { status, reconciled: true, output: { observed: seen.state, detail: seen.detail ?? '', ...extra } });
-      await audit('step.reconciled', { stepId: step.id, attempt: prev.attempt, observed: seen.state, detail: seen.detail ?? '', ...extra });
-    };
-    if (seen.state === 'done') {
-      await record('ok', seen.output !== undefined ? { value: seen.output } : {});
-      reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'reconciled', detail: seen.detail ?? 'found done' });
-      return 'done';
-    }
-    if (seen.state === 'not-done') {
-      await record('failed', {});
-      return 'run';
-    }
-    if (stepIsAbandoned(stopping, step)) {
-      await record('failed', { abandoned: `operation stopping; left as found by ${mode.actor ?? 'the bot'}` });
-      reporter.emit({ type: 'step-failed', at: store.clock.now(), stepId: step.id, failure: { message: `left in doubt while aborting: ${seen.detail ?? 'state unknown'}; check it by hand`, code: 'IN_DOUBT' } });
-      return 'leave';
-    }
-    if (mode.inDoubt === 'rerun' || mode.inDoubt === 'mark-done') {
-      await record(mode.inDoubt === 'rerun' ? 'failed' : 'ok', { operatorDecision: mode.inDoubt, by: mode.actor ?? 'unknown' });
-      if (mode.inDoubt === 'mark-done') {
-        reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'reconciled', detail: `marked done by ${mode.actor ?? 'an operator'}` });
-        return 'done';
-      }
-      return 'run';
-    }
-    await audit('step.in_doubt', { stepId: step.id, attempt: prev.attempt, detail: seen.detail ?? 'state unknown' });
-    reporter.emit({ type: 'in-doubt', at: store.clock.now(), stepId: step.id, detail: seen.detail ?? 'state unknown' });
-    return 'ask';
-  }
-
-  private async observe(step: ExecutableStep<D>, ctx: StepContext<D>): Promise<Observation> {
-    const read = step.reconcile ?? step.check;
-    if (!read) return { state: 'unknown', detail: 'this step cannot read its own state back' };
-    try {
-      return await bounded(`reconcile of step ${step.id}`, this.o.readTimeoutMs ?? 60_000, ctx.signal, (signal) => read.call(step, { ...ctx, signal }));
-    } catch (err) {
-      return { state: 'unknown', detail: `reading the state failed: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-
   private context(
     op: OperationRecord,
     plan: Plan,
@@ -344,9 +293,4 @@ export class Runner<D> {
     await store.releaseOperation(op.id, this.o.owner);
     reporter.emit({ type: 'finished', at, state: end, detail: end === 'interrupted' ? 'the bot is restarting; the operation continues when it is back' : '' });
   }
-}
-
-function stepIsAbandoned(stopping: boolean, step: ExecutableStep<unknown>): boolean {
-  // While aborting or after a failure, an undecidable non-cleanup step is left as found.
-  return stopping && !step.always;
 }

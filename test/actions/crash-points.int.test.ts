@@ -137,3 +137,27 @@ describe('crash points on MariaDB', () => {
     for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE \`${db}\``);
   });
 });
+
+describe('crash during the cleanup of a failed run', () => {
+  it.each(['before-intent', 'after-intent'] as const)('kill -9 at cleanup:%s after write-2 failed: the failed step is not retried, the run ends failed', async (phase) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    try {
+      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01', fail: 'write-2' }), CHATOPS_CRASH_AT: `cleanup:${phase}` });
+      expect(first.signal).toBe('SIGKILL');
+      const second = await child(where, { CRASH_MODE: 'restart' });
+      const fx = await openFixture(where);
+      try {
+        const [op] = await fx.store.listOperations({});
+        expect(second.result).toEqual([{ opId: op!.id, end: 'failed' }]);
+        expect(await fx.scratch.counts(op!.id)).toEqual({ 'write-1': 1, cleanup: 1 });
+        expect((await fx.store.listJournal(op!.id)).filter((e) => e.stepId === 'write-2').map((e) => e.status)).toEqual(['failed']);
+        expect(second.events.some((e) => e.type === 'step-started' && e.stepId !== 'cleanup')).toBe(false);
+      } finally {
+        await fx.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatOpsError } from '../../../core/errors.js';
 import { ALICE, BOB, openFixture, scratchCommand, type Fixture, type FixtureWhere } from './engine-fixture.js';
 import { RecordingReporter } from './recording-reporter.js';
+import { renderOpList, renderOpShow } from '../../../bot/render-op-report.js';
+import { checkBlocks } from '../../../bot/standin/index.js';
 
 /** A place for one test's state and how to remove it. */
 export interface Backend {
@@ -164,6 +166,22 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
 
     it('refuses input that does not match the runbook schema, with its usage', async () => {
       await expect(fx.engine.submit(scratchCommand({ host: 'Bad Host!' }))).rejects.toMatchObject({ code: 'INPUT_INVALID', usage: expect.stringContaining('/test scratch') });
+    });
+
+    it('/op show and /op list render what the store knows, within Slack limits', async () => {
+      const { opId, done } = await approvedRun({ host: 'c07', fail: 'write-3' });
+      await done;
+      const report = await fx.engine.show(opId);
+      const shown = renderOpShow(report!);
+      expect(checkBlocks(shown.blocks)).toEqual([]);
+      const text = JSON.stringify(shown.blocks);
+      expect(text).toContain(`\`${opId}\` is *failed*`);
+      expect(text).toContain('\`write-3\` #1: failed');
+      expect(text).toContain('*operation.requested*');
+      expect(text).toContain('approved by <@U0BOB>');
+      const list = renderOpList(await fx.engine.list());
+      expect(JSON.stringify(list.blocks)).toContain(opId);
+      expect(await fx.engine.show('op-doesnotexist')).toBeUndefined();
     });
   });
 }
