@@ -8,7 +8,10 @@ import { signRequest } from './sign.js';
 import { SLACK_LIMITS as L } from '../slack-limits.js';
 
 /** How the driver reaches the bot: signed HTTP POSTs to its `/slack/events`, or the live Socket Mode socket. */
-export type Transport = { kind: 'http'; url: string } | { kind: 'socket'; connectWaitMs?: number };
+export type Transport =
+  | { kind: 'http'; url: string }
+  /** `connectWaitMs`: how long to wait for a live socket first (default 10 s; socket-mode reconnects after 5 s). */
+  | { kind: 'socket'; connectWaitMs?: number };
 
 /** Ways to send a request Slack would not (HTTP only), or a retry. */
 export interface HttpOptions {
@@ -69,7 +72,7 @@ export class SlackDriver {
       return this.finish(built, await this.post(req), req);
     }
     const hub = this.standin.sockets;
-    const waitMs = this.transport.connectWaitMs ?? 5000;
+    const waitMs = this.transport.connectWaitMs ?? 10_000;
     // After a dropped socket the client needs a moment to reconnect; Slack would queue, not fail.
     await this.standin.workspace.waitFor(() => hub.connections > 0, waitMs, 'a Socket Mode connection').catch(() => undefined);
     const ack = await hub.deliver(built.kind, built.payload, { retryAttempt: opts.retryNum ?? 0, retryReason: opts.retryReason ?? '' });
