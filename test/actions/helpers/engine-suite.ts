@@ -176,7 +176,7 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       expect(checkBlocks(shown.blocks)).toEqual([]);
       const text = JSON.stringify(shown.blocks);
       expect(text).toContain(`\`${opId}\` is *failed*`);
-      expect(text).toContain('\`write-3\` #1: failed');
+      expect(text).toContain('`write-3` #1: failed');
       expect(text).toContain('*operation.requested*');
       expect(text).toContain('approved by <@U0BOB>');
       const list = renderOpList(await fx.engine.list());
