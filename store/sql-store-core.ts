@@ -133,6 +133,7 @@ export abstract class SqlStoreCore extends SqlBase {
     const conds: Cond[] = [...stateCond('state', f.states)];
     if (f.operationId !== undefined) conds.push(['operation_id = ?', [f.operationId]]);
     if (f.expiresBefore !== undefined) conds.push(['expires_at <= ?', [f.expiresBefore]]);
+    if (f.startByBefore !== undefined) conds.push(['start_by <= ?', [f.startByBefore]]);
     const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
     const sql = `SELECT * FROM approvals ${where} ORDER BY created_at, id LIMIT ${limitOf(f.limit, 500)}`;
     return this.retry('list approvals', async () => (await this.db.all<Row>(sql, conds.flatMap(([, p]) => p))).map(approvalOf));

@@ -236,6 +236,8 @@ export interface ApprovalFilter {
   states?: readonly ApprovalState[];
   /** Only requests with expiresAt <= this time. */
   expiresBefore?: number;
+  /** Only requests with a startBy <= this time (approved ones whose start window has passed). */
+  startByBefore?: number;
   limit?: number;
 }
 
