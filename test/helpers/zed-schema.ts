@@ -9,10 +9,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
-import type { Connection } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { DB_NAMES, type DbName, parseDsn } from '../../adapters/db/config.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,12 +65,15 @@ export async function createZedDatabases(dbs: readonly DbName[] = DB_NAMES): Pro
   const admin = await connect();
   const created: string[] = [];
   const drop = async (): Promise<void> => {
+    // Other connections first: an open transaction of theirs would hold a metadata lock and stall DROP.
+    await Promise.all(opened.filter((c) => c !== admin).map((c) => c.end().catch(() => c.destroy())));
     for (const s of created) await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(s)}`).catch(() => undefined);
-    await Promise.all(opened.map((c) => c.end().catch(() => c.destroy())));
+    await admin.end().catch(() => admin.destroy());
   };
+  await sweepOrphans(admin);
   try {
     for (const d of dbs) {
-      await admin.query(`CREATE DATABASE ${mysql.escapeId(schemas[d])} CHARACTER SET utf8mb3`);
+      await admin.query(`CREATE DATABASE ${mysql.escapeId(schemas[d])} CHARACTER SET utf8mb3 COMMENT ?`, [`${MARK} pid=${process.pid} host=${hostname()}`]);
       created.push(schemas[d]);
     }
     // One connection per database, loaded in parallel: DDL cost is mostly per-table file creation.
@@ -102,4 +106,29 @@ export async function createZedDatabases(dbs: readonly DbName[] = DB_NAMES): Pro
       return out;
     },
   };
+}
+
+/** Comment on every database this helper creates, so orphans (a killed run) can be recognised. */
+const MARK = 'chatops zed-schema test db';
+
+/**
+ * Drops databases this helper created in runs whose process is gone (killed before afterAll).
+ * Only databases carrying our comment, created on this machine by a pid that no longer exists.
+ */
+async function sweepOrphans(admin: Connection): Promise<void> {
+  const [rows] = await admin.query<RowDataPacket[]>('SELECT schema_name AS s, schema_comment AS c FROM information_schema.schemata WHERE schema_comment LIKE ?', [`${MARK} %`]);
+  for (const r of rows) {
+    const m = /pid=(\d+) host=(\S+)/.exec(String(r['c']));
+    if (!m || m[2] !== hostname() || alive(Number(m[1]))) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(String(r['s']))}`).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
