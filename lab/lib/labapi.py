@@ -1,0 +1,73 @@
+"""Minimal REST client for the lab scripts: one Keystone token, plain requests, bounded polling."""
+import sys
+import time
+
+import requests
+
+KS = "http://127.0.0.1:5000/v3"
+NOVA = "http://127.0.0.1:8774/v2.1"
+NEUTRON = "http://127.0.0.1:9696/v2.0"
+GLANCE = "http://127.0.0.1:9292/v2"
+COMPUTE_VERSION = "2.79"
+
+
+class LabError(Exception):
+    pass
+
+
+class Api:
+    """One scoped token; get/post/put/delete return the decoded JSON (or None) and raise on 4xx/5xx."""
+
+    def __init__(self, project="admin", user="admin", password="admin"):
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+        r = requests.post(f"{KS}/auth/tokens", json=body, timeout=30)
+        if r.status_code != 201:
+            raise LabError(f"keystone refused the login of {user}@{project}: {r.status_code} {r.text[:200]}")
+        self.project_id = r.json()["token"]["project"]["id"]
+        self.cinder = f"http://127.0.0.1:8776/v3/{self.project_id}"
+        self.s = requests.Session()
+        self.s.headers.update({"X-Auth-Token": r.headers["X-Subject-Token"],
+                               "OpenStack-API-Version": f"compute {COMPUTE_VERSION}, volume 3.27",
+                               "X-OpenStack-Nova-API-Version": COMPUTE_VERSION})
+
+    def call(self, method, url, body=None, ok=(200, 201, 202, 204), **params):
+        r = self.s.request(method, url, json=body, params=params or None, timeout=120)
+        if r.status_code not in ok:
+            raise LabError(f"{method} {url} -> {r.status_code}: {r.text[:300]}")
+        return r.json() if r.content and r.headers.get("Content-Type", "").startswith("application/json") else None
+
+    def get(self, url, **params):
+        return self.call("GET", url, **params)
+
+    def post(self, url, body, **kw):
+        return self.call("POST", url, body, **kw)
+
+    def put(self, url, body, **kw):
+        return self.call("PUT", url, body, **kw)
+
+    def delete(self, url, ok=(202, 204, 404)):
+        return self.call("DELETE", url, ok=ok)
+
+    def find_one(self, url, key, name):
+        items = self.get(url, name=name)[key]
+        if not items:
+            raise LabError(f"{key[:-1]} '{name}' not found: run lab/up first")
+        return items[0]["id"]
+
+
+def wait_for(what, check, timeout=300, interval=0.5):
+    """Poll check() until it returns a truthy value; raise LabError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = check()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def say(msg):
+    print(msg, file=sys.stderr, flush=True)
