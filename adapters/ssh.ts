@@ -125,9 +125,11 @@ export class SshRemoteShell implements RemoteShell {
       try {
         return await runOnChannel(link.client, link.running, { host, line, display }, limits);
       } catch (e) {
-        // The channel never opened, so the command never started: safe to try once on a new connection.
-        if (e instanceof ChannelOpenError && attempt === 1) {
+        // The channel never opened, so the command never started: when the connection is gone,
+        // it is safe to try once on a new one. A server refusing a session is reported as is.
+        if (e instanceof ChannelOpenError && attempt === 1 && (e.linkGone || link.dead)) {
           link.dead = true;
+          link.client.destroy();
           continue;
         }
         throw e instanceof ChannelOpenError ? new SshError(host, `cannot open a session channel: ${e.message}`, { cause: e.cause }) : e;

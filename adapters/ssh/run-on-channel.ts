@@ -87,13 +87,14 @@ export function runOnChannel(
         }),
       );
     running.add(onLinkDown);
-    client.exec(line, (e, ch) => {
-      if (e) {
-        done = true;
-        clearTimeout(timer);
-        running.delete(onLinkDown);
-        return reject(new ChannelOpenError(e));
-      }
+    const notOpened = (e: Error, linkGone: boolean) => {
+      done = true;
+      clearTimeout(timer);
+      running.delete(onLinkDown);
+      reject(new ChannelOpenError(e, linkGone));
+    };
+    const onOpen = (e: Error | undefined, ch: ClientChannel) => {
+      if (e) return notOpened(e, false);
       if (done) {
         // Timed out while the channel was opening: the command may have started; stop it.
         ch.signal('KILL');
@@ -107,13 +108,23 @@ export function runOnChannel(
         signal = sig ?? null;
       });
       ch.on('close', () => finish());
-    });
+    };
+    try {
+      client.exec(line, onOpen);
+    } catch (e) {
+      // ssh2 throws "Not connected" when the socket is gone but 'close' has not been seen yet.
+      notOpened(e as Error, true);
+    }
   });
 }
 
 /** The session channel could not be opened: the command did not start (safe to try again). */
 export class ChannelOpenError extends Error {
-  constructor(cause: Error) {
+  constructor(
+    cause: Error,
+    /** The connection itself is gone (rather than the server refusing one more session). */
+    readonly linkGone: boolean,
+  ) {
     super(cause.message, { cause });
   }
 }

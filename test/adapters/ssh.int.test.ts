@@ -243,6 +243,35 @@ describe('SSH adapter on real sshd', () => {
     }
   });
 
+  it('reports a session the server refuses (MaxSessions) without dropping the connection or retrying the command', async () => {
+    const one = await startSshd({ address: '127.0.0.44', port: 2244, dir: scratchDir('sshd-one-'), clientKey: a.clientKey, extraConfig: ['MaxSessions 1'] });
+    const kh = join(dir, 'known_hosts_one');
+    writeFileSync(kh, `${one.knownHostsLines()}\n`);
+    const cfg = join(dir, 'ssh_config_one');
+    writeFileSync(cfg, `Host one\n  HostName 127.0.0.44\n  Port 2244\n  User root\n  IdentityFile ${a.clientKey}\n  UserKnownHostsFile ${kh}\n`);
+    const sh = createRemoteShell({ sshConfigPath: cfg, agentSocket: null, maxChannels: 4 });
+    try {
+      const marker = 4; // long enough for the second request, which follows within milliseconds
+      const slow = sh.run('one', template('sleep {n}', { n: arg.int(marker) }), { timeoutMs: 90_000 });
+      await waitFor('the first session to run its command', () => {
+        try {
+          return execFileSync('pgrep', ['-f', `^sleep ${marker}$`]).toString().trim() !== '';
+        } catch {
+          return false;
+        }
+      });
+      const refused = await sh.run('one', template('id -u', {})).catch((x: unknown) => x);
+      expect(refused).toBeInstanceOf(SshError);
+      expect((refused as SshError).message).toMatch(/cannot open a session channel/);
+      expect((await slow).exitCode).toBe(0);
+      expect((await sh.run('one', template('id -u', {}))).stdout.trim()).toBe('0');
+      expect(sh.connectionsOpened).toBe(1);
+    } finally {
+      await sh.close();
+      await one.stop();
+    }
+  }, 90_000);
+
   it('authenticates with a key held by ssh-agent, and explains when no key is usable', async () => {
     // The config names an encrypted key only: unusable without the agent (no passphrase prompts).
     const enc = join(dir, 'id_encrypted');

@@ -105,6 +105,8 @@ export interface SshdOptions {
   dir?: string;
   /** Reuse a client key made for another sshd. */
   clientKey?: string;
+  /** More sshd_config lines (e.g. `MaxSessions 1`). */
+  extraConfig?: string[];
 }
 
 /** Start sshd and wait until it listens. */
@@ -144,6 +146,7 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
       'MaxStartups 100',
       'ClientAliveInterval 0',
       `LogLevel ${o.logLevel ?? 'VERBOSE'}`,
+      ...(o.extraConfig ?? []),
       '',
     ].join('\n'),
   );
