@@ -13,12 +13,14 @@ import { fanOut, type OperationEvent, type Reporter } from '../../actions/report
 import { ManualClock } from '../../core/clock.js';
 import { checkBlocks, SlackStandin } from '../../bot/standin/index.js';
 import { ThreadReporter } from '../../bot/thread-reporter.js';
+import { ThreadReporters } from '../../bot/thread-reporters.js';
 import { BOB, openFixture, scratchCommand, type Fixture } from '../actions/helpers/engine-fixture.js';
 import { ManualScheduler } from '../actions/helpers/manual-scheduler.js';
 import { waitFor } from '../actions/helpers/wait-for.js';
 
 const CHANNEL = 'C0OPS0001';
 let dir: string;
+let client: WebClient;
 let standin: SlackStandin;
 let vclock: ManualClock;
 let sched: ManualScheduler;
@@ -32,7 +34,7 @@ beforeEach(async () => {
   vclock = new ManualClock(Date.UTC(2026, 10, 25, 12));
   sched = new ManualScheduler(vclock);
   standin = await new SlackStandin({ clock: vclock }).start();
-  const client = new WebClient(standin.botToken, { slackApiUrl: standin.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+  client = new WebClient(standin.botToken, { slackApiUrl: standin.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
   reporter = undefined;
   extra = undefined;
   gate = undefined;
@@ -154,5 +156,34 @@ describe('thread reporter', () => {
     await runScratch({ host: 'c05', fail: 'write-3' });
     db.close();
     expect(missing).toEqual([]);
+  });
+
+  it('after a restart the run continues in the same thread and edits the same card', async () => {
+    const where = { store: { kind: 'sqlite' as const, path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    const threads = (store: () => Fixture['store']) =>
+      new ThreadReporters({ chat: client.chat, scheduler: sched, rememberCard: (opId, ts) => store().updateOperation(opId, { cardTs: ts, threadTs: ts }, {}) });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const t1 = threads(() => a.store);
+    const a = await openFixture(where, { reporterFor: (op) => t1.reporterFor(op), gate: (id) => (id === 'write-2' ? held : Promise.resolve()) });
+    const sub = await a.engine.submit(scratchCommand({ host: 'c06' }));
+    if (sub.kind !== 'needs-approval') throw new Error('expected approval');
+    const dec = await a.engine.approve(sub.approval.id, BOB);
+    if (dec.start?.kind !== 'started') throw new Error('expected start');
+    await drive(() => card() !== undefined, 500);
+    await waitFor(async () => (await a.store.getOperation(sub.operation.id))?.cardTs === card()!.ts, 'card ts stored');
+    const stopping = a.engine.shutdown(10_000);
+    release();
+    expect(await stopping).toBe(true);
+    expect(await dec.start.done).toBe('interrupted');
+    await a.close();
+
+    const t2 = threads(() => b.store);
+    const b = await openFixture(where, { reporterFor: (op) => t2.reporterFor(op) });
+    const runs = await b.engine.reconcileOnStartup();
+    expect(await runs[0]!.done).toBe('succeeded');
+    await drive(() => card()?.text.includes('succeeded') ?? false, 500);
+    expect(standin.workspace.messages(CHANNEL)).toHaveLength(1);
+    await b.close();
   });
 });

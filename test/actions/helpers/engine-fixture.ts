@@ -18,7 +18,7 @@ export const ALICE: Requester = { userId: 'U0ALICE', teamId: 'T0TEAM', userName:
 export const BOB: Requester = { userId: 'U0BOB', teamId: 'T0TEAM', userName: 'bob' };
 
 export function scratchCommand(args: Record<string, unknown>, requester: Requester = ALICE, name = 'test.scratch'): Command {
-  return { family: 'node', verb: name.split('.')[1]!, name, args, raw: `/test scratch ${JSON.stringify(args)}`, requester, channelId: 'C0OPS' };
+  return { family: 'node', verb: name.split('.')[1]!, name, args, raw: `/test scratch ${JSON.stringify(args)}`, requester, channelId: 'C0OPS0001' };
 }
 
 /** Where a test's state lives; serialisable so a child process can open the same. */

@@ -1,0 +1,55 @@
+/**
+ * One ThreadReporter per operation thread, for the composition root: `reporterFor` is what the
+ * engine takes (EngineOptions.reporterFor); `flushAll` is what shutdown awaits (bounded) so that
+ * the "interrupted" card edit still reaches Slack when it can. A run after a restart edits the same
+ * card: its ts comes back from the store (OperationRecord.cardTs), saved through `rememberCard`.
+ */
+import type { Reporter } from '../actions/reporter.js';
+import type { OperationRecord } from '../store/store.js';
+import { ThreadReporter, type ChatPort, type Scheduler, type ThreadReporterOptions } from './thread-reporter.js';
+
+export interface ThreadReportersOptions {
+  chat: ChatPort;
+  scheduler?: Scheduler;
+  minEditIntervalMs?: number;
+  /** Persist the card's ts for an operation (e.g. store.updateOperation(id, { cardTs, threadTs })). */
+  rememberCard?: (opId: string, ts: string) => Promise<unknown>;
+  log?: ThreadReporterOptions['log'];
+}
+
+export class ThreadReporters {
+  private readonly live = new Map<string, ThreadReporter>();
+
+  constructor(private readonly o: ThreadReportersOptions) {}
+
+  /** A fresh reporter for this run of `op`, editing its existing card when it has one. */
+  reporterFor = (op: OperationRecord): Reporter => {
+    const cardTs = op.cardTs ?? op.threadTs ?? undefined;
+    this.live.get(op.id)?.close();
+    const r = new ThreadReporter({
+      chat: this.o.chat,
+      channel: op.channelId,
+      ...(cardTs ? { cardTs } : {}),
+      ...(this.o.scheduler ? { scheduler: this.o.scheduler } : {}),
+      ...(this.o.minEditIntervalMs !== undefined ? { minEditIntervalMs: this.o.minEditIntervalMs } : {}),
+      ...(this.o.log ? { log: this.o.log } : {}),
+      onCardPosted: (ts) => {
+        void this.o.rememberCard?.(op.id, ts).catch((err: unknown) => this.o.log?.('could not remember the status card', { opId: op.id, err: String(err) }));
+      },
+    });
+    this.live.set(op.id, r);
+    return r;
+  };
+
+  /** Waits until every thread delivered what it has (true) or `timeoutMs` passed (false). */
+  async flushAll(timeoutMs = 5000): Promise<boolean> {
+    const results = await Promise.all([...this.live.values()].map((r) => r.flush(timeoutMs)));
+    return results.every(Boolean);
+  }
+
+  /** Stops every queue's timers (after flushAll, at exit). */
+  closeAll(): void {
+    for (const r of this.live.values()) r.close();
+    this.live.clear();
+  }
+}
