@@ -35,7 +35,7 @@ describe.each(backends().map((b) => [b.name, b] as const))('100 concurrent appro
     await backend.teardown();
   });
 
-  const settle = (ps: Promise<unknown>[]) => Promise.allSettled(ps);
+  const settle = <T>(ps: Promise<T>[]) => Promise.allSettled(ps);
 
   it.each([
     ['100 different eligible people', (i: number) => approvers[i]!],
