@@ -31,6 +31,14 @@ export const SLACK_LIMITS = {
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,
+  /** Modals: blocks, title/submit/close texts, callback_id, private_metadata. */
+  modalBlocks: 100,
+  viewTitle: 24,
+  viewButton: 24,
+  callbackId: 255,
+  privateMetadata: 3000,
+  /** A `trigger_id` opens one view, within this many ms of the interaction. */
+  triggerTtlMs: 3000,
   /** Top-level `text` of a message: `msg_too_long` past this. */
   messageText: 40_000,
   /** A `response_url` accepts this many posts within `responseUrlTtlMs`. */

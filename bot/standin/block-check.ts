@@ -4,13 +4,13 @@ import { SLACK_LIMITS as L } from '../slack-limits.js';
  * Checks a message's blocks the way Slack does and returns Slack-style error strings
  * (`"must be less than 51 items [json-pointer:/blocks]"`); an empty list means Slack would accept them.
  * Only the block types the bot renders are checked in depth; others pass through as Slack's would
- * for valid input.
+ * for valid input. Modals pass `maxBlocks` 100 and `at` `/view/blocks`.
  */
-export function checkBlocks(blocks: unknown): string[] {
-  if (!Array.isArray(blocks)) return ['must be an array [json-pointer:/blocks]'];
+export function checkBlocks(blocks: unknown, maxBlocks: number = L.blocksPerMessage, at = '/blocks'): string[] {
+  if (!Array.isArray(blocks)) return [`must be an array [json-pointer:${at}]`];
   const errors: string[] = [];
-  if (blocks.length > L.blocksPerMessage) errors.push(`must be less than ${L.blocksPerMessage + 1} items [json-pointer:/blocks]`);
-  blocks.forEach((block, i) => checkBlock(block, `/blocks/${i}`, errors));
+  if (blocks.length > maxBlocks) errors.push(`must be less than ${maxBlocks + 1} items [json-pointer:${at}]`);
+  blocks.forEach((block, i) => checkBlock(block, `${at}/${i}`, errors));
   return errors;
 }
 

@@ -3,7 +3,8 @@ import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
 import type { SlackStandin } from './slack-standin.js';
 import type { AckResult } from './socket-mode.js';
-import { buildClick, buildCommand, buildEvent, type Built, type ClickSpec, type CommandSpec, type EventSpec } from './payloads.js';
+import { buildClick, buildCommand, buildEvent, buildViewSubmission, type Built, type ClickSpec, type CommandSpec, type EventSpec, type SubmitSpec } from './payloads.js';
+import { applyViewAck } from './views.js';
 import { signRequest } from './sign.js';
 import { SLACK_LIMITS as L } from '../slack-limits.js';
 
@@ -61,6 +62,11 @@ export class SlackDriver {
     return this.send(buildEvent(this.standin, spec), opts);
   }
 
+  /** Presses Submit on an open modal; the ack closes it, shows errors, or replaces it, as in Slack. */
+  async submitView(spec: SubmitSpec, opts: HttpOptions = {}): Promise<DriveResult> {
+    return this.send(buildViewSubmission(this.standin, spec), opts);
+  }
+
   /** Sends a previous HTTP request again, byte for byte (same timestamp and signature): a replay. */
   async resend(req: SentRequest): Promise<DriveResult> {
     return this.finish(req.built, await this.post(req), req);
@@ -82,6 +88,7 @@ export class SlackDriver {
   private finish(built: Built, ack: AckResult, request?: SentRequest): DriveResult {
     const ok = !ack.timedOut && (ack.status === undefined || ack.status === 200);
     if (ok && built.kind === 'slash_commands' && built.target) this.standin.responses.apply(built.target, ack.ackBody, 'ack');
+    if (ok && built.viewId !== undefined) applyViewAck(this.standin.workspace, built.viewId, ack.ackBody);
     return { ...ack, payload: built.payload, ...(request ? { request } : {}) };
   }
 

@@ -17,18 +17,37 @@ export interface ClickSpec {
   value?: string;
   blockId?: string;
   triggerId?: string;
+  /** `state.values` of inputs in the message (`{ [block_id]: { [action_id]: { type, value } } }`). */
+  state?: Record<string, Record<string, unknown>>;
 }
+
+/** Submitting an open modal: `values[block_id][action_id]` is what the user typed or chose. */
+export interface SubmitSpec { user: string; viewId: string; values: Record<string, Record<string, string>> }
 
 /** An Events API event (`{ type: 'app_mention', … }`); `eventId` is kept across retries. */
 export interface EventSpec { event: Record<string, unknown>; eventId?: string }
 
 /** What a transport sends, and where responses to it land. */
-export interface Built { kind: 'slash_commands' | 'interactive' | 'events_api'; payload: Record<string, unknown>; target?: ResponseTarget }
+export interface Built {
+  kind: 'slash_commands' | 'interactive' | 'events_api';
+  payload: Record<string, unknown>;
+  /** Where a command's ack body or a response_url post lands. */
+  target?: ResponseTarget;
+  /** The view a `view_submission` is about (its ack decides whether the modal closes). */
+  viewId?: string;
+}
 
 let triggerSeq = 0;
 /** A trigger id in Slack's shape (`<digits>.<digits>.<hex>`). */
 export function newTriggerId(): string {
   return `${Date.now()}${++triggerSeq}.${BOT.appId.length}${triggerSeq}.${randomBytes(16).toString('hex')}`;
+}
+
+/** Hands out (or re-registers, for replays) a trigger_id that views.open will accept for 3 s, once. */
+function trigger(standin: SlackStandin, user: string, given?: string): string {
+  const id = given ?? newTriggerId();
+  if (!standin.workspace.triggers.has(id)) standin.workspace.triggers.set(id, { user, at: standin.workspace.clock.now(), used: false });
+  return id;
 }
 
 /** The driver was asked for something the workspace does not have (local mode shows the message). */
@@ -59,7 +78,7 @@ export function buildCommand(standin: SlackStandin, spec: CommandSpec): Built {
     payload: {
       token: standin.verificationToken, team_id: TEAM.id, team_domain: TEAM.domain, channel_id: channel.id, channel_name: channel.name,
       user_id: user.id, user_name: user.name, command: spec.command, text: spec.text ?? '', api_app_id: BOT.appId,
-      is_enterprise_install: 'false', response_url: standin.newResponseUrl(target), trigger_id: spec.triggerId ?? newTriggerId(),
+      is_enterprise_install: 'false', response_url: standin.newResponseUrl(target), trigger_id: trigger(standin, user.id, spec.triggerId),
     },
   };
 }
@@ -120,11 +139,11 @@ export function buildClick(standin: SlackStandin, spec: ClickSpec): Built {
       user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
       api_app_id: BOT.appId, token: standin.verificationToken,
       container: { type: 'message', message_ts: stored.ts, channel_id: channel.id, is_ephemeral: ephemeral },
-      trigger_id: spec.triggerId ?? newTriggerId(),
+      trigger_id: trigger(standin, user.id, spec.triggerId),
       team: { id: TEAM.id, domain: TEAM.domain }, enterprise: null, is_enterprise_install: false,
       channel: { id: channel.id, name: channel.name },
       ...(message ? { message: wireMessage(message) } : {}),
-      state: { values: {} },
+      state: { values: spec.state ?? {} },
       response_url: standin.newResponseUrl(target),
       actions: [{
         action_id: spec.actionId, block_id: spec.blockId ?? (found?.block.block_id as string | undefined) ?? 'standin-block',
@@ -145,6 +164,43 @@ export function buildEvent(standin: SlackStandin, spec: EventSpec): Built {
       event_time: Math.floor(standin.workspace.clock.now() / 1000),
       authorizations: [{ team_id: TEAM.id, user_id: BOT.userId, is_bot: true, is_enterprise_install: false }],
       is_ext_shared_channel: false,
+    },
+  };
+}
+
+/**
+ * The `view_submission` Slack sends when `user` presses Submit on an open modal. Each value goes to
+ * the input element with that block_id/action_id, typed as the element is (text or a select).
+ */
+export function buildViewSubmission(standin: SlackStandin, spec: SubmitSpec): Built {
+  const user = who(standin, spec.user);
+  const v = standin.workspace.views.get(spec.viewId);
+  if (!v || !v.open || v.user !== user.id) throw driverError(`no open view ${spec.viewId} for ${user.name}`, 'viewId');
+  const elements = new Map<string, Obj>();
+  for (const b of (Array.isArray(v.view.blocks) ? v.view.blocks : []) as Obj[]) {
+    const e = b.element as Obj | undefined;
+    if (b.type === 'input' && e) elements.set(`${String(b.block_id)}/${String(e.action_id)}`, e);
+  }
+  const values: Record<string, Record<string, unknown>> = {};
+  for (const [blockId, byAction] of Object.entries(spec.values)) {
+    for (const [actionId, value] of Object.entries(byAction)) {
+      const e = elements.get(`${blockId}/${actionId}`);
+      if (!e) throw driverError(`view ${v.id} has no input ${blockId}/${actionId}`, 'values', [...elements.keys()]);
+      const type = String(e.type);
+      (values[blockId] ??= {})[actionId] = type.endsWith('_select')
+        ? { type, selected_option: { text: { type: 'plain_text', text: value }, value } }
+        : { type, value };
+    }
+  }
+  return {
+    kind: 'interactive',
+    viewId: v.id,
+    payload: {
+      type: 'view_submission', team: { id: TEAM.id, domain: TEAM.domain },
+      user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id }, api_app_id: BOT.appId,
+      token: standin.verificationToken, trigger_id: trigger(standin, user.id),
+      view: { id: v.id, team_id: TEAM.id, app_id: BOT.appId, bot_id: BOT.botId, hash: `${v.id}-hash`, root_view_id: v.id, ...v.view, state: { values } },
+      response_urls: [], is_enterprise_install: false, enterprise: null,
     },
   };
 }

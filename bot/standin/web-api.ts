@@ -1,5 +1,6 @@
 import { SLACK_LIMITS as L } from '../slack-limits.js';
 import { checkBlocks } from './block-check.js';
+import { VIEW_METHODS } from './views.js';
 import type { Channel, Message, Workspace } from './workspace.js';
 import { BOT, TEAM } from './workspace.js';
 
@@ -109,6 +110,8 @@ export const BOT_METHODS: Record<string, Method> = {
     return { ok: true, message_ts: eph.ts };
   },
 };
+
+for (const [name, method] of Object.entries(VIEW_METHODS)) BOT_METHODS[name] = ({ workspace }, args) => method(workspace, args);
 
 export const APP_METHODS: Record<string, Method> = {
   'apps.connections.open': (ctx) => ({ ok: true, url: ctx.openConnection() }),

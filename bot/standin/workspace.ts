@@ -59,10 +59,20 @@ export interface Problem {
   at: number;
 }
 
+/** A modal opened by the bot for `user`; `view` is the JSON as last set, `errors` from a refused submission. */
+export interface View {
+  id: string;
+  user: string;
+  view: Record<string, unknown>;
+  open: boolean;
+  errors?: Record<string, string>;
+}
+
 export interface WorkspaceEvents {
   message: [Message];
   update: [Message];
   ephemeral: [Ephemeral];
+  view: [View];
   call: [CallRecord];
   problem: [Problem];
   /** Any change at all; `waitFor` listens to this. */
@@ -84,6 +94,9 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly usergroups = new Map<string, Usergroup>();
   readonly calls: CallRecord[] = [];
   readonly problems: Problem[] = [];
+  readonly views = new Map<string, View>();
+  /** trigger_ids handed out with interactions: who, when, and whether a view was opened with it. */
+  readonly triggers = new Map<string, { user: string; at: number; used: boolean }>();
   private readonly history = new Map<string, Message[]>();
   private readonly ephemeralList: Ephemeral[] = [];
   private lastTsMicros = 0;
@@ -173,6 +186,18 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('ephemeral', eph);
     this.emit('change');
     return eph;
+  }
+  /** Opens, replaces or closes a view and tells listeners. */
+  setView(v: View): View {
+    this.views.set(v.id, v);
+    this.emit('view', v);
+    this.emit('change');
+    return v;
+  }
+  /** Views currently open for a user, oldest first. */
+  openViews(userRef: string): View[] {
+    const user = this.user(userRef)?.id ?? userRef;
+    return [...this.views.values()].filter((v) => v.open && v.user === user);
   }
   recordCall(c: CallRecord): void {
     this.calls.push(c);

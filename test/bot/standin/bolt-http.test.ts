@@ -11,10 +11,12 @@ let standin: SlackStandin;
 let app: App;
 let driver: SlackDriver;
 const seen: { command: string; text: string; retryNum?: number }[] = [];
+const reasons: string[] = [];
 
 const approveBlocks = [
   { type: 'section', text: { type: 'mrkdwn', text: 'Drain c01?' } },
-  { type: 'actions', block_id: 'plan-1', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-1' }] },
+  { type: 'actions', block_id: 'plan-1', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-1' },
+    { type: 'button', text: { type: 'plain_text', text: 'Reject' }, action_id: 'reject', value: 'plan-1' }] },
 ];
 
 beforeAll(async () => {
@@ -29,6 +31,22 @@ beforeAll(async () => {
     await client.chat.postMessage({ channel: command.channel_id, text: 'plan', blocks: approveBlocks });
   });
   app.command('/slow', async () => undefined); // never acknowledges
+  app.action('reject', async ({ ack, body, client }) => {
+    await ack();
+    await client.views.open({
+      trigger_id: (body as { trigger_id: string }).trigger_id,
+      view: {
+        type: 'modal', callback_id: 'reject_reason', title: { type: 'plain_text', text: 'Reject' }, submit: { type: 'plain_text', text: 'Reject' },
+        blocks: [{ type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'text' } }],
+      },
+    });
+  });
+  app.view('reject_reason', async ({ ack, view }) => {
+    const reason = view.state.values.reason?.text?.value ?? '';
+    if (!reason.trim()) return void (await ack({ response_action: 'errors', errors: { reason: 'Say why.' } }));
+    await ack();
+    reasons.push(reason);
+  });
   app.action('approve', async ({ ack, respond, body }) => {
     await ack();
     await respond({ replace_original: true, text: `approved by ${body.user.id}` });
@@ -99,6 +117,19 @@ describe('Bolt HTTP receiver against the stand-in', () => {
     expect(r.payload).toMatchObject({ type: 'block_actions', actions: [{ action_id: 'approve', block_id: 'plan-1', value: 'plan-1' }], container: { message_ts: plan.ts } });
     await standin.workspace.waitFor(() => standin.workspace.message('ops', plan.ts)?.text === 'approved by U0BOB0001');
     expect(standin.workspace.message('ops', plan.ts)?.edits.map((e) => e.text)).toEqual(['plan']);
+  });
+
+  it('opens a modal from a click and submits it: refused with errors, then accepted and closed', async () => {
+    await driver.command({ user: 'alice', channel: '#ops', command: '/node', text: 'drain c03' });
+    const plan = await standin.workspace.waitFor(() => standin.workspace.messages('ops').findLast((m) => m.text === 'plan'));
+    await driver.click({ user: 'carol', message: { channel: '#ops', ts: plan.ts }, actionId: 'reject' });
+    const view = await standin.workspace.waitFor(() => standin.workspace.openViews('carol')[0]);
+    const empty = await driver.submitView({ user: 'carol', viewId: view.id, values: { reason: { text: ' ' } } });
+    expect(empty.ackBody).toEqual({ response_action: 'errors', errors: { reason: 'Say why.' } });
+    expect(standin.workspace.views.get(view.id)).toMatchObject({ open: true, errors: { reason: 'Say why.' } });
+    await driver.submitView({ user: 'carol', viewId: view.id, values: { reason: { text: 'disk is fine' } } });
+    expect(standin.workspace.views.get(view.id)?.open).toBe(false);
+    expect(reasons).toEqual(['disk is fine']);
   });
 
   it('reports a listener that never acknowledges as timed out after 3 s', async () => {

@@ -186,6 +186,33 @@ describe('rate limits and faults', () => {
   });
 });
 
+describe('views', () => {
+  const modal = (title = 'Reject') => ({ type: 'modal' as const, title: { type: 'plain_text' as const, text: title }, blocks: [section('why?')] });
+
+  it('opens a view once per trigger_id, within 3 s, and checks it as Slack does', async () => {
+    const clock = new ManualClock();
+    const s = await new SlackStandin({ clock }).start();
+    try {
+      const c = client0(s);
+      const t = (id: string) => s.workspace.triggers.set(id, { user: 'U0BOB0001', at: clock.now(), used: false });
+      t('t1');
+      t('t2');
+      expect(await slackError(c.views.open({ trigger_id: 't1', view: modal('t'.repeat(L.viewTitle + 1)) }))).toBe('invalid_arguments');
+      const opened = await c.views.open({ trigger_id: 't1', view: modal() });
+      expect(s.workspace.openViews('bob').map((v) => v.id)).toEqual([opened.view?.id]);
+      expect(await slackError(c.views.open({ trigger_id: 't1', view: modal() }))).toBe('exchanged_trigger_id');
+      expect(await slackError(c.views.open({ trigger_id: 'nope', view: modal() }))).toBe('invalid_trigger_id');
+      clock.advance(L.triggerTtlMs + 1);
+      expect(await slackError(c.views.open({ trigger_id: 't2', view: modal() }))).toBe('expired_trigger_id');
+      await c.views.update({ view_id: opened.view!.id!, view: modal('Reject plan') });
+      expect(s.workspace.views.get(opened.view!.id!)?.view.title).toEqual({ type: 'plain_text', text: 'Reject plan' });
+      expect(await slackError(c.views.update({ view_id: 'V0NOPE', view: modal() }))).toBe('not_found');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
 describe('response_url', () => {
   it('takes five posts, then refuses; and expires after 30 minutes', async () => {
     const url = standin.newResponseUrl({ channel: 'C0OPS0001', user: 'U0ALICE01' });
