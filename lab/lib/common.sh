@@ -97,3 +97,11 @@ svc_configs() {
   esac
 }
 svc_hash() { local f; for f in $(svc_configs "$1"); do cat "$f"; done | sha1sum | cut -c1-12; }
+
+sql_is() { [ "$("${MYSQL[@]}" -N -e "$1")" = "$2" ]; }
+# wait_compute_report HOST: the nova-compute of HOST has reported to the DB since its last start.
+wait_compute_report() {
+  local since; since=$(cat "$PIDDIR/nova-compute-$1.started" 2>/dev/null || echo 1970-01-01)
+  wait_until 60 "nova-compute $1 to report" sql_is "select count(*) from nova.services where \`binary\`='nova-compute'
+    and host='$1' and deleted=0 and updated_at >= '$since'" 1
+}

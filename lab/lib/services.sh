@@ -103,7 +103,6 @@ FROM (SELECT 'c01' AS host UNION SELECT 'c02') h;
 EOF
 }
 
-sql_is() { [ "$("${MYSQL[@]}" -N -e "$1")" = "$2" ]; }
 # Computes register, create their Placement resource provider and are mapped into cell1.
 wait_computes() {
   wait_until 120 "nova-compute c01 and c02 to register" \
@@ -113,12 +112,8 @@ wait_computes() {
   fi
   wait_until 60 "c01 and c02 to be mapped into cell1" \
     sql_is "select count(*) from nova_api.host_mappings where host in ('c01','c02')" 2
-  local h since
-  for h in "${HOSTS[@]}"; do   # a (re)started compute has reported to the DB since its start
-    since=$(cat "$PIDDIR/nova-compute-$h.started" 2>/dev/null || echo 1970-01-01)
-    wait_until 60 "nova-compute $h to report" sql_is "select count(*) from nova.services where \`binary\`='nova-compute'
-      and host='$h' and deleted=0 and updated_at >= '$since'" 1
-  done
+  local h
+  for h in "${HOSTS[@]}"; do wait_compute_report "$h"; done
   wait_until 60 "cinder-volume to report" \
     sql_is "select count(*)>0 from cinder.services where topic='cinder-volume' and deleted=0" 1
   stamp computes-mapped

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""Return the lab to an empty cloud without reinstalling (or remove only what one prefix names).
+
+Deletes servers (all projects), volumes, ports that no network owns, and networks other than
+Public_AGILE; then makes c01/c02 enabled and not forced down. lab/reset (the shell part) has
+already started both nova-computes and, after this, purges Nova's soft-deleted rows.
+"""
+import argparse
+import sys
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from labapi import NEUTRON, NOVA, Api, LabError, say, wait_for  # noqa: E402
+
+p = argparse.ArgumentParser(prog="lab/reset", description=__doc__)
+p.add_argument("--prefix", default="", help="only remove servers/ports/volumes/networks whose name starts with this")
+a = p.parse_args()
+pre = a.prefix
+
+
+def mine(name):
+    return (name or "").startswith(pre) if pre else True
+
+
+try:
+    api = Api()
+    # 1. servers, every project; stuck task states are reset first so that delete is accepted
+    servers = [s for s in api.get(f"{NOVA}/servers/detail", all_tenants=1)["servers"] if mine(s["name"])]
+    for s in servers:
+        if s.get("OS-EXT-STS:task_state") or s["status"] not in ("ACTIVE", "SHUTOFF", "ERROR"):
+            api.post(f"{NOVA}/servers/{s['id']}/action", {"os-resetState": {"state": "error"}}, ok=(202, 404))
+        api.delete(f"{NOVA}/servers/{s['id']}")
+    ids = {s["id"] for s in servers}
+    if ids:
+        wait_for(f"{len(ids)} servers to be deleted", lambda: not ids & {
+            s["id"] for s in api.get(f"{NOVA}/servers", all_tenants=1)["servers"]}, timeout=120 + len(ids))
+    # 2. volumes, every project (a volume still "in-use" after its server is gone is reset first)
+    vols = [v for v in api.get(f"{api.cinder}/volumes/detail", all_tenants=1)["volumes"] if mine(v["name"])]
+    for v in vols:
+        if v["status"] not in ("available", "error", "error_deleting"):
+            api.post(f"{api.cinder}/volumes/{v['id']}/action",
+                     {"os-reset_status": {"status": "available", "attach_status": "detached"}})
+        api.call("DELETE", f"{api.cinder}/volumes/{v['id']}", ok=(202, 404), cascade="true")
+    vids = {v["id"] for v in vols}
+    if vids:
+        wait_for(f"{len(vids)} volumes to be deleted", lambda: not vids & {
+            v["id"] for v in api.get(f"{api.cinder}/volumes", all_tenants=1)["volumes"]}, timeout=120)
+    # 3. ports that no network service owns (DHCP/router ports would be network:*), then extra networks
+    keep = {n["id"] for n in api.get(f"{NEUTRON}/networks", name="Public_AGILE")["networks"]}
+    for port in api.get(f"{NEUTRON}/ports")["ports"]:
+        if not port["device_owner"].startswith("network:") and mine(port["name"]):
+            api.delete(f"{NEUTRON}/ports/{port['id']}")
+    for n in api.get(f"{NEUTRON}/networks")["networks"]:
+        if n["id"] not in keep and mine(n["name"]):
+            api.delete(f"{NEUTRON}/networks/{n['id']}", ok=(204, 404, 409))
+    # 4. compute services: enabled and not forced down (only in a full reset)
+    if not pre:
+        for svc in api.get(f"{NOVA}/os-services", binary="nova-compute")["services"]:
+            if svc["status"] != "enabled" or svc["forced_down"]:
+                api.put(f"{NOVA}/os-services/{svc['id']}", {"status": "enabled", "forced_down": False})
+except LabError as e:
+    say(f"lab/reset: ERROR: {e}")
+    sys.exit(1)
+say(f"reset: removed {len(servers)} servers, {len(vols)} volumes" + (f" named {pre}*" if pre else ""))
