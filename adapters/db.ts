@@ -15,6 +15,7 @@ import { describeMissing, runPreflight, type PreflightReport } from './db/prefli
 import {
   EVACUATE_PRIVILEGES,
   READ_PRIVILEGES,
+  selectComputeNodes,
   selectInstancesOnHost,
   selectVolumesOfInstances,
   selectVolumesOnHostJoined,
@@ -38,7 +39,7 @@ export const evacuateInputSchema = z
   .object({
     from: hostName,
     to: hostName,
-    /** Destination node (hypervisor_hostname); defaults to `to` (as with the libvirt and fake drivers). */
+    /** Destination node (hypervisor_hostname); by default the one compute node nova has for `to`. */
     toNode: hostName.optional(),
     instanceUuids: z.array(uuid).min(1, 'at least one instance').max(1000),
   })
@@ -72,10 +73,22 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
     if (!r.success) throw new InputError([{ path: 'host', message: r.error.issues[0]?.message ?? 'invalid host' }], 'a compute host name');
     return r.data;
   };
-  const parseTarget = (input: EvacuateInput): EvacuateTarget => {
+  const usage = 'from, to, [toNode], instanceUuids';
+  // instances.node must name a real compute node of the destination, or nova loses track of the guest.
+  const parseTarget = async (input: EvacuateInput): Promise<EvacuateTarget> => {
     const r = evacuateInputSchema.safeParse(input);
-    if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), 'from, to, [toNode], instanceUuids');
-    return { from: r.data.from, to: r.data.to, toNode: r.data.toNode ?? r.data.to, instanceUuids: r.data.instanceUuids };
+    if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), usage);
+    const { from, to, toNode, instanceUuids } = r.data;
+    const nodes = (await pools.withSession(['nova'], 'compute-nodes-of-host', (s) => selectComputeNodes(s, to))).map((n) => n.hypervisorHostname);
+    const problem = (path: string, message: string) => new InputError([{ path, message }], usage);
+    if (nodes.length === 0) throw problem('to', `${to} has no compute node in nova (nova.compute_nodes): is nova-compute registered there?`);
+    if (toNode !== undefined) {
+      if (!nodes.includes(toNode)) throw problem('toNode', `${to} has no compute node ${toNode}; it has ${nodes.join(', ')}`);
+      return { from, to, toNode, instanceUuids };
+    }
+    const [only, ...more] = nodes;
+    if (only === undefined || more.length > 0) throw problem('toNode', `${to} has ${nodes.length} compute nodes (${nodes.join(', ')}): say which one with toNode`);
+    return { from, to, toNode: only, instanceUuids };
   };
   // The grants are checked once, before the first write; a failed check is not cached.
   const ensureGrants = async (): Promise<void> => {
@@ -97,10 +110,10 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
       return pools.withSession(['cinder'], 'volumes-on-host', (s) => selectVolumesOfInstances(s, instances));
     },
     async planEvacuate(input) {
-      return planEvacuate(pools, parseTarget(input));
+      return planEvacuate(pools, await parseTarget(input));
     },
     async applyEvacuate(input, expected, opts) {
-      const target = parseTarget(input);
+      const target = await parseTarget(input);
       await ensureGrants();
       return applyEvacuate(pools, target, expected, opts);
     },

@@ -90,6 +90,23 @@ export async function selectVolumesOfInstances(s: Session, instances: readonly {
     .sort((a, b) => (order.get(a.instanceUuid) ?? 0) - (order.get(b.instanceUuid) ?? 0));
 }
 
+/** A nova compute node (hypervisor) of a host, as `instances.node` must name it. */
+export interface ComputeNode {
+  hypervisorHostname: string;
+  uuid: string | null;
+}
+
+/** The non-deleted compute nodes of a service host (one for libvirt; several for ironic-like drivers). */
+export async function selectComputeNodes(s: Session, host: string): Promise<ComputeNode[]> {
+  const rows = await s.rows(
+    'nova',
+    'compute-nodes-of-host',
+    `SELECT hypervisor_hostname, uuid FROM ${s.table('nova', 'compute_nodes')} WHERE host = ? AND deleted = 0 ORDER BY id`,
+    [host],
+  );
+  return rows.map((r) => ({ hypervisorHostname: String(r['hypervisor_hostname']), uuid: str(r['uuid']) }));
+}
+
 /** What an evacuation by SQL moves (runbook 6.2–6.3, with `node` as the Zed check showed). */
 export interface EvacuateTarget {
   from: string;
@@ -183,6 +200,7 @@ export interface NeededPrivilege {
 export const EVACUATE_PRIVILEGES: readonly NeededPrivilege[] = [
   { database: 'nova', table: 'instances', privilege: 'SELECT', columns: ['id', 'uuid', 'host', 'node', 'deleted'] },
   { database: 'nova', table: 'instances', privilege: 'UPDATE', columns: ['host', 'node'] },
+  { database: 'nova', table: 'compute_nodes', privilege: 'SELECT', columns: ['host', 'hypervisor_hostname', 'uuid', 'deleted'] },
   { database: 'neutron', table: 'ports', privilege: 'SELECT', columns: ['id', 'device_id'] },
   { database: 'neutron', table: 'ml2_port_bindings', privilege: 'SELECT', columns: ['port_id', 'host'] },
   { database: 'neutron', table: 'ml2_port_bindings', privilege: 'UPDATE', columns: ['host'] },

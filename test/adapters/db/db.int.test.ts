@@ -28,6 +28,7 @@ beforeEach(async () => {
 
 /** Two instances with ports on c01 (one with two ports), one elsewhere, one soft-deleted on c01. */
 async function arrange() {
+  await rows.computeNode('c02');
   const a = await rows.instance('c01');
   const b = await rows.instance('c01');
   const other = await rows.instance('c03');
@@ -163,6 +164,21 @@ describe('evacuate by SQL', () => {
     expect(restored).toEqual(before);
   });
 
+  it('sets node to the destination compute node nova knows, and refuses when that is unknown or ambiguous', async () => {
+    const a = await rows.instance('c01');
+    const input = { from: 'c01', to: 'c05', instanceUuids: [a.uuid] };
+    await expect(db.planEvacuate(input)).rejects.toMatchObject({ code: 'INPUT_INVALID', problems: [{ path: 'to', message: expect.stringContaining('c05 has no compute node') }] });
+    await rows.computeNode('c05', 'c05.nodes.example.com');
+    const plan = await db.planEvacuate(input);
+    expect(plan.target.toNode).toBe('c05.nodes.example.com');
+    expect(plan.statements[0]!.params.slice(0, 2)).toEqual(['c05', 'c05.nodes.example.com']);
+    await expect(db.planEvacuate({ ...input, toNode: 'c05' })).rejects.toMatchObject({ problems: [{ path: 'toNode', message: 'c05 has no compute node c05; it has c05.nodes.example.com' }] });
+    await rows.computeNode('c05', 'c05-b.nodes.example.com');
+    await expect(db.planEvacuate(input)).rejects.toMatchObject({ problems: [{ path: 'toNode', message: expect.stringContaining('say which one') }] });
+    const res = await db.applyEvacuate({ ...input, toNode: 'c05-b.nodes.example.com' }, plan.expected, { journal: new MemoryJournal() });
+    expect(res.statements[0]!.params.slice(0, 2)).toEqual(['c05', 'c05-b.nodes.example.com']);
+  });
+
   it('refuses to evacuate onto the same host and refuses non-UUIDs', async () => {
     await expect(db.planEvacuate({ from: 'c01', to: 'c01', instanceUuids: ['0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
     await expect(db.planEvacuate({ from: 'c01', to: 'c02', instanceUuids: ["x' OR '1'='1"] })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
@@ -195,6 +211,7 @@ describe('grants preflight', () => {
       for (const [dbn, table, priv] of [
         ['nova', 'instances', 'SELECT'],
         ['nova', 'instances', 'UPDATE'],
+        ['nova', 'compute_nodes', 'SELECT'],
         ['neutron', 'ports', 'SELECT'],
         ['neutron', 'ml2_port_bindings', 'SELECT'],
         ['neutron', 'ml2_port_binding_levels', 'SELECT'],

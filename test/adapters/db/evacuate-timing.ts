@@ -19,6 +19,7 @@ try {
   console.log('N instances | ports | plan ms | apply ms | undo ms');
   for (const n of ns) {
     await rows.clear();
+    await rows.computeNode('c02');
     const uuids: string[] = [];
     for (let i = 0; i < n; i++) {
       const inst = await rows.instance('c01');

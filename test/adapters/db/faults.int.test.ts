@@ -31,6 +31,7 @@ beforeEach(async () => {
 const T = (d: 'nova' | 'neutron', t: string) => `${mysql.escapeId(z.schemas[d])}.${mysql.escapeId(t)}`;
 
 async function arrange() {
+  await rows.computeNode('c02');
   const a = await rows.instance('c01');
   const b = await rows.instance('c01');
   const pa = await rows.port(a.uuid, 'c01');

@@ -41,6 +41,17 @@ export class ZedRows {
     return { id, uuid };
   }
 
+  /** nova-compute's record of its hypervisor on `host` (libvirt: one node per host). */
+  async computeNode(host: string, hypervisorHostname = host): Promise<void> {
+    await this.c.query(
+      `INSERT INTO ${this.t('nova', 'compute_nodes')} (created_at, updated_at, vcpus, memory_mb, local_gb, vcpus_used, memory_mb_used, local_gb_used, hypervisor_type,
+         hypervisor_version, cpu_info, disk_available_least, free_ram_mb, free_disk_gb, current_workload, running_vms, hypervisor_hostname, deleted, host_ip, host,
+         ram_allocation_ratio, cpu_allocation_ratio, uuid, disk_allocation_ratio, mapped)
+       VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), 8, 16384, 100, 0, 512, 0, 'QEMU', 7002000, '{"arch": "x86_64"}', 100, 15872, 100, 0, 0, ?, 0, '127.0.0.1', ?, 1.0, 4.0, UUID(), 1.0, 1)`,
+      [hypervisorHostname, host],
+    );
+  }
+
   private async stdAttr(resourceType: string): Promise<number> {
     const [r] = await this.c.query<ResultSetHeader>(
       `INSERT INTO ${this.t('neutron', 'standardattributes')} (resource_type, created_at, updated_at, description, revision_number) VALUES (?, UTC_TIMESTAMP(), UTC_TIMESTAMP(), '', 1)`,
@@ -130,6 +141,7 @@ export class ZedRows {
       ['neutron', 'ml2_port_bindings'],
       ['neutron', 'ports'],
       ['nova', 'instances'],
+      ['nova', 'compute_nodes'],
       ['cinder', 'volume_attachment'],
       ['cinder', 'volumes'],
     ] as const) {
