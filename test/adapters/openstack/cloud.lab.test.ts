@@ -68,7 +68,11 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     await serverSettled(rest, s.id, 'ACTIVE', 'c02');
     await cloud.liveMigrateServer(s.id, { blockMigration: true });
     await serverSettled(rest, s.id, 'ACTIVE', 'c01');
-    const migs = await cloud.listMigrations({ serverId: s.id, migrationType: 'live-migration' });
+    // The migration record turns "completed" a moment after the server is ACTIVE on its new host.
+    const migs = await waitFor('both live migrations completed', async () => {
+      const m = await cloud.listMigrations({ serverId: s.id, migrationType: 'live-migration' });
+      return m.length === 2 && m.every((x) => x.status === 'completed') ? m : undefined;
+    });
     expect(migs.map((m) => `${m.sourceCompute}->${m.destCompute}:${m.status}`).sort()).toEqual(['c01->c02:completed', 'c02->c01:completed']);
     const byHost = await cloud.listMigrations({ host: 'c02', status: 'completed' });
     expect(byHost.some((m) => m.serverId === s.id)).toBe(true);

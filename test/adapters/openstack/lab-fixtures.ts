@@ -3,7 +3,7 @@
  * clouds.yaml, servers and volumes created through REST (named with a per-run prefix so clean-up
  * removes only ours), and bounded waits on conditions.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { CliCloud } from '../../../adapters/openstack/cli-cloud.js';
 import type { Cloud, Server } from '../../../adapters/openstack/cloud.js';
@@ -16,15 +16,10 @@ export interface LabInfo {
   cloud: string;
 }
 
-/** /tmp/lab-ready (written by lab/up) names the clouds.yaml and cloud; the lab's defaults otherwise. */
+/** The lab's clouds.yaml and admin cloud, as /tmp/lab-ready (written by lab/up) documents them. */
 export function labInfo(): LabInfo {
-  let cloudsYaml = process.env.LAB_CLOUDS_YAML ?? '/var/lib/openstack-lab/clouds.yaml';
-  let cloud = process.env.LAB_CLOUD ?? 'lab';
-  if (existsSync('/tmp/lab-ready')) {
-    const t = readFileSync('/tmp/lab-ready', 'utf8');
-    cloudsYaml = /([^\s'"=]+clouds\.yaml)/.exec(t)?.[1] ?? cloudsYaml;
-    cloud = /cloud[^\w\n]*(?:name)?[^\w\n]*"?([\w-]+)"?/i.exec(t.replace(/clouds\.yaml/g, ''))?.[1] ?? cloud;
-  }
+  const cloudsYaml = process.env.LAB_CLOUDS_YAML ?? '/var/lib/openstack-lab/clouds.yaml';
+  const cloud = process.env.LAB_CLOUD ?? 'lab';
   if (!existsSync(cloudsYaml)) throw new Error(`the OpenStack lab is not up: no ${cloudsYaml} (run: bash lab/up)`);
   return { cloudsYaml, cloud };
 }
