@@ -16,10 +16,12 @@ import {
   EVACUATE_PRIVILEGES,
   READ_PRIVILEGES,
   selectComputeNodes,
+  selectInstanceLocations,
   selectInstancesOnHost,
   selectVolumesOfInstances,
   selectVolumesOnHostJoined,
   type EvacuateTarget,
+  type InstanceLocation,
   type InstanceOnHost,
   type VolumeOnHost,
 } from './db/queries.js';
@@ -31,7 +33,7 @@ export type { WriteJournal, PreImageEntry, PreImageRow } from './db/write-journa
 export { MemoryJournal } from './db/write-journal.js';
 export type { PlannedStatement } from './db/guarded-write.js';
 export type { EvacuateExpected, EvacuatePlan, WriteResult, WriteOptions } from './db/evacuate-by-sql.js';
-export type { InstanceOnHost, VolumeOnHost, EvacuateTarget } from './db/queries.js';
+export type { InstanceOnHost, InstanceLocation, VolumeOnHost, EvacuateTarget, ComputeNode, DestinationBinding } from './db/queries.js';
 export type { PreflightReport, MissingPrivilege } from './db/preflight.js';
 
 /** Input of an evacuation by SQL, as validated values (never chat text). */
@@ -52,6 +54,8 @@ export interface DbAdapter {
   instancesOnHost(host: string): Promise<InstanceOnHost[]>;
   /** Runbook 5.1 rewritten for Zed: attached, non-deleted volumes of the non-deleted instances on this host. */
   volumesOnHost(host: string): Promise<VolumeOnHost[]>;
+  /** Where nova (host, node) and neutron (ML2 bindings) place these instances; for read-back after an in-doubt write. */
+  instanceLocations(instanceUuids: readonly string[]): Promise<InstanceLocation[]>;
   /** Dry-run of runbook 6.2–6.3: statements, parameters, display copies and row counts; writes nothing. */
   planEvacuate(input: EvacuateInput): Promise<EvacuatePlan>;
   /** Runs the evacuate UPDATEs asserting `expected` (from the approved plan). */
@@ -108,6 +112,13 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
       if (pools.sameServer(['nova', 'cinder'])) return pools.withSession(['nova', 'cinder'], 'volumes-on-host', (s) => selectVolumesOnHostJoined(s, h));
       const instances = await pools.withSession(['nova'], 'volumes-on-host', (s) => selectInstancesOnHost(s, h));
       return pools.withSession(['cinder'], 'volumes-on-host', (s) => selectVolumesOfInstances(s, instances));
+    },
+    async instanceLocations(instanceUuids) {
+      const r = z.array(uuid).max(1000).safeParse(instanceUuids);
+      if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: `instanceUuids.${i.path.join('.')}`, message: i.message })), 'instance UUIDs');
+      const ids = r.data;
+      if (pools.sameServer(['nova', 'neutron'])) return pools.withSession(['nova', 'neutron'], 'instance-locations', (s) => selectInstanceLocations(s, s, ids));
+      return pools.withSession(['nova'], 'instance-locations', (n) => pools.withSession(['neutron'], 'instance-locations', (q) => selectInstanceLocations(n, q, ids)));
     },
     async planEvacuate(input) {
       return planEvacuate(pools, await parseTarget(input));

@@ -107,6 +107,42 @@ export async function selectComputeNodes(s: Session, host: string): Promise<Comp
   return rows.map((r) => ({ hypervisorHostname: String(r['hypervisor_hostname']), uuid: str(r['uuid']) }));
 }
 
+/** Where nova and neutron think an instance is; `consistent` when every ACTIVE binding is on `host`. */
+export interface InstanceLocation {
+  uuid: string;
+  host: string | null;
+  node: string | null;
+  bindings: { portId: string; host: string; status: string }[];
+  consistent: boolean;
+}
+
+/**
+ * Reads back where instances are, by nova and by their ports' ML2 bindings: what a runner checks
+ * after a write whose outcome is unknown, and what the invariant "host, node and bindings agree"
+ * is checked with. Deleted or unknown instances are absent from the result.
+ */
+export async function selectInstanceLocations(nova: Session, neutron: Session, uuids: readonly string[]): Promise<InstanceLocation[]> {
+  if (uuids.length === 0) return [];
+  const inst = await nova.rows(
+    'nova',
+    'instance-locations.nova',
+    `SELECT uuid, host, node FROM ${nova.table('nova', 'instances')} WHERE deleted = 0 AND uuid IN (${placeholders(uuids.length)}) ORDER BY id`,
+    [...uuids],
+  );
+  const binds = await neutron.rows(
+    'neutron',
+    'instance-locations.neutron',
+    `SELECT p.device_id, b.port_id, b.host, b.status FROM ${neutron.table('neutron', 'ml2_port_bindings')} b JOIN ${neutron.table('neutron', 'ports')} p ON p.id = b.port_id ` +
+      `WHERE p.device_id IN (${placeholders(uuids.length)}) ORDER BY b.port_id, b.host`,
+    [...uuids],
+  );
+  return inst.map((i) => {
+    const bindings = binds.filter((b) => b['device_id'] === i['uuid']).map((b) => ({ portId: String(b['port_id']), host: String(b['host']), status: String(b['status']) }));
+    const host = str(i['host']);
+    return { uuid: String(i['uuid']), host, node: str(i['node']), bindings, consistent: bindings.every((b) => b.status !== 'ACTIVE' || b.host === host) };
+  });
+}
+
 /** What an evacuation by SQL moves (runbook 6.2–6.3, with `node` as the Zed check showed). */
 export interface EvacuateTarget {
   from: string;

@@ -119,6 +119,25 @@ describe('evacuate by SQL', () => {
     expect(journal.entries[0]!.schema).toBe(z.schemas.nova);
   });
 
+  it('reads back where nova and neutron place the instances, flagging disagreement', async () => {
+    const { a, b, gone, pa, pb1, pb2 } = await arrange();
+    const input = { from: 'c01', to: 'c02', instanceUuids: [a.uuid] };
+    await db.applyEvacuate(input, (await db.planEvacuate(input)).expected, { journal: new MemoryJournal() });
+    // Half-done by hand: b's host moved in nova, its ports not.
+    await z.admin.query(`UPDATE ${T('nova', 'instances')} SET host = 'c02', node = 'c02' WHERE id = ?`, [b.id]);
+    const locs = await db.instanceLocations([a.uuid, b.uuid, gone.uuid]);
+    expect(locs).toEqual([
+      { uuid: a.uuid, host: 'c02', node: 'c02', bindings: [{ portId: pa, host: 'c02', status: 'ACTIVE' }], consistent: true },
+      {
+        uuid: b.uuid,
+        host: 'c02',
+        node: 'c02',
+        bindings: [pb1, pb2].sort().map((p) => ({ portId: p, host: 'c01', status: 'ACTIVE' })),
+        consistent: false,
+      },
+    ]);
+  });
+
   it('a row-count mismatch rolls everything back (DB_ROWCOUNT_MISMATCH) and journals nothing past it', async () => {
     const { a, b } = await arrange();
     const before = await rows.snapshot();
