@@ -73,7 +73,7 @@ export class SlackStandin {
   }
 
   async stop(): Promise<void> {
-    this.sockets.close();
+    await this.sockets.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -95,8 +95,15 @@ export class SocketHub {
     for (const ws of [...this.live]) ws.terminate();
   }
 
-  close(): void {
+  /** Closes sockets with a close frame (1001, going away), cutting those that do not answer within 1 s. */
+  async close(): Promise<void> {
     for (const p of this.pending.values()) clearTimeout(p.timer);
+    const open = [...this.wss.clients];
+    const closed = open.map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+    for (const ws of open) ws.close(1001, 'stand-in stopping');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
