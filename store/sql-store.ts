@@ -123,11 +123,15 @@ export class SqlStore extends SqlStoreCore implements S.Store {
 
   // ───────────── delivery de-duplication ─────────────
 
+  private inserts = 0;
+
   firstSeen(key: string, ttlMs: number): Promise<boolean> {
     return this.retry('de-duplicate delivery', async () => {
       const now = this.clock.now();
       try {
         await this.db.run('INSERT INTO deliveries (dkey, expires_at) VALUES (?, ?)', [key, now + ttlMs]);
+        // Keys only matter for their TTL: sweep the old ones now and then so the table stays small.
+        if (++this.inserts % 1000 === 0) await this.db.run('DELETE FROM deliveries WHERE expires_at <= ?', [now]);
         return true;
       } catch (e) {
         if (!this.db.isDuplicateKey(e)) throw e;
