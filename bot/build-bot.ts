@@ -5,6 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { ApprovalsPort } from '../actions/approvals-port.js';
+import type { GroupResolver } from '../approvals/group-resolver.js';
+import { slackGroupResolver } from './slack-groups.js';
 import { Engine } from '../actions/engine.js';
 import type { CrashPoints } from '../actions/crash-points.js';
 import type { Runbook } from '../actions/runbook.js';
@@ -18,7 +20,8 @@ import { ThreadReporter } from './thread-reporter.js';
 export interface BotParts<D> {
   slack: SlackAppOptions;
   store: Store;
-  approvals: ApprovalsPort;
+  /** Built once the Slack client exists, since approver groups are resolved through it. */
+  approvals: (groups: GroupResolver) => ApprovalsPort;
   runbooks: readonly Runbook<never, D>[];
   deps: D;
   /** This replica's id, stable across its restarts (host name + store path, say). */
@@ -42,7 +45,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
   let slack: SlackApp | undefined;
   const engine = new Engine<D>({
     store: p.store,
-    approvals: p.approvals,
+    approvals: p.approvals(slackGroupResolver(() => slack!.app.client as never, p.clock)),
     runbooks: p.runbooks,
     deps: p.deps,
     owner: p.owner,

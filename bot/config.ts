@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
-import { hostName, slackGroupId, slackUserId } from '../core/values.js';
+import { approvalsConfigSchema } from '../approvals/approvals-config.js';
+import { hostName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
@@ -16,27 +17,6 @@ const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podm
 const dsn = z
   .string()
   .regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql://user:password@127.0.0.1:3306/nova');
-
-/** Who may ask for a runbook and who must approve it. Refined by approvals/ (its own schema). */
-export const policyConfigSchema = z
-  .object({
-    requesters: z
-      .object({
-        users: z.array(slackUserId).default([]),
-        groups: z.array(slackGroupId).default([]),
-        channels: z.array(z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'expected a Slack channel id such as C0123ABCD')).default([]),
-      })
-      .partial()
-      .optional(),
-    approvers: z
-      .object({ users: z.array(slackUserId).default([]), groups: z.array(slackGroupId).default([]) })
-      .partial()
-      .optional(),
-    approvals: z.number().int().min(1).max(5).optional(),
-    pendingTtl: z.string().optional(),
-    startWindow: z.string().optional(),
-  })
-  .strict();
 
 const cloudSchema = z
   .object({
@@ -94,15 +74,7 @@ export const configSchema = z
     store: storeConfigSchema.default({ kind: 'sqlite', path: './.chatops/chatops.sqlite', busyTimeoutMs: 5000 }),
     clouds: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key such as prod or lab'), cloudSchema).default({}),
     defaultCloud: z.string().optional(),
-    approvals: z
-      .object({
-        default: policyConfigSchema.optional(),
-        runbooks: z.record(z.string(), policyConfigSchema).default({}),
-        userData: policyConfigSchema.optional(),
-        breakGlass: z.object({ groups: z.array(slackGroupId).default([]), users: z.array(slackUserId).default([]) }).strict().optional(),
-      })
-      .strict()
-      .default({ runbooks: {} }),
+    approvals: approvalsConfigSchema.default({ teams: [], runbooks: {} }),
   })
   .strict();
 

@@ -81,27 +81,23 @@ export class TerminalClient {
     this.print(`(only you see this) ${this.name(e.user)}:\n${indent(this.render(e.text, e.blocks, e.channel, e.ts, true), '  ')}`);
   }
 
-  start(): Promise<void> {
+  /** Runs until /quit or the end of input; lines are handled one after another, in order. */
+  async start(): Promise<void> {
     this.ws.on('message', (m) => this.show(m, false));
     this.ws.on('update', (m) => this.show(m, true));
     this.ws.on('ephemeral', (e) => this.showEphemeral(e));
     this.print(LOCAL_HELP);
     this.rl = createInterface({ input: this.io.input, terminal: false });
     this.prompt();
-    return new Promise((resolve) => {
-      this.rl!.on('line', (line) => {
-        this.handle(line.trim())
-          .then((quit) => {
-            if (quit) this.rl!.close();
-            else this.prompt();
-          })
-          .catch((e: unknown) => {
-            this.print(`error: ${(e as Error).message}`);
-            this.prompt();
-          });
-      });
-      this.rl!.on('close', () => resolve());
-    });
+    for await (const line of this.rl) {
+      try {
+        if (await this.handle(line.trim())) break;
+      } catch (e) {
+        this.print(`error: ${(e as Error).message}`);
+      }
+      this.prompt();
+    }
+    this.rl.close();
   }
 
   private prompt(): void {
