@@ -101,6 +101,10 @@ export class SlackStandin {
   inject5xx(f: ServerErrorFault): void {
     this.faults.inject5xx(f);
   }
+  /** Ends every injected fault and forgets rate-limit history. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
   /** Cuts every Socket Mode connection abruptly; a healthy client reconnects. */
   dropSockets(): void {
     this.sockets.dropAll();

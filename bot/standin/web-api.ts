@@ -96,6 +96,13 @@ export const BOT_METHODS: Record<string, Method> = {
     workspace.deleteMessage(msg);
     return { ok: true, channel: channel.id, ts: msg.ts };
   },
+  'chat.getPermalink': ({ workspace }, args) => {
+    const channel = resolveChannel(workspace, args.channel);
+    if (!channel) return fail('channel_not_found');
+    const ts = str(args.message_ts) ?? '';
+    if (!workspace.message(channel.id, ts)) return fail('message_not_found');
+    return { ok: true, channel: channel.id, permalink: `https://${TEAM.domain}.slack.com/archives/${channel.id}/p${ts.replace('.', '')}` };
+  },
   'chat.postEphemeral': ({ workspace }, args) => {
     const channel = resolveChannel(workspace, args.channel);
     if (!channel) return fail('channel_not_found');

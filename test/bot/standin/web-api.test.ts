@@ -87,6 +87,8 @@ describe('Web API as web-api 8 calls it', () => {
     const metadata = { event_type: 'plan_posted', event_payload: { plan: 'p1' } };
     const m = await client.chat.postMessage({ channel: 'C0OPS0001', text: 'x', metadata });
     expect(standin.workspace.message('ops', m.ts!)?.metadata).toEqual(metadata);
+    const link = await client.chat.getPermalink({ channel: 'C0OPS0001', message_ts: m.ts! });
+    expect(link.permalink).toBe(`https://chatops-local.slack.com/archives/C0OPS0001/p${m.ts!.replace('.', '')}`);
     standin.workspace.addChannel({ id: 'C0LOUNGE1', name: 'lounge', isPrivate: false, members: ['U0ALICE01'] });
     standin.workspace.addChannel({ id: 'G0SECRET1', name: 'secret', isPrivate: true, members: ['U0ALICE01'] });
     expect(await slackError(client.chat.postMessage({ channel: 'C0LOUNGE1', text: 'x' }))).toBe('not_in_channel');
@@ -180,6 +182,9 @@ describe('rate limits and faults', () => {
   });
 
   it('answers injected 5xx as an HTTP error, then recovers', async () => {
+    standin.injectRateLimit({ retryAfterSec: 30 }); // every method, until cleared
+    await expect(client0(standin, standin.botToken, { rejectRateLimitedCalls: true }).auth.test()).rejects.toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 30 });
+    standin.clearFaults();
     standin.inject5xx({ method: 'users.info', count: 1, status: 503 });
     await expect(client.users.info({ user: 'U0BOB0001' })).rejects.toMatchObject({ code: ErrorCode.HTTPError, statusCode: 503 });
     expect((await client.users.info({ user: 'U0BOB0001' })).ok).toBe(true);
