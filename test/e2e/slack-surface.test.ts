@@ -84,13 +84,13 @@ describe('the HTTP receiver refuses what Slack would never send', () => {
   });
 
   it.each([
-    ['unsigned', { signature: 'missing' as const }, 401],
-    ['badly signed', { signature: 'bad' as const }, 401],
-    ['stale', { timestampOffsetSec: -600 }, 401],
-    ['future-dated', { timestampOffsetSec: 600 }, 401],
-    ['charset in the content type', { contentType: 'application/x-www-form-urlencoded; charset=utf-8' }, 400],
-    ['a malformed body', { rawBody: 'command=%2Fnode&text=%E0%A4%A' , contentType: 'application/json' }, 400],
-  ])('%s → %i, and nothing happens', async (_name, opts, status) => {
+    { name: 'unsigned', opts: { signature: 'missing' as const }, status: 401 },
+    { name: 'badly signed', opts: { signature: 'bad' as const }, status: 401 },
+    { name: 'stale', opts: { timestampOffsetSec: -600 }, status: 401 },
+    { name: 'future-dated', opts: { timestampOffsetSec: 600 }, status: 401 },
+    { name: 'charset in the content type', opts: { contentType: 'application/x-www-form-urlencoded; charset=utf-8' }, status: 400 },
+    { name: 'a malformed body', opts: { rawBody: 'command=%2Fnode&text=%E0%A4%A', contentType: 'application/json' }, status: 400 },
+  ])('$name → $status, and nothing happens', async ({ opts, status }) => {
     const calls = standin.workspace.calls.length;
     const r = await slack.command({ user: 'alice', channel: 'ops', command: '/op', text: 'list' }, opts);
     expect(r.status).toBe(status);
