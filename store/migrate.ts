@@ -27,6 +27,7 @@ export async function migrate(driver: SqlDriver, clock: Clock, migrations: reado
         for (const sql of m[driver.dialect]) await x.run(sql);
         await x.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, clock.now()]);
       } catch (e) {
+        if (driver.isDuplicateKey(e)) continue; // another replica recorded it meanwhile (no migration lock)
         throw new StoreError(`migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e, details: { version: m.version } });
       }
     }

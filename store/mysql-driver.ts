@@ -75,12 +75,20 @@ export class MysqlDriver implements SqlDriver {
     const conn = await this.pool.getConnection();
     const name = `chatops_migrate:${this.config.database}`.slice(0, 64);
     try {
-      const [rows] = await conn.query('SELECT GET_LOCK(?, 120) AS got', [name]);
-      if ((rows as Array<{ got: number | null }>)[0]?.got !== 1) throw new Error(`could not take the migration lock ${name} within 120 s`);
+      let locked = false;
+      try {
+        const [rows] = await conn.query('SELECT GET_LOCK(?, 120) AS got', [name]);
+        if ((rows as Array<{ got: number | null }>)[0]?.got !== 1) throw new Error(`could not take the migration lock ${name} within 120 s`);
+        locked = true;
+      } catch (e) {
+        // Galera clusters may refuse user-level locks; the migrations are written to be safe to run
+        // twice (IF NOT EXISTS, and a duplicate schema_migrations row counts as applied).
+        if ((e as { code?: unknown }).code !== 'ER_NOT_SUPPORTED_YET') throw e;
+      }
       try {
         return await fn(execOn(conn));
       } finally {
-        await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
+        if (locked) await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
       }
     } finally {
       conn.release();

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunResult, SqlDriver, SqlExec, SqlValue } from './sql-driver.js';
 
@@ -20,7 +21,11 @@ export class SqliteDriver implements SqlDriver {
   private readonly queueKey: string;
 
   constructor(path: string, busyTimeoutMs: number) {
+    const fresh = path !== ':memory:' && !existsSync(path);
+    // The state holds plans, the journal and the audit trail: readable by the bot's user only.
+    if (fresh) mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
+    if (fresh) chmodSync(path, 0o600);
     this.queueKey = path === ':memory:' ? `:memory:${Math.random()}` : resolve(path);
     const q = queues.get(this.queueKey) ?? { tail: Promise.resolve(), users: 0 };
     q.users++;
