@@ -6,13 +6,15 @@
 import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { LockHeldError } from '../store/lock-held-error.js';
-import type { ApprovalRecord, AuditRecord, JournalEntry, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
+import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
+import { auditedDecision, showOperation, who, type OperationReport } from './operation-records.js';
 import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
 import { planDifferences } from './plan-hash.js';
 import type { Reporter, RunEnd } from './reporter.js';
 import { finalizePlan, type Runbook } from './runbook.js';
 import { Runner } from './runner.js';
+import { isUndoRunbook, UNDO_SUFFIX, undoRunbook } from './undo-runbook.js';
 
 export interface EngineOptions<D> {
   store: Store;
@@ -38,16 +40,7 @@ export type StartResult =
   | { kind: 'refused'; opId: string; error: ChatOpsError };
 
 export type DecisionResult = { approval: ApprovalRecord; start?: StartResult };
-
-/** Everything `/op show <id>` prints: the operation, its journal, its approvals and its audit trail. */
-export interface OperationReport {
-  operation: OperationRecord;
-  journal: JournalEntry[];
-  approvals: ApprovalRecord[];
-  audit: AuditRecord[];
-}
-
-const who = (r: Requester) => `${r.userId}@${r.teamId}`;
+export type { OperationReport } from './operation-records.js';
 
 export class Engine<D> {
   readonly runner: Runner<D>;
@@ -73,20 +66,36 @@ export class Engine<D> {
       throw new InputError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), runbook.usage);
     }
     const plan = await this.plan(runbook, parsed.data, command.requester);
+    return this.open(runbook, plan, { requester: command.requester, channelId: command.channelId, raw: command.raw, ...where });
+  }
+
+  /**
+   * Undo a finished operation: a new operation whose steps call each completed step's `undo` with
+   * what it saved, newest first. Planned, approved and journaled like any other.
+   */
+  async undo(opId: string, actor: Requester, where: { channelId?: string; threadTs?: string; cardTs?: string } = {}): Promise<SubmitResult> {
+    const op = await this.o.store.getOperation(opId);
+    if (!op) throw new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } });
+    const runbook = this.runbook(`${op.runbook}${UNDO_SUFFIX}`);
+    const plan = await this.plan(runbook, { of: opId }, actor);
+    return this.open(runbook, plan, { requester: actor, channelId: where.channelId ?? op.channelId, raw: `/op undo ${opId}`, ...where });
+  }
+
+  private async open(runbook: Runbook<never, D>, plan: Plan, o: { requester: Requester; channelId: string; raw: string; threadTs?: string; cardTs?: string }): Promise<SubmitResult> {
     const { store } = this.o;
     const operation = await store.createOperation({
       runbook: runbook.name,
       target: plan.target,
       plan: plan as unknown as JsonObject,
       planHash: plan.hash,
-      requester: command.requester,
-      channelId: command.channelId,
-      threadTs: where.threadTs ?? null,
-      cardTs: where.cardTs ?? null,
-      detail: { raw: command.raw },
+      requester: o.requester,
+      channelId: o.channelId,
+      threadTs: o.threadTs ?? null,
+      cardTs: o.cardTs ?? null,
+      detail: { raw: o.raw },
     });
-    await store.appendAudit({ actor: who(command.requester), kind: 'operation.requested', operationId: operation.id, payload: { command: command.raw, planHash: plan.hash, risk: plan.risk } });
-    const approval = await this.o.approvals.request({ operation, plan, purpose: 'start', requester: command.requester });
+    await store.appendAudit({ actor: who(o.requester), kind: 'operation.requested', operationId: operation.id, payload: { command: o.raw, planHash: plan.hash, risk: plan.risk } });
+    const approval = await this.o.approvals.request({ operation, plan, purpose: 'start', requester: o.requester });
     if (approval) return { kind: 'needs-approval', operation, plan, approval };
     if (plan.risk !== 'read') {
       // Invariant 4 (reliability.md): no side effect without the approval the policy requires.
@@ -95,13 +104,13 @@ export class Engine<D> {
     const claimed = await store.claimOperation(operation.id, this.o.owner, this.leaseMs(), ['pending_approval']);
     const running = claimed && (await store.updateOperation(operation.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
     if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
-    await store.appendAudit({ actor: who(command.requester), kind: 'operation.started', operationId: operation.id, payload: { approval: 'not required (read-only)' } });
+    await store.appendAudit({ actor: who(o.requester), kind: 'operation.started', operationId: operation.id, payload: { approval: 'not required (read-only)' } });
     return { kind: 'started', operation: running, plan, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
   }
 
   /** One approval click. When the request becomes approved, the operation is marked approved and started. */
   async approve(approvalId: string, actor: Requester): Promise<DecisionResult> {
-    const approval = await this.o.approvals.approve(approvalId, actor);
+    const approval = await auditedDecision(this.o.store, approvalId, actor, 'approve', () => this.o.approvals.approve(approvalId, actor));
     if (approval.state !== 'approved') return { approval };
     const op = await this.o.store.updateOperation(approval.operationId, { state: 'approved' }, { state: 'pending_approval' });
     if (!op) return { approval }; // someone else moved it on (another click, a cancel); nothing to start here
@@ -109,13 +118,13 @@ export class Engine<D> {
   }
 
   async reject(approvalId: string, actor: Requester, reason: string): Promise<DecisionResult> {
-    const approval = await this.o.approvals.reject(approvalId, actor, reason);
+    const approval = await auditedDecision(this.o.store, approvalId, actor, 'reject', () => this.o.approvals.reject(approvalId, actor, reason), { reason });
     if (approval.state === 'rejected') await this.o.store.updateOperation(approval.operationId, { state: 'rejected' }, { state: 'pending_approval' });
     return { approval };
   }
 
   async cancel(approvalId: string, actor: Requester): Promise<DecisionResult> {
-    const approval = await this.o.approvals.cancel(approvalId, actor);
+    const approval = await auditedDecision(this.o.store, approvalId, actor, 'cancel', () => this.o.approvals.cancel(approvalId, actor));
     if (approval.state === 'cancelled') await this.o.store.updateOperation(approval.operationId, { state: 'cancelled' }, { state: 'pending_approval' });
     return { approval };
   }
@@ -234,7 +243,7 @@ export class Engine<D> {
       const claimed = await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['running']);
       if (!claimed) continue; // another replica took it first
       await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.reconciling', operationId: op.id, payload: { previousOwner: op.owner } });
-      const runbook = this.registry.get(op.runbook);
+      const runbook = this.findRunbook(op.runbook);
       if (!runbook) {
         await store.updateOperation(op.id, { state: 'in_doubt', detail: { ...op.detail, problem: `runbook ${op.runbook} is not known to this bot version` } }, { owner: this.o.owner });
         await store.releaseOperation(op.id, this.o.owner);
@@ -246,12 +255,8 @@ export class Engine<D> {
   }
 
   /** `/op show <id>`: read-only. */
-  async show(opId: string): Promise<OperationReport | undefined> {
-    const { store } = this.o;
-    const operation = await store.getOperation(opId);
-    if (!operation) return undefined;
-    const [journal, approvals, audit] = await Promise.all([store.listJournal(opId), store.listApprovals({ operationId: opId }), store.listAudit({ operationId: opId, limit: 1000 })]);
-    return { operation, journal, approvals, audit };
+  show(opId: string): Promise<OperationReport | undefined> {
+    return showOperation(this.o.store, opId);
   }
 
   /** `/op list`: newest first. */
@@ -285,7 +290,17 @@ export class Engine<D> {
     }
   }
 
+  private findRunbook(name: string): Runbook<never, D> | undefined {
+    try {
+      return this.runbook(name);
+    } catch {
+      return undefined;
+    }
+  }
+
   private runbook(name: string): Runbook<never, D> {
+    const base = isUndoRunbook(name) ? this.registry.get(name.slice(0, -UNDO_SUFFIX.length)) : undefined;
+    if (base) return undoRunbook(base, this.o.store);
     const r = this.registry.get(name);
     if (!r) throw new ChatOpsError('UNKNOWN_COMMAND', `no runbook named ${name}; known: ${[...this.registry.keys()].join(', ')}`, { details: { name } });
     return r;

@@ -183,5 +183,23 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       expect(JSON.stringify(list.blocks)).toContain(opId);
       expect(await fx.engine.show('op-doesnotexist')).toBeUndefined();
     });
+
+    it('undo is its own approved operation: completed steps undone newest first with what they saved, once', async () => {
+      const { opId, done } = await approvedRun({ host: 'c08', fail: 'destroy' });
+      expect(await done).toBe('failed');
+      const undo = await fx.engine.undo(opId, ALICE);
+      if (undo.kind !== 'needs-approval') throw new Error('expected approval');
+      expect(undo.plan.steps.map((s) => s.id)).toEqual(['undo:write-2', 'undo:write-1']);
+      await expect(fx.engine.approve(undo.approval.id, ALICE)).rejects.toMatchObject({ code: 'NOT_AUTHORIZED' });
+      const dec = await fx.engine.approve(undo.approval.id, BOB);
+      if (dec.start?.kind !== 'started') throw new Error(`expected a start: ${JSON.stringify(dec.start)}`);
+      expect(await dec.start.done).toBe('succeeded');
+      const undoOp = undo.operation.id;
+      expect(await fx.scratch.counts(undoOp)).toEqual({ 'undo:write-1': 1, 'undo:write-2': 1 });
+      expect((await fx.store.listJournal(undoOp)).map((e) => e.stepId)).toEqual(['undo:write-2', 'undo:write-1']);
+      await expect(fx.engine.undo(opId, ALICE)).rejects.toMatchObject({ code: 'APPROVAL_STATE', message: expect.stringContaining(undoOp) });
+      const kinds = (await fx.store.listAudit({ operationId: undo.operation.id })).map((a) => a.kind);
+      expect(kinds.slice(0, 3)).toEqual(['operation.requested', 'approval.refused', 'approval.approve']);
+    });
   });
 }
