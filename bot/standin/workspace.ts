@@ -212,18 +212,27 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   }
 
   /**
-   * Resolves with the predicate's first truthy value, re-evaluated on every change; rejects with a
-   * TimeoutError after `timeoutMs`.
+   * Resolves with the predicate's first value other than undefined, null or false, re-evaluated on
+   * every change; rejects with a TimeoutError after `timeoutMs`, or with what the predicate throws.
    */
   waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000, what = 'stand-in condition'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const check = (): boolean => {
-        const v = predicate();
-        if (v === undefined || v === null || v === false) return false;
+      const done = (): void => {
         this.off('change', check);
         clearTimeout(timer);
+      };
+      // A throwing predicate rejects the wait; it must not break the code that changed the state.
+      const check = (): void => {
+        let v: T | undefined | null | false;
+        try {
+          v = predicate();
+        } catch (err) {
+          done();
+          return reject(err as Error);
+        }
+        if (v === undefined || v === null || v === false) return;
+        done();
         resolve(v);
-        return true;
       };
       const timer = setTimeout(() => {
         this.off('change', check);
