@@ -15,6 +15,7 @@ import type { ApprovalPatch, ApprovalRecord, JsonObject, Store } from '../store/
 import { ApprovalStateError, PlanDriftError } from './approval-errors.js';
 import type { ApprovalsConfig } from './approvals-config.js';
 import { checkApprover, checkRequester, isAmong, samePerson } from './eligibility.js';
+import { memoGroupResolver } from './cached-group-resolver.js';
 import type { GroupResolver } from './group-resolver.js';
 import { resolvePolicy, type ResolvedPolicy } from './resolve-policy.js';
 import { describeState, snapshotOf } from './describe-state.js';
@@ -239,10 +240,11 @@ export class Approvals {
 
   private async checkEligible(a: ApprovalRecord, approver: Requester): Promise<void> {
     const snap = snapshotOf(a);
+    const groups = memoGroupResolver(this.o.groups);
     // Eligible under the policy shown when the request was made AND under the policy in force now.
-    await checkApprover(snap, a.requester, approver, this.o.groups);
+    await checkApprover(snap, a.requester, approver, groups);
     const now = resolvePolicy(this.o.config, snap.runbook, snap.risk);
-    if (now.kind === snap.kind) await checkApprover(now, a.requester, approver, this.o.groups);
+    if (now.kind === snap.kind) await checkApprover(now, a.requester, approver, groups);
   }
 
   private reasonFor(policy: ResolvedPolicy, input: RequestInput): string | null {

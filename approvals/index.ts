@@ -10,6 +10,7 @@ export {
 } from './approvals-config.js';
 export { ApprovalStateError, PlanDriftError } from './approval-errors.js';
 export { staticGroupResolver, type GroupResolver } from './group-resolver.js';
+export { cachedGroupResolver } from './cached-group-resolver.js';
 export { resolvePolicy, type ApprovalKind, type ResolvedPolicy } from './resolve-policy.js';
 export { samePerson } from './eligibility.js';
 export { describeState } from './describe-state.js';
