@@ -264,6 +264,11 @@ export class Engine<D> {
     return this.o.store.listOperations({ ...(filter.states ? { states: filter.states } : {}), limit: filter.limit ?? 20 });
   }
 
+  /** From now on no new step or operation starts (the first thing SIGTERM does). */
+  drain(): void {
+    this.runner.drain();
+  }
+
   /** No new step or operation starts; resolves when runs stopped (true) or after `timeoutMs`. */
   shutdown(timeoutMs = 25_000): Promise<boolean> {
     return this.runner.shutdown(timeoutMs);

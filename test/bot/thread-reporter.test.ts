@@ -87,8 +87,11 @@ describe('thread reporter', () => {
     expect(standin.workspace.messages(CHANNEL)).toHaveLength(1);
     expect(replies()).toHaveLength(1);
     expect(replies()[0]!.text).toMatch(/succeeded in/);
-    // 500 progress events and 10 step events became at most a couple of edits.
-    expect(calls().filter((c) => c.method === 'chat.update').length).toBeLessThanOrEqual(2);
+    // 500 progress events and 10 step events became at most a couple of edits, 2 s apart or more.
+    const edits = calls().filter((c) => c.method === 'chat.update');
+    expect(edits.length).toBeLessThanOrEqual(2);
+    const posted = calls().find((c) => c.method === 'chat.postMessage')!.at;
+    [posted, ...edits.map((e) => e.at)].forEach((t, i, all) => i > 0 && expect(t - all[i - 1]!).toBeGreaterThanOrEqual(2000));
     const text = JSON.stringify(card()!.blocks);
     expect(text).toContain('5/5 steps');
     expect(text).toContain('Approved by <@U0BOB>');
