@@ -153,7 +153,12 @@ export class DbPools {
             await s.write([...dbs], `${statement}.commit`, 'COMMIT', []);
           } catch (e) {
             // The link may have died after the server committed: the outcome is unknown.
-            throw toDbError(e, [...dbs], `${statement}.commit`, { inDoubt: true });
+            const info = e instanceof DbError ? { ...e.info, inDoubt: true } : { database: [...dbs], statement: `${statement}.commit`, inDoubt: true };
+            throw new DbError(
+              `${statement}: COMMIT did not return (${(e as Error).message}); the transaction may or may not have been committed: read the rows back before doing anything else`,
+              info,
+              e instanceof DbError ? e.cause : e,
+            );
           }
           return v;
         });

@@ -1,11 +1,12 @@
 // Faults in the middle of an evacuate-by-SQL transaction, on the real Zed schemas: a killed
 // connection, a failure injected on ml2_port_bindings after the nova update, a real deadlock, lock
 // waits that never end, a statement timeout, a journal that fails, and nova/neutron on two logins.
+import { connect as tcpConnect, createServer, type Socket } from 'node:net';
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDbAdapter, DbError, MemoryJournal, type DbAdapter } from '../../../adapters/db.js';
-import { createZedDatabases, type ZedDatabases } from '../../helpers/zed-schema.js';
+import { createZedDatabases, testServer, type ZedDatabases } from '../../helpers/zed-schema.js';
 import { ZedRows } from './zed-rows.js';
 
 let z: ZedDatabases;
@@ -168,6 +169,58 @@ describe('evacuate by SQL under faults', () => {
       expect(await rows.snapshot()).toEqual(before);
     } finally {
       await hasty.close();
+    }
+  });
+
+  it('the link dies right after COMMIT reached the server: the error says in doubt, and a read-back shows the truth', async () => {
+    const { a, b, input, expected } = await arrange();
+    // A wire-level proxy: forwards everything, but once armed, passes COMMIT on and then cuts the
+    // client off before the server's OK can reach it.
+    let armed = false;
+    const sockets: Socket[] = [];
+    const proxy = createServer((client) => {
+      const up = tcpConnect(testServer().port, testServer().host);
+      sockets.push(client, up);
+      let cut = false;
+      client.on('data', (d) => {
+        if (armed && d.includes(Buffer.from('\x03COMMIT', 'latin1'))) cut = true;
+        up.write(d);
+      });
+      up.on('data', (d) => {
+        if (cut) {
+          client.destroy();
+          up.destroy();
+        } else client.write(d);
+      });
+      client.on('error', () => up.destroy());
+      up.on('error', () => client.destroy());
+      client.on('close', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as { port: number }).port;
+    const base = z.config();
+    const viaProxy = Object.fromEntries(Object.entries(base).map(([k, v]) => [k, typeof v === 'object' && v !== null ? { ...v, port } : v]));
+    const flaky = createDbAdapter(viaProxy);
+    try {
+      await flaky.preflight();
+      await flaky.instanceLocations([a.uuid]); // warm: grants checked before arming
+      await flaky.planEvacuate(input);
+      armed = true;
+      const err = await flaky.applyEvacuate(input, expected, { journal: new MemoryJournal() }).catch((e: unknown) => e);
+      armed = false;
+      expect(err).toBeInstanceOf(DbError);
+      expect((err as DbError).info).toMatchObject({ statement: 'evacuate.commit', inDoubt: true });
+      expect((err as Error).message).toContain('may or may not have been committed');
+      // The server did commit: reading back (on a healthy link) is how a runner settles the doubt.
+      const locs = await db.instanceLocations([a.uuid, b.uuid]);
+      expect(locs.map((l) => [l.host, l.node, l.consistent])).toEqual([
+        ['c02', 'c02', true],
+        ['c02', 'c02', true],
+      ]);
+    } finally {
+      await flaky.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => proxy.close(r));
     }
   });
 
