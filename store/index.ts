@@ -2,6 +2,6 @@
 export * from './store.js';
 export { openStore } from './open-store.js';
 export { storeConfigSchema, type StoreConfig } from './store-config.js';
-export { StoreError } from './store-error.js';
+export { LeaseLostError, StoreError } from './store-error.js';
 export { LockHeldError } from './lock-held-error.js';
 export { newApprovalId, newOperationId, newScheduleId } from './ids.js';

@@ -3,7 +3,7 @@ import { newApprovalId, newOperationId } from './ids.js';
 import { approvalOf, journalOf, limitOf, operationOf, requesterParams, toJson, type Row } from './rows.js';
 import { SqlBase, stateCond, type Cond } from './sql-base.js';
 import type { SqlValue } from './sql-driver.js';
-import { StoreError } from './store-error.js';
+import { LeaseLostError, StoreError } from './store-error.js';
 import type * as S from './store.js';
 
 export abstract class SqlStoreCore extends SqlBase {
@@ -70,15 +70,21 @@ export abstract class SqlStoreCore extends SqlBase {
 
   // ───────────── step journal ─────────────
 
-  recordIntent(operationId: string, stepId: string, intent: S.JsonObject): Promise<S.JournalEntry> {
+  recordIntent(operationId: string, stepId: string, intent: S.JsonObject, fence?: { owner: string }): Promise<S.JournalEntry> {
     // The attempt number is computed inside the INSERT; two writers racing for the same step collide
-    // on the unique key and the loser tries again with the next number.
+    // on the unique key and the loser tries again with the next number. The fence is checked in the
+    // same statement, so a lease taken over by another replica stops the write.
+    const fenceSql = fence ? ' WHERE EXISTS (SELECT 1 FROM operations o WHERE o.id = ? AND o.owner = ? AND o.lease_until > ?)' : '';
     const sql = `INSERT INTO journal (operation_id, step_id, attempt, intent, intent_at, reconciled)
-      SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, ?, ?, 0 FROM journal WHERE operation_id = ? AND step_id = ?`;
+      SELECT ?, ?, n.next_attempt, ?, ?, 0
+      FROM (SELECT COALESCE(MAX(attempt), 0) + 1 AS next_attempt FROM journal WHERE operation_id = ? AND step_id = ?) n${fenceSql}`;
     return this.retry(`record intent ${operationId}/${stepId}`, async () => {
       for (let i = 0; ; i++) {
+        const now = this.clock.now();
+        const params = [operationId, stepId, toJson(intent), now, operationId, stepId, ...(fence ? [operationId, fence.owner, now] : [])];
         try {
-          const r = await this.db.run(sql, [operationId, stepId, toJson(intent), this.clock.now(), operationId, stepId]);
+          const r = await this.db.run(sql, params);
+          if (r.changes === 0) throw new LeaseLostError(operationId, fence?.owner ?? '', stepId);
           const e = await this.one(this.db, 'SELECT * FROM journal WHERE seq = ?', [r.lastId], journalOf);
           if (!e) throw new StoreError(`store: journal entry ${r.lastId} vanished after insert`);
           return e;

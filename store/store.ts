@@ -350,8 +350,13 @@ export interface Store {
   releaseOperation(id: string, owner: string): Promise<boolean>;
 
   // step journal
-  /** Write the intent of the next attempt of a step, before its side effect. Returns the new entry. */
-  recordIntent(operationId: string, stepId: string, intent: JsonObject): Promise<JournalEntry>;
+  /**
+   * Write the intent of the next attempt of a step, before its side effect. Returns the new entry.
+   * With `fence.owner`, the intent is written only while that owner holds an unexpired lease on the
+   * operation (checked in the same statement); otherwise it throws LeaseLostError and nothing is
+   * written: a replica that lost its lease cannot start another step.
+   */
+  recordIntent(operationId: string, stepId: string, intent: JsonObject, fence?: { owner: string }): Promise<JournalEntry>;
   /**
    * Write the result of an attempt. False when that attempt has no intent or already has a result
    * (a result is written once).

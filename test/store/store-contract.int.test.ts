@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { operationId } from '../../core/values.js';
+import { LeaseLostError } from '../../store/store-error.js';
 import type { Store } from '../../store/store.js';
 import { alice, backends, bob, type Backend } from './backends.js';
 
@@ -117,6 +118,19 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
     ]);
     expect(j[0]).toMatchObject({ output: { exit: 0 }, saved: { wasEnabled: true }, resultAt: i1.intentAt + 1500 });
     expect(j[2]).toMatchObject({ seq: m.seq, reconciled: true, saved: null });
+  });
+
+  it('fenced intents: written only while the owner holds the lease', async () => {
+    const op = await newOp();
+    await expect(a.recordIntent(op.id, 's1', {}, { owner: 'replica-a' })).rejects.toBeInstanceOf(LeaseLostError); // nobody holds it
+    await a.claimOperation(op.id, 'replica-a', 10_000);
+    expect((await a.recordIntent(op.id, 's1', {}, { owner: 'replica-a' })).attempt).toBe(1);
+    await expect(b.recordIntent(op.id, 's2', {}, { owner: 'replica-b' })).rejects.toMatchObject({ code: 'STORE_FAILED', details: { reason: 'lease-lost' } });
+    clock.advance(10_000);
+    await expect(a.recordIntent(op.id, 's1', {}, { owner: 'replica-a' })).rejects.toBeInstanceOf(LeaseLostError); // lapsed
+    await b.claimOperation(op.id, 'replica-b', 10_000);
+    expect((await b.recordIntent(op.id, 's1', {}, { owner: 'replica-b' })).attempt).toBe(2);
+    expect((await a.listJournal(op.id)).map((e) => e.attempt)).toEqual([1, 2]);
   });
 
   it('approvals: create, then every decision is a compare-and-set on version and state', async () => {
