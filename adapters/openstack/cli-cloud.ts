@@ -27,6 +27,7 @@ export interface CliCloudOptions {
   onFallback?: (f: Fallback) => void;
 }
 
+const REFUSED = /\(HTTP 4\d\d\)|\b4\d\d: Client Error|usage: openstack|error: argument|CommandError|No (?:\w+ )+(?:found|with a name or ID)/i;
 const NOT_FOUND = /No (?:\w+ )+(?:found|with a name or ID)|could not be found|HTTP 404/i;
 
 export class CliCloud implements Cloud {
@@ -53,8 +54,10 @@ export class CliCloud implements Cloud {
     }
     if (r.exitCode !== 0 && !o.acceptExit) {
       if (o.allowNotFound && NOT_FOUND.test(r.stderr)) return undefined;
-      // "(HTTP 4xx)" means the API refused it; anything else after a write leaves the outcome open.
-      const refused = /\(HTTP 4\d\d\)|HTTP 4\d\d|usage: openstack|error: argument|CommandError|No \w+ (found|with)/i.test(r.stderr);
+      // An HTTP 4xx (novaclient "(HTTP 409)", openstacksdk "ConflictException: 409: Client Error"),
+      // a usage error or a failed look-up means nothing was done; anything else after a write
+      // leaves the outcome open.
+      const refused = REFUSED.test(r.stderr);
       throw new OpenStackCliError('openstack command failed', { ...base, outcome: !o.write || refused ? 'rejected' : 'unknown' });
     }
     if (!o.schema) return undefined;
@@ -141,7 +144,7 @@ export class CliCloud implements Cloud {
     try {
       await this.run(command, { write: true });
     } catch (e) {
-      if (!(e instanceof OpenStackCliError) || e.outcome === 'rejected' && /\(HTTP 4\d\d\)/.test(e.stderrTail)) throw e;
+      if (!(e instanceof OpenStackCliError) || (e.outcome === 'rejected' && REFUSED.test(e.stderrTail))) throw e;
       const after = await this.listMigrations({ serverId: id, migrationType: 'evacuation' });
       if (!after.some((m) => !before.has(m.id))) throw e;
       this.fallback('evacuateServer', `exit ${e.exitCode ?? '?'} ignored: Nova recorded the evacuation (OSC 6.0.0 bug)`, 'state-check');

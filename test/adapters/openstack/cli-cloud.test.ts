@@ -97,6 +97,10 @@ describe('CliCloud around OSC 6.0.0', () => {
     const refused = await new CliCloud({ runner: new ScriptedRunner(() => ({ exitCode: 1, stderr: 'Conflict (HTTP 409) (Request-ID: req-1)' })), rest: noRest })
       .stopServer('s').catch((x: unknown) => x);
     expect(refused).toMatchObject({ outcome: 'rejected', stderrTail: 'Conflict (HTTP 409) (Request-ID: req-1)' });
+    const sdk = 'ConflictException: 409: Client Error for url: http://127.0.0.1:9696/v2.0/ports, IP address 192.0.2.249 already allocated in subnet s';
+    const conflict = await new CliCloud({ runner: new ScriptedRunner(() => ({ exitCode: 1, stderr: sdk })), rest: noRest })
+      .createPort({ networkId: 'n', fixedIp: { ipAddress: '192.0.2.249' } }).catch((x: unknown) => x);
+    expect(conflict).toMatchObject({ outcome: 'rejected', stderrTail: sdk });
   });
 
   it('returns undefined for a server that does not exist', async () => {

@@ -66,6 +66,9 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     const s = await seed.server('c01');
     await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
     await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    // Until the record is "completed" the source still holds the move; the scheduler then finds no host.
+    await waitFor('first live migration completed', async () =>
+      ((await rest.listMigrations({ serverId: s.id })).every((m) => m.status === 'completed') ? true : undefined));
     await cloud.liveMigrateServer(s.id, { blockMigration: true });
     await serverSettled(rest, s.id, 'ACTIVE', 'c01');
     // The migration record turns "completed" a moment after the server is ACTIVE on its new host.
