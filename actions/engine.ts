@@ -119,14 +119,25 @@ export class Engine<D> {
 
   async reject(approvalId: string, actor: Requester, reason: string): Promise<DecisionResult> {
     const approval = await auditedDecision(this.o.store, approvalId, actor, 'reject', () => this.o.approvals.reject(approvalId, actor, reason), { reason });
-    if (approval.state === 'rejected') await this.o.store.updateOperation(approval.operationId, { state: 'rejected' }, { state: 'pending_approval' });
+    if (approval.state === 'rejected') await this.approvalEnded(approval);
     return { approval };
   }
 
   async cancel(approvalId: string, actor: Requester): Promise<DecisionResult> {
     const approval = await auditedDecision(this.o.store, approvalId, actor, 'cancel', () => this.o.approvals.cancel(approvalId, actor));
-    if (approval.state === 'cancelled') await this.o.store.updateOperation(approval.operationId, { state: 'cancelled' }, { state: 'pending_approval' });
+    if (approval.state === 'cancelled') await this.approvalEnded(approval);
     return { approval };
+  }
+
+  /**
+   * A request that will not be approved. For a first start the operation ends with it; a refused
+   * Resume leaves the operation in doubt (its host stays locked) until someone resumes or aborts it.
+   * The expiry sweep calls this for every request it expired.
+   */
+  async approvalEnded(approval: ApprovalRecord): Promise<void> {
+    if (approval.state !== 'rejected' && approval.state !== 'cancelled' && approval.state !== 'expired') return;
+    const next = approval.purpose === 'resume' ? 'in_doubt' : approval.state;
+    await this.o.store.updateOperation(approval.operationId, { state: next }, { state: ['pending_approval', 'approved'] });
   }
 
   /**

@@ -175,10 +175,12 @@ export class Runner<D> {
           break;
         }
         const stopping = failed || mode.abort === true || a.ctl.signal.aborted;
-        if (stopping && !step.always) continue;
+        const inDoubt = prev !== undefined && prev.status === null;
+        // An in-doubt step is settled even when stopping, so the journal says what became of it.
+        if (stopping && !step.always && !inDoubt) continue;
         if (prev?.status === 'failed' && !prev.reconciled) continue; // a failed cleanup step is not retried either
         const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
-        if (prev && prev.status === null) {
+        if (prev && inDoubt) {
           const decided = await settleInDoubt({ store, opId: op.id, step, prev, ctx, mode, stopping, audit, reporter, readTimeoutMs: this.o.readTimeoutMs ?? 60_000 });
           if (decided === 'ask') {
             end = 'needs-operator';
@@ -189,7 +191,7 @@ export class Runner<D> {
             if (v !== undefined) outputs[step.id] = v as JsonValue;
             continue;
           }
-          if (decided === 'leave') continue;
+          if (decided === 'leave' || (stopping && !step.always)) continue;
         }
         const ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
         if (!ok) failed = true;

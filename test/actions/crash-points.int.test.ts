@@ -161,3 +161,35 @@ describe('crash during the cleanup of a failed run', () => {
     }
   });
 });
+
+describe('an operation in doubt waits for an operator', () => {
+  it('a rejected Resume leaves it in doubt with its host locked; Abort then runs only the cleanup and frees the host', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    try {
+      expect((await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'destroy:after-intent' })).signal).toBe('SIGKILL');
+      expect((await child(where, { CRASH_MODE: 'restart' })).code).toBe(0);
+      const fx = await openFixture(where);
+      try {
+        const [op] = await fx.store.listOperations({});
+        const opId = op!.id;
+        expect(op!.state).toBe('in_doubt');
+        const request = await fx.engine.resume(opId, ALICE);
+        await fx.engine.reject(request!.id, BOB, 'check the host by hand first');
+        expect((await fx.store.getOperation(opId))?.state).toBe('in_doubt');
+        expect((await fx.store.listLocks()).map((l) => l.operationId)).toEqual([opId]);
+        const aborted = await fx.engine.abort(opId, BOB);
+        expect(await aborted.done).toBe('aborted');
+        expect(await fx.scratch.counts(opId)).toEqual({ 'write-1': 1, 'write-2': 1, cleanup: 1 });
+        expect(await fx.store.listLocks()).toEqual([]);
+        const destroy = (await fx.store.listJournal(opId)).filter((e) => e.stepId === 'destroy');
+        expect(destroy.map((e) => [e.status, e.reconciled])).toEqual([['failed', true]]);
+        expect(destroy[0]!.output?.abandoned).toMatch(/left as found/);
+      } finally {
+        await fx.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
