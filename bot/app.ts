@@ -6,8 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import bolt from '@slack/bolt';
-import type { App as BoltApp, SlashCommand, BlockButtonAction } from '@slack/bolt';
+// Named imports: Node's CJS lexer finds them, and they mean the same under tsx, node and vitest.
+import { App, HTTPReceiver, SocketModeReceiver, type App as BoltApp, type SlashCommand, type BlockButtonAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { isChatOpsError } from '../core/errors.js';
@@ -18,8 +18,6 @@ import type { CommandHandlers, Responder } from './handlers.js';
 import type { Metrics } from './metrics.js';
 import { renderError } from './render-error.js';
 import { guardRequestWindow } from './request-window.js';
-
-const { App, HTTPReceiver, SocketModeReceiver } = bolt;
 
 export interface SlackAppOptions {
   transport: 'http' | 'socket';
@@ -221,7 +219,7 @@ function responderFor(respond: (m: { response_type: 'ephemeral'; text: string; b
       try {
         await respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) });
       } catch (e) {
-        logger.warn({ err: isChatOpsError(e) ? e.code : (e as Error).message }, 'could not send an ephemeral reply');
+        logger.warn({ err: isChatOpsError(e) ? e.code : (e as Error).message, cause: String((e as { cause?: unknown }).cause ?? '') }, 'could not send an ephemeral reply');
       }
     },
   };

@@ -11,7 +11,7 @@ import { Engine } from '../actions/engine.js';
 import type { CrashPoints } from '../actions/crash-points.js';
 import type { Runbook } from '../actions/runbook.js';
 import type { Clock } from '../core/clock.js';
-import type { OperationRecord, Store } from '../store/store.js';
+import type { ApprovalRecord, OperationRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
 import { createCommandHandlers } from './command-handlers.js';
 import type { Metrics } from './metrics.js';
@@ -21,7 +21,9 @@ export interface BotParts<D> {
   slack: SlackAppOptions;
   store: Store;
   /** Built once the Slack client exists, since approver groups are resolved through it. */
-  approvals: (groups: GroupResolver) => ApprovalsPort;
+  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]> };
+  /** How often pending requests past their TTL and approvals past their start window are expired. */
+  expirySweepMs?: number;
   runbooks: readonly Runbook<never, D>[];
   deps: D;
   /** This replica's id, stable across its restarts (host name + store path, say). */
@@ -36,6 +38,8 @@ export interface BotParts<D> {
 export interface Bot<D> {
   slack: SlackApp;
   engine: Engine<D>;
+  /** Runs the expiry sweep now (it also runs every `expirySweepMs`). */
+  expireDue(): Promise<void>;
   /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -43,9 +47,10 @@ export interface Bot<D> {
 export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
   const reporters = new Set<ThreadReporter>();
   let slack: SlackApp | undefined;
+  const approvals = p.approvals(slackGroupResolver(() => slack!.app.client as never, p.clock));
   const engine = new Engine<D>({
     store: p.store,
-    approvals: p.approvals(slackGroupResolver(() => slack!.app.client as never, p.clock)),
+    approvals,
     runbooks: p.runbooks,
     deps: p.deps,
     owner: p.owner,
@@ -91,12 +96,29 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     },
   });
   const started = slack;
+  const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
+  sweep.unref();
+  /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
+  async function expireDue(): Promise<void> {
+    try {
+      for (const a of await approvals.expireDue()) {
+        const op = await p.store.updateOperation(a.operationId, { state: 'expired' }, { state: ['pending_approval', 'approved'] });
+        if (!op?.cardTs) continue;
+        const text = `:hourglass: Operation \`${op.id}\` (${op.runbook} ${op.target}) expired: ${a.state === 'expired' && a.startBy ? 'it was approved but did not start in time' : 'nobody approved it in time'}. Nothing was done; ask again if it is still needed.`;
+        await started.app.client.chat.update({ channel: op.channelId, ts: op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }).catch((e: unknown) => p.logger.warn({ err: e, opId: op.id }, 'could not mark the card expired'));
+      }
+    } catch (e) {
+      p.logger.error({ err: e }, 'expiry sweep failed');
+    }
+  }
   // Operations a previous process left running are continued or put in front of an operator.
   void engine.reconcileOnStartup().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
   return {
     slack: started,
     engine,
+    expireDue,
     async shutdown(timeoutMs = 25_000) {
+      clearInterval(sweep);
       const clean = await engine.shutdown(timeoutMs);
       if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
       await Promise.all([...reporters].map((r) => r.flush(3000)));

@@ -201,8 +201,9 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
         }
         return ctx.ephemeral(`This button (${action.actionId}) is not known to this bot.`);
       } catch (e) {
-        if (isChatOpsError(e)) return ctx.ephemeral(renderError(e).text);
-        throw e;
+        if (!isChatOpsError(e)) throw e;
+        d.logger.info({ code: e.code, err: e.message, action: action.actionId }, 'button refused');
+        return ctx.ephemeral(renderError(e).text);
       }
     },
   };
