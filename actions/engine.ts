@@ -7,10 +7,9 @@ import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { LockHeldError } from '../store/lock-held-error.js';
 import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
-import { auditedDecision, showOperation, who, type OperationReport } from './operation-records.js';
+import { auditedDecision, showOperation, voidForDrift, who, type OperationReport } from './operation-records.js';
 import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
-import { planDifferences } from './plan-hash.js';
 import type { Reporter, RunEnd } from './reporter.js';
 import { finalizePlan, type Runbook } from './runbook.js';
 import { Runner } from './runner.js';
@@ -166,7 +165,7 @@ export class Engine<D> {
     const plan = op.plan as unknown as Plan;
     if (!resume) {
       const fresh = await this.plan(runbook, plan.args, op.requester);
-      if (fresh.hash !== op.planHash) return this.drift(op, approval, plan, fresh);
+      if (fresh.hash !== op.planHash) return voidForDrift(this.o.store, this.o.approvals, op, approval, plan, fresh);
     }
     const keys = (runbook.locks?.(plan) ?? []).map((h) => `host:${h}`);
     for (const k of keys) {
@@ -185,7 +184,10 @@ export class Engine<D> {
       }
     }
     const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), ['approved']);
-    const approvers = approval.approvers.map((v) => ({ userId: v.userId, teamId: v.teamId, ...(v.userName ? { userName: v.userName } : {}) }));
+    // The card shows everyone who approved this operation: the start and any Resume.
+    const earlier = Array.isArray(op.detail.approvers) ? (op.detail.approvers as Requester[]) : [];
+    const voted = approval.approvers.map((v) => ({ userId: v.userId, teamId: v.teamId, ...(v.userName ? { userName: v.userName } : {}) }));
+    const approvers = [...earlier, ...voted.filter((v) => !earlier.some((e) => e.userId === v.userId && e.teamId === v.teamId))];
     const detail: JsonObject = { ...op.detail, approvers, approvalId: approval.id };
     const running = claimed && (await store.updateOperation(opId, { state: 'running', detail }, { owner: this.o.owner, state: 'approved' }));
     if (!running) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed while starting`, { details: { opId } }));
@@ -283,17 +285,6 @@ export class Engine<D> {
   /** No new step or operation starts; resolves when runs stopped (true) or after `timeoutMs`. */
   shutdown(timeoutMs = 25_000): Promise<boolean> {
     return this.runner.shutdown(timeoutMs);
-  }
-
-  private async drift(op: OperationRecord, approval: ApprovalRecord, before: Plan, fresh: Plan): Promise<StartResult> {
-    const { store } = this.o;
-    const differences = planDifferences(before, fresh);
-    const voided = await store.updateApproval(approval.id, { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` }, { version: approval.version, state: 'approved' });
-    if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('APPROVAL_STATE', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
-    const next = await store.updateOperation(op.id, { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash }, { state: 'approved' });
-    await store.appendAudit({ actor: 'bot', kind: 'plan.drift', operationId: op.id, payload: { before: op.planHash, after: fresh.hash, differences } });
-    const again = next ? await this.o.approvals.request({ operation: next, plan: fresh, purpose: 'start', requester: op.requester }) : null;
-    return { kind: 'drift', opId: op.id, differences, plan: fresh, approval: again };
   }
 
   private async plan(runbook: Runbook<never, D>, args: unknown, requester: Requester): Promise<Plan> {

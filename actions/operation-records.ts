@@ -1,10 +1,14 @@
 /**
- * Small store-facing pieces of the engine: the audited decision wrapper and the `/op show` report.
+ * Small store-facing pieces of the engine: the audited decision wrapper, the drift path and the
+ * `/op show` report.
  * Every decision is audited before the dispatcher can post about it in Slack.
  */
-import { isChatOpsError } from '../core/errors.js';
-import type { Requester } from '../core/types.js';
+import { ChatOpsError, isChatOpsError } from '../core/errors.js';
+import type { Plan, Requester } from '../core/types.js';
 import type { ApprovalRecord, AuditRecord, JournalEntry, JsonObject, OperationRecord, Store } from '../store/store.js';
+import type { ApprovalsPort } from './approvals-port.js';
+import type { StartResult } from './engine.js';
+import { planDifferences } from './plan-hash.js';
 
 /** How a person appears in the audit log. */
 export const who = (r: Requester): string => `${r.userId}@${r.teamId}`;
@@ -46,4 +50,18 @@ export async function auditedDecision(
   }
   await store.appendAudit({ actor: who(actor), kind: `approval.${what}`, operationId: a.operationId, payload: { approvalId, state: a.state, purpose: a.purpose, votes: a.approvers.length, required: a.required, ...extra } });
   return a;
+}
+
+/**
+ * Re-planning found a different plan: void the approval (one compare-and-set, so a concurrent start
+ * cannot also use it), store the new plan, audit the differences and ask for a new approval.
+ */
+export async function voidForDrift(store: Store, approvals: ApprovalsPort, op: OperationRecord, approval: ApprovalRecord, before: Plan, fresh: Plan): Promise<StartResult> {
+  const differences = planDifferences(before, fresh);
+  const voided = await store.updateApproval(approval.id, { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` }, { version: approval.version, state: 'approved' });
+  if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('APPROVAL_STATE', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
+  const next = await store.updateOperation(op.id, { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash }, { state: 'approved' });
+  await store.appendAudit({ actor: 'bot', kind: 'plan.drift', operationId: op.id, payload: { before: op.planHash, after: fresh.hash, differences } });
+  const again = next ? await approvals.request({ operation: next, plan: fresh, purpose: 'start', requester: op.requester }) : null;
+  return { kind: 'drift', opId: op.id, differences, plan: fresh, approval: again };
 }

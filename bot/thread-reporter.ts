@@ -251,6 +251,7 @@ export class ThreadReporter implements Reporter {
     this.cardDirty = false;
     try {
       const r = await this.o.chat.postMessage({ channel: this.o.channel, ...msg });
+      if (!r.ts) throw new Error('chat.postMessage answered without a message ts'); // else the card would be posted again and again
       this.stats.posts++;
       this.cardTs = r.ts;
       this.lastEditAt = this.s.now();
