@@ -245,7 +245,9 @@ export class Engine<D> {
 
   /**
    * At start-up: every running operation nobody else holds is continued. The runner skips completed
-   * steps, reconciles in-doubt ones and stops for an operator when it cannot tell.
+   * steps, reconciles in-doubt ones and stops for an operator when it cannot tell. Safe to call
+   * again periodically: it only takes operations whose owner's lease ended (a replica that died) or
+   * that this replica owns and is not running. `owner` must be unique per replica.
    */
   async reconcileOnStartup(): Promise<{ opId: string; done: Promise<RunEnd> }[]> {
     const { store } = this.o;
