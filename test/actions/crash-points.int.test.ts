@@ -16,6 +16,7 @@ import { CRASH_PHASES, type CrashPhase } from '../../actions/crash-points.js';
 import type { OperationEvent } from '../../actions/reporter.js';
 import { SCRATCH_STEPS } from '../fixtures/runbooks/scratch-runbook.js';
 import { ALICE, BOB, openFixture, type FixtureWhere } from './helpers/engine-fixture.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const CHILD = join(import.meta.dirname, '../fixtures/runbooks/crash-child.ts');
 const ALL_ONCE = Object.fromEntries(SCRATCH_STEPS.map((s) => [s.id, 1]));
@@ -187,6 +188,34 @@ describe('an operation in doubt waits for an operator', () => {
         expect(destroy[0]!.output?.abandoned).toMatch(/left as found/);
       } finally {
         await fx.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a replica that dies for good', () => {
+  it('another replica adopts its operation once the lease has ended, and finishes it without repeating anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    try {
+      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'write-2:after-effect', CRASH_OWNER: 'replica-a', CRASH_LEASE_MS: '4000' });
+      expect(first.signal).toBe('SIGKILL');
+      const other = await openFixture(where, { owner: 'replica-b' });
+      try {
+        const [op] = await other.store.listOperations({});
+        // Still leased to replica-a (with a second of margin so this cannot race the lease's end): left alone.
+        if (op!.leaseUntil! - other.store.clock.now() > 1000) expect(await other.engine.reconcileOnStartup()).toEqual([]);
+        await waitFor(async () => (await other.store.listOperations({ states: ['running'], claimable: true })).length === 1, 'the dead replica’s lease to end');
+        const runs = await other.engine.reconcileOnStartup();
+        expect(runs.map((r) => r.opId)).toEqual([op!.id]);
+        expect(await runs[0]!.done).toBe('succeeded');
+        expect(await other.scratch.counts(op!.id)).toEqual(ALL_ONCE);
+        const audit = await other.store.listAudit({ operationId: op!.id });
+        expect(audit.find((a) => a.kind === 'operation.reconciling')?.payload.previousOwner).toBe('replica-a');
+      } finally {
+        await other.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
