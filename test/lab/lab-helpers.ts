@@ -1,0 +1,163 @@
+/**
+ * Helpers of the lab suite: the real `openstack` CLI against the lab (cloud "lab" from the lab's
+ * clouds.yaml), REST with one token where the CLI cannot (bulk port create, clearing device_id),
+ * SSH to the lab's compute hosts, bounded polling, and a unique name prefix per test file.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+
+export const LAB = process.env['LAB'] ?? '/var/lib/openstack-lab';
+export const CLOUDS_YAML = `${LAB}/clouds.yaml`;
+export const SSH_CONFIG = `${LAB}/ssh/ssh_config`;
+const OPENSTACK = '/usr/bin/openstack';
+/** Service endpoints of the lab (all on 127.0.0.1). */
+export const NOVA_URL = 'http://127.0.0.1:8774/v2.1';
+export const NEUTRON_URL = 'http://127.0.0.1:9696/v2.0';
+const REPO = new URL('../../', import.meta.url).pathname;
+
+const cliEnv = {
+  OS_CLIENT_CONFIG_FILE: CLOUDS_YAML,
+  OS_CLOUD: 'lab',
+  // OSC 6.0 defaults to compute 2.1: --nic none needs 2.37, --down 2.11, migrate --host 2.30
+  OS_COMPUTE_API_VERSION: '2.79',
+  PYTHONWARNINGS: 'ignore',
+};
+
+/** A unique prefix for everything one test file creates, so that cleanup removes only its own. */
+export function uniquePrefix(tag: string): string {
+  return `lt-${tag}-${randomBytes(3).toString('hex')}-`;
+}
+
+/** Result of one CLI call; tests assert on exitCode where the CLI's behaviour is the point. */
+export interface CliResult { exitCode: number; stdout: string; stderr: string }
+
+/** Runs `openstack ARGS` against the lab; never throws on a non-zero exit. */
+export async function os(args: string[], opts: { cloud?: string } = {}): Promise<CliResult> {
+  const r = await execa(OPENSTACK, args, {
+    env: { ...cliEnv, OS_CLOUD: opts.cloud ?? 'lab' }, reject: false, timeout: 120_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Runs `openstack ARGS` and fails with the CLI's stderr when it exits non-zero. */
+export async function osOk(args: string[], opts: { cloud?: string } = {}): Promise<string> {
+  const r = await os(args, opts);
+  if (r.exitCode !== 0) throw new Error(`openstack ${args.join(' ')} exited ${r.exitCode}: ${r.stderr.slice(-600)}`);
+  return r.stdout;
+}
+
+/** `openstack ARGS -f json`, parsed. */
+export async function osJson<T = Record<string, unknown>>(args: string[], opts: { cloud?: string } = {}): Promise<T> {
+  return JSON.parse(await osOk([...args, '-f', 'json'], opts)) as T;
+}
+
+/** Runs a command on a lab compute host over SSH with the lab's ssh_config (the bot's files). */
+export async function sshHost(host: 'c01' | 'c02', command: string): Promise<CliResult> {
+  const r = await execa('ssh', ['-F', SSH_CONFIG, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command],
+    { reject: false, timeout: 90_000 });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Polls fn until it returns a value that is not undefined/false; fails after timeoutMs with the last value. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>,
+  { timeoutMs = 90_000, intervalMs = 1000 } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    last = v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Fails fast, with the fix, when the lab is not running. */
+export async function requireLab(): Promise<void> {
+  if (!existsSync(CLOUDS_YAML)) throw new Error(`${CLOUDS_YAML} missing: run "npm run lab:up" (bash lab/up) first`);
+  const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
+  if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
+}
+
+/** Deletes everything named with prefix (servers, volumes, ports, networks; all projects). */
+export async function cleanup(prefix: string): Promise<void> {
+  await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { timeout: 300_000 });
+}
+
+/** Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. */
+export async function bootServer(name: string, host: 'c01' | 'c02',
+  opts: { network?: string; cloud?: string } = {}): Promise<string> {
+  const nic = opts.network ? ['--network', opts.network] : ['--nic', 'none'];
+  const s = await osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', ...nic,
+    '--availability-zone', `nova:${host}`, name], opts);
+  await waitServer(s.id, 'ACTIVE');
+  return s.id;
+}
+
+/** The fields of `server show` the tests look at. */
+export interface ServerView { status: string; host: string; taskState: string | null }
+
+export async function showServer(id: string): Promise<ServerView> {
+  const s = await osJson<Record<string, unknown>>(['server', 'show', id]);
+  return {
+    status: String(s['status']),
+    host: String(s['OS-EXT-SRV-ATTR:host']),
+    taskState: (s['OS-EXT-STS:task_state'] as string | null) ?? null,
+  };
+}
+
+/** Waits until the server has status (and no task in progress); fails early on ERROR. */
+export async function waitServer(id: string, status: string, host?: string): Promise<ServerView> {
+  return waitFor(`server ${id} ${status}${host ? ` on ${host}` : ''}`, async () => {
+    const s = await showServer(id);
+    if (s.status === 'ERROR' && status !== 'ERROR') throw new Error(`server ${id} went to ERROR`);
+    return s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
+  }, { timeoutMs: 120_000 });
+}
+
+/** One compute service as `compute service list --long` shows it. */
+export interface ComputeService { Host: string; Status: string; State: string; 'Forced Down': boolean; 'Disabled Reason': string | null }
+
+export async function computeService(host: 'c01' | 'c02'): Promise<ComputeService> {
+  const list = await osJson<ComputeService[]>(['compute', 'service', 'list', '--service', 'nova-compute', '--host', host, '--long']);
+  const s = list[0];
+  if (!s) throw new Error(`no nova-compute service on ${host}`);
+  return s;
+}
+
+/** Makes host's nova-compute run, enabled and not forced down (what every lab test must leave behind). */
+export async function restoreHost(host: 'c01' | 'c02'): Promise<void> {
+  await sshHost(host, 'lab-nova-compute start');
+  // force-up is refused (400) until the restarted compute has completed its evacuation records
+  await waitFor(`${host} forced up`, async () => (await os(['compute', 'service', 'set', '--up', host, 'nova-compute'])).exitCode === 0,
+    { timeoutMs: 120_000, intervalMs: 2000 });
+  await osOk(['compute', 'service', 'set', '--enable', host, 'nova-compute']);
+  await waitFor(`${host} up`, async () => (await computeService(host)).State === 'up', { timeoutMs: 60_000 });
+}
+
+/** A Keystone token and the REST calls the CLI cannot make (bulk create, clearing device_id). */
+export class Rest {
+  private constructor(readonly token: string) {}
+
+  static async login(): Promise<Rest> {
+    const body = { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: 'admin' } } },
+      scope: { project: { name: 'admin', domain: { name: 'Default' } } } } };
+    const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const token = r.headers.get('x-subject-token');
+    if (r.status !== 201 || !token) throw new Error(`keystone login failed: ${r.status}`);
+    return new Rest(token);
+  }
+
+  async call<T = unknown>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const r = await fetch(url, {
+      method,
+      headers: { 'x-auth-token': this.token, 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    return { status: r.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+}
