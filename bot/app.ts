@@ -171,6 +171,7 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
           channelId: b.channel?.id ?? b.container.channel_id,
           messageTs: b.message?.ts ?? b.container.message_ts,
           threadTs: (b.message as { thread_ts?: string } | undefined)?.thread_ts,
+          triggerId: b.trigger_id,
         },
         { ...responder, client, actor: { userId: b.user.id, teamId: b.user.team_id ?? b.team?.id ?? '', userName: b.user.username ?? b.user.name } },
       );
@@ -178,6 +179,32 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
       logger.error({ err: e, action: a.action_id }, 'action failed');
       metrics.actions.inc({ action: a.action_id, outcome: 'failed' });
       await responder.ephemeral(renderError(e).text).catch(() => undefined);
+    }
+  });
+
+  app.view(/^[a-z][a-z0-9_.-]*$/, async ({ view, body, ack, client }) => {
+    const values: Record<string, string> = {};
+    for (const [blockId, inputs] of Object.entries(view.state?.values ?? {})) {
+      const first = Object.values(inputs)[0] as { value?: string | null } | undefined;
+      values[blockId] = first?.value ?? '';
+    }
+    const submission = { callbackId: view.callback_id, privateMetadata: view.private_metadata ?? '', values };
+    const errors = handlers.checkView(submission);
+    if (errors) return void (await ack({ response_action: 'errors', errors }));
+    await ack();
+    const actor = { userId: body.user.id, teamId: body.user.team_id ?? body.team?.id ?? '', userName: body.user.name };
+    const responder: Responder = {
+      // A dialog has no response_url: tell the person privately in the channel the dialog came from.
+      ephemeral: async (text) => {
+        const channel = (JSON.parse(submission.privateMetadata || '{}') as { channel?: string }).channel;
+        if (channel) await client.chat.postEphemeral({ channel, user: actor.userId, text }).catch(() => undefined);
+      },
+    };
+    try {
+      await handlers.view(submission, { ...responder, client, actor });
+    } catch (e) {
+      logger.error({ err: e, view: view.callback_id }, 'dialog failed');
+      await responder.ephemeral(renderError(e).text);
     }
   });
 

@@ -10,7 +10,9 @@ import type { Command, Plan, Requester } from '../core/types.js';
 import type { ApprovalRecord, OperationRecord, OperationState, Store } from '../store/store.js';
 import { getCommand, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
-import type { ActionContext, ButtonAction, CommandHandlers, ParseOutcome, SlashContext } from './handlers.js';
+import type { ActionContext, ButtonAction, CommandHandlers, ParseOutcome, SlashContext, ViewSubmission } from './handlers.js';
+import { reason as reasonSchema } from '../core/values.js';
+import { escapeMrkdwn } from './block-kit.js';
 import { parseApprovalButtonValue, renderPlanPreview } from './render-plan.js';
 import { renderOperation, renderOperationList, renderScheduleList } from './render-ops.js';
 import { renderError } from './render-error.js';
@@ -26,6 +28,7 @@ export interface HandlerDeps {
 }
 
 const who = (r: Requester) => `<@${r.userId}>`;
+const REJECT_DIALOG = 'approval.reject';
 
 /** "one of @approvers, <@U1>" from the policy snapshot stored with an approval request. */
 export function approversText(a: ApprovalRecord): string {
@@ -158,15 +161,49 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       return;
     }
     if (action.actionId === 'approval.reject') {
-      const reason = action.reason ?? 'rejected in Slack (no reason given)';
-      const r = await d.engine.reject(approval.id, ctx.actor, reason);
-      await ctx.client.chat.update({ channel: action.channelId, ts: action.messageTs, text: `Rejected by ${who(ctx.actor)}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:x: Operation \`${r.approval.operationId}\` rejected by ${who(ctx.actor)}: ${reason.replace(/[<>&]/g, '')}. Nothing was done.` } }] });
-      return;
+      if (!action.triggerId) throw new ChatOpsError('APPROVAL_STATE', 'rejecting needs a reason, and this click carried no way to ask for one');
+      const meta = JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs });
+      await ctx.client.views.open({
+        trigger_id: action.triggerId,
+        view: {
+          type: 'modal',
+          callback_id: REJECT_DIALOG,
+          private_metadata: meta,
+          title: { type: 'plain_text', text: 'Reject this plan' },
+          submit: { type: 'plain_text', text: 'Reject' },
+          close: { type: 'plain_text', text: 'Back' },
+          blocks: [
+            { type: 'section', text: { type: 'mrkdwn', text: `Operation \`${approval.operationId}\`: the requester and the channel will see your reason.` } },
+            { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'reason', min_length: 3, max_length: 255 } },
+          ],
+        },
+      });
     }
+  }
+
+  async function rejectWithReason(view: ViewSubmission, ctx: ActionContext): Promise<void> {
+    const meta = JSON.parse(view.privateMetadata) as { value: string; channel: string; ts: string };
+    const bound = parseApprovalButtonValue(meta.value);
+    if (!bound) throw new ChatOpsError('APPROVAL_STATE', 'this dialog carries no valid approval reference');
+    const reason = reasonSchema.parse(view.values.reason);
+    const r = await d.engine.reject(bound.requestId, ctx.actor, reason);
+    const text = `:x: Operation \`${r.approval.operationId}\` rejected by ${who(ctx.actor)}: ${escapeMrkdwn(reason)}. Nothing was done.`;
+    await ctx.client.chat.update({ channel: meta.channel, ts: meta.ts, text: `Rejected by ${who(ctx.actor)}: ${escapeMrkdwn(reason)}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
   }
 
   return {
     commands: SLASH_COMMANDS.map((s) => s.command),
+
+    checkView(view) {
+      if (view.callbackId !== REJECT_DIALOG) return undefined;
+      const r = reasonSchema.safeParse(view.values.reason ?? '');
+      return r.success ? undefined : { reason: r.error.issues[0]?.message ?? 'expected a reason' };
+    },
+
+    async view(view, ctx) {
+      if (view.callbackId === REJECT_DIALOG) return rejectWithReason(view, ctx);
+      return ctx.ephemeral(`This dialog (${view.callbackId}) is not known to this bot.`);
+    },
 
     parse(input): ParseOutcome {
       const r = interpretCommand(input, { now: d.clock.now() });

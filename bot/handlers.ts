@@ -34,6 +34,16 @@ export interface ButtonAction {
   threadTs?: string;
   /** A reason typed by the person (e.g. in the reject dialog). */
   reason?: string;
+  /** Lets the handler open a dialog (views.open) within 3 seconds of the click. */
+  triggerId?: string;
+}
+
+/** A submitted dialog: its callback id, what the handler put in private_metadata, and the inputs. */
+export interface ViewSubmission {
+  callbackId: string;
+  privateMetadata: string;
+  /** Input values by block id. */
+  values: Record<string, string>;
 }
 
 export interface ActionContext extends Responder {
@@ -53,4 +63,8 @@ export interface CommandHandlers {
   run(command: Command, ctx: SlashContext): Promise<void>;
   /** A button click, after the acknowledgement. */
   action(action: ButtonAction, ctx: ActionContext): Promise<void>;
+  /** Pure check of a dialog before it is acknowledged: errors by block id keep it open. */
+  checkView(view: ViewSubmission): Record<string, string> | undefined;
+  /** A dialog submitted and accepted, after the acknowledgement. */
+  view(view: ViewSubmission, ctx: ActionContext): Promise<void>;
 }

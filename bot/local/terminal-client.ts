@@ -7,7 +7,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { SlackDriver } from '../standin/driver.js';
 import type { SlackStandin } from '../standin/slack-standin.js';
-import type { Ephemeral, Message } from '../standin/workspace.js';
+import type { Ephemeral, Message, View } from '../standin/workspace.js';
 import { blocksToText, type TextButton } from './blocks-to-text.js';
 
 interface Pressable extends TextButton {
@@ -22,7 +22,7 @@ export const LOCAL_HELP = `Local mode: you are a Slack user in #ops. Type a slas
 Terminal commands:
   /as <user>       act as another person (alice, bob, carol, dave) — e.g. /as bob to approve
   /in <channel>    switch channel (ops, general)
-  /press <n>       press button [n]; also just: <n>. "/press <n> <reason>" gives a reason (Reject)
+  /press <n>       press button [n]; also just: <n>. A dialog (e.g. Reject's reason) takes the next line
   /thread <ts>     print a whole thread again        /who   users and groups
   /quit            stop the bot`;
 
@@ -32,6 +32,8 @@ export class TerminalClient {
   private readonly buttons = new Map<number, Pressable>();
   private nextButton = 1;
   private rl?: Interface;
+  /** A dialog the bot opened for the current person: the next plain line answers its first input. */
+  private dialog?: View;
 
   constructor(
     private readonly standin: SlackStandin,
@@ -86,6 +88,7 @@ export class TerminalClient {
     this.ws.on('message', (m) => this.show(m, false));
     this.ws.on('update', (m) => this.show(m, true));
     this.ws.on('ephemeral', (e) => this.showEphemeral(e));
+    this.ws.on('view', (v) => this.showView(v));
     this.print(LOCAL_HELP);
     this.rl = createInterface({ input: this.io.input, terminal: false });
     this.prompt();
@@ -104,9 +107,32 @@ export class TerminalClient {
     this.io.output.write(`${this.user}@#${this.channel}> `);
   }
 
+  private showView(v: View): void {
+    const me = this.ws.user(this.user);
+    if (!me || v.user !== me.id) return;
+    if (!v.open) {
+      if (this.dialog?.id === v.id) this.dialog = undefined;
+      return;
+    }
+    this.dialog = v;
+    const title = (v.view.title as { text?: string } | undefined)?.text ?? 'Dialog';
+    const errors = v.errors ? Object.values(v.errors).map((e) => `  ! ${e}`).join('\n') + '\n' : '';
+    this.print(`[dialog] ${title}\n${errors}  Type your answer and press Enter (/cancel to close it).`);
+  }
+
+  /** The first input of the open dialog, answered with `text`. */
+  private async answerDialog(text: string): Promise<void> {
+    const v = this.dialog!;
+    const input = ((v.view.blocks as { type?: string; block_id?: string; element?: { action_id?: string } }[]) ?? []).find((b) => b.type === 'input');
+    if (!input?.block_id || !input.element?.action_id) return void this.print('this dialog has no input to answer');
+    await this.driver.submitView({ user: this.user, viewId: v.id, values: { [input.block_id]: { [input.element.action_id]: text } } });
+  }
+
   /** Handles one line; true when the person asked to quit. */
   async handle(line: string): Promise<boolean> {
     if (!line) return false;
+    if (this.dialog && line === '/cancel') return void (this.dialog = undefined), false;
+    if (this.dialog && !line.startsWith('/')) return void (await this.answerDialog(line)), false;
     const [word = '', ...rest] = line.split(/\s+/);
     const arg = rest.join(' ');
     if (word === '/quit' || word === '/exit') return true;
@@ -137,8 +163,7 @@ export class TerminalClient {
     }
     if (word === '/press' || /^\d+$/.test(word)) {
       const n = Number(word === '/press' ? rest[0] : word);
-      const reason = word === '/press' ? rest.slice(1).join(' ') : arg;
-      return void (await this.press(n, reason || undefined)), false;
+      return void (await this.press(n)), false;
     }
     if (word.startsWith('/')) {
       const r = await this.driver.command({ user: this.user, channel: this.channel, command: word, text: arg });
@@ -149,7 +174,7 @@ export class TerminalClient {
     return false;
   }
 
-  private async press(n: number, reason?: string): Promise<void> {
+  private async press(n: number): Promise<void> {
     const b = this.buttons.get(n);
     if (!b) return void this.print(`no button [${n}]`);
     const r = await this.driver.click({
@@ -157,8 +182,8 @@ export class TerminalClient {
       message: { channel: b.channel, ts: b.ts, ...(b.ephemeral ? { ephemeral: true } : {}) },
       actionId: b.actionId,
       ...(b.blockId ? { blockId: b.blockId } : {}),
-      ...(reason ? { reason } : {}),
-    } as Parameters<SlackDriver['click']>[0]);
+      value: b.value,
+    });
     if (r.timedOut) this.print('(the bot did not acknowledge within 3 seconds)');
   }
 

@@ -125,6 +125,24 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     expect(await scratch.counts(opId)).toEqual({});
   });
 
+  it('asks the rejecter for a reason, keeps the dialog open on a bad one, and shows the reason', async () => {
+    const preview = await ask(`${transport}-r`);
+    const opId = opIdOf(preview);
+    await click('bob', preview, 'approval.reject');
+    await ws().waitFor(() => ws().openViews('bob').length === 1, 10_000, 'the reject dialog');
+    const dialog = ws().openViews('bob')[0]!;
+    const bad = await slack.submitView({ user: 'bob', viewId: dialog.id, values: { reason: { reason: 'no' } } });
+    expect(JSON.stringify(bad.ackBody)).toContain('errors');
+    expect(ws().openViews('bob')).toHaveLength(1);
+    expect((await store.getOperation(opId))!.state).toBe('pending_approval');
+    await slack.submitView({ user: 'bob', viewId: dialog.id, values: { reason: { reason: 'disks are not ready' } } });
+    await ws().waitFor(() => /rejected by <@U0BOB0001>: disks are not ready/i.test(ws().message('ops', preview.ts)!.text), 10_000, 'the card to show the reason');
+    expect((await store.getOperation(opId))!.state).toBe('rejected');
+    const audit = await store.listAudit({ operationId: opId });
+    expect(audit.some((a) => a.kind === 'approval.rejected' && JSON.stringify(a.payload).includes('disks are not ready'))).toBe(true);
+    expect(await scratch.counts(opId)).toEqual({});
+  });
+
   it('voids the approval when the plan changed before the run, shows the difference and asks again', async () => {
     const host = `${transport}-d`;
     const preview = await ask(host);
