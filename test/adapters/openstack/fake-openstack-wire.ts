@@ -3,6 +3,7 @@
  * adds), for unit tests of the REST layer: token issue/renewal, timeouts, retries, error shapes.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface Recorded {
@@ -28,10 +29,12 @@ export class FakeOpenStackWire {
   /** Reply for POST /v3/auth/tokens instead of a token, when set. */
   authReply: Reply | undefined;
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+  /** Listens on 127.0.0.1, over TLS when given a key and certificate (PEM). */
+  async start(tls?: { key: string; cert: string }): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = tls ? createTlsServer(tls, handler) : createServer(handler);
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.base = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
