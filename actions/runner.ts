@@ -109,15 +109,38 @@ export class Runner<D> {
 
   /**
    * Runs an operation this process has claimed (state 'running', owner = this replica) to its end
-   * or to a stop. Resolves with how it ended; never rejects for a step failure.
+   * or to a stop. Resolves with how it ended; never rejects.
    */
   run(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode = {}): Promise<RunEnd> {
     if (this.active.has(op.id)) throw new ChatOpsError('APPROVAL_STATE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
     if (this.draining) throw new ChatOpsError('APPROVAL_STATE', 'the bot is shutting down; no operation starts now', { details: { opId: op.id } });
     const a: Active = { ctl: new AbortController(), done: Promise.resolve('interrupted') };
     this.active.set(op.id, a);
-    a.done = this.execute(op, runbook, reporter, mode, a).finally(() => this.active.delete(op.id));
+    a.done = this.execute(op, runbook, reporter, mode, a)
+      .catch((err: unknown) => this.broken(op, err, reporter))
+      .finally(() => this.active.delete(op.id));
     return a.done;
+  }
+
+  /**
+   * Something other than a step failed (the store went away, the runbook no longer matches its
+   * plan). Whatever was in flight is in doubt in the journal; put the operation in front of an
+   * operator if the store still answers, else leave it to the lease and the next reconciliation.
+   */
+  private async broken(op: OperationRecord, err: unknown, reporter: Reporter): Promise<RunEnd> {
+    const { store } = this.o;
+    const problem = err instanceof Error ? err.message : String(err);
+    let end: RunEnd = 'interrupted';
+    try {
+      const held = await store.updateOperation(op.id, { state: 'in_doubt', detail: { ...op.detail, problem } }, { owner: this.o.owner });
+      if (held) end = 'needs-operator';
+      await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.in_doubt', operationId: op.id, payload: { problem } });
+      await store.releaseOperation(op.id, this.o.owner);
+    } catch {
+      // The store is down too: the lease runs out and a later reconciliation takes the operation up.
+    }
+    reporter.emit({ type: 'finished', at: Date.now(), state: end, detail: `the bot could not go on: ${problem}` });
+    return end;
   }
 
   private async execute(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode, a: Active): Promise<RunEnd> {
@@ -131,7 +154,9 @@ export class Runner<D> {
     }
     let lostLease = false;
     const renew = setInterval(() => {
-      store.renewLease(op.id, this.o.owner, this.leaseMs).then(
+      Promise.resolve()
+        .then(() => store.renewLease(op.id, this.o.owner, this.leaseMs))
+        .then(
         (ok) => (lostLease ||= !ok),
         () => undefined, // a store hiccup: the next renewal tries again; the lease is 3 renewals long
       );

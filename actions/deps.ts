@@ -1,0 +1,61 @@
+/**
+ * What the node runbooks (drain, undrain, status, list) get from the composition root: the cloud,
+ * the SSH shell to its compute nodes, how to run nova-compute there (the preset) and the cloud's
+ * settings. bot/build-deps.ts builds it from configuration; tests build it from the lab or a fake wire.
+ */
+import type { Cloud } from '../adapters/openstack/cloud.js';
+import type { NodeCommands, RemoteShell } from '../adapters/ssh.js';
+import type { Clock } from '../core/clock.js';
+import { ChatOpsError } from '../core/errors.js';
+import type { HostName } from '../core/values.js';
+
+/** One cloud as the node runbooks see it. */
+export interface CloudDeps {
+  /** The key of the cloud in the bot's configuration (`clouds.<name>`). */
+  name: string;
+  cloud: Cloud;
+  shell: RemoteShell;
+  /** nova-compute's commands on `host` from the cloud's preset (fixed templates, see adapters/ssh). */
+  commands(host: HostName): NodeCommands;
+  /** Node commands through `sudo -n`. */
+  sudo: boolean;
+  /** A migration still running after this long is aborted and reported. */
+  migrationTimeoutMs: number;
+  /** How often a running migration is polled (default 2 s). */
+  pollIntervalMs?: number;
+  /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
+  cliPrefix?: string;
+  clock: Clock;
+}
+
+/** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */
+export interface NodeDeps {
+  node?: CloudDeps;
+}
+
+/** The cloud, or a clear refusal naming the configuration key that is missing. */
+export function cloudOf(deps: unknown): CloudDeps {
+  const node = (deps as NodeDeps | undefined)?.node;
+  if (!node) {
+    throw new ChatOpsError('CONFIG_INVALID', 'no cloud is configured: add a `clouds:` entry and `defaultCloud` to the configuration (see chatops.example.yaml, or lab/chatops.lab.yaml for the lab)', {
+      details: { key: 'clouds' },
+    });
+  }
+  return node;
+}
+
+/** Waits `ms` unless the signal fires first (then rejects with its reason). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
