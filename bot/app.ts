@@ -106,25 +106,24 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     clientOptions,
     ...(opts.botId && opts.botUserId ? { botId: opts.botId, botUserId: opts.botUserId } : {}),
     deferInitialization: true,
+    // The conversation store keeps per-channel state we never read; it costs time on every delivery.
+    convoStore: false,
   });
 
-  // De-duplication: the first delivery of an identity is processed, later ones are acked and dropped.
-  app.use(async (args) => {
-    const body = args.body as unknown as Record<string, unknown>;
-    const key = deliveryKey(body);
-    if (key && !(await deps.dedupe.firstSeen(key, DEDUPE_TTL_MS))) {
-      const kind = key.slice(0, key.indexOf(':'));
-      metrics.duplicates.inc({ kind });
-      logger.info({ key, retryNum: args.context.retryNum }, 'duplicate delivery acknowledged and dropped');
-      const ack = (args as unknown as { ack?: () => Promise<void> }).ack;
-      if (ack) await ack();
-      return;
-    }
-    await args.next();
-  });
+  /**
+   * De-duplication runs after the acknowledgement (it may touch the store; nothing may delay an ack):
+   * a repeat is acknowledged like the first delivery and then dropped.
+   */
+  const firstDelivery = async (body: unknown, retryNum: number | undefined): Promise<boolean> => {
+    const key = deliveryKey(body as Record<string, unknown>);
+    if (!key || (await deps.dedupe.firstSeen(key, DEDUPE_TTL_MS))) return true;
+    metrics.duplicates.inc({ kind: key.slice(0, key.indexOf(':')) });
+    logger.info({ key, retryNum }, 'duplicate delivery acknowledged and dropped');
+    return false;
+  };
 
   const { handlers } = deps;
-  app.command(/^\/[a-z][a-z0-9_-]*$/, async ({ command, ack, respond, client }) => {
+  app.command(/^\/[a-z][a-z0-9_-]*$/, async ({ command, ack, respond, client, body, context }) => {
     const started = process.hrtime.bigint();
     const observe = () => metrics.ackSeconds.observe({ kind: 'command' }, Number(process.hrtime.bigint() - started) / 1e9);
     const cmd = command as SlashCommand;
@@ -145,6 +144,7 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     }
     await ack({ response_type: 'ephemeral', text: handlers.ackText(outcome.command) });
     observe();
+    if (!(await firstDelivery(body, context.retryNum))) return;
     metrics.commands.inc({ command: outcome.command.name, outcome: 'accepted' });
     const responder = responderFor(respond, logger);
     try {
@@ -156,8 +156,9 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     }
   });
 
-  app.action(/^[a-z][a-z0-9_.-]*$/, async ({ body, action, ack, respond, client }) => {
+  app.action(/^[a-z][a-z0-9_.-]*$/, async ({ body, action, ack, respond, client, context }) => {
     await ack();
+    if (!(await firstDelivery(body, context.retryNum))) return;
     const b = body as BlockButtonAction;
     const a = action as BlockButtonAction['actions'][number];
     metrics.actions.inc({ action: a.action_id, outcome: 'received' });

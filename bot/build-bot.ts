@@ -14,6 +14,7 @@ import type { Clock } from '../core/clock.js';
 import type { ApprovalRecord, OperationRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
 import { createCommandHandlers } from './command-handlers.js';
+import { MemoryDedupe } from './delivery-dedupe.js';
 import type { Metrics } from './metrics.js';
 import { ThreadReporter } from './thread-reporter.js';
 
@@ -79,10 +80,13 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     clock: p.clock,
     logger: p.logger,
     runbooks: new Set(p.runbooks.map((r) => r.name)),
+    deps: p.deps,
   });
   slack = await startSlackApp(p.slack, {
     handlers,
-    dedupe: p.store,
+    // One bot on a SQLite file de-duplicates in memory (no fsync per delivery); replicas sharing
+    // MariaDB must agree, so they use the store's atomic firstSeen.
+    dedupe: p.store.dialect === 'sqlite' ? new MemoryDedupe(p.clock) : p.store,
     metrics: p.metrics,
     logger: p.logger,
     clock: p.clock,

@@ -32,6 +32,8 @@ export interface StartBotOptions {
   configYaml?: string;
   env?: Record<string, string>;
   dir?: string;
+  /** Extra node flags (e.g. --cpu-prof for a benchmark). */
+  nodeArgs?: string[];
 }
 
 export async function startBot(o: StartBotOptions): Promise<BotProcess> {
@@ -59,7 +61,7 @@ export async function startBot(o: StartBotOptions): Promise<BotProcess> {
     if (o.mode === 'http') env.SLACK_SIGNING_SECRET = o.standin.signingSecret;
     else env.SLACK_APP_TOKEN = o.standin.appToken;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'bot/main.ts'], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (b: Buffer) => {
