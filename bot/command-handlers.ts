@@ -17,6 +17,9 @@ import { parseApprovalButtonValue, renderPlanPreview } from './render-plan.js';
 import { renderOperation, renderOperationList, renderScheduleList } from './render-ops.js';
 import { renderError } from './render-error.js';
 import { STATUS_CARD_ACTIONS } from './render-status-card.js';
+import { nodeList, type NodeListPage } from '../actions/node-list.js';
+import { nodeStatus } from '../actions/node-status.js';
+import { renderNodeList, renderNodeStatus } from './render-node.js';
 
 export interface HandlerDeps {
   engine: Engine<unknown>;
@@ -25,6 +28,8 @@ export interface HandlerDeps {
   logger: Logger;
   /** Runbook names the engine knows; other runbook commands are answered "not available". */
   runbooks: ReadonlySet<string>;
+  /** The runbooks' deps (actions/deps.ts), for the read-only node queries. */
+  deps?: unknown;
 }
 
 const who = (r: Requester) => `<@${r.userId}>`;
@@ -81,6 +86,16 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       case 'schedule.list': {
         const state = typeof a.state === 'string' ? a.state : 'scheduled';
         const r = renderScheduleList(await d.store.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }));
+        return ctx.ephemeral(r.text, r.blocks);
+      }
+      case 'node.status': {
+        const host = String(a.host);
+        const r = renderNodeStatus(await nodeStatus(d.deps, host), await d.store.listLocks(), d.clock.now());
+        return ctx.ephemeral(r.text, r.blocks);
+      }
+      case 'node.list': {
+        const state = typeof a.state === 'string' ? (a.state as NodeListPage['state']) : undefined;
+        const r = renderNodeList(await nodeList(d.deps, { page: typeof a.page === 'number' ? a.page : 1, ...(state ? { state } : {}) }));
         return ctx.ephemeral(r.text, r.blocks);
       }
       default:

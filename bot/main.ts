@@ -9,11 +9,13 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { crashPointsFromEnv } from '../actions/crash-points.js';
+import { RUNBOOKS } from '../actions/index.js';
 import { systemClock } from '../core/clock.js';
 import { isChatOpsError } from '../core/errors.js';
 import { openStore } from '../store/open-store.js';
 import { buildApprovals } from './build-approvals.js';
 import { buildBot } from './build-bot.js';
+import { buildDeps } from './build-deps.js';
 import { loadConfig, type Config } from './config.js';
 import { TerminalClient } from './local/terminal-client.js';
 import { createLogger } from './logger.js';
@@ -66,8 +68,8 @@ async function main(): Promise<void> {
     },
     store,
     approvals: (groups) => buildApprovals(config, store, groups),
-    runbooks: [],
-    deps: {},
+    runbooks: RUNBOOKS,
+    deps: buildDeps(config, clock).deps,
     owner,
     clock,
     logger,

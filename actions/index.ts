@@ -1,0 +1,5 @@
+/** The runbooks main.ts registers with the engine (one per file in actions/). */
+import type { Runbook } from './runbook.js';
+import type { NodeDeps } from './deps.js';
+
+export const RUNBOOKS: readonly Runbook<never, NodeDeps>[] = [];

@@ -1,0 +1,62 @@
+/**
+ * `/node status` and `/node list` on the real lab through the Slack stand-in (both transports, both
+ * backends): the answers are ephemeral, need no approval, and say what the real Nova and the real
+ * node say (compared with the `openstack` CLI and the lab's own status script over SSH).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { osJson, requireLab, sshHost } from '../lab/lab-helpers.js';
+import { startLabBot, type LabBot } from './lab-bot.js';
+
+describe.each([
+  ['http', 'rest'],
+  ['socket', 'cli'],
+] as const)('node queries over %s with the %s backend', (transport, backend) => {
+  let lab: LabBot;
+  beforeAll(async () => {
+    await requireLab();
+    lab = await startLabBot({ transport, backend });
+  }, 60_000);
+  afterAll(async () => lab?.close());
+
+  const ask = async (user: string, text: string) => {
+    const ws = lab.standin.workspace;
+    const before = ws.ephemerals(user).length;
+    const ack = await lab.slack.command({ user, channel: 'ops', command: '/node', text });
+    expect(ack.timedOut).toBe(false);
+    // The acknowledgement ("… `/node status c01` …") comes first, the answer after it.
+    await ws.waitFor(() => ws.ephemerals(user).length >= before + 2, 60_000, `the answer to /node ${text}`);
+    return ws.ephemerals(user).at(-1)!;
+  };
+
+  it('status shows the service, the process, the AMQP line and the instance count Nova and the node report', async () => {
+    const messagesBefore = lab.standin.workspace.messages('ops').length;
+    const e = await ask('alice', 'status c01');
+    const body = JSON.stringify(e.blocks);
+    const svc = (await osJson<Array<Record<string, string>>>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute']))[0]!;
+    const servers = await osJson<unknown[]>(['server', 'list', '--host', 'c01', '--all-projects']);
+    const proc = await sshHost('c01', 'lab-nova-compute status');
+    expect(body).toContain(`*${svc['Status']}*`);
+    expect(body).toContain(proc.exitCode === 0 ? 'running' : 'not running');
+    expect(body).toMatch(/Last AMQP connection: \d{4}-\d\d-\d\dT/);
+    expect(e.text).toContain(`${servers.length} instances`);
+    // Read-only: nothing was posted in the channel, no operation was created.
+    expect(lab.standin.workspace.messages('ops').length).toBe(messagesBefore);
+    expect(await lab.store.listOperations({})).toEqual([]);
+  });
+
+  it('list shows every compute service with its state and instance count, and filters', async () => {
+    const e = await ask('bob', 'list');
+    const body = JSON.stringify(e.blocks);
+    const services = await osJson<Array<Record<string, string>>>(['compute', 'service', 'list', '--service', 'nova-compute']);
+    for (const s of services) {
+      const n = (await osJson<unknown[]>(['server', 'list', '--host', s['Host']!, '--all-projects'])).length;
+      expect(body).toContain(`\`${s['Host']}\``);
+      // Other helpers may boot or delete servers meanwhile: the count is checked for being a count.
+      expect(body).toMatch(new RegExp(`\`${s['Host']}\`[^\\n]*\\*${s['Status']}\\*[^\\n]* \\d+ instances?`));
+      expect(n).toBeGreaterThanOrEqual(0);
+    }
+    expect(e.text).toContain(`${services.length} compute nodes`);
+    const none = await ask('bob', 'list state=down page=3');
+    expect(none.text).toMatch(/compute nodes \(down\)|No compute nodes \(down\)/);
+  });
+});
