@@ -15,20 +15,23 @@ export function code(s: string): string {
   return '`' + escapeMrkdwn(s).replace(/`/g, 'ˋ') + '`';
 }
 
-export function truncate(s: string, max: number, mark = '…'): string {
-  return s.length <= max ? s : s.slice(0, Math.max(0, max - mark.length)) + mark;
+/** Cuts to `max` characters, marking the cut; keeps the end instead when `keep` is 'tail'. */
+export function clip(s: string, max: number, keep: 'head' | 'tail' = 'head'): string {
+  if (s.length <= max) return s;
+  if (max <= 1) return s.slice(0, max);
+  return keep === 'head' ? `${s.slice(0, max - 1)}…` : `…${s.slice(s.length - max + 1)}`;
 }
 
 export function section(text: string): KnownBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, L.sectionText) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: clip(text, L.sectionText) } };
 }
 
 export function context(...texts: string[]): KnownBlock {
-  return { type: 'context', elements: texts.slice(0, L.contextElements).map((t) => ({ type: 'mrkdwn', text: truncate(t, L.sectionFieldText) })) };
+  return { type: 'context', elements: texts.slice(0, L.contextElements).map((t) => ({ type: 'mrkdwn', text: clip(t, L.sectionFieldText) })) };
 }
 
 export function header(text: string): KnownBlock {
-  return { type: 'header', text: { type: 'plain_text', text: truncate(text, L.headerText), emoji: true } };
+  return { type: 'header', text: { type: 'plain_text', text: clip(text, L.headerText), emoji: true } };
 }
 
 /**
@@ -41,7 +44,7 @@ export function packLines(lines: string[], maxSections: number, more: (n: number
   let size = 0;
   let used = 0;
   for (const raw of lines) {
-    const line = truncate(raw, budget);
+    const line = clip(raw, budget);
     if (size + line.length + 1 > budget) {
       if (chunks.length >= maxSections) break;
       chunks.push([]);

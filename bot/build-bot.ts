@@ -11,12 +11,12 @@ import { Engine } from '../actions/engine.js';
 import type { CrashPoints } from '../actions/crash-points.js';
 import type { Runbook } from '../actions/runbook.js';
 import type { Clock } from '../core/clock.js';
-import type { ApprovalRecord, OperationRecord, Store } from '../store/store.js';
+import type { ApprovalRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
 import { createCommandHandlers } from './command-handlers.js';
 import { MemoryDedupe } from './delivery-dedupe.js';
 import type { Metrics } from './metrics.js';
-import { ThreadReporter } from './thread-reporter.js';
+import { ThreadReporters } from './thread-reporters.js';
 
 export interface BotParts<D> {
   slack: SlackAppOptions;
@@ -46,9 +46,18 @@ export interface Bot<D> {
 }
 
 export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
-  const reporters = new Set<ThreadReporter>();
-  let slack: SlackApp | undefined;
-  const approvals = p.approvals(slackGroupResolver(() => slack!.app.client as never, p.clock));
+  // The engine and the group resolver need the Slack client, which exists only once the app started.
+  const late: { slack?: SlackApp } = {};
+  const reporters = new ThreadReporters({
+    chat: {
+      postMessage: (a) => late.slack!.app.client.chat.postMessage(a as never),
+      update: (a) => late.slack!.app.client.chat.update(a as never),
+    },
+    minEditIntervalMs: p.statusCardIntervalMs,
+    rememberCard: (opId, ts) => p.store.updateOperation(opId, { cardTs: ts, threadTs: ts }, {}),
+    log: (msg, fields) => p.logger.warn(fields, msg),
+  });
+  const approvals = p.approvals(slackGroupResolver(() => late.slack!.app.client as never, p.clock));
   const engine = new Engine<D>({
     store: p.store,
     approvals,
@@ -56,23 +65,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     deps: p.deps,
     owner: p.owner,
     ...(p.crash ? { crash: p.crash } : {}),
-    reporterFor: (op: OperationRecord) => {
-      const r = new ThreadReporter({
-        chat: slack!.app.client.chat as never,
-        channel: op.channelId,
-        ...(op.cardTs ? { cardTs: op.cardTs } : {}),
-        minEditIntervalMs: p.statusCardIntervalMs,
-        log: (msg, fields) => p.logger.warn({ ...fields, opId: op.id }, msg),
-      });
-      reporters.add(r);
-      return {
-        emit(e) {
-          r.emit(e);
-          // A finished run's reporter is forgotten once its last message went out.
-          if (e.type === 'finished') void r.flush().then(() => { r.close(); reporters.delete(r); });
-        },
-      };
-    },
+    reporterFor: reporters.reporterFor,
   });
   const handlers = createCommandHandlers({
     engine: engine as Engine<unknown>,
@@ -82,7 +75,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     runbooks: new Set(p.runbooks.map((r) => r.name)),
     deps: p.deps,
   });
-  slack = await startSlackApp(p.slack, {
+  const started = await startSlackApp(p.slack, {
     handlers,
     // One bot on a SQLite file de-duplicates in memory (no fsync per delivery); replicas sharing
     // MariaDB must agree, so they use the store's atomic firstSeen.
@@ -99,7 +92,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
       }
     },
   });
-  const started = slack;
+  late.slack = started;
   const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
   sweep.unref();
   /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
@@ -126,7 +119,8 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
       clearInterval(sweep);
       const clean = await engine.shutdown(timeoutMs);
       if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
-      await Promise.all([...reporters].map((r) => r.flush(3000)));
+      await reporters.flushAll(3000);
+      reporters.closeAll();
       await started.stop();
     },
   };

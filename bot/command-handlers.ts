@@ -7,14 +7,14 @@ import type { Engine, StartResult } from '../actions/engine.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
-import type { ApprovalRecord, OperationRecord, OperationState, Store } from '../store/store.js';
+import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type Store } from '../store/store.js';
 import { getCommand, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
 import type { ActionContext, ButtonAction, CommandHandlers, ParseOutcome, SlashContext, ViewSubmission } from './handlers.js';
 import { reason as reasonSchema } from '../core/values.js';
 import { escapeMrkdwn } from './block-kit.js';
 import { parseApprovalButtonValue, renderPlanPreview } from './render-plan.js';
-import { renderOperation, renderOperationList, renderScheduleList } from './render-ops.js';
+import { renderOpList, renderOpShow, renderScheduleList } from './render-op-report.js';
 import { renderError } from './render-error.js';
 import { STATUS_CARD_ACTIONS } from './render-status-card.js';
 import { nodeList, type NodeListPage } from '../actions/node-list.js';
@@ -59,6 +59,12 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
   }
 
   async function runRunbook(command: Command, ctx: SlashContext): Promise<void> {
+    if (command.name === 'op.undo') {
+      // An undo is an operation of its own: planned, approved and journaled like any other.
+      const result = await d.engine.undo(String((command.args as { opId?: string }).opId), command.requester, { channelId: command.channelId });
+      await postPreview(ctx, result.operation, result.plan, result.kind === 'needs-approval' ? result.approval : null);
+      return;
+    }
     if (!d.runbooks.has(command.name)) {
       await ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);
       return;
@@ -72,15 +78,16 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
     const a = command.args as Record<string, unknown>;
     switch (command.name) {
       case 'op.list': {
-        const states = typeof a.state === 'string' ? [a.state as OperationState] : undefined;
-        const r = renderOperationList(await d.store.listOperations({ ...(states ? { states } : {}), limit: 25 }));
+        const f = String(a.state ?? 'active');
+        const states = f === 'active' ? UNFINISHED_STATES : f === 'finished' ? FINISHED_STATES : f === 'all' ? undefined : [f as OperationState];
+        const r = renderOpList(await d.engine.list({ ...(states ? { states } : {}), limit: 25 }));
         return ctx.ephemeral(r.text, r.blocks);
       }
       case 'op.show': {
-        const id = String(a.opId ?? a.scheduleId ?? '');
-        const op = await d.store.getOperation(id);
-        if (!op) return ctx.ephemeral(`There is no operation ${id}. \`/op list\` lists them.`);
-        const r = renderOperation(op, await d.store.listJournal(id), await d.store.listAudit({ operationId: id, limit: 200 }));
+        const id = String(a.opId ?? '');
+        const report = await d.engine.show(id);
+        if (!report) return ctx.ephemeral(`There is no operation ${id}. \`/op list\` lists them.`);
+        const r = renderOpShow(report);
         return ctx.ephemeral(r.text, r.blocks);
       }
       case 'schedule.list': {

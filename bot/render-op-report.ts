@@ -4,9 +4,10 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { OperationReport } from '../actions/operation-records.js';
-import type { OperationRecord } from '../store/store.js';
+import type { OperationRecord, ScheduleRecord } from '../store/store.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
-import { clip, escapeMrkdwn, formatDuration, type SlackMessage } from './render-status-card.js';
+import { clip, escapeMrkdwn, packLines } from './block-kit.js';
+import { formatDuration, type SlackMessage } from './render-status-card.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
@@ -18,24 +19,9 @@ function compact(payload: Record<string, unknown>): string {
   }
 }
 
-/** Lines packed into sections of at most `sectionText` characters, at most `maxBlocks` sections. */
+/** A titled list packed into at most `maxBlocks` sections, saying how many lines it left out. */
 function pack(title: string, lines: string[], maxBlocks: number): KnownBlock[] {
-  const blocks: KnownBlock[] = [];
-  let cur = `*${title}*`;
-  let used = 0;
-  for (const line of lines) {
-    const l = clip(line, 500);
-    if (cur.length + 1 + l.length > L.sectionText) {
-      if (blocks.length + 1 >= maxBlocks) break;
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cur } });
-      cur = '';
-    }
-    cur = cur ? `${cur}\n${l}` : l;
-    used++;
-  }
-  if (used < lines.length) cur = clip(`${cur}\n…and ${lines.length - used} more`, L.sectionText);
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cur } });
-  return blocks;
+  return packLines([`*${title}*`, ...lines.map((l) => clip(l, 500))], maxBlocks, (n) => `…and ${n} more`);
 }
 
 export function renderOpShow(r: OperationReport): SlackMessage {
@@ -61,4 +47,9 @@ export function renderOpShow(r: OperationReport): SlackMessage {
 export function renderOpList(ops: OperationRecord[]): SlackMessage {
   const lines = ops.map((op) => `• \`${op.id}\` ${escapeMrkdwn(op.runbook)} ${escapeMrkdwn(op.target)} — *${op.state}* — <@${op.requester.userId}> ${iso(op.createdAt)}`);
   return { text: `${ops.length} operations`, blocks: pack('Operations (newest first)', lines.length ? lines : ['(none)'], 10) };
+}
+
+export function renderScheduleList(schedules: ScheduleRecord[]): SlackMessage {
+  const lines = schedules.map((s) => `• \`${s.id}\` ${escapeMrkdwn(s.runbook)} at ${iso(s.runAt)} — *${s.state}* — <@${s.requester.userId}>`);
+  return { text: `${schedules.length} schedules`, blocks: pack('Schedules', lines.length ? lines : ['(nothing scheduled)'], 10) };
 }

@@ -5,7 +5,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { Effect, Plan, Requester } from '../core/types.js';
-import { code, context, escapeMrkdwn, header, packLines, section, truncate } from './block-kit.js';
+import { clip, code, context, escapeMrkdwn, header, packLines, section } from './block-kit.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
 
 export interface PlanPreview {
@@ -43,7 +43,7 @@ export function parseApprovalButtonValue(value: string): { requestId: string; pl
 
 export function stepLines(plan: Plan): string[] {
   return plan.steps.map((s, i) => {
-    const cmds = s.equivalent.map((e) => code(truncate(e, 400))).join(' ; ');
+    const cmds = s.equivalent.map((e) => code(clip(e, 400))).join(' ; ');
     const always = s.always ? ' _(always runs)_' : '';
     return `${EFFECT_MARK[s.effect]} *${i + 1}.* ${escapeMrkdwn(s.title)}${always}${cmds ? `\n      ${cmds}` : ''}`;
   });
@@ -78,7 +78,7 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
             value: approvalButtonValue(a.requestId, plan.hash),
             confirm: {
               title: { type: 'plain_text', text: 'Approve this plan?' },
-              text: { type: 'mrkdwn', text: truncate(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. It starts right away.`, L.confirmText) },
+              text: { type: 'mrkdwn', text: clip(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. It starts right away.`, L.confirmText) },
               confirm: { type: 'plain_text', text: 'Approve' },
               deny: { type: 'plain_text', text: 'Back' },
             },
@@ -90,5 +90,5 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
     );
   }
   const text = `Plan for ${p.commandText}: ${plan.steps.length} steps, risk ${plan.risk}${p.approval ? ', waiting for approval' : ''}`;
-  return { text: truncate(text, 3000), blocks };
+  return { text: clip(text, 3000), blocks };
 }

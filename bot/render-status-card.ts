@@ -3,6 +3,7 @@
  * milestones, failures, in-doubt steps and the final summary. Every output fits Slack's limits
  * (bot/slack-limits.ts) whatever the model holds: hundreds of steps become counts and a bar.
  */
+import { clip, escapeMrkdwn } from './block-kit.js';
 import type { KnownBlock } from '@slack/types';
 import type { StepFailure } from '../actions/reporter.js';
 import type { Requester } from '../core/types.js';
@@ -26,17 +27,7 @@ const STATE_LABEL: Record<StatusModel['state'], string> = {
   interrupted: ':pause_button: interrupted (bot stopping; resumes on restart)',
 };
 
-/** Escapes the three characters Slack's mrkdwn treats as control. */
-export function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Cuts to `max` characters, marking the cut; keeps the end instead when `keep` is 'tail'. */
-export function clip(s: string, max: number, keep: 'head' | 'tail' = 'head'): string {
-  if (s.length <= max) return s;
-  if (max <= 1) return s.slice(0, max);
-  return keep === 'head' ? `${s.slice(0, max - 1)}…` : `…${s.slice(s.length - max + 1)}`;
-}
+export { clip, escapeMrkdwn } from './block-kit.js';
 
 /** A fenced code block that survives any content (fences inside are broken up). */
 function code(s: string, max: number, keep: 'head' | 'tail' = 'head'): string {

@@ -38,7 +38,19 @@ export class ThreadReporters {
       },
     });
     this.live.set(op.id, r);
-    return r;
+    return {
+      emit: (e) => {
+        r.emit(e);
+        // A finished run's queue is dropped once its last message went out (a long-lived bot runs many).
+        if (e.type === 'finished') {
+          void r.flush().then(() => {
+            if (this.live.get(op.id) !== r) return;
+            r.close();
+            this.live.delete(op.id);
+          });
+        }
+      },
+    };
   };
 
   /** Waits until every thread delivered what it has (true) or `timeoutMs` passed (false). */

@@ -32,7 +32,7 @@ describe('local mode', () => {
     type('/as bob');
     await bot.waitForOutput(/you are now bob/);
     type('/op list');
-    await bot.waitForOutput(/only you see this\) bob:\n\s+No operations match/);
+    await bot.waitForOutput(/only you see this\) bob:\n\s+\*Operations \(newest first\)\*\n\s+\(none\)/);
     type('/as nobody');
     await bot.waitForOutput(/no such person "nobody"/);
   });
