@@ -1,12 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../bot/config.js';
 import { ConfigError } from '../../core/errors.js';
 
+const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
 function file(text: string): string {
-  const p = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'chatops.yaml');
+  const p = join(dir, `chatops-${n++}.yaml`);
   writeFileSync(p, text);
   return p;
 }
@@ -20,7 +24,7 @@ describe('loadConfig', () => {
   });
 
   it('runs on defaults when no file exists and selects the mode from the environment', () => {
-    const cwdFile = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'none.yaml');
+    const cwdFile = join(dir, 'none.yaml');
     const env = { CHATOPS_CONFIG: undefined, SLACK_BOT_TOKEN: 'xoxb-1-2', SLACK_APP_TOKEN: 'xapp-1-2', SLACK_SIGNING_SECRET: 'abcdef0123456789' };
     expect(() => loadConfig(env, cwdFile)).toThrow(/file not found/);
     const c = loadConfig({ ...env, CHATOPS_CONFIG: file('{}') });

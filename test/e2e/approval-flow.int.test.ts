@@ -3,7 +3,7 @@
  * bot as main.ts assembles it (buildBot), a real SQLite store, real approvals, and a scratch runbook
  * registered as `node.drain` whose every side effect is one row in a scratch table.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -31,10 +31,11 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
   let scratch: Scratch;
   let bot: Bot<ScratchDeps>;
   let slack: SlackDriver;
+  let dir: string;
   const ws = () => standin.workspace;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flow-'));
+    dir = mkdtempSync(join(tmpdir(), 'flow-'));
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
     store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
     scratch = sqliteScratch(join(dir, 'scratch.sqlite'));
@@ -67,6 +68,7 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     await store?.close();
     await scratch?.close();
     await standin?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Asks for a drain of `host` and returns the plan preview message once it is in the channel. */

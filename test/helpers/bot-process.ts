@@ -4,7 +4,7 @@
  * SIGTERM and returns the exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BOT } from '../../bot/standin/workspace.js';
@@ -110,9 +110,9 @@ export async function startBot(o: StartBotOptions): Promise<BotProcess> {
     output: () => out,
     waitForOutput,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
+      const code = child.exitCode !== null ? child.exitCode : (child.kill(signal), await exited);
+      if (!o.dir) rmSync(dir, { recursive: true, force: true });
+      return code;
     },
   };
 }
