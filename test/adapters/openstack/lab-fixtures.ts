@@ -102,18 +102,30 @@ export class LabSeeder {
 
   /** Deletes everything this seeder (or the test, via `ports`) created; waits until servers are gone. */
   async cleanup(): Promise<void> {
-    for (const id of this.servers) await this.rest.http.delete('compute', `/servers/${id}`, { allow404: true }).catch(() => undefined);
-    for (const id of this.servers) await waitFor(`server ${id} deleted`, async () => ((await this.rest.getServer(id)) ? undefined : true)).catch(() => undefined);
+    const left: string[] = [];
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (e) {
+        left.push(`${what}: ${(e as Error).message}`);
+      }
+    };
+    for (const id of this.servers) await attempt(`server ${id}`, () => this.rest.http.delete('compute', `/servers/${id}`, { allow404: true }));
+    for (const id of this.servers) await attempt(`server ${id}`, () => waitFor(`server ${id} deleted`, async () => ((await this.rest.getServer(id)) ? undefined : true)));
     this.servers.clear();
     for (const id of this.volumes) {
-      await waitFor(`volume ${id} detached`, async () => {
-        const v = await this.rest.getVolume(id);
-        return !v || v.status === 'available' || v.status === 'error' ? true : undefined;
-      }).catch(() => undefined);
-      await this.rest.http.delete('volume', `/volumes/${id}`, { allow404: true }).catch(() => undefined);
+      await attempt(`volume ${id}`, async () => {
+        await waitFor(`volume ${id} detached`, async () => {
+          const v = await this.rest.getVolume(id);
+          return !v || v.status === 'available' || v.status === 'error' ? true : undefined;
+        });
+        await this.rest.http.delete('volume', `/volumes/${id}`, { allow404: true });
+      });
     }
     this.volumes.clear();
-    for (const id of this.ports) await this.rest.http.delete('network', `/ports/${id}`, { allow404: true }).catch(() => undefined);
+    for (const id of this.ports) await attempt(`port ${id}`, () => this.rest.http.delete('network', `/ports/${id}`, { allow404: true }));
     this.ports.clear();
+    // Say what is left behind on the shared lab rather than hide it.
+    if (left.length) console.warn(`OpenStack contract clean-up left objects behind (prefix ${this.prefix}):\n  ${left.join('\n  ')}`);
   }
 }
