@@ -1,0 +1,165 @@
+/**
+ * `/node drain <host> reason=…` — planned maintenance (runbook.md §1): disable the compute service
+ * with the reason, list the instances across projects, migrate them `parallel` at a time and verify
+ * each one, check the host is empty, stop nova-compute over SSH, optionally move its init files
+ * aside, and record where every instance came from (undrain's migrate-back reads it).
+ *
+ * One step per instance (per batch with parallel > 1), so the journal knows which instances moved
+ * and a restarted bot resumes at the next one; every step reads Nova before it acts.
+ */
+import { z } from 'zod';
+import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
+import type { PlanStep } from '../core/types.js';
+import { cloudOf, type CloudDeps, type NodeDeps } from './deps.js';
+import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, type PlannedInstance } from './migrate-instances.js';
+import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
+import type { ExecutableStep, JsonValue, Runbook } from './runbook.js';
+
+export const drainInput = z.object({
+  host: z.string().min(1),
+  reason: z.string().min(1),
+  to: z.string().min(1).optional(),
+  mode: z.enum(['live', 'block', 'auto']).default('auto'),
+  parallel: z.number().int().min(1).max(16).default(1),
+  stopService: z.boolean().default(true),
+  pinInit: z.boolean().default(false),
+  at: z.number().optional(),
+  in: z.number().optional(),
+});
+export type DrainArgs = z.infer<typeof drainInput>;
+
+const USAGE = '/node drain <host> reason=<text> [to=<host>] [mode=live|block|auto] [parallel=N] [stop-service=yes|no] [pin-init=yes]';
+
+/** Batches of `parallel` instances, live ones first; one step each. */
+export function batchesOf(instances: readonly PlannedInstance[], parallel: number): PlannedInstance[][] {
+  const ordered = [...instances.filter((i) => i.kind === 'live'), ...instances.filter((i) => i.kind === 'cold')];
+  const out: PlannedInstance[][] = [];
+  for (let k = 0; k < ordered.length; k += parallel) out.push(ordered.slice(k, k + parallel));
+  return out;
+}
+
+/** Step id of a batch: the instance UUID when migrations run one at a time. */
+export const migrateStepId = (batch: readonly PlannedInstance[], k: number) => (batch.length === 1 && batch[0] ? `migrate:${batch[0].id}` : `migrate-batch:${k + 1}`);
+
+function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
+  const bm = blockMigrationOf(d.mode);
+  const batches = batchesOf(d.instances, d.parallel);
+  const total = d.instances.length;
+  const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.ceil(total * f)).filter((n) => n > 0 && n < total));
+  let before = 0;
+  return batches.map((batch, k) => {
+    const doneBefore = before;
+    before += batch.length;
+    const names = batch.map((i) => i.name).join(', ');
+    const step: PlanStep = {
+      id: migrateStepId(batch, k),
+      title: `${batch.length === 1 ? `Migrate ${names}` : `Migrate ${batch.length} instances (${names})`}${batch.some((i) => i.kind === 'cold') ? ' (cold, stays SHUTOFF)' : ''}`,
+      equivalent: batch.flatMap((i) => moveEquivalent(i, { dest: d.to, blockMigration: bm, ...(c?.cliPrefix ? { prefix: c.cliPrefix } : {}) })),
+      effect: 'change',
+      touches: batch.map((i) => i.id),
+    };
+    return {
+      ...step,
+      // Bounded by the cloud's migration timeout per instance (the abort happens inside), plus slack.
+      ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
+      async check(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const seen = await Promise.all(batch.map((i) => observeMove(cd, i, d.host)));
+        if (seen.every((o) => o.state === 'done')) return { state: 'done', detail: seen.map((o) => o.detail).join('; '), output: { moved: seen.map((o) => o.output ?? null) } };
+        return { state: 'not-done', detail: seen.map((o) => o.detail).join('; ') };
+      },
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        let finished = 0;
+        const settled = await Promise.allSettled(
+          batch.map((i) =>
+            moveInstance(cd, i, {
+              source: d.host,
+              dest: d.to,
+              blockMigration: bm,
+              signal: ctx.signal,
+              beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
+            }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
+          ),
+        );
+        const moved = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));
+        const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+        if (failed.length === 1) throw failed[0];
+        if (failed.length) {
+          throw new ChatOpsError(isChatOpsError(failed[0]) ? failed[0].code : 'STEP_FAILED', `${failed.length} migrations of this batch failed: ${failed.map((e) => e.message).join(' | ')}`);
+        }
+        const reached = doneBefore + batch.length;
+        for (const m of marks) if (m > doneBefore && m <= reached) ctx.milestone(`${reached} of ${total} instances moved off ${d.host}`);
+        return { moved: moved as unknown as JsonValue };
+      },
+    };
+  });
+}
+
+export const drainRunbook: Runbook<DrainArgs, NodeDeps> = {
+  name: 'node.drain',
+  usage: USAGE,
+  input: drainInput,
+  locks: (plan) => [plan.target, ...(typeof plan.args.to === 'string' ? [plan.args.to] : [])],
+  async plan(args, deps) {
+    const c = cloudOf(deps);
+    const svc = await c.cloud.getComputeService(args.host, 'nova-compute');
+    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], USAGE);
+    const warnings: string[] = [];
+    if (args.to) {
+      const dest = await c.cloud.getComputeService(args.to, 'nova-compute');
+      if (!dest) throw new InputError([{ path: 'to', message: `Nova has no nova-compute service on ${args.to}` }], USAGE);
+      if (dest.state !== 'up' || dest.status !== 'enabled') warnings.push(`The destination ${args.to} is ${dest.state} and ${dest.status}: Nova will refuse migrations to it.`);
+    }
+    const servers = (await c.cloud.listServersOnHost({ host: args.host })).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    const instances: PlannedInstance[] = [];
+    const leftAlone: { id: string; name: string; status: string }[] = [];
+    for (const s of servers) {
+      const kind = moveKindOf(s.status);
+      if (kind && s.taskState === null) instances.push({ id: s.id, name: s.name, status: s.status, kind });
+      else leftAlone.push({ id: s.id, name: s.name, status: s.taskState ? `${s.status}/${s.taskState}` : s.status });
+    }
+    for (const i of instances.filter((x) => x.status !== 'ACTIVE')) {
+      warnings.push(`${i.name} (${i.id}) was ${i.status} before this run: ${i.kind === 'cold' ? 'it is cold-migrated and stays SHUTOFF' : 'it is live-migrated as it is'}.`);
+    }
+    for (const l of leftAlone) warnings.push(`${l.name} (${l.id}) is ${l.status}: Nova cannot migrate it, so it is left on ${args.host} and named here; the emptiness check allows it.`);
+    if (svc.state === 'down') warnings.push(`nova-compute on ${args.host} is down: live migrations off it will fail.`);
+    if (args.pinInit && c.commands(args.host).initFiles.length === 0) warnings.push(`The ${c.commands(args.host).preset} preset has no init files to move aside: that step records nothing to move.`);
+    warnings.push('A failed or stuck migration stops the drain: the node stays disabled, nova-compute keeps running, the remaining instances stay where they are (Resume or Abort on the card).');
+    const data: DrainPlanData = {
+      host: args.host,
+      reason: args.reason,
+      mode: args.mode,
+      parallel: args.parallel,
+      stopService: args.stopService,
+      pinInit: args.pinInit,
+      instances,
+      leftAlone,
+      ...(args.to ? { to: args.to } : {}),
+    };
+    const steps = drainSteps(data, c);
+    const where = args.to ? `to ${args.to}` : 'where the scheduler picks';
+    return {
+      target: args.host,
+      args,
+      resolved: { service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason }, instances: instances as unknown as JsonValue, leftAlone },
+      steps,
+      summary: `drain ${args.host} (${args.reason}): ${instances.length} instances ${where}, ${args.parallel} at a time${leftAlone.length ? `, ${leftAlone.length} left alone` : ''}`,
+      warnings,
+    };
+  },
+  steps(plan, deps) {
+    const a = plan.args as DrainArgs;
+    const r = plan.resolved as { instances: PlannedInstance[]; leftAlone: DrainPlanData['leftAlone'] };
+    const data: DrainPlanData = { host: a.host, reason: a.reason, mode: a.mode, parallel: a.parallel, stopService: a.stopService, pinInit: a.pinInit, instances: r.instances, leftAlone: r.leftAlone, ...(a.to ? { to: a.to } : {}) };
+    return drainSteps(data, deps.node);
+  },
+};
+
+function drainSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
+  const steps: ExecutableStep<NodeDeps>[] = [disableStep(d, c), listStep(d), ...migrateSteps(d, c), checkEmptyStep(d)];
+  if (d.stopService) steps.push(stopStep(d, c));
+  if (d.pinInit) steps.push(pinInitStep(d, c));
+  steps.push(recordStep(d));
+  return steps;
+}

@@ -1,0 +1,150 @@
+/**
+ * Moving one instance off a host and proving it moved, shared by drain and undrain's migrate-back.
+ * Idempotent by reading Nova first: an instance already elsewhere is done, one mid-migration is
+ * waited for (never migrated a second time), one in VERIFY_RESIZE is confirmed; only an instance
+ * provably still on the source with nothing in flight gets a new migration.
+ */
+import type { BlockMigration, Cloud, Migration, Server } from '../adapters/openstack/cloud.js';
+import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
+import { ChatOpsError, TimeoutError } from '../core/errors.js';
+import type { CloudDeps } from './deps.js';
+import { sleep } from './deps.js';
+import type { JsonValue, Observation } from './runbook.js';
+
+/** How an instance is moved: live (ACTIVE, PAUSED) or cold (SHUTOFF: migrate + confirm). */
+export type MoveKind = 'live' | 'cold';
+
+/** One instance of a plan, as stored in `resolved` (plain JSON, part of the plan hash). */
+export interface PlannedInstance {
+  id: string;
+  name: string;
+  status: string;
+  kind: MoveKind;
+}
+
+/** What a migrate step returns per instance (and what undrain's migrate-back reads). */
+export interface MoveResult {
+  id: string;
+  name: string;
+  from: string;
+  to: string | null;
+  /** moved: by this run; already: found elsewhere; gone: deleted meanwhile. */
+  result: 'moved' | 'already' | 'gone';
+  ms: number;
+  [k: string]: JsonValue;
+}
+
+export interface MoveOptions {
+  source: string;
+  /** Destination host; undefined lets the scheduler pick. */
+  dest: string | undefined;
+  blockMigration: BlockMigration;
+  signal: AbortSignal;
+  /** Journaled before the API call that starts a migration. */
+  beforeStart(detail: Record<string, JsonValue>): Promise<void>;
+}
+
+/** Live-migratable and cold-migratable statuses (Nova's own rules); the rest is left alone. */
+export function moveKindOf(status: string): MoveKind | undefined {
+  if (status === 'ACTIVE' || status === 'PAUSED') return 'live';
+  if (status === 'SHUTOFF') return 'cold';
+  return undefined;
+}
+
+export function blockMigrationOf(mode: 'live' | 'block' | 'auto'): BlockMigration {
+  return mode === 'live' ? false : mode === 'block' ? true : 'auto';
+}
+
+/** The `openstack` lines an operator would type for one instance (shown in plans). */
+export function moveEquivalent(i: PlannedInstance, o: { dest: string | undefined; blockMigration: BlockMigration; prefix?: string }): string[] {
+  const p = o.prefix ? `${o.prefix} ` : '';
+  const host = o.dest ? { host: o.dest } : {};
+  if (i.kind === 'live') {
+    return [`${p}${commandLine(cliCommands.liveMigrateServer(i.id, { ...host, blockMigration: o.blockMigration }).argv)}`, `${p}${commandLine(cliCommands.getServer(i.id).argv)}  # until ACTIVE on another host`];
+  }
+  return [`${p}${commandLine(cliCommands.migrateServer(i.id, host).argv)}`, `${p}${commandLine(cliCommands.confirmResize(i.id).argv)}  # once VERIFY_RESIZE`];
+}
+
+const inFlight = (s: Server) => s.taskState !== null || s.status === 'MIGRATING' || s.status === 'RESIZE';
+const settledStatus = (s: Server) => !inFlight(s) && s.status !== 'VERIFY_RESIZE';
+
+/** The newest migration record of a server (by id), if any. */
+export async function latestMigration(cloud: Cloud, serverId: string): Promise<Migration | undefined> {
+  const all = await cloud.listMigrations({ serverId });
+  return all.sort((a, b) => b.id - a.id)[0];
+}
+
+/** Read-only: has this instance left `source` for good (or is it gone)? */
+export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string): Promise<Observation> {
+  const s = await c.cloud.getServer(i.id);
+  if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: result(i, source, null, 'gone', 0) };
+  if (s.host !== source && settledStatus(s)) return { state: 'done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, output: result(i, source, s.host, 'already', 0) };
+  // Still on the source, or mid-migration / awaiting confirmation: run() picks it up from there.
+  return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status}${s.taskState ? `, ${s.taskState}` : ''})` };
+}
+
+function result(i: PlannedInstance, from: string, to: string | null, r: MoveResult['result'], ms: number): MoveResult {
+  return { id: i.id, name: i.name, from, to, result: r, ms };
+}
+
+/**
+ * Moves one instance off `source` and verifies it: ACTIVE (or SHUTOFF for a cold move) on another
+ * host, migration record completed (live) or confirmed (cold). A live migration still running after
+ * the cloud's timeout is aborted through the API; failures carry Nova's migration status.
+ */
+export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOptions): Promise<MoveResult> {
+  const t0 = c.clock.now();
+  let s = await c.cloud.getServer(i.id);
+  if (!s) return result(i, o.source, null, 'gone', 0);
+  if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
+  const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
+  if (!inFlight(s) && s.status !== 'VERIFY_RESIZE') {
+    if (!moveKindOf(s.status)) {
+      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is ${s.status} now (was ${i.status} when planned): Nova cannot migrate it in this state`, { details: { server: i.id, status: s.status } });
+    }
+    const detail = { server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind };
+    await o.beforeStart(detail);
+    if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
+    else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
+  }
+  const poll = c.pollIntervalMs ?? 2000;
+  const deadline = t0 + c.migrationTimeoutMs;
+  for (;;) {
+    s = await c.cloud.getServer(i.id);
+    if (!s) return result(i, o.source, null, 'gone', c.clock.now() - t0);
+    if (s.status === 'VERIFY_RESIZE') {
+      await c.cloud.confirmResize(i.id);
+    } else if (s.status === 'ERROR') {
+      const m = await latestMigration(c.cloud, i.id);
+      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}`, { details: { server: i.id, migration: m?.id ?? null } });
+    } else if (!inFlight(s)) {
+      if (s.host === o.source) {
+        const m = await latestMigration(c.cloud, i.id);
+        throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}; the instance is still on ${o.source} (${s.status})`, {
+          details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null },
+        });
+      }
+      break;
+    }
+    if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
+    await sleep(poll, o.signal);
+  }
+  const m = await latestMigration(c.cloud, i.id);
+  const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
+  if (!m || !want.includes(m.status)) {
+    throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is on ${s.host ?? '?'} but its migration record says ${m ? `${m.id}: ${m.status}` : 'nothing'} (expected ${want[0]})`, { details: { server: i.id } });
+  }
+  if (o.dest && s.host !== o.dest) throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) landed on ${s.host ?? '?'}, not on ${o.dest}`, { details: { server: i.id } });
+  return result(i, o.source, s.host, 'moved', c.clock.now() - t0);
+}
+
+/** Aborts the running live migration of a stuck instance and fails with what happened. */
+async function abortStuck(c: CloudDeps, i: PlannedInstance, source: string, timeoutMs: number): Promise<never> {
+  const m = await latestMigration(c.cloud, i.id);
+  let aborted = 'no abortable migration was found';
+  if (m && m.migrationType === 'live-migration' && ['queued', 'preparing', 'running'].includes(m.status)) {
+    await c.cloud.abortLiveMigration(i.id, m.id);
+    aborted = `migration ${m.id} (${m.status}) was aborted through the API`;
+  }
+  throw new TimeoutError(`the migration of ${i.name} (${i.id}) off ${source} (${aborted})`, timeoutMs, { server: i.id, migration: m?.id ?? null });
+}
