@@ -114,15 +114,9 @@ export class CliCloud implements Cloud {
 
   // --- servers --------------------------------------------------------------------------------
 
-  async listServersOnHost(f: ServerFilter): Promise<Server[]> {
-    // OSC pages through all results itself; the list lacks task state, so each server is shown.
-    const rows = await this.read(cmd.listServersOnHost(f.host), c.cliServerList);
-    const out: Server[] = [];
-    for (const row of rows) {
-      const s = await this.getServer(row.ID);
-      if (s) out.push(s);
-    }
-    return out;
+  listServersOnHost(f: ServerFilter): Promise<Server[]> {
+    // One call: OSC pages through all results itself, and --long carries task state and host.
+    return this.read(cmd.listServersOnHost(f.host), c.cliServerList);
   }
   async getServer(id: string): Promise<Server | undefined> {
     return this.run(cmd.getServer(id), { write: false, schema: serverSchema, allowNotFound: true });

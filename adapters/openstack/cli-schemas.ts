@@ -3,7 +3,7 @@
  * arrays keyed by column header ("Forced Down"), show commands give the resource's own field names.
  */
 import { z } from 'zod';
-import type { ComputeService, Migration, Port, ServerVolume, Subnet, VolumeAttachment } from './cloud.js';
+import type { ComputeService, Migration, Port, Server, ServerVolume, Subnet, VolumeAttachment } from './cloud.js';
 
 const nstr = z.string().nullish().transform((v) => v ?? null);
 
@@ -22,8 +22,17 @@ export const cliServices = z.array(z.object({
   disabledReason: s['Disabled Reason'], forcedDown: s['Forced Down'] ?? false, updatedAt: s['Updated At'],
 })));
 
-/** `server list --long`: only ids matter; the backend shows each server for the full record. */
-export const cliServerList = z.array(z.object({ ID: z.string(), Name: z.string(), Status: z.string(), Host: nstr }).passthrough());
+/** `server list --long` (JSON keeps the raw power state number). */
+export const cliServerList = z.array(z.object({
+  ID: z.string(),
+  Name: z.string(),
+  Status: z.string(),
+  'Task State': nstr,
+  'Power State': z.number().nullish(),
+  Host: nstr,
+}).passthrough().transform((s): Server => ({
+  id: s.ID, name: s.Name, status: s.Status, taskState: s['Task State'], powerState: s['Power State'] ?? null, host: s.Host,
+})));
 
 export const cliMigrations = z.array(z.object({
   Id: z.number(),
