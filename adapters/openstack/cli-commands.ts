@@ -27,7 +27,8 @@ export const cliCommands = {
   setComputeServiceForcedDown: (host: string, binary: string, down: boolean) =>
     os('compute', 'service', 'set', down ? '--down' : '--up', host, binary),
 
-  listServersOnHost: (host: string) => os('server', 'list', '--host', host, '--all-projects', '--long'),
+  // --limit -1: all pages (without it the list stops at Nova's max_limit, 1000 by default).
+  listServersOnHost: (host: string) => os('server', 'list', '--host', host, '--all-projects', '--long', '--limit', '-1'),
   getServer: (id: string) => os('server', 'show', id),
   /** The chapter's `--live <host>` is gone from OSC 6.0.0: it is `--live-migration --host` (2.30+). */
   liveMigrateServer: (id: string, o: { host?: string; blockMigration: BlockMigration }) =>
