@@ -90,7 +90,7 @@ svc_configs() {
     placement) echo /etc/placement/placement.conf ;;
     glance-api) echo /etc/glance/glance-api.conf ;;
     neutron-server) echo /etc/neutron/neutron.conf /etc/neutron/plugins/ml2/ml2_conf.ini ;;
-    nova-compute-*) echo /etc/nova/nova.conf "/etc/nova/nova-${1#nova-compute-}.conf" ;;
+    nova-compute-*) echo /etc/nova/nova.conf "/etc/nova/nova-${1#nova-compute-}.conf" /usr/local/bin/nova-compute ;;
     nova-*) echo /etc/nova/nova.conf ;;
     cinder-*) echo /etc/cinder/cinder.conf ;;
     sshd-*) echo "$LAB/hosts/${1#sshd-}/sshd_config" ;;

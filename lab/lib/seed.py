@@ -58,15 +58,18 @@ try:
         out["ports"] = [x["id"] for x in api.post(f"{NEUTRON}/ports", body)["ports"]]
 
     def all_active():
-        servers = api.get(f"{NOVA}/servers/detail", name=f"^{a.prefix}-")["servers"]
-        bad = [s["name"] for s in servers if s["status"] == "ERROR"]
-        if bad:
-            raise LabError(f"servers went to ERROR: {', '.join(bad[:5])} (see /var/log/nova/)")
+        """Cheap polls (limit=1) while anything builds; the full listing only once at the end."""
+        q = {"name": f"^{a.prefix}-"}
+        if api.get(f"{NOVA}/servers/detail", status="ERROR", limit=1, **q)["servers"]:
+            raise LabError(f"servers named {a.prefix}-* went to ERROR (see /var/log/nova/)")
+        if api.get(f"{NOVA}/servers/detail", status="BUILD", limit=1, **q)["servers"]:
+            return None
+        servers = api.get(f"{NOVA}/servers/detail", **q)["servers"]
         done = [s for s in servers if s["status"] == "ACTIVE" and not s.get("OS-EXT-STS:task_state")]
         return servers if len(servers) >= a.servers and len(done) == len(servers) else None
 
     if a.servers:
-        servers = wait_for(f"{a.servers} servers ACTIVE", all_active, timeout=60 + 3 * a.servers)
+        servers = wait_for(f"{a.servers} servers ACTIVE", all_active, timeout=120 + 3 * a.servers, interval=2)
         for s in sorted(servers, key=lambda s: s["name"]):
             (out["net_servers"] if "-netvm-" in s["name"] else out["servers"]).append(s["id"])
         say(f"seed: {len(servers)} servers ACTIVE on {a.host}")
