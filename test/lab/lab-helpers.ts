@@ -78,6 +78,14 @@ export async function requireLab(): Promise<void> {
   if (!existsSync(CLOUDS_YAML)) throw new Error(`${CLOUDS_YAML} missing: run "npm run lab:up" (bash lab/up) first`);
   const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
+  // the lab is shared: a previous test may still be bringing a host back; wait for both (bounded)
+  const rest = await Rest.login();
+  await waitFor('nova-compute c01 and c02 up, enabled and not forced down', async () => {
+    const { body } = await rest.call<{ services: { host: string; status: string; state: string; forced_down: boolean }[] }>(
+      'GET', `${NOVA_URL}/os-services?binary=nova-compute`);
+    const ready = body.services.filter((x) => ['c01', 'c02'].includes(x.host) && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
+    return ready.length === 2;
+  }, { timeoutMs: 180_000, intervalMs: 2000 });
 }
 
 /** Deletes everything named with prefix (servers, volumes, ports, networks; all projects). */
