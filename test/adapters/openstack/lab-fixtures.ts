@@ -83,6 +83,12 @@ export class LabSeeder {
 
   /** Boots a server on `host` (no NIC, or on a given port) and waits until it is ACTIVE. */
   async server(host: string, o: { portId?: string; name?: string } = {}): Promise<Server> {
+    // The lab is shared: another suite may have disabled the host for a moment (its drain test);
+    // a boot then fails with NoValidHost. Wait until the host takes servers again.
+    await waitFor(`${host} enabled and up`, async () => {
+      const s = await this.rest.getComputeService(host);
+      return s?.status === 'enabled' && s.state === 'up' ? true : undefined;
+    }, 120_000);
     const r = await this.rest.http.post('compute', '/servers', {
       body: { server: { name: o.name ?? `${this.prefix}-${this.servers.size}`, ...(await this.refs()), availability_zone: `nova:${host}`, networks: o.portId ? [{ port: o.portId }] : 'none' } },
       schema: idBody('server'),
