@@ -261,11 +261,14 @@ describe('state events', () => {
     expect((await waiting).text).toBe('two');
     expect(seen).toEqual(['one', 'two']);
     await expect(standin.workspace.waitFor(() => false, 50)).rejects.toMatchObject({ code: 'TIMEOUT' });
-    const throwing = standin.workspace.waitFor(() => {
-      if (standin.workspace.messages('ops').length > 2) throw new Error('bad predicate');
-      return undefined;
-    }, 2000);
+    // The expectation is attached before the rejection can happen, so it is never unhandled.
+    const throwing = expect(
+      standin.workspace.waitFor(() => {
+        if (standin.workspace.messages('ops').length > 2) throw new Error('bad predicate');
+        return undefined;
+      }, 2000),
+    ).rejects.toThrow('bad predicate');
     await client.chat.postMessage({ channel: 'C0OPS0001', text: 'three' }); // still answered despite the throwing listener
-    await expect(throwing).rejects.toThrow('bad predicate');
+    await throwing;
   });
 });
