@@ -18,6 +18,7 @@ import {
   uuid,
 } from '../../core/values.js';
 import type { ValueType } from './command-spec.js';
+import { OPERATION_STATES, SCHEDULE_STATES } from '../../store/store.js';
 
 /** A closed set of words; the value is the word, lower-cased (or what `map` makes of it). */
 export function choice(choices: readonly [string, ...string[]], expected?: string, map?: (s: string) => string): ValueType {
@@ -105,22 +106,10 @@ export function intRange(min: number, max: number): ValueType {
 }
 
 /**
- * Operation states as the store names them (store/store.ts OPERATION_STATES; a test keeps the two
- * lists equal), plus the filters `active` (unfinished), `finished` and `all`. Typed with "-" or "_".
+ * Operation states as the store names them (store/store.ts OPERATION_STATES), plus the filters
+ * `active` (unfinished), `finished` and `all`. Typed with "-" or "_".
  */
-export const OPERATION_STATES = [
-  'pending_approval',
-  'approved',
-  'running',
-  'paused',
-  'in_doubt',
-  'succeeded',
-  'failed',
-  'aborted',
-  'rejected',
-  'expired',
-  'cancelled',
-] as const;
+export { OPERATION_STATES };
 export const OP_STATE_FILTER: ValueType = {
   ...choice(['active', 'finished', 'all', ...OPERATION_STATES], `active, finished, all, or a state: ${OPERATION_STATES.join(', ')}`, (s) =>
     s.replace(/-/g, '_'),
@@ -129,5 +118,5 @@ export const OP_STATE_FILTER: ValueType = {
 };
 
 /** Schedule states as the store names them (store/store.ts SCHEDULE_STATES), plus `all`. */
-export const SCHEDULE_STATES = ['scheduled', 'running', 'done', 'failed', 'cancelled'] as const;
+export { SCHEDULE_STATES };
 export const SCHEDULE_STATE_FILTER: ValueType = choice(['all', ...SCHEDULE_STATES]);
