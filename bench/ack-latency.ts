@@ -34,8 +34,10 @@ async function main(): Promise<void> {
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const bot = await startBot({ mode: 'http', standin });
   const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${bot.port}/slack/events` });
-  // Warm-up: JIT, connections, the store's first statements.
-  for (let i = 0; i < 50; i++) await slack.command({ user: 'alice', channel: 'ops', command: '/op', text: 'list' });
+  // Warm-up at full concurrency: JIT, the 50 keep-alive connections, the store's first statements.
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    for (let i = 0; i < 10; i++) await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: 'help' });
+  }));
   const ms: number[] = [];
   let next = 0;
   let timedOut = 0;
