@@ -21,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.int.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: ['test/**/*.lab.test.ts', 'node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -8,6 +8,7 @@ import type { NodeCommands, RemoteShell } from '../adapters/ssh.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError } from '../core/errors.js';
 import type { HostName } from '../core/values.js';
+import type { DrainHistory } from './drain-history.js';
 
 /** One cloud as the node runbooks see it. */
 export interface CloudDeps {
@@ -31,6 +32,8 @@ export interface CloudDeps {
 /** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */
 export interface NodeDeps {
   node?: CloudDeps;
+  /** Where drained instances went (the bot's journal); undrain migrate-back needs it. */
+  history?: DrainHistory;
 }
 
 /** The cloud, or a clear refusal naming the configuration key that is missing. */

@@ -6,6 +6,8 @@
 import { openCloud } from '../adapters/openstack/open-cloud.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
+import { storeDrainHistory } from '../actions/drain-history.js';
+import type { Store } from '../store/store.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { duration } from '../core/values.js';
@@ -30,7 +32,12 @@ export function selectCloud(config: Pick<Config, 'clouds' | 'defaultCloud' | 'so
   return cloud ? { name, cloud } : undefined;
 }
 
-export function buildDeps(config: Pick<Config, 'clouds' | 'defaultCloud' | 'source'>, clock: Clock, env: NodeJS.ProcessEnv = process.env): BuiltDeps {
+export function buildDeps(
+  config: Pick<Config, 'clouds' | 'defaultCloud' | 'source'>,
+  clock: Clock,
+  store?: Pick<Store, 'listOperations' | 'listJournal'>,
+  env: NodeJS.ProcessEnv = process.env,
+): BuiltDeps {
   const chosen = selectCloud(config);
   if (!chosen) return { deps: {}, close: async () => undefined };
   const { name, cloud: c } = chosen;
@@ -45,6 +52,7 @@ export function buildDeps(config: Pick<Config, 'clouds' | 'defaultCloud' | 'sour
   const { preset, logPath } = c.nodeCommands;
   return {
     deps: {
+      ...(store ? { history: storeDrainHistory(store) } : {}),
       node: {
         name,
         cloud: opened.cloud,

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     store,
     approvals: (groups) => buildApprovals(config, store, groups),
     runbooks: RUNBOOKS,
-    deps: buildDeps(config, clock).deps,
+    deps: buildDeps(config, clock, store).deps,
     owner,
     clock,
     logger,

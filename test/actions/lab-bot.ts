@@ -55,7 +55,7 @@ export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'r
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout), source: 'test' }, systemClock, env);
+  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout), source: 'test' }, systemClock, store, env);
   const bot = await buildBot<NodeDeps>({
     slack: {
       transport: o.transport,

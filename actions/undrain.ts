@@ -1,0 +1,202 @@
+/**
+ * `/node undrain <host> [migrate-back]` (runbook.md §1, the way back): init files back, start
+ * nova-compute over SSH, verify it runs and logged "Connected to AMQP" after the start and that Nova
+ * sees it up, enable the compute service, and with migrate-back return every instance the last
+ * drain moved (and that still exists) to this host, one step per instance.
+ */
+import { z } from 'zod';
+import { amqpConnectedSince, moveFile } from '../adapters/ssh.js';
+import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
+import { ChatOpsError, InputError } from '../core/errors.js';
+import { cloudOf, sleep, type CloudDeps, type NodeDeps } from './deps.js';
+import { existing, initAsidePath, serviceRunning } from './drain-steps.js';
+import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type PlannedInstance } from './migrate-instances.js';
+import type { ExecutableStep, JsonValue, Runbook } from './runbook.js';
+
+export const undrainInput = z.object({ host: z.string().min(1), migrateBack: z.boolean().default(false) });
+export type UndrainArgs = z.infer<typeof undrainInput>;
+
+const USAGE = '/node undrain <host> [migrate-back]';
+type Step = ExecutableStep<NodeDeps>;
+/** Instance to bring home, with where it is now (plan time). */
+type Returning = PlannedInstance & { from: string };
+
+/** The log and Nova clocks may differ a little from the bot's: a connection this much before the start still counts. */
+const CLOCK_SLACK_MS = 1000;
+
+function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainOp: string | undefined): Step[] {
+  const pre = c?.cliPrefix ? `${c.cliPrefix} ` : '';
+  const files = c ? c.commands(host).initFiles : [];
+  const out: Step[] = [
+    {
+      id: 'init-files-back',
+      title: `Put nova-compute's init files back on ${host}`,
+      equivalent: files.length ? files.map((f) => `ssh ${host} mv ${initAsidePath(f)} ${f}`) : ['# the preset names no init files: nothing to put back'],
+      effect: 'change',
+      touches: [host],
+      async check(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const aside = await existing(cd, host, cd.commands(host).initFiles.map(initAsidePath));
+        return aside.length ? { state: 'not-done', detail: `${aside.length} init file(s) aside` } : { state: 'done', detail: 'no init file aside', output: { restored: [] } };
+      },
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const cmds = cd.commands(host);
+        const aside = new Set(await existing(cd, host, cmds.initFiles.map(initAsidePath)));
+        const restored: string[] = [];
+        for (const f of cmds.initFiles) {
+          if (!aside.has(initAsidePath(f))) continue;
+          const cmd = moveFile(initAsidePath(f), f);
+          await ctx.audit('ssh-command', { host, command: cmd.display });
+          await cd.shell.run(host, cmd, { sudo: cd.sudo });
+          restored.push(f);
+        }
+        if (restored.length && cmds.afterInitFilesMoved) await cd.shell.run(host, cmds.afterInitFilesMoved, { sudo: cd.sudo });
+        return { restored };
+      },
+    },
+    {
+      id: 'start-service',
+      title: `Start nova-compute on ${host} over SSH`,
+      equivalent: [c ? c.shell.equivalent(host, c.commands(host).start, { sudo: c.sudo }) : `ssh ${host} (the cloud's start command)`],
+      effect: 'change',
+      touches: [host],
+      async check(ctx) {
+        return (await serviceRunning(cloudOf(ctx.deps), host)) ? { state: 'done', detail: 'nova-compute is already running', output: { startedAt: null } } : { state: 'not-done', detail: 'nova-compute is not running' };
+      },
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const cmd = cd.commands(host).start;
+        const startedAt = cd.clock.now();
+        await ctx.audit('ssh-command', { host, command: cmd.display });
+        await cd.shell.run(host, cmd, { sudo: cd.sudo, timeoutMs: 120_000 });
+        return { startedAt };
+      },
+    },
+    {
+      id: 'verify-service',
+      title: `Verify nova-compute runs on ${host}, reached AMQP after the start, and Nova sees it up`,
+      equivalent: [
+        c ? c.shell.equivalent(host, c.commands(host).status.command, { sudo: c.sudo }) : `ssh ${host} (status)`,
+        c ? c.shell.equivalent(host, c.commands(host).amqpLines(5), { sudo: c.sudo }) : `ssh ${host} grep AMQP (log)`,
+        `${pre}${commandLine(cliCommands.listComputeServices({ host, binary: 'nova-compute' }).argv)}`,
+      ],
+      effect: 'read',
+      touches: [host],
+      reconcile: async () => ({ state: 'not-done', detail: 'read-only step: read again' }),
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const startedAt = (ctx.outputs['start-service'] as { startedAt?: number | null } | undefined)?.startedAt ?? null;
+        const since = startedAt === null ? 0 : startedAt - CLOCK_SLACK_MS;
+        const deadline = cd.clock.now() + 120_000;
+        let last = '';
+        for (;;) {
+          const running = await serviceRunning(cd, host);
+          const log = await cd.shell.run(host, cd.commands(host).amqpLines(20), { sudo: cd.sudo });
+          const conn = amqpConnectedSince(log.stdout, since);
+          const svc = await cd.cloud.getComputeService(host, 'nova-compute');
+          if (running && conn && svc?.state === 'up') {
+            return { connectedAt: conn.at, server: conn.server ?? null, novaState: svc.state };
+          }
+          last = `running: ${running ? 'yes' : 'no'}; AMQP connection ${startedAt === null ? 'in the log' : 'after the start'}: ${conn ? 'yes' : 'not yet'}; Nova: ${svc?.state ?? 'no service'}`;
+          if (cd.clock.now() > deadline) throw new ChatOpsError('STEP_FAILED', `nova-compute on ${host} did not come back within 120 s (${last})`, { details: { host } });
+          await sleep(2000, ctx.signal);
+        }
+      },
+    },
+    {
+      id: 'enable-service',
+      title: `Enable nova-compute on ${host}`,
+      equivalent: [`${pre}${commandLine(cliCommands.enableComputeService(host, 'nova-compute').argv)}`],
+      effect: 'change',
+      touches: [host],
+      async check(ctx) {
+        const s = await cloudOf(ctx.deps).cloud.getComputeService(host, 'nova-compute');
+        return s?.status === 'enabled' ? { state: 'done', detail: 'service is enabled' } : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
+      },
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const s = await cd.cloud.getComputeService(host, 'nova-compute');
+        await ctx.save({ reason: s?.disabledReason ?? null });
+        await ctx.audit('api-call', { op: 'enable-compute-service', host });
+        await cd.cloud.enableComputeService(host, 'nova-compute');
+      },
+      async undo(ctx, saved) {
+        await cloudOf(ctx.deps).cloud.disableComputeService(host, 'nova-compute', (saved as { reason?: string | null } | undefined)?.reason ?? 'undo of undrain');
+      },
+    },
+  ];
+  const total = back.length;
+  back.forEach((i, k) => {
+    out.push({
+      id: `migrate-back:${i.id}`,
+      title: `Migrate ${i.name} back from ${i.from}${i.kind === 'cold' ? ' (cold, stays SHUTOFF)' : ''}`,
+      equivalent: moveEquivalent(i, { dest: host, blockMigration: 'auto', ...(c?.cliPrefix ? { prefix: c.cliPrefix } : {}) }),
+      effect: 'change',
+      touches: [i.id],
+      ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
+      async check(ctx) {
+        const s = await cloudOf(ctx.deps).cloud.getServer(i.id);
+        if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: null, result: 'gone', ms: 0 }] } };
+        if (s.host === host && s.taskState === null && s.status !== 'VERIFY_RESIZE') return { state: 'done', detail: `${i.name} is on ${host}`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: host, result: 'already', ms: 0 }] } };
+        return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})` };
+      },
+      async run(ctx) {
+        const cd = cloudOf(ctx.deps);
+        const moved = await moveInstance(cd, i, {
+          source: i.from,
+          dest: host,
+          blockMigration: blockMigrationOf('auto'),
+          signal: ctx.signal,
+          beforeStart: (detail) => ctx.audit('api-call', { op: 'migrate-back', drain: drainOp ?? null, ...detail }),
+        });
+        ctx.progress(k + 1, total, i.name);
+        if (k + 1 === total) ctx.milestone(`${total} instance(s) are back on ${host}`);
+        return { moved: [moved] as unknown as JsonValue };
+      },
+    });
+  });
+  return out;
+}
+
+export const undrainRunbook: Runbook<UndrainArgs, NodeDeps> = {
+  name: 'node.undrain',
+  usage: USAGE,
+  input: undrainInput,
+  locks: (plan) => [plan.target],
+  async plan(args, deps) {
+    const c = cloudOf(deps);
+    const svc = await c.cloud.getComputeService(args.host, 'nova-compute');
+    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], USAGE);
+    const warnings: string[] = [];
+    const back: Returning[] = [];
+    let drainOp: string | undefined;
+    if (args.migrateBack) {
+      const rec = await deps.history?.lastDrain(args.host);
+      if (!rec) warnings.push(`No drain of ${args.host} is recorded in this bot's journal: there is nothing to migrate back.`);
+      else {
+        drainOp = rec.opId;
+        for (const m of rec.instances) {
+          const s = await c.cloud.getServer(m.id);
+          if (!s) warnings.push(`${m.name} (${m.id}) was deleted since the drain: nothing to bring back.`);
+          else if (s.host === args.host) continue;
+          else if (!moveKindOf(s.status) || s.taskState !== null) warnings.push(`${m.name} (${m.id}) is ${s.status}${s.taskState ? `/${s.taskState}` : ''} on ${s.host ?? '?'}: Nova cannot migrate it; it stays there.`);
+          else back.push({ id: s.id, name: s.name, status: s.status, kind: moveKindOf(s.status)!, from: s.host ?? m.to ?? '?' });
+        }
+      }
+    }
+    if (svc.status === 'enabled' && svc.state === 'up') warnings.push(`nova-compute on ${args.host} is already enabled and up; the steps that find their work done are skipped.`);
+    return {
+      target: args.host,
+      args,
+      resolved: { service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason }, drain: drainOp ?? null, back: back as unknown as JsonValue },
+      steps: steps(args.host, back, c, drainOp),
+      summary: `undrain ${args.host}: start nova-compute, check AMQP, enable${args.migrateBack ? `, bring ${back.length} instance(s) back${drainOp ? ` (from drain ${drainOp})` : ''}` : ''}`,
+      warnings,
+    };
+  },
+  steps(plan, deps) {
+    const r = plan.resolved as { back: Returning[]; drain: string | null };
+    return steps(plan.target, r.back, deps.node, r.drain ?? undefined);
+  },
+};

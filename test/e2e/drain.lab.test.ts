@@ -1,0 +1,132 @@
+/**
+ * Planned maintenance end to end on the real lab, through the Slack stand-in over HTTP and over
+ * Socket Mode: alice asks for `/node drain c01`, bob approves, the real Nova moves ~20 servers off
+ * c01 (some with ports on Public_AGILE, one with a volume, one SHUTOFF), nova-compute on c01 is
+ * really stopped; then `/node undrain c01 migrate-back` brings every server home. Assertions read
+ * Nova, Neutron and the node (CLI and SSH), never the bot's own opinion.
+ *
+ * The lab is shared: servers of other helpers on c01 move too (and come back with migrate-back);
+ * afterAll leaves c01 running and enabled whatever happened.
+ */
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buttonsOf } from '../../bot/standin/payloads.js';
+import type { Message } from '../../bot/standin/workspace.js';
+import { os, osJson, osOk, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { startLabBot, type LabBot } from '../actions/lab-bot.js';
+
+const HOST = 'c01';
+const N = Number(process.env['DRAIN_LAB_SERVERS'] ?? 20);
+const NET = Math.min(5, N - 2); // Nova names multi-created servers <name>-<n> only when more than one is asked for
+const REPO = new URL('../../', import.meta.url).pathname;
+
+type Row = Record<string, string>;
+const serversOf = async (prefix: string) => (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}`, '--long'])).filter((s) => s['Name']!.startsWith(prefix));
+
+async function restoreHost(): Promise<void> {
+  await sshHost(HOST, 'lab-nova-compute start');
+  await os(['compute', 'service', 'set', '--enable', HOST, 'nova-compute']);
+}
+
+describe.each([
+  ['http', ''],
+  ['socket', ' to=c02 parallel=4'],
+] as const)('drain and undrain over %s', (transport, extra) => {
+  let lab: LabBot;
+  let prefix: string;
+  const ws = () => lab.standin.workspace;
+
+  beforeAll(async () => {
+    await requireLab();
+    prefix = uniquePrefix(`drain-${transport}`).replace(/-$/, '');
+    await restoreHost();
+    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(NET), '--prefix', prefix, '--host', HOST], { reject: false, timeout: 600_000 });
+    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    const mine = await serversOf(prefix);
+    const off = mine.find((s) => s['Name'] === `${prefix}-vm-1`)!;
+    await osOk(['server', 'stop', off['ID']!]);
+    await waitFor('the SHUTOFF server', async () => (await osJson<Row>(['server', 'show', off['ID']!]))['status'] === 'SHUTOFF');
+    lab = await startLabBot({ transport, backend: 'rest' });
+  }, 900_000);
+
+  afterAll(async () => {
+    await lab?.close();
+    await restoreHost();
+    if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+  }, 900_000);
+
+  /**
+   * alice asks, bob approves; resolves with the card once the operation finished. Other helpers
+   * share the lab, so the plan may drift between asking and approving (a server of theirs came or
+   * went): the bot then shows the new plan, and bob approves that one (at most 3 times).
+   */
+  async function runApproved(text: string, timeoutMs: number): Promise<{ card: Message; opId: string }> {
+    const before = ws().messages('ops').length;
+    const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
+    expect(ack.timedOut).toBe(false);
+    await ws().waitFor(() => ws().messages('ops').length > before, 120_000, `the plan of ${text}`);
+    const ts = ws().messages('ops').at(-1)!.ts;
+    const card = () => ws().message('ops', ts)!;
+    const opId = /op-[a-z2-7]{12}/.exec(JSON.stringify(card().blocks))![0];
+    for (let round = 0; round < 3; round++) {
+      const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve');
+      if (!approve) break;
+      const drifts = ws().thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
+      await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
+      await ws().waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws().thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
+    }
+    await ws().waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
+    return { card: card(), opId };
+  }
+
+  /** The thread as text, for failure messages. */
+  const story = (card: Message) => ws().thread('ops', card.ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
+
+  it(`drains ${HOST}: Nova shows it empty and disabled with the reason, nova-compute stopped, ports bound elsewhere; undrain brings everything home`, async () => {
+    const mine = await serversOf(prefix);
+    expect(mine).toHaveLength(N);
+    const reason = `lab test ${prefix}`;
+
+    const drain = await runApproved(`drain ${HOST} reason="${reason}"${extra}`, 1_800_000);
+    expect(drain.card.text, story(drain.card)).toMatch(/succeeded/);
+    // Nova: nothing of ours on c01; everything else that is left is in a state Nova cannot migrate.
+    const after = await serversOf(prefix);
+    expect(after.filter((s) => s['Host'] === HOST)).toEqual([]);
+    expect(after.every((s) => s['Host'] === 'c02')).toBe(true);
+    expect(after.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
+    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', HOST, '--service', 'nova-compute', '--long']))[0]!;
+    expect(svc['Status']).toBe('disabled');
+    expect(svc['Disabled Reason']).toBe(reason);
+    expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(3);
+    // Ports on Public_AGILE follow their servers.
+    const netvms = after.filter((s) => s['Name']!.startsWith(`${prefix}-netvm-`));
+    expect(netvms.length).toBe(NET);
+    for (const s of netvms) {
+      const ports = await osJson<Row[]>(['port', 'list', '--device-id', s['ID']!]);
+      for (const p of ports) expect((await osJson<Row>(['port', 'show', p['ID']!]))['binding_host_id']).toBe('c02');
+    }
+    // The volume is still attached to its server.
+    const withVolume = netvms.find((s) => s['Name'] === `${prefix}-netvm-1`)!;
+    expect((await osJson<Row[]>(['server', 'volume', 'list', withVolume['ID']!])).length).toBe(1);
+    // A readable thread: replies only for approval, milestones and the summary.
+    const thread = ws().thread('ops', drain.card.ts);
+    expect(thread.length).toBeLessThanOrEqual(15);
+    expect(thread.some((m) => m.text.includes(`${prefix}-netvm-1: ${HOST} → c02`) || JSON.stringify(m.blocks ?? []).includes(`${prefix}-netvm-1: ${HOST} → c02`))).toBe(true);
+
+    const undrain = await runApproved(`undrain ${HOST} migrate-back`, 1_800_000);
+    expect(undrain.card.text, story(undrain.card)).toMatch(/succeeded/);
+    const home = await serversOf(prefix);
+    expect(home.filter((s) => s['Host'] !== HOST).map((s) => s['Name'])).toEqual([]);
+    expect(home.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
+    const back = (await osJson<Row[]>(['compute', 'service', 'list', '--host', HOST, '--service', 'nova-compute', '--long']))[0]!;
+    expect(back['Status']).toBe('enabled');
+    expect(back['State']).toBe('up');
+    expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(0);
+    for (const s of netvms) {
+      for (const p of await osJson<Row[]>(['port', 'list', '--device-id', s['ID']!])) expect((await osJson<Row>(['port', 'show', p['ID']!]))['binding_host_id']).toBe(HOST);
+    }
+    // Each approved plan ran once: one operation per command, each succeeded.
+    const ops = await lab.store.listOperations({});
+    expect(ops.map((o) => `${o.runbook}:${o.state}`).sort()).toEqual(['node.drain:succeeded', 'node.undrain:succeeded']);
+  }, 3_600_000);
+});
