@@ -89,7 +89,6 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         const startedAt = (ctx.outputs['start-service'] as { startedAt?: number | null } | undefined)?.startedAt ?? null;
         const since = startedAt === null ? 0 : startedAt - CLOCK_SLACK_MS;
         const deadline = cd.clock.now() + 120_000;
-        let last = '';
         for (;;) {
           const running = await serviceRunning(cd, host);
           const log = await cd.shell.run(host, cd.commands(host).amqpLines(20), { sudo: cd.sudo });
@@ -98,7 +97,7 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
           if (running && conn && svc?.state === 'up') {
             return { connectedAt: conn.at, server: conn.server ?? null, novaState: svc.state };
           }
-          last = `running: ${running ? 'yes' : 'no'}; AMQP connection ${startedAt === null ? 'in the log' : 'after the start'}: ${conn ? 'yes' : 'not yet'}; Nova: ${svc?.state ?? 'no service'}`;
+          const last = `running: ${running ? 'yes' : 'no'}; AMQP connection ${startedAt === null ? 'in the log' : 'after the start'}: ${conn ? 'yes' : 'not yet'}; Nova: ${svc?.state ?? 'no service'}`;
           if (cd.clock.now() > deadline) throw new ChatOpsError('STEP_FAILED', `nova-compute on ${host} did not come back within 120 s (${last})`, { details: { host } });
           await sleep(2000, ctx.signal);
         }
