@@ -54,7 +54,8 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       ...(approval ? { approval: { requestId: approval.id, needed: approval.required, approversText: approversText(approval), expiresAt: approval.expiresAt } } : {}),
     });
     const res = await ctx.client.chat.postMessage({ channel: ctx.channelId, text: r.text, blocks: r.blocks });
-    if (res.ts) await d.store.updateOperation(op.id, { threadTs: res.ts, cardTs: res.ts }, { version: op.version });
+    // Unconditional: the run may already have moved the operation on (a read-only plan starts at once).
+    if (res.ts) await d.store.updateOperation(op.id, { threadTs: res.ts, cardTs: res.ts }, {});
     return res.ts;
   }
 

@@ -16,7 +16,7 @@ import { SlackDriver } from '../../bot/standin/driver.js';
 import { buttonsOf } from '../../bot/standin/payloads.js';
 import { SlackStandin } from '../../bot/standin/slack-standin.js';
 import { BOT, type Message } from '../../bot/standin/workspace.js';
-import { systemClock } from '../../core/clock.js';
+import { ManualClock, systemClock } from '../../core/clock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
@@ -32,12 +32,14 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
   let bot: Bot<ScratchDeps>;
   let slack: SlackDriver;
   let dir: string;
+  // The store's clock decides expiry; tests move it by hand (Slack signatures keep the real time).
+  const clock = new ManualClock(Date.now());
   const ws = () => standin.workspace;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'flow-'));
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
-    store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
+    store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') }, clock);
     scratch = sqliteScratch(join(dir, 'scratch.sqlite'));
     bot = await buildBot<ScratchDeps>({
       slack: {
@@ -56,7 +58,7 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
       runbooks: [drainLike as never],
       deps: { scratch },
       owner: `test-${transport}`,
-      clock: systemClock,
+      clock: systemClock, // the Slack side keeps real time; expiry follows the store's clock
       logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
       metrics: createMetrics(),
       statusCardIntervalMs: 500,
@@ -142,6 +144,20 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     expect((await store.getOperation(opId))!.state).toBe('rejected');
     const audit = await store.listAudit({ operationId: opId });
     expect(audit.some((a) => a.kind === 'approval.rejected' && JSON.stringify(a.payload).includes('disks are not ready'))).toBe(true);
+    expect(await scratch.counts(opId)).toEqual({});
+  });
+
+  it('expires a request nobody decided in time: the card says so and a late approval is refused', async () => {
+    const preview = await ask(`${transport}-e`);
+    const opId = opIdOf(preview);
+    // The preview is in Slack a moment before the operation records where it is.
+    for (let i = 0; i < 500 && !(await store.getOperation(opId))?.cardTs; i++) await new Promise((r) => setTimeout(r, 10));
+    clock.advance(31 * 60_000); // the default pending TTL is 30 minutes
+    await bot.expireDue();
+    await ws().waitFor(() => /expired/i.test(ws().message('ops', preview.ts)!.text), 10_000, 'the card to say expired');
+    expect((await store.getOperation(opId))!.state).toBe('expired');
+    await click('bob', preview, 'approval.approve');
+    await ws().waitFor(() => /expired/i.test(lastEphemeral('bob')), 10_000, 'the late approval refused');
     expect(await scratch.counts(opId)).toEqual({});
   });
 
