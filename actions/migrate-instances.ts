@@ -28,8 +28,8 @@ export interface MoveResult {
   name: string;
   from: string;
   to: string | null;
-  /** moved: by this run; already: found elsewhere; gone: deleted meanwhile. */
-  result: 'moved' | 'already' | 'gone';
+  /** moved: by this run; already: found elsewhere; gone: deleted meanwhile; stayed: the move failed (undrain goes on). */
+  result: 'moved' | 'already' | 'gone' | 'stayed';
   ms: number;
   [k: string]: JsonValue;
 }

@@ -2,7 +2,8 @@
  * `/node undrain <host> [migrate-back]` (runbook.md §1, the way back): init files back, start
  * nova-compute over SSH, verify it runs and logged "Connected to AMQP" after the start and that Nova
  * sees it up, enable the compute service, and with migrate-back return every instance the last
- * drain moved (and that still exists) to this host, one step per instance.
+ * drain moved (and that still exists) to this host, one step per instance. A return that fails is reported and the
+ * others go on: the host is in service again either way.
  */
 import { z } from 'zod';
 import { amqpConnectedSince, moveFile } from '../adapters/ssh.js';
@@ -10,7 +11,7 @@ import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js'
 import { ChatOpsError, InputError } from '../core/errors.js';
 import { cloudOf, sleep, type CloudDeps, type NodeDeps } from './deps.js';
 import { existing, initAsidePath, serviceRunning } from './drain-steps.js';
-import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type PlannedInstance } from './migrate-instances.js';
+import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type MoveResult, type PlannedInstance } from './migrate-instances.js';
 import type { ExecutableStep, JsonValue, Runbook } from './runbook.js';
 
 export const undrainInput = z.object({ host: z.string().min(1), migrateBack: z.boolean().default(false) });
@@ -142,13 +143,21 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
-        const moved = await moveInstance(cd, i, {
-          source: i.from,
-          dest: host,
-          blockMigration: blockMigrationOf('auto'),
-          signal: ctx.signal,
-          beforeStart: (detail) => ctx.audit('api-call', { op: 'migrate-back', drain: drainOp ?? null, ...detail }),
-        });
+        let moved: MoveResult;
+        try {
+          moved = await moveInstance(cd, i, {
+            source: i.from,
+            dest: host,
+            blockMigration: blockMigrationOf('auto'),
+            signal: ctx.signal,
+            beforeStart: (detail) => ctx.audit('api-call', { op: 'migrate-back', drain: drainOp ?? null, ...detail }),
+          });
+        } catch (e) {
+          if (ctx.signal.aborted) throw e;
+          // The host is back in service either way: one instance that cannot return is reported, the others go on.
+          ctx.milestone(`:warning: ${i.name} (${i.id}) could not be migrated back to ${host}: ${(e as Error).message}. It stays on ${i.from}.`);
+          moved = { id: i.id, name: i.name, from: i.from, to: i.from, result: 'stayed', ms: 0, reason: (e as Error).message };
+        }
         ctx.progress(k + 1, total, i.name);
         if (k + 1 === total) ctx.milestone(`${total} instance(s) are back on ${host}`);
         return { moved: [moved] as unknown as JsonValue };
@@ -184,6 +193,7 @@ export const undrainRunbook: Runbook<UndrainArgs, NodeDeps> = {
         }
       }
     }
+    if (back.length) warnings.push('An instance that cannot be migrated back is reported and stays where it is; the others still return.');
     if (svc.status === 'enabled' && svc.state === 'up') warnings.push(`nova-compute on ${args.host} is already enabled and up; the steps that find their work done are skipped.`);
     return {
       target: args.host,
