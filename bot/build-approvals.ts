@@ -23,3 +23,9 @@ export function approvalsConfigFor(config: Config): ApprovalsConfig {
 export function buildApprovals(config: Config, store: Store, groups: GroupResolver): Approvals {
   return new Approvals({ store, config: approvalsConfigFor(config), groups });
 }
+
+/** Whether anyone may break glass under the configuration in force. */
+export function breakGlassConfigured(config: Config): boolean {
+  const bg = approvalsConfigFor(config).breakGlass;
+  return bg !== undefined && bg.users.length + bg.groups.length > 0;
+}

@@ -13,7 +13,7 @@ import type { Runbook } from '../actions/runbook.js';
 import type { Clock } from '../core/clock.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
-import { createCommandHandlers } from './command-handlers.js';
+import { createCommandHandlers, type BreakGlassPort } from './command-handlers.js';
 import { MemoryDedupe } from './delivery-dedupe.js';
 import type { Metrics } from './metrics.js';
 import { ThreadReporters } from './thread-reporters.js';
@@ -22,7 +22,9 @@ export interface BotParts<D> {
   slack: SlackAppOptions;
   store: Store;
   /** Built once the Slack client exists, since approver groups are resolved through it. */
-  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]> };
+  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]> } & BreakGlassPort;
+  /** Offer the break-glass path (a break-glass group is configured). */
+  breakGlass?: boolean;
   /** How often pending requests past their TTL and approvals past their start window are expired. */
   expirySweepMs?: number;
   runbooks: readonly Runbook<never, D>[];
@@ -74,6 +76,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     logger: p.logger,
     runbooks: new Set(p.runbooks.map((r) => r.name)),
     deps: p.deps,
+    ...(p.breakGlass ? { breakGlass: approvals } : {}),
   });
   const started = await startSlackApp(p.slack, {
     handlers,

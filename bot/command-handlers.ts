@@ -21,8 +21,21 @@ import { nodeList, type NodeListPage } from '../actions/node-list.js';
 import { nodeStatus } from '../actions/node-status.js';
 import { renderNodeList, renderNodeStatus } from './render-node.js';
 
+/** The part of approvals/ the handlers use beyond the engine: the audited break-glass path. */
+export interface BreakGlassPort {
+  breakGlass(input: {
+    operation: { id: string; planHash: string; channelId: string };
+    plan: { runbook: string; risk: Plan['risk']; args?: Readonly<Record<string, unknown>> };
+    purpose: string;
+    requester: Requester;
+    reason: string;
+  }): Promise<{ approval: ApprovalRecord; announce: true }>;
+}
+
 export interface HandlerDeps {
   engine: Engine<unknown>;
+  /** Present when a break-glass group is configured. */
+  breakGlass?: BreakGlassPort;
   store: Store;
   clock: Clock;
   logger: Logger;
@@ -34,6 +47,7 @@ export interface HandlerDeps {
 
 const who = (r: Requester) => `<@${r.userId}>`;
 const REJECT_DIALOG = 'approval.reject';
+const BREAK_GLASS_DIALOG = 'approval.break_glass';
 
 /** "one of @approvers, <@U1>" from the policy snapshot stored with an approval request. */
 export function approversText(a: ApprovalRecord): string {
@@ -51,7 +65,7 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       plan,
       requester: op.requester,
       commandText: typeof op.detail.raw === 'string' ? op.detail.raw : `${plan.runbook} ${plan.target}`,
-      ...(approval ? { approval: { requestId: approval.id, needed: approval.required, approversText: approversText(approval), expiresAt: approval.expiresAt } } : {}),
+      ...(approval ? { approval: { requestId: approval.id, needed: approval.required, approversText: approversText(approval), expiresAt: approval.expiresAt, breakGlass: d.breakGlass !== undefined } } : {}),
     });
     const res = await ctx.client.chat.postMessage({ channel: ctx.channelId, text: r.text, blocks: r.blocks });
     // Unconditional: the run may already have moved the operation on (a read-only plan starts at once).
@@ -183,25 +197,59 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       await ctx.client.chat.update({ channel: action.channelId, ts: action.messageTs, text: `Cancelled by ${who(ctx.actor)}.`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:no_entry_sign: Operation \`${r.approval.operationId}\` cancelled by ${who(ctx.actor)}. Nothing was done.` } }] });
       return;
     }
-    if (action.actionId === 'approval.reject') {
-      if (!action.triggerId) throw new ChatOpsError('APPROVAL_STATE', 'rejecting needs a reason, and this click carried no way to ask for one');
+    if (action.actionId === 'approval.reject' || action.actionId === 'approval.break_glass') {
+      const breaking = action.actionId === 'approval.break_glass';
+      if (!action.triggerId) throw new ChatOpsError('APPROVAL_STATE', 'this needs a reason, and the click carried no way to ask for one');
       const meta = JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs });
       await ctx.client.views.open({
         trigger_id: action.triggerId,
         view: {
           type: 'modal',
-          callback_id: REJECT_DIALOG,
+          callback_id: breaking ? BREAK_GLASS_DIALOG : REJECT_DIALOG,
           private_metadata: meta,
-          title: { type: 'plain_text', text: 'Reject this plan' },
-          submit: { type: 'plain_text', text: 'Reject' },
+          title: { type: 'plain_text', text: breaking ? 'Break glass' : 'Reject this plan' },
+          submit: { type: 'plain_text', text: breaking ? 'Run it now' : 'Reject' },
           close: { type: 'plain_text', text: 'Back' },
           blocks: [
-            { type: 'section', text: { type: 'mrkdwn', text: `Operation \`${approval.operationId}\`: the requester and the channel will see your reason.` } },
+            {
+              type: 'section',
+              text: {
+                type: 'mrkdwn',
+                text: breaking
+                  ? `Operation \`${approval.operationId}\` will run *without a second person's approval*. This is announced in the channel and audited.`
+                  : `Operation \`${approval.operationId}\`: the requester and the channel will see your reason.`,
+              },
+            },
             { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'reason', min_length: 3, max_length: 255 } },
           ],
         },
       });
     }
+  }
+
+  async function breakGlassWithReason(view: ViewSubmission, ctx: ActionContext): Promise<void> {
+    if (!d.breakGlass) throw new ChatOpsError('NOT_AUTHORIZED', 'break-glass is not configured (approvals.breakGlass)');
+    const meta = JSON.parse(view.privateMetadata) as { value: string; channel: string; ts: string };
+    const bound = parseApprovalButtonValue(meta.value);
+    if (!bound) throw new ChatOpsError('APPROVAL_STATE', 'this dialog carries no valid approval reference');
+    const pending = await d.store.getApproval(bound.requestId);
+    const op = pending && (await d.store.getOperation(pending.operationId));
+    if (!op || op.planHash !== bound.planHash || op.state !== 'pending_approval') {
+      throw new ChatOpsError('APPROVAL_STATE', 'this plan is no longer waiting for approval; look at the newest card in the channel');
+    }
+    const reason = reasonSchema.parse(view.values.reason);
+    const plan = op.plan as unknown as Plan;
+    await d.breakGlass.breakGlass({ operation: { id: op.id, planHash: op.planHash, channelId: op.channelId }, plan, purpose: 'start', requester: ctx.actor, reason });
+    if (!(await d.store.updateOperation(op.id, { state: 'approved' }, { state: 'pending_approval' }))) {
+      throw new ChatOpsError('APPROVAL_STATE', `operation ${op.id} changed meanwhile; nothing was started`);
+    }
+    // Loud on purpose: a top-level message in the channel, not a thread reply.
+    await ctx.client.chat.postMessage({
+      channel: op.channelId,
+      text: `:rotating_light: *Break glass*: ${who(ctx.actor)} started \`${op.id}\` (${escapeMrkdwn(op.runbook)} ${escapeMrkdwn(op.target)}) without a second person's approval. Reason: ${escapeMrkdwn(reason)}`,
+    });
+    const start = await d.engine.start(op.id, ctx.actor);
+    await afterStart(start, { actionId: 'approval.break_glass', value: meta.value, channelId: meta.channel, messageTs: meta.ts }, ctx);
   }
 
   async function rejectWithReason(view: ViewSubmission, ctx: ActionContext): Promise<void> {
@@ -218,13 +266,14 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
     commands: SLASH_COMMANDS.map((s) => s.command),
 
     checkView(view) {
-      if (view.callbackId !== REJECT_DIALOG) return undefined;
+      if (view.callbackId !== REJECT_DIALOG && view.callbackId !== BREAK_GLASS_DIALOG) return undefined;
       const r = reasonSchema.safeParse(view.values.reason ?? '');
       return r.success ? undefined : { reason: r.error.issues[0]?.message ?? 'expected a reason' };
     },
 
     async view(view, ctx) {
       if (view.callbackId === REJECT_DIALOG) return rejectWithReason(view, ctx);
+      if (view.callbackId === BREAK_GLASS_DIALOG) return breakGlassWithReason(view, ctx);
       return ctx.ephemeral(`This dialog (${view.callbackId}) is not known to this bot.`);
     },
 

@@ -13,7 +13,7 @@ import { RUNBOOKS } from '../actions/index.js';
 import { systemClock } from '../core/clock.js';
 import { isChatOpsError } from '../core/errors.js';
 import { openStore } from '../store/open-store.js';
-import { buildApprovals } from './build-approvals.js';
+import { breakGlassConfigured, buildApprovals } from './build-approvals.js';
 import { buildBot } from './build-bot.js';
 import { buildDeps } from './build-deps.js';
 import { loadConfig, type Config } from './config.js';
@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     },
     store,
     approvals: (groups) => buildApprovals(config, store, groups),
+    breakGlass: breakGlassConfigured(config),
     runbooks: RUNBOOKS,
     deps: buildDeps(config, clock, store).deps,
     owner,

@@ -21,6 +21,8 @@ export interface PlanPreview {
     /** e.g. "one of @oncall-leads" — rendered by the caller from the policy. */
     approversText: string;
     expiresAt: number;
+    /** Offer the audited break-glass path (configured group only; announced in the channel). */
+    breakGlass?: boolean;
   };
 }
 
@@ -85,6 +87,22 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
           },
           { type: 'button', action_id: 'approval.reject', text: { type: 'plain_text', text: 'Reject' }, style: 'danger', value: approvalButtonValue(a.requestId, plan.hash) },
           { type: 'button', action_id: 'approval.cancel', text: { type: 'plain_text', text: 'Cancel' }, value: approvalButtonValue(a.requestId, plan.hash) },
+          ...(a.breakGlass
+            ? [
+                {
+                  type: 'button' as const,
+                  action_id: 'approval.break_glass',
+                  text: { type: 'plain_text' as const, text: 'Break glass' },
+                  value: approvalButtonValue(a.requestId, plan.hash),
+                  confirm: {
+                    title: { type: 'plain_text' as const, text: 'Run without a second person?' },
+                    text: { type: 'mrkdwn' as const, text: 'Only for the break-glass group, only in an emergency. It is announced in the channel and audited.' },
+                    confirm: { type: 'plain_text' as const, text: 'Break glass' },
+                    deny: { type: 'plain_text' as const, text: 'Back' },
+                  },
+                },
+              ]
+            : []),
         ],
       },
     );

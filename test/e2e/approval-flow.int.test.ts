@@ -55,6 +55,7 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
       },
       store,
       approvals: (groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups }),
+      breakGlass: true,
       runbooks: [drainLike as never],
       deps: { scratch },
       owner: `test-${transport}`,
@@ -90,7 +91,7 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
   it('shows the plan, refuses the requester and a non-approver, runs once on an eligible approval, and tells the story in the thread', async () => {
     const preview = await ask(`${transport}-a`);
     expect(JSON.stringify(preview.blocks)).toContain('INSERT INTO effects');
-    expect(buttonsOf(preview.blocks).map((b) => b.actionId)).toEqual(['approval.approve', 'approval.reject', 'approval.cancel']);
+    expect(buttonsOf(preview.blocks).map((b) => b.actionId)).toEqual(['approval.approve', 'approval.reject', 'approval.cancel', 'approval.break_glass']);
     const opId = opIdOf(preview);
 
     await click('alice', preview, 'approval.approve');
@@ -159,6 +160,26 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     await click('bob', preview, 'approval.approve');
     await ws().waitFor(() => /expired/i.test(lastEphemeral('bob')), 10_000, 'the late approval refused');
     expect(await scratch.counts(opId)).toEqual({});
+  });
+
+  it('lets only the break-glass group run without a second person, loudly and audited', async () => {
+    const preview = await ask(`${transport}-b`);
+    const opId = opIdOf(preview);
+    const breakGlass = async (user: string, reason: string) => {
+      const before = ws().openViews(user).length;
+      await click(user, preview, 'approval.break_glass');
+      await ws().waitFor(() => ws().openViews(user).length > before, 10_000, 'the break-glass dialog');
+      await slack.submitView({ user, viewId: ws().openViews(user).at(-1)!.id, values: { reason: { reason } } });
+    };
+    await breakGlass('carol', 'hypervisor on fire');
+    await ws().waitFor(() => /break-glass group/.test(lastEphemeral('carol')), 10_000, 'carol refused');
+    expect(await scratch.counts(opId)).toEqual({});
+    await breakGlass('dave', 'hypervisor on fire');
+    await ws().waitFor(() => ws().messages('ops').some((m) => /Break glass.*<@U0DAVE001>.*hypervisor on fire/.test(m.text)), 10_000, 'the announcement in the channel');
+    await ws().waitFor(() => ws().message('ops', preview.ts)!.text.includes('succeeded'), 20_000, 'the run');
+    expect(await scratch.counts(opId)).toEqual({ 'write-1': 1, 'write-2': 1, destroy: 1, 'write-3': 1, cleanup: 1 });
+    const audit = await store.listAudit({ operationId: opId, limit: 1000 });
+    expect(audit.some((a) => a.kind === 'approval.break_glass')).toBe(true);
   });
 
   it('voids the approval when the plan changed before the run, shows the difference and asks again', async () => {
