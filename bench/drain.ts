@@ -1,0 +1,126 @@
+/**
+ * Draining N servers off c01 on the lab (to c02), three ways in one run:
+ *   1. the bot, REST backend (through the Slack stand-in: alice asks, bob approves);
+ *   2. the bot, CLI backend;
+ *   3. the chapter's way: a bash loop of `openstack server migrate --live-migration --host c02`
+ *      with `openstack server show` polling.
+ * Between runs the servers go home with `/node undrain c01 migrate-back` (same bot). Reported: wall time,
+ * Nova's own migration time (migration records' created→updated), and per-instance orchestration
+ * overhead = (wall − Σ Nova time / parallel) / N; the Slack calls of the bot's drains (new messages
+ * and card edits). The drain keeps nova-compute running (stop-service=no) so the runs compare migrations.
+ *
+ *   npm run bench drain           (BENCH_SERVERS=100 by default; BENCH_SERVERS=10 for a quick look)
+ */
+import { execa } from 'execa';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buttonsOf } from '../bot/standin/payloads.js';
+import { startLabBot, type LabBot } from '../test/actions/lab-bot.js';
+
+const N = Number(process.env.BENCH_SERVERS ?? 100);
+const REPO = new URL('../', import.meta.url).pathname;
+const PREFIX = `bench-drain-${process.pid}`;
+const env = { ...process.env, OS_CLIENT_CONFIG_FILE: '/var/lib/openstack-lab/clouds.yaml', OS_CLOUD: 'lab', OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
+
+async function osJson<T>(args: string[]): Promise<T> {
+  const r = await execa('openstack', [...args, '-f', 'json'], { env, timeout: 300_000 });
+  return JSON.parse(r.stdout) as T;
+}
+type Row = Record<string, string>;
+const mine = async () => (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${PREFIX}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${PREFIX}-`));
+
+/** Seconds Nova itself spent on our servers' migrations since `since` (created → updated). */
+async function novaSeconds(ids: Set<string>, sinceMs: number): Promise<number> {
+  const rows = await osJson<Row[]>(['server', 'migration', 'list', '--host', 'c01']);
+  let total = 0;
+  for (const r of rows) {
+    if (!ids.has(r['Server UUID'] ?? r['Instance UUID'] ?? '')) continue;
+    const c = Date.parse(`${r['Created At']}Z`);
+    const u = Date.parse(`${r['Updated At']}Z`);
+    if (c >= sinceMs - 1000 && u >= c) total += (u - c) / 1000;
+  }
+  return total;
+}
+
+async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; posts: number; edits: number; state: string }> {
+  const ws = lab.standin.workspace;
+  const calls0 = ws.calls.length;
+  const before = ws.messages('ops').length;
+  await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
+  await ws.waitFor(() => ws.messages('ops').length > before, 300_000, 'plan');
+  const ts = ws.messages('ops').at(-1)!.ts;
+  const t0 = Date.now();
+  for (let round = 0; round < 3; round++) {
+    const b = buttonsOf(ws.message('ops', ts)!.blocks).find((x) => x.actionId === 'approval.approve');
+    if (!b) break;
+    await lab.slack.click({ user: 'bob', message: { channel: 'C0OPS0001', ts }, actionId: 'approval.approve', value: b.value! });
+    await ws.waitFor(() => !buttonsOf(ws.message('ops', ts)!.blocks).some((x) => x.value === b.value), 300_000, 'start');
+  }
+  await ws.waitFor(() => /succeeded|failed|aborted|in doubt/i.test(ws.message('ops', ts)!.text), 4 * 3600_000, 'finish');
+  await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting
+  const calls = ws.calls.slice(calls0);
+  return {
+    seconds: (Date.now() - t0) / 1000,
+    posts: calls.filter((c) => c.method === 'chat.postMessage').length,
+    edits: calls.filter((c) => c.method === 'chat.update').length,
+    state: /succeeded/.test(ws.message('ops', ts)!.text) ? 'succeeded' : ws.message('ops', ts)!.text,
+  };
+}
+
+async function bashLoop(ids: string[]): Promise<number> {
+  const script = `set -e
+for id in "$@"; do
+  openstack server migrate --live-migration --host c02 "$id"
+  while :; do
+    s=$(openstack server show "$id" -f value -c status -c OS-EXT-SRV-ATTR:host | tr '\\n' ' ')
+    case "$s" in "ACTIVE c02 "*|"c02 ACTIVE "*) break;; *ERROR*) echo "$id failed" >&2; exit 1;; esac
+    sleep 2
+  done
+done`;
+  const t0 = Date.now();
+  await execa('bash', ['-c', script, 'loop', ...ids], { env, timeout: 4 * 3600_000 });
+  return (Date.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'], { timeout: 1800_000 });
+  const servers = await mine();
+  const ids = new Set(servers.map((s) => s['ID']!));
+  const out: Record<string, unknown> = { servers: N, at: new Date().toISOString() };
+  let lab: LabBot | undefined;
+  try {
+    for (const backend of ['rest', 'cli'] as const) {
+      lab = await startLabBot({ transport: 'socket', backend });
+      const since = Date.now();
+      const r = await viaBot(lab, `drain c01 reason=bench to=c02 stop-service=no`);
+      const nova = await novaSeconds(ids, since);
+      out[`bot-${backend}`] = { ...r, novaSeconds: nova, overheadPerInstanceS: (r.seconds - nova) / N };
+      process.stdout.write(`bot ${backend}: ${JSON.stringify(out[`bot-${backend}`])}\n`);
+      // Home again through the same bot: its journal knows where each instance went.
+      const back = await viaBot(lab, 'undrain c01 migrate-back');
+      process.stdout.write(`undrain (${backend}): ${JSON.stringify(back)}\n`);
+      await lab.close();
+      lab = undefined;
+    }
+    const since = Date.now();
+    const loop = await bashLoop([...ids]);
+    const nova = await novaSeconds(ids, since);
+    out['bash-loop'] = { seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
+    process.stdout.write(`bash loop: ${JSON.stringify(out['bash-loop'])}\n`);
+  } finally {
+    await lab?.close();
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env, reject: false });
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c02', 'nova-compute'], { env, reject: false });
+    await execa('bash', [`${REPO}lab/reset`, '--prefix', PREFIX], { reject: false, timeout: 1800_000 });
+  }
+  mkdirSync(join(REPO, 'bench/results'), { recursive: true });
+  writeFileSync(join(REPO, 'bench/results/drain.json'), `${JSON.stringify(out, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench drain failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);
