@@ -129,8 +129,13 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
     await sleep(poll, o.signal);
   }
-  const m = await latestMigration(c.cloud, i.id);
+  // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
+  let m = await latestMigration(c.cloud, i.id);
+  while (m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000) {
+    await sleep(Math.min(poll, 1000), o.signal);
+    m = await latestMigration(c.cloud, i.id);
+  }
   if (!m || !want.includes(m.status)) {
     throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is on ${s.host ?? '?'} but its migration record says ${m ? `${m.id}: ${m.status}` : 'nothing'} (expected ${want[0]})`, { details: { server: i.id } });
   }

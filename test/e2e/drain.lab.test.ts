@@ -30,7 +30,7 @@ async function restoreHost(): Promise<void> {
 
 describe.each([
   ['http', ''],
-  ['socket', ' to=c02 parallel=4'],
+  ['socket', ' to=c02 parallel=2'],
 ] as const)('drain and undrain over %s', (transport, extra) => {
   let lab: LabBot;
   let prefix: string;
