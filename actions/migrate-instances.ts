@@ -98,36 +98,33 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
-  if (!inFlight(s) && s.status !== 'VERIFY_RESIZE') {
-    if (!moveKindOf(s.status)) {
-      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is ${s.status} now (was ${i.status} when planned): Nova cannot migrate it in this state`, { details: { server: i.id, status: s.status } });
-    }
-    const detail = { server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind };
-    await o.beforeStart(detail);
-    if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
-    else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
-  }
   const poll = c.pollIntervalMs ?? 2000;
   const deadline = t0 + c.migrationTimeoutMs;
-  for (;;) {
-    s = await c.cloud.getServer(i.id);
-    if (!s) return result(i, o.source, null, 'gone', c.clock.now() - t0);
-    if (s.status === 'VERIFY_RESIZE') {
-      await c.cloud.confirmResize(i.id);
-    } else if (s.status === 'ERROR') {
-      const m = await latestMigration(c.cloud, i.id);
-      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}`, { details: { server: i.id, migration: m?.id ?? null } });
-    } else if (!inFlight(s)) {
-      if (s.host === o.source) {
-        const m = await latestMigration(c.cloud, i.id);
-        throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}; the instance is still on ${o.source} (${s.status})`, {
-          details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null },
-        });
+  // A refusal by the scheduler (NoValidHost: the instance stays put, record "error") is often
+  // transient on a busy cloud, e.g. a compute that just restarted misses a report: retried twice.
+  for (let attempt = 0; ; attempt++) {
+    if (!inFlight(s) && s.status !== 'VERIFY_RESIZE') {
+      if (!moveKindOf(s.status)) {
+        throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is ${s.status} now (was ${i.status} when planned): Nova cannot migrate it in this state`, { details: { server: i.id, status: s.status } });
       }
+      await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
+      if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
+      else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
+    }
+    const settled = await waitSettled(c, i, o, deadline, poll);
+    if (settled === 'gone') return result(i, o.source, null, 'gone', c.clock.now() - t0);
+    if (settled.host !== o.source) {
+      s = settled;
       break;
     }
-    if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
-    await sleep(poll, o.signal);
+    const m = await latestMigration(c.cloud, i.id);
+    if (attempt >= 2 || c.clock.now() > deadline) {
+      throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed${attempt ? ` ${attempt + 1} times` : ''}: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}; the instance is still on ${o.source} (${settled.status})`, {
+        details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null },
+      });
+    }
+    await sleep(10_000, o.signal);
+    s = (await c.cloud.getServer(i.id)) ?? settled;
   }
   // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
@@ -141,6 +138,24 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   }
   if (o.dest && s.host !== o.dest) throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) landed on ${s.host ?? '?'}, not on ${o.dest}`, { details: { server: i.id } });
   return result(i, o.source, s.host, 'moved', c.clock.now() - t0);
+}
+
+/** Polls until the instance has no migration in flight (confirming a cold move); ERROR fails. */
+async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, deadline: number, poll: number): Promise<Server | 'gone'> {
+  for (;;) {
+    const s = await c.cloud.getServer(i.id);
+    if (!s) return 'gone';
+    if (s.status === 'VERIFY_RESIZE') {
+      await c.cloud.confirmResize(i.id);
+    } else if (s.status === 'ERROR') {
+      const m = await latestMigration(c.cloud, i.id);
+      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}`, { details: { server: i.id, migration: m?.id ?? null } });
+    } else if (!inFlight(s)) {
+      return s;
+    }
+    if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
+    await sleep(poll, o.signal);
+  }
 }
 
 /** Aborts the running live migration of a stuck instance and fails with what happened. */
