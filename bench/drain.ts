@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buttonsOf } from '../bot/standin/payloads.js';
-import { startLabBot, type LabBot } from '../test/actions/lab-bot.js';
+import { holdLabHost, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
 
 const N = Number(process.env.BENCH_SERVERS ?? 100);
 const REPO = new URL('../', import.meta.url).pathname;
@@ -83,6 +83,7 @@ done`;
 }
 
 async function main(): Promise<void> {
+  const lock = await holdLabHost('c01');
   await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'], { timeout: 1800_000 });
   const servers = await mine();
   const ids = new Set(servers.map((s) => s['ID']!));
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     await execa('openstack', ['compute', 'service', 'set', '--enable', 'c02', 'nova-compute'], { env, reject: false });
     await execa('bash', [`${REPO}lab/reset`, '--prefix', PREFIX], { reject: false, timeout: 1800_000 });
   }
+  lock.release();
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO, 'bench/results/drain.json'), `${JSON.stringify(out, null, 2)}\n`);
 }

@@ -16,7 +16,7 @@ import { openStore } from '../../store/open-store.js';
 import type { Plan } from '../../core/types.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { os, osJson, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
-import { LAB_DIR } from './lab-bot.js';
+import { holdLabHost, LAB_DIR } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const N = 5;
@@ -26,6 +26,7 @@ describe('drain survives kill -9 at step phases', () => {
   let standin: SlackStandin;
   let prefix: string;
   let bot: BotProcess | undefined;
+  let lock: { release(): void } | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'drain-crash-'));
   const config = `
 defaultCloud: lab
@@ -42,6 +43,7 @@ clouds:
 
   beforeAll(async () => {
     await requireLab();
+    lock = await holdLabHost('c01');
     prefix = uniquePrefix('crash').replace(/-$/, '');
     await sshHost('c01', 'lab-nova-compute start');
     await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
@@ -56,6 +58,7 @@ clouds:
     await sshHost('c01', 'lab-nova-compute start');
     await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    lock?.release();
   }, 900_000);
 
   it('finishes after restarts with every server moved exactly once', async () => {

@@ -93,3 +93,18 @@ export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'r
     },
   };
 }
+
+/**
+ * Holds an exclusive flock(1) on the lab host for the whole test (or bench): two drains of c01 from
+ * different processes (a CI clone and a developer, say) would move each other's servers. Only
+ * tests that take this lock are serialised; release() lets the next one in.
+ */
+export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<{ release(): void }> {
+  const { spawn } = await import('node:child_process');
+  const holder = spawn('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout!.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`could not lock the lab host ${host} (flock exited ${code})`)));
+  });
+  return { release: () => holder.stdin!.end() };
+}

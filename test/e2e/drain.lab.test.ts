@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buttonsOf } from '../../bot/standin/payloads.js';
 import type { Message } from '../../bot/standin/workspace.js';
 import { os, osJson, osOk, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
-import { startLabBot, type LabBot } from '../actions/lab-bot.js';
+import { holdLabHost, startLabBot, type LabBot } from '../actions/lab-bot.js';
 
 const HOST = 'c01';
 const N = Number(process.env['DRAIN_LAB_SERVERS'] ?? 20);
@@ -34,10 +34,12 @@ describe.each([
 ] as const)('drain and undrain over %s', (transport, extra) => {
   let lab: LabBot;
   let prefix: string;
+  let lock: { release(): void } | undefined;
   const ws = () => lab.standin.workspace;
 
   beforeAll(async () => {
     await requireLab();
+    lock = await holdLabHost(HOST);
     prefix = uniquePrefix(`drain-${transport}`).replace(/-$/, '');
     await restoreHost();
     const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(NET), '--prefix', prefix, '--host', HOST], { reject: false, timeout: 600_000 });
@@ -53,6 +55,7 @@ describe.each([
     await lab?.close();
     await restoreHost();
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    lock?.release();
   }, 900_000);
 
   /**
