@@ -36,6 +36,10 @@ clouds:
     nodeCommands: { preset: lab }
     ssh: { config: ${LAB_DIR}/ssh/ssh_config, knownHosts: ${LAB_DIR}/ssh/known_hosts }
     migrationTimeout: 5m
+approvals:
+  default:
+    requesters: { channels: [C0OPS0001] }
+    approvers: { groups: [S0APPROVE] }
 `;
   const start = (crashAt?: string) =>
     startBot({ mode: 'http', standin, dir, configYaml: config, env: { OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, ...(crashAt ? { CHATOPS_CRASH_AT: crashAt } : {}) } });
