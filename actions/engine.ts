@@ -269,6 +269,33 @@ export class Engine<D> {
     return out;
   }
 
+  /**
+   * At start-up, after `reconcileOnStartup`: operations a previous process left `approved` but never
+   * running (killed between the approval and the start). Nothing of them ran (the runner only starts
+   * on `running`), so the start is finished now, through `start()` with all its checks: a fresh
+   * re-plan (drift asks again), the start window, the host locks, the one-time consumption of the
+   * approval and the owner/state compare-and-set that lets exactly one replica run it. An approval
+   * consumed by the process that died is handed back first, once this replica holds the operation.
+   */
+  async startLeftApproved(): Promise<StartResult[]> {
+    const { store } = this.o;
+    const out: StartResult[] = [];
+    for (const op of await store.listOperations({ states: ['approved'], limit: 1000 })) {
+      if (this.runner.isActive(op.id)) continue;
+      if ((await store.listJournal(op.id)).length > 0) continue; // started somewhere: not this method's case
+      const consumed = (await store.listApprovals({ operationId: op.id, states: ['approved'] })).find((a) => a.consumedAt !== null && a.planHash === op.planHash);
+      if (consumed) {
+        // Claim before handing the approval back: a replica in the middle of its own start of this
+        // operation then fails its claim instead of running it beside us.
+        if (!(await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['approved']))) continue;
+        await store.updateApproval(consumed.id, { consumedAt: null }, { version: consumed.version, state: 'approved' });
+      }
+      await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.start_resumed', operationId: op.id, payload: { approvalHandedBack: consumed ? consumed.id : null } });
+      out.push(await this.start(op.id));
+    }
+    return out;
+  }
+
   /** `/op show <id>`: read-only. */
   show(opId: string): Promise<OperationReport | undefined> {
     return showOperation(this.o.store, opId);

@@ -13,7 +13,7 @@ import type { Runbook } from '../actions/runbook.js';
 import type { Clock } from '../core/clock.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';
-import { createCommandHandlers, type BreakGlassPort } from './command-handlers.js';
+import { createCommandHandlers, reportStart, type BreakGlassPort } from './command-handlers.js';
 import { MemoryDedupe } from './delivery-dedupe.js';
 import type { Metrics } from './metrics.js';
 import { ThreadReporters } from './thread-reporters.js';
@@ -113,7 +113,15 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     }
   }
   // Operations a previous process left running are continued or put in front of an operator.
-  void engine.reconcileOnStartup().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
+  // Then those it left approved but not yet started (killed between the click and the start).
+  void (async () => {
+    await engine.reconcileOnStartup();
+    for (const r of await engine.startLeftApproved()) {
+      if (r.kind === 'started') continue;
+      const op = await p.store.getOperation(r.opId);
+      if (op?.cardTs) await reportStart(p.store, started.app.client, r, { channelId: op.channelId, messageTs: op.cardTs });
+    }
+  })().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
   return {
     slack: started,
     engine,

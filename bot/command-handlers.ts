@@ -2,6 +2,7 @@
  * The meaning of each command and button: grammar → engine/store → Slack. The Slack protocol
  * (acks, dedupe, signatures) stays in app.ts; runbooks never see Slack.
  */
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Engine, StartResult } from '../actions/engine.js';
 import type { Clock } from '../core/clock.js';
@@ -151,28 +152,7 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
   }
 
   async function afterStart(start: StartResult | undefined, action: ButtonAction, ctx: ActionContext): Promise<void> {
-    if (!start) return;
-    if (start.kind === 'refused') {
-      await ctx.client.chat.postMessage({ channel: action.channelId, thread_ts: action.messageTs, text: renderError(start.error).text });
-    } else if (start.kind === 'drift') {
-      const lines = start.differences.slice(0, 20).map((x) => `• ${x}`).join('\n');
-      await ctx.client.chat.postMessage({
-        channel: action.channelId,
-        thread_ts: action.messageTs,
-        text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\nA new approval is needed for the new plan (above).`,
-      });
-      const op = await d.store.getOperation(start.opId);
-      if (op) {
-        const r = renderPlanPreview({
-          operationId: op.id,
-          plan: start.plan,
-          requester: op.requester,
-          commandText: typeof op.detail.raw === 'string' ? op.detail.raw : op.runbook,
-          ...(start.approval ? { approval: { requestId: start.approval.id, needed: start.approval.required, approversText: approversText(start.approval), expiresAt: start.approval.expiresAt } } : {}),
-        });
-        await ctx.client.chat.update({ channel: action.channelId, ts: action.messageTs, text: r.text, blocks: r.blocks });
-      }
-    }
+    if (start) await reportStart(d.store, ctx.client, start, { channelId: action.channelId, messageTs: action.messageTs });
   }
 
   async function decide(action: ButtonAction, ctx: ActionContext): Promise<void> {
@@ -316,4 +296,34 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       }
     },
   };
+}
+
+/**
+ * What a start that did not simply run says in the operation's thread: a refusal names why; a plan
+ * that drifted since its approval lists the differences and replaces the preview with the new plan and
+ * its new approval request. Used after an Approve click, a break-glass start, and at start-up for an
+ * operation a killed process left approved but not started.
+ */
+export async function reportStart(store: Store, client: WebClient, start: StartResult, where: { channelId: string; messageTs: string }): Promise<void> {
+  if (start.kind === 'refused') {
+    await client.chat.postMessage({ channel: where.channelId, thread_ts: where.messageTs, text: renderError(start.error).text });
+  } else if (start.kind === 'drift') {
+    const lines = start.differences.slice(0, 20).map((x) => `• ${x}`).join('\n');
+    await client.chat.postMessage({
+      channel: where.channelId,
+      thread_ts: where.messageTs,
+      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\nA new approval is needed for the new plan (above).`,
+    });
+    const op = await store.getOperation(start.opId);
+    if (op) {
+      const r = renderPlanPreview({
+        operationId: op.id,
+        plan: start.plan,
+        requester: op.requester,
+        commandText: typeof op.detail.raw === 'string' ? op.detail.raw : op.runbook,
+        ...(start.approval ? { approval: { requestId: start.approval.id, needed: start.approval.required, approversText: approversText(start.approval), expiresAt: start.approval.expiresAt } } : {}),
+      });
+      await client.chat.update({ channel: where.channelId, ts: where.messageTs, text: r.text, blocks: r.blocks });
+    }
+  }
 }

@@ -84,6 +84,34 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       expect(again.kind).toBe('refused');
     });
 
+    it.each([
+      ['after the approval', false],
+      ['after the approval was consumed', true],
+    ])('an operation a killed process left approved (%s) is started once at the next start-up, by one replica', async (_when, consumedFirst) => {
+      const sub = await fx.engine.submit(scratchCommand({ host: 'c07' }));
+      if (sub.kind !== 'needs-approval') throw new Error('expected an approval request');
+      // What engine.approve() writes before start(): the approval approved, the operation approved.
+      const now = fx.store.clock.now();
+      let a = await fx.store.updateApproval(sub.approval.id, { state: 'approved', approvers: [{ ...BOB, at: now }], decidedAt: now }, { version: sub.approval.version, state: 'pending' });
+      if (consumedFirst) a = await fx.store.updateApproval(sub.approval.id, { consumedAt: now }, { version: a!.version, state: 'approved' });
+      expect(a).not.toBeNull();
+      expect(await fx.store.updateOperation(sub.operation.id, { state: 'approved' }, { state: 'pending_approval' })).not.toBeNull();
+      // The restarted process, and a second replica starting up at the same moment.
+      const other = await openFixture(b.where, { owner: 'replica-b' });
+      try {
+        const results = (await Promise.all([fx.engine.startLeftApproved(), other.engine.startLeftApproved()])).flat();
+        const started = results.filter((r) => r.kind === 'started');
+        expect(started).toHaveLength(1);
+        if (started[0]?.kind === 'started') expect(await started[0].done).toBe('succeeded');
+        expect(await fx.scratch.counts(sub.operation.id)).toEqual({ 'write-1': 1, 'write-2': 1, destroy: 1, 'write-3': 1, cleanup: 1 });
+        expect((await fx.store.listApprovals({ operationId: sub.operation.id })).filter((x) => x.consumedAt !== null)).toHaveLength(1);
+        expect((await fx.store.listAudit({ operationId: sub.operation.id })).filter((x) => x.kind === 'operation.started')).toHaveLength(1);
+        expect(await fx.engine.startLeftApproved()).toEqual([]);
+      } finally {
+        await other.close();
+      }
+    });
+
     it('plan drift voids the approval, shows the difference and asks again', async () => {
       await fx.scratch.addInstance('c02', 'vm-1');
       const sub = await fx.engine.submit(scratchCommand({ host: 'c02' }));
