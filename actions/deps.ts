@@ -22,7 +22,7 @@ export interface CloudDeps {
   sudo: boolean;
   /** A migration still running after this long is aborted and reported. */
   migrationTimeoutMs: number;
-  /** How often a running migration is polled (default 2 s). */
+  /** The longest wait between two polls of a running migration (default 2 s; the first polls come sooner, see pollDelay). */
   pollIntervalMs?: number;
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;

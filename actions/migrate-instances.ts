@@ -65,6 +65,15 @@ export function moveEquivalent(i: PlannedInstance, o: { dest: string | undefined
   return [`${p}${commandLine(cliCommands.migrateServer(i.id, host).argv)}`, `${p}${commandLine(cliCommands.confirmResize(i.id).argv)}  # once VERIFY_RESIZE`];
 }
 
+/**
+ * The k-th wait of a poll loop: quick at first (a small or fake-driver migration is over in about a
+ * second, and each poll's lag is pure overhead on a drain of hundreds), then growing to the cloud's
+ * interval so a long migration costs Nova one GET per interval.
+ */
+export function pollDelay(k: number, maxMs: number): number {
+  return Math.min(maxMs, Math.round(250 * 1.5 ** k));
+}
+
 const inFlight = (s: Server) => s.taskState !== null || s.status === 'MIGRATING' || s.status === 'RESIZE';
 const settledStatus = (s: Server) => !inFlight(s) && s.status !== 'VERIFY_RESIZE';
 
@@ -129,8 +138,8 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
   let m = await latestMigration(c.cloud, i.id);
-  while (m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000) {
-    await sleep(Math.min(poll, 1000), o.signal);
+  for (let k = 0; m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000; k++) {
+    await sleep(pollDelay(k, Math.min(poll, 1000)), o.signal);
     m = await latestMigration(c.cloud, i.id);
   }
   if (!m || !want.includes(m.status)) {
@@ -142,7 +151,7 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
 
 /** Polls until the instance has no migration in flight (confirming a cold move); ERROR fails. */
 async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, deadline: number, poll: number): Promise<Server | 'gone'> {
-  for (;;) {
+  for (let k = 0; ; k++) {
     const s = await c.cloud.getServer(i.id);
     if (!s) return 'gone';
     if (s.status === 'VERIFY_RESIZE') {
@@ -154,7 +163,7 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
       return s;
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
-    await sleep(poll, o.signal);
+    await sleep(pollDelay(k, poll), o.signal);
   }
 }
 

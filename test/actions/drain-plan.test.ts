@@ -9,7 +9,7 @@ import { nodeCommands } from '../../adapters/ssh.js';
 import type { NodeDeps } from '../../actions/deps.js';
 import { batchesOf, drainRunbook, migrateStepId } from '../../actions/drain.js';
 import { originLines } from '../../actions/drain-steps.js';
-import { moveKindOf, type MoveResult } from '../../actions/migrate-instances.js';
+import { moveKindOf, pollDelay, type MoveResult } from '../../actions/migrate-instances.js';
 import { pageServices } from '../../actions/node-list.js';
 import { finalizePlan } from '../../actions/runbook.js';
 import { undrainRunbook } from '../../actions/undrain.js';
@@ -158,5 +158,17 @@ describe('pure parts', () => {
     expect(body).toContain('op-bbbbbbbbbbbb');
     expect(body).toContain('*not running*');
     expect(body).toContain('… and 290 more');
+  });
+});
+
+describe('pollDelay', () => {
+  it('polls a migration quickly at first, then at most at the configured interval', () => {
+    const delays = Array.from({ length: 10 }, (_, k) => pollDelay(k, 2000));
+    expect(delays.slice(0, 4)).toEqual([250, 375, 563, 844]);
+    expect(Math.max(...delays)).toBe(2000);
+    expect(delays.every((d, k) => k === 0 || d >= delays[k - 1]!)).toBe(true);
+    // The first four polls fall within ~2 s: a one-second migration is seen done about 0.3 s late.
+    expect(delays.slice(0, 4).reduce((a, b) => a + b, 0)).toBeLessThan(2100);
+    expect(pollDelay(0, 100)).toBe(100);
   });
 });
