@@ -1,27 +1,24 @@
 /**
- * The bot as main.ts assembles it (buildBot + buildDeps + RUNBOOKS), pointed at the OpenStack lab,
- * driven through the Slack stand-in over HTTP or Socket Mode, with a real SQLite store and the
- * local-mode approvals (alice asks, bob approves). Shared by the node lab tests.
+ * The bot as main.ts assembles it (buildDeps + RUNBOOKS, test/helpers/in-process-bot.ts), pointed at
+ * the OpenStack lab, driven through the Slack stand-in over HTTP or Socket Mode, with a real SQLite
+ * store and the local-mode approvals (alice asks, bob approves). Shared by the node lab tests and the
+ * drain bench.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Approvals } from '../../approvals/approvals.js';
 import { RUNBOOKS } from '../../actions/index.js';
 import type { NodeDeps } from '../../actions/deps.js';
-import { LOCAL_APPROVALS } from '../../bot/build-approvals.js';
-import { buildBot, type Bot } from '../../bot/build-bot.js';
+import type { Bot } from '../../bot/build-bot.js';
 import { buildDeps } from '../../bot/build-deps.js';
 import { configSchema } from '../../bot/config.js';
-import { createMetrics } from '../../bot/metrics.js';
-import { SlackDriver } from '../../bot/standin/driver.js';
+import type { SlackDriver } from '../../bot/standin/driver.js';
 import { SlackStandin } from '../../bot/standin/slack-standin.js';
-import { BOT } from '../../bot/standin/workspace.js';
 import { systemClock } from '../../core/clock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { SIGNING_SECRET } from '../helpers/bot-process.js';
+import { startInProcessBot } from '../helpers/in-process-bot.js';
 
 export const LAB_DIR = process.env['LAB'] ?? '/var/lib/openstack-lab';
 
@@ -50,35 +47,14 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m') {
   });
 }
 
-export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string }): Promise<LabBot> {
-  const dir = mkdtempSync(join(tmpdir(), 'node-lab-'));
+/** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
+export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string }): Promise<LabBot> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
   const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout), source: 'test' }, systemClock, store, env);
-  const bot = await buildBot<NodeDeps>({
-    slack: {
-      transport: o.transport,
-      botToken: standin.botToken,
-      signingSecret: standin.signingSecret,
-      appToken: standin.appToken,
-      slackApiUrl: standin.apiUrl,
-      botId: BOT.botId,
-      botUserId: BOT.userId,
-      http: { port: 0, host: '127.0.0.1', signatureWindowSeconds: 300 },
-      requestTimeoutMs: 5000,
-    },
-    store,
-    approvals: (groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups }),
-    runbooks: RUNBOOKS,
-    deps: built.deps,
-    owner: `lab-${o.transport}-${o.backend}`,
-    clock: systemClock,
-    logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
-    metrics: createMetrics(),
-    statusCardIntervalMs: 500,
-  });
-  const slack = new SlackDriver(standin, o.transport === 'http' ? { kind: 'http', url: `http://127.0.0.1:${bot.slack.port}/slack/events` } : { kind: 'socket' });
+  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
   return {
     standin,
     store,

@@ -6,22 +6,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Approvals } from '../../approvals/approvals.js';
-import { LOCAL_APPROVALS } from '../../bot/build-approvals.js';
-import { buildBot, type Bot } from '../../bot/build-bot.js';
-import { createMetrics } from '../../bot/metrics.js';
-import { SlackDriver } from '../../bot/standin/driver.js';
+import type { Bot } from '../../bot/build-bot.js';
+import type { SlackDriver } from '../../bot/standin/driver.js';
 import { buttonsOf } from '../../bot/standin/payloads.js';
 import { SlackStandin } from '../../bot/standin/slack-standin.js';
-import { BOT, type Message } from '../../bot/standin/workspace.js';
-import { ManualClock, systemClock } from '../../core/clock.js';
+import type { Message } from '../../bot/standin/workspace.js';
+import { ManualClock } from '../../core/clock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
 import { sqliteScratch, type Scratch } from '../fixtures/runbooks/scratch-db.js';
 import { SIGNING_SECRET } from '../helpers/bot-process.js';
+import { startInProcessBot } from '../helpers/in-process-bot.js';
 
 const drainLike = { ...scratchRunbook, name: 'node.drain' };
 
@@ -41,30 +38,7 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
     store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') }, clock);
     scratch = sqliteScratch(join(dir, 'scratch.sqlite'));
-    bot = await buildBot<ScratchDeps>({
-      slack: {
-        transport,
-        botToken: standin.botToken,
-        signingSecret: standin.signingSecret,
-        appToken: standin.appToken,
-        slackApiUrl: standin.apiUrl,
-        botId: BOT.botId,
-        botUserId: BOT.userId,
-        http: { port: 0, host: '127.0.0.1', signatureWindowSeconds: 300 },
-        requestTimeoutMs: 5000,
-      },
-      store,
-      approvals: (groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups }),
-      breakGlass: true,
-      runbooks: [drainLike as never],
-      deps: { scratch },
-      owner: `test-${transport}`,
-      clock: systemClock, // the Slack side keeps real time; expiry follows the store's clock
-      logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
-      metrics: createMetrics(),
-      statusCardIntervalMs: 500,
-    });
-    slack = new SlackDriver(standin, transport === 'http' ? { kind: 'http', url: `http://127.0.0.1:${bot.slack.port}/slack/events` } : { kind: 'socket' });
+    ({ bot, slack } = await startInProcessBot<ScratchDeps>({ standin, transport, store, runbooks: [drainLike as never], deps: { scratch }, owner: `test-${transport}`, breakGlass: true }));
   });
   afterAll(async () => {
     await bot?.shutdown(5000);
