@@ -4,15 +4,18 @@
  *   2. the bot, CLI backend;
  *   3. the chapter's way: a bash loop of `openstack server migrate --live-migration --host c02`
  *      with `openstack server show` polling.
- * Between runs the servers go home with `/node undrain c01 migrate-back` (same bot). Reported: wall time,
+ * Between runs the servers go home with `/node undrain c01 migrate-back` (the REST bot, on the same
+ * store, so it finds the CLI bot's drain in the journal). Reported: wall time,
  * Nova's own migration time (migration records' created→updated), and per-instance orchestration
  * overhead = (wall − Σ Nova time / parallel) / N; the Slack calls of the bot's drains (new messages
  * and card edits). The drain keeps nova-compute running (stop-service=no) so the runs compare migrations.
  *
- *   npm run bench drain           (BENCH_SERVERS=100 by default; BENCH_SERVERS=10 for a quick look)
+ *   npm run bench drain           (BENCH_SERVERS=100 by default; BENCH_SERVERS=10 for a quick look;
+ *                                  BENCH_ARMS=rest,cli,loop picks the arms)
  */
 import { execa } from 'execa';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buttonsOf } from '../bot/standin/payloads.js';
 import { holdLabHost, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
@@ -83,31 +86,47 @@ done`;
 }
 
 async function main(): Promise<void> {
+  const arms = (process.env.BENCH_ARMS ?? 'rest,cli,loop').split(',');
   const lock = await holdLabHost('c01');
   await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'], { timeout: 1800_000 });
   const servers = await mine();
   const ids = new Set(servers.map((s) => s['ID']!));
-  const out: Record<string, unknown> = { servers: N, at: new Date().toISOString() };
+  const out: Record<string, unknown> = { servers: N, at: new Date().toISOString(), load: loadavg() };
+  // One store for every bot of the run: the REST bot's undrain finds the CLI bot's drain in it.
+  const dir = mkdtempSync(join(tmpdir(), 'bench-drain-'));
+  const bot = (backend: 'rest' | 'cli') => startLabBot({ transport: 'socket', backend, dir });
   let lab: LabBot | undefined;
   try {
-    for (const backend of ['rest', 'cli'] as const) {
-      lab = await startLabBot({ transport: 'socket', backend });
+    for (const backend of (['rest', 'cli'] as const).filter((b) => arms.includes(b))) {
+      lab = await bot(backend);
       const since = Date.now();
-      const r = await viaBot(lab, `drain c01 reason=bench to=c02 stop-service=no`);
+      const r = await viaBot(lab, 'drain c01 reason=bench to=c02 stop-service=no');
       const nova = await novaSeconds(ids, since);
       out[`bot-${backend}`] = { ...r, novaSeconds: nova, overheadPerInstanceS: (r.seconds - nova) / N };
       process.stdout.write(`bot ${backend}: ${JSON.stringify(out[`bot-${backend}`])}\n`);
-      // Home again through the same bot: its journal knows where each instance went.
+      await lab.close();
+      // Home again through the REST bot (same journal), so the next arm starts from the same place.
+      lab = await bot('rest');
       const back = await viaBot(lab, 'undrain c01 migrate-back');
-      process.stdout.write(`undrain (${backend}): ${JSON.stringify(back)}\n`);
+      process.stdout.write(`undrain migrate-back (REST, after ${backend}): ${JSON.stringify(back)}\n`);
+      if (backend === 'rest') out['undrain-rest'] = back;
       await lab.close();
       lab = undefined;
     }
-    const since = Date.now();
-    const loop = await bashLoop([...ids]);
-    const nova = await novaSeconds(ids, since);
-    out['bash-loop'] = { seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
-    process.stdout.write(`bash loop: ${JSON.stringify(out['bash-loop'])}\n`);
+    if (arms.includes('loop')) {
+      const since = Date.now();
+      const loop = await bashLoop([...ids]);
+      const nova = await novaSeconds(ids, since);
+      out['bash-loop'] = { seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
+      process.stdout.write(`bash loop: ${JSON.stringify(out['bash-loop'])}\n`);
+    }
+    const rest = out['bot-rest'] as { overheadPerInstanceS: number; posts: number } | undefined;
+    const loop = out['bash-loop'] as { overheadPerInstanceS: number } | undefined;
+    if (rest && loop) {
+      out['floor'] = { restOverOverheadRatio: rest.overheadPerInstanceS / loop.overheadPerInstanceS, met: rest.overheadPerInstanceS <= loop.overheadPerInstanceS / 10 };
+      process.stdout.write(`floor (REST overhead <= loop overhead / 10): ${JSON.stringify(out['floor'])}\n`);
+    }
+    if (rest) process.stdout.write(`new Slack messages of the REST drain: ${rest.posts} (floor: at most 15)\n`);
   } finally {
     await lab?.close();
     await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env, reject: false });

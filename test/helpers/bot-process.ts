@@ -34,6 +34,8 @@ export interface StartBotOptions {
   dir?: string;
   /** Extra node flags (e.g. --cpu-prof for a benchmark). */
   nodeArgs?: string[];
+  /** Wait for the readiness line (default). False for a process that may die before it (crash tests). */
+  waitReady?: boolean;
 }
 
 export async function startBot(o: StartBotOptions): Promise<BotProcess> {
@@ -98,7 +100,7 @@ export async function startBot(o: StartBotOptions): Promise<BotProcess> {
     });
 
   let port: number | undefined;
-  if (o.mode !== 'local') {
+  if (o.mode !== 'local' && o.waitReady !== false) {
     const line = await waitForOutput(/ready( on port \d+)?\n/);
     const m = /port (\d+)/.exec(line);
     if (m) port = Number(m[1]);
