@@ -6,6 +6,7 @@
  * cannot be read back is never repeated blindly.
  */
 import type { JournalEntry, JsonObject, Store } from '../store/store.js';
+import type { CrashPoints } from './crash-points.js';
 import type { Reporter } from './reporter.js';
 import type { RunMode } from './runner.js';
 import type { ExecutableStep, Observation, StepContext } from './runbook.js';
@@ -23,6 +24,8 @@ export interface InDoubtInput<D> {
   audit: (kind: string, p: JsonObject) => Promise<unknown>;
   reporter: Reporter;
   readTimeoutMs: number;
+  /** `after-result` fires once a reconciled result is written, as it does after a run's own result. */
+  crash?: CrashPoints;
 }
 
 /** done: skip it; run: a new attempt; ask: stop for an operator; leave: abandoned while stopping. */
@@ -32,6 +35,7 @@ export async function settleInDoubt<D>(i: InDoubtInput<D>): Promise<'done' | 'ru
   const seen = await observe(step, i.ctx, i.readTimeoutMs);
   const record = async (status: 'ok' | 'failed', extra: JsonObject) => {
     await store.recordResult(i.opId, step.id, prev.attempt, { status, reconciled: true, output: { observed: seen.state, detail: seen.detail ?? '', ...extra } });
+    i.crash?.hit(step.id, 'after-result');
     await audit('step.reconciled', { stepId: step.id, attempt: prev.attempt, observed: seen.state, detail: seen.detail ?? '', ...extra });
   };
   if (seen.state === 'done') {

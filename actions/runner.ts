@@ -206,7 +206,7 @@ export class Runner<D> {
         if (prev?.status === 'failed' && !prev.reconciled) continue; // a failed cleanup step is not retried either
         const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
         if (prev && inDoubt) {
-          const decided = await settleInDoubt({ store, opId: op.id, step, prev, ctx, mode, stopping, audit, reporter, readTimeoutMs: this.o.readTimeoutMs ?? 60_000 });
+          const decided = await settleInDoubt({ store, opId: op.id, step, prev, ctx, mode, stopping, audit, reporter, readTimeoutMs: this.o.readTimeoutMs ?? 60_000, crash: this.crash });
           if (decided === 'ask') {
             end = 'needs-operator';
             break;

@@ -118,6 +118,38 @@ describe('crash points on SQLite', () => {
   });
 });
 
+describe('all four phases of one step in one operation', () => {
+  it('kill -9 at before-intent, after-intent, after-effect, then after-result of its reconciliation: done once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    try {
+      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'write-2:before-intent' });
+      expect(first.signal, first.stderr).toBe('SIGKILL');
+      for (const phase of ['after-intent', 'after-effect', 'after-result'] as const) {
+        const next = await child(where, { CRASH_MODE: 'restart', CHATOPS_CRASH_AT: `write-2:${phase}` });
+        expect(next.signal, `${phase}: ${next.stderr}`).toBe('SIGKILL');
+      }
+      const last = await child(where, { CRASH_MODE: 'restart' });
+      const fx = await openFixture(where);
+      try {
+        const [op] = await fx.store.listOperations({});
+        expect(last.result).toEqual([{ opId: op!.id, end: 'succeeded' }]);
+        expect(await fx.scratch.counts(op!.id)).toEqual(ALL_ONCE);
+        const mine = (await fx.store.listJournal(op!.id)).filter((e) => e.stepId === 'write-2');
+        // Attempt 1 was killed after its intent (found not done); attempt 2 after its effect (found done).
+        expect(mine.map((e) => [e.attempt, e.status, e.reconciled])).toEqual([
+          [1, 'failed', true],
+          [2, 'ok', true],
+        ]);
+      } finally {
+        await fx.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('crash points on MariaDB', () => {
   let admin: mysql.Connection;
   const prefix = `t5crash_${randomBytes(4).toString('hex')}`;

@@ -14,15 +14,15 @@ describe('crash points', () => {
     expect(() => parseCrashAt(':after-intent')).toThrow(/CHATOPS_CRASH_AT/);
   });
 
-  it('kills only at the chosen point', () => {
+  it('kills only at the chosen point, saying which one first', () => {
     const kills: string[] = [];
-    const cp = crashPointsFromEnv({ CHATOPS_CRASH_AT: 'b:after-effect' }, () => kills.push('kill'));
+    const cp = crashPointsFromEnv({ CHATOPS_CRASH_AT: 'b:after-effect' }, () => kills.push('kill'), (line) => kills.push(line));
     cp.hit('a', 'after-effect');
     cp.hit('b', 'after-intent');
     expect(kills).toEqual([]);
     cp.hit('b', 'after-effect');
-    expect(kills).toEqual(['kill']);
+    expect(kills).toEqual(['crash point b:after-effect', 'kill']);
     crashPointsFromEnv({}, () => kills.push('never')).hit('b', 'after-effect');
-    expect(kills).toEqual(['kill']);
+    expect(kills).toEqual(['crash point b:after-effect', 'kill']);
   });
 });
