@@ -155,7 +155,7 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
     const s = await c.cloud.getServer(i.id);
     if (!s) return 'gone';
     if (s.status === 'VERIFY_RESIZE') {
-      await c.cloud.confirmResize(i.id);
+      await confirmOnce(c, i);
     } else if (s.status === 'ERROR') {
       const m = await latestMigration(c.cloud, i.id);
       throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}`, { details: { server: i.id, migration: m?.id ?? null } });
@@ -164,6 +164,22 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
     await sleep(pollDelay(k, poll), o.signal);
+  }
+}
+
+/**
+ * Confirms a cold migration awaiting it, once: a confirmation already under way (record
+ * "confirming": sent by a bot that was killed right after, say) is waited for, not sent again —
+ * Nova would refuse the second one ("Instance has not been resized", 400).
+ */
+async function confirmOnce(c: CloudDeps, i: PlannedInstance): Promise<void> {
+  const underWay = async () => ['confirming', 'confirmed'].includes((await latestMigration(c.cloud, i.id))?.status ?? '');
+  if (await underWay()) return;
+  try {
+    await c.cloud.confirmResize(i.id);
+  } catch (e) {
+    // Lost a race with a confirmation already sent: fine when the record says so.
+    if (!(await underWay()) && (await c.cloud.getServer(i.id))?.status === 'VERIFY_RESIZE') throw e;
   }
 }
 
