@@ -13,6 +13,8 @@ import type { Bot } from '../../bot/build-bot.js';
 import { buildDeps } from '../../bot/build-deps.js';
 import { configSchema } from '../../bot/config.js';
 import type { SlackDriver } from '../../bot/standin/driver.js';
+import { buttonsOf } from '../../bot/standin/payloads.js';
+import type { Message } from '../../bot/standin/workspace.js';
 import { SlackStandin } from '../../bot/standin/slack-standin.js';
 import { systemClock } from '../../core/clock.js';
 import { openStore } from '../../store/open-store.js';
@@ -32,14 +34,14 @@ export interface LabBot {
 }
 
 /** The lab's cloud entry as lab/chatops.lab.yaml has it, with the backend chosen by the test. */
-export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m') {
+export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[]) {
   return configSchema.parse({
     defaultCloud: 'lab',
     clouds: {
       lab: {
         cloud: 'lab',
         backend,
-        nodeCommands: { preset: 'lab' },
+        nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
         migrationTimeout,
       },
@@ -48,12 +50,12 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m') {
 }
 
 /** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
-export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string }): Promise<LabBot> {
+export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[] }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout), source: 'test' }, systemClock, store, env);
+  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles), source: 'test' }, systemClock, store, env);
   const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
   return {
     standin,
@@ -83,4 +85,30 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
     holder.once('exit', (code) => reject(new Error(`could not lock the lab host ${host} (flock exited ${code})`)));
   });
   return { release: () => holder.stdin!.end() };
+}
+
+/**
+ * alice asks for `/node <text>`, bob approves; resolves with the card once the operation finished.
+ * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
+ * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
+ */
+export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number): Promise<{ card: Message; opId: string; story(): string }> {
+  const ws = lab.standin.workspace;
+  const before = ws.messages('ops').length;
+  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
+  if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
+  await ws.waitFor(() => ws.messages('ops').length > before, 120_000, `the plan of ${text}`);
+  const ts = ws.messages('ops').at(-1)!.ts;
+  const card = () => ws.message('ops', ts)!;
+  const opId = /op-[a-z2-7]{12}/.exec(JSON.stringify(card().blocks))![0];
+  for (let round = 0; round < 3; round++) {
+    const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve');
+    if (!approve) break;
+    const drifts = ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
+    await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
+    await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
+  }
+  await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
+  const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
+  return { card: card(), opId, story };
 }

@@ -9,11 +9,12 @@
  * afterAll leaves c01 running and enabled whatever happened.
  */
 import { execa } from 'execa';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buttonsOf } from '../../bot/standin/payloads.js';
 import type { Message } from '../../bot/standin/workspace.js';
 import { os, osJson, osOk, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
-import { holdLabHost, startLabBot, type LabBot } from '../actions/lab-bot.js';
+import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../actions/lab-bot.js';
 
 const HOST = 'c01';
 const N = Number(process.env['DRAIN_LAB_SERVERS'] ?? 20);
@@ -28,14 +29,18 @@ async function restoreHost(): Promise<void> {
   await os(['compute', 'service', 'set', '--enable', HOST, 'nova-compute']);
 }
 
+// Socket Mode also pins the init files: the lab preset has none, so the test gives it one of its own.
 describe.each([
   ['http', ''],
-  ['socket', ' to=c02 parallel=2'],
+  ['socket', ' to=c02 parallel=2 pin-init=yes'],
 ] as const)('drain and undrain over %s', (transport, extra) => {
   let lab: LabBot;
   let prefix: string;
   let lock: { release(): void } | undefined;
   const ws = () => lab.standin.workspace;
+  const pinInit = extra.includes('pin-init=yes');
+  let initFile: string | undefined;
+  const aside = (f: string) => `/root/tmp/chatops-init${f}`;
 
   beforeAll(async () => {
     await requireLab();
@@ -48,39 +53,23 @@ describe.each([
     const off = mine.find((s) => s['Name'] === `${prefix}-vm-1`)!;
     await osOk(['server', 'stop', off['ID']!]);
     await waitFor('the SHUTOFF server', async () => (await osJson<Row>(['server', 'show', off['ID']!]))['status'] === 'SHUTOFF');
-    lab = await startLabBot({ transport, backend: 'rest' });
+    if (pinInit) {
+      initFile = `/var/tmp/lab-init-${prefix}/nova-compute.conf`;
+      mkdirSync(dirname(initFile), { recursive: true });
+      writeFileSync(initFile, '# a stand-in for /etc/init/nova-compute.conf\n');
+    }
+    lab = await startLabBot({ transport, backend: 'rest', ...(initFile ? { initFiles: [initFile] } : {}) });
   }, 900_000);
 
   afterAll(async () => {
     await lab?.close();
     await restoreHost();
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    if (initFile) for (const f of [initFile, aside(initFile)]) rmSync(dirname(f), { recursive: true, force: true });
     lock?.release();
   }, 900_000);
 
-  /**
-   * alice asks, bob approves; resolves with the card once the operation finished. Other helpers
-   * share the lab, so the plan may drift between asking and approving (a server of theirs came or
-   * went): the bot then shows the new plan, and bob approves that one (at most 3 times).
-   */
-  async function runApproved(text: string, timeoutMs: number): Promise<{ card: Message; opId: string }> {
-    const before = ws().messages('ops').length;
-    const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
-    expect(ack.timedOut).toBe(false);
-    await ws().waitFor(() => ws().messages('ops').length > before, 120_000, `the plan of ${text}`);
-    const ts = ws().messages('ops').at(-1)!.ts;
-    const card = () => ws().message('ops', ts)!;
-    const opId = /op-[a-z2-7]{12}/.exec(JSON.stringify(card().blocks))![0];
-    for (let round = 0; round < 3; round++) {
-      const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve');
-      if (!approve) break;
-      const drifts = ws().thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
-      await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
-      await ws().waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws().thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
-    }
-    await ws().waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
-    return { card: card(), opId };
-  }
+  const runApproved = (text: string, timeoutMs: number) => runApprovedOnLab(lab, text, timeoutMs);
 
   /** The thread as text, for failure messages. */
   const story = (card: Message) => ws().thread('ops', card.ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
@@ -101,6 +90,10 @@ describe.each([
     expect(svc['Status']).toBe('disabled');
     expect(svc['Disabled Reason']).toBe(reason);
     expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(3);
+    if (initFile) {
+      // pin-init: the init file is aside (where the plan said), so config management can't restart nova-compute.
+      expect([existsSync(initFile), existsSync(aside(initFile))]).toEqual([false, true]);
+    }
     // Ports on Public_AGILE follow their servers.
     const netvms = after.filter((s) => s['Name']!.startsWith(`${prefix}-netvm-`));
     expect(netvms.length).toBe(NET);
@@ -125,6 +118,7 @@ describe.each([
     expect(back['Status']).toBe('enabled');
     expect(back['State']).toBe('up');
     expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(0);
+    if (initFile) expect([existsSync(initFile), existsSync(aside(initFile))]).toEqual([true, false]);
     for (const s of netvms) {
       for (const p of await osJson<Row[]>(['port', 'list', '--device-id', s['ID']!])) expect((await osJson<Row>(['port', 'show', p['ID']!]))['binding_host_id']).toBe(HOST);
     }
