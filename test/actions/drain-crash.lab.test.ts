@@ -180,6 +180,7 @@ approvals:
       }
     }
 
+    process.stdout.write(`drain-crash: ${log.length - 1} kills\n  ${log.join('\n  ')}\n`);
     bot = await start(undefined, true);
     await ws.waitFor(() => /succeeded|failed|in doubt|needs|aborted/i.test(card().text), 900_000, 'the drain to finish');
     expect(card().text, log.join('\n')).toMatch(/succeeded/);
