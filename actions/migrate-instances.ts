@@ -66,12 +66,13 @@ export function moveEquivalent(i: PlannedInstance, o: { dest: string | undefined
 }
 
 /**
- * The k-th wait of a poll loop: quick at first (a small or fake-driver migration is over in about a
- * second, and each poll's lag is pure overhead on a drain of hundreds), then growing to the cloud's
- * interval so a long migration costs Nova one GET per interval.
+ * The k-th wait of a poll loop: every 250 ms for the first 5 s (most migrations of small or idle
+ * guests end within seconds, and each poll's lag is pure overhead on a drain of hundreds), then
+ * growing ×1.5 to the cloud's interval, so a long migration costs Nova one GET per interval.
  */
 export function pollDelay(k: number, maxMs: number): number {
-  return Math.min(maxMs, Math.round(250 * 1.5 ** k));
+  const quick = 20; // 20 × 250 ms = 5 s
+  return Math.min(maxMs, Math.round(250 * 1.5 ** Math.max(0, k - quick + 1)));
 }
 
 const inFlight = (s: Server) => s.taskState !== null || s.status === 'MIGRATING' || s.status === 'RESIZE';

@@ -5,7 +5,8 @@
  *   3. the chapter's way: a bash loop of `openstack server migrate --live-migration --host c02`
  *      with `openstack server show` polling.
  * Between runs the servers go home with `/node undrain c01 migrate-back` (the REST bot, on the same
- * store, so it finds the CLI bot's drain in the journal). Reported: wall time,
+ * store, so it finds the CLI bot's drain in the journal); after the last bot arm the loop itself
+ * moves them back to c01 (after enabling it, as the chapter's operator would). Reported: wall time,
  * Nova's own migration time (migration records' created→updated), and per-instance orchestration
  * overhead = (wall − Σ Nova time / parallel) / N; the Slack calls of the bot's drains (new messages
  * and card edits). The drain keeps nova-compute running (stop-service=no) so the runs compare migrations.
@@ -70,18 +71,19 @@ async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; pos
   };
 }
 
-async function bashLoop(ids: string[]): Promise<number> {
+async function bashLoop(ids: string[], dest: 'c01' | 'c02'): Promise<number> {
   const script = `set -e
+dest=$1; shift
 for id in "$@"; do
-  openstack server migrate --live-migration --host c02 "$id"
+  openstack server migrate --live-migration --host "$dest" "$id"
   while :; do
     s=$(openstack server show "$id" -f value -c status -c OS-EXT-SRV-ATTR:host | tr '\\n' ' ')
-    case "$s" in "ACTIVE c02 "*|"c02 ACTIVE "*) break;; *ERROR*) echo "$id failed" >&2; exit 1;; esac
+    case "$s" in "ACTIVE $dest "*|"$dest ACTIVE "*) break;; *ERROR*) echo "$id failed" >&2; exit 1;; esac
     sleep 2
   done
 done`;
   const t0 = Date.now();
-  await execa('bash', ['-c', script, 'loop', ...ids], { env, timeout: 4 * 3600_000 });
+  await execa('bash', ['-c', script, 'loop', dest, ...ids], { env, timeout: 4 * 3600_000 });
   return (Date.now() - t0) / 1000;
 }
 
@@ -97,7 +99,9 @@ async function main(): Promise<void> {
   const bot = (backend: 'rest' | 'cli') => startLabBot({ transport: 'socket', backend, dir });
   let lab: LabBot | undefined;
   try {
-    for (const backend of (['rest', 'cli'] as const).filter((b) => arms.includes(b))) {
+    const botArms = (['rest', 'cli'] as const).filter((b) => arms.includes(b));
+    let servicesOn: 'c01' | 'c02' = 'c01';
+    for (const backend of botArms) {
       lab = await bot(backend);
       const since = Date.now();
       const r = await viaBot(lab, 'drain c01 reason=bench to=c02 stop-service=no');
@@ -105,6 +109,11 @@ async function main(): Promise<void> {
       out[`bot-${backend}`] = { ...r, novaSeconds: nova, overheadPerInstanceS: (r.seconds - nova) / N };
       process.stdout.write(`bot ${backend}: ${JSON.stringify(out[`bot-${backend}`])}\n`);
       await lab.close();
+      lab = undefined;
+      servicesOn = 'c02';
+      // The last bot arm leaves them on c02 when the loop follows: it moves them back (the same
+      // Nova work in the other direction), which saves a migrate-back.
+      if (backend === botArms.at(-1) && arms.includes('loop')) break;
       // Home again through the REST bot (same journal), so the next arm starts from the same place.
       lab = await bot('rest');
       const back = await viaBot(lab, 'undrain c01 migrate-back');
@@ -112,12 +121,16 @@ async function main(): Promise<void> {
       if (backend === 'rest') out['undrain-rest'] = back;
       await lab.close();
       lab = undefined;
+      servicesOn = 'c01';
     }
     if (arms.includes('loop')) {
+      const dest = servicesOn === 'c01' ? 'c02' : 'c01';
+      // The drain left c01 disabled: the chapter's operator would enable it before moving back to it.
+      if (dest === 'c01') await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env });
       const since = Date.now();
-      const loop = await bashLoop([...ids]);
+      const loop = await bashLoop([...ids], dest);
       const nova = await novaSeconds(ids, since);
-      out['bash-loop'] = { seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
+      out['bash-loop'] = { direction: `${servicesOn} → ${dest}`, seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
       process.stdout.write(`bash loop: ${JSON.stringify(out['bash-loop'])}\n`);
     }
     const rest = out['bot-rest'] as { overheadPerInstanceS: number; posts: number } | undefined;
