@@ -61,10 +61,11 @@ async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; pos
     await ws.waitFor(() => !buttonsOf(ws.message('ops', ts)!.blocks).some((x) => x.value === b.value), 300_000, 'start');
   }
   await ws.waitFor(() => /succeeded|failed|aborted|in doubt/i.test(ws.message('ops', ts)!.text), 4 * 3600_000, 'finish');
-  await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting
+  const seconds = (Date.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting (not timed)
   const calls = ws.calls.slice(calls0);
   return {
-    seconds: (Date.now() - t0) / 1000,
+    seconds,
     posts: calls.filter((c) => c.method === 'chat.postMessage').length,
     edits: calls.filter((c) => c.method === 'chat.update').length,
     state: /succeeded/.test(ws.message('ops', ts)!.text) ? 'succeeded' : ws.message('ops', ts)!.text,
