@@ -23,10 +23,11 @@ import { SlackStandin } from '../../bot/standin/slack-standin.js';
 import { openStore } from '../../store/open-store.js';
 import type { Plan } from '../../core/types.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
-import { os, osJson, osOk, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NEUTRON_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, LAB_DIR } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
+const PLACEMENT_URL = 'http://127.0.0.1:8778';
 const N = 20;
 const RANDOM_KILLS = Number(process.env['CRASH_RANDOM_KILLS'] ?? 20);
 // A fixed seed by default: the kill moments then vary only with the lab's timing.
@@ -194,6 +195,19 @@ approvals:
       expect(migrations.map((m) => m['Status']), `${s['Name']}: ${log.join('\n')}`).toEqual([s['Status'] === 'SHUTOFF' ? 'confirmed' : 'completed']);
     }
     expect(mine.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
+    // Nothing left pointing at c01 (invariant 2): port bindings, and Placement allocations on c02 only.
+    const rest = await Rest.login();
+    const rps = (await rest.call<{ resource_providers: { uuid: string; name: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers`)).body.resource_providers;
+    const c02 = rps.find((r) => r.name === 'c02')!.uuid;
+    let bound = 0;
+    for (const s of mine) {
+      const ports = (await rest.call<{ ports: Record<string, unknown>[] }>('GET', `${NEUTRON_URL}/ports?device_id=${s['ID']}`)).body.ports;
+      for (const port of ports) expect(port['binding:host_id'], `${s['Name']}'s port`).toBe('c02');
+      bound += ports.length;
+      const alloc = (await rest.call<{ allocations: Record<string, unknown> }>('GET', `${PLACEMENT_URL}/allocations/${s['ID']}`)).body.allocations;
+      expect(Object.keys(alloc), `${s['Name']}'s allocations`).toEqual([c02]);
+    }
+    expect(bound).toBeGreaterThanOrEqual(5);
     await waitFor('nova-compute on c01 stopped', async () => (await sshHost('c01', 'lab-nova-compute status')).exitCode === 3, { timeoutMs: 60_000 });
     const svc = await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute', '--long']);
     expect(svc[0]!['Status']).toBe('disabled');
