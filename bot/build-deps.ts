@@ -49,7 +49,7 @@ export function buildDeps(
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
     sudo: c.nodeCommands.sudo,
   });
-  const { preset, logPath } = c.nodeCommands;
+  const { preset, logPath, initFiles } = c.nodeCommands;
   return {
     deps: {
       ...(store ? { history: storeDrainHistory(store) } : {}),
@@ -57,7 +57,7 @@ export function buildDeps(
         name,
         cloud: opened.cloud,
         shell,
-        commands: (host) => nodeCommands({ preset, ...(logPath ? { logPath: logPath.replaceAll('{host}', host) } : {}) }, host),
+        commands: (host) => nodeCommands({ preset, ...(logPath ? { logPath: logPath.replaceAll('{host}', host) } : {}), ...(initFiles ? { initFiles } : {}) }, host),
         sudo: c.nodeCommands.sudo,
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,

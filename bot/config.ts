@@ -28,6 +28,8 @@ const cloudSchema = z
         preset: nodePresetName.default('systemd'),
         sudo: z.boolean().default(false),
         logPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
+        /** Init files `pin-init=yes` moves aside (default: the preset's own list). */
+        initFiles: z.array(z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path')).max(16).optional(),
       })
       .strict()
       .default({ preset: 'systemd', sudo: false }),
