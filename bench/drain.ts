@@ -18,8 +18,7 @@ import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buttonsOf } from '../bot/standin/payloads.js';
-import { holdLabHost, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
+import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
 
 const N = Number(process.env.BENCH_SERVERS ?? 100);
 const REPO = new URL('../', import.meta.url).pathname;
@@ -49,26 +48,14 @@ async function novaSeconds(ids: Set<string>, sinceMs: number): Promise<number> {
 async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; posts: number; edits: number; state: string }> {
   const ws = lab.standin.workspace;
   const calls0 = ws.calls.length;
-  const before = ws.messages('ops').length;
-  await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
-  await ws.waitFor(() => ws.messages('ops').length > before, 300_000, 'plan');
-  const ts = ws.messages('ops').at(-1)!.ts;
-  const t0 = Date.now();
-  for (let round = 0; round < 3; round++) {
-    const b = buttonsOf(ws.message('ops', ts)!.blocks).find((x) => x.actionId === 'approval.approve');
-    if (!b) break;
-    await lab.slack.click({ user: 'bob', message: { channel: 'C0OPS0001', ts }, actionId: 'approval.approve', value: b.value! });
-    await ws.waitFor(() => !buttonsOf(ws.message('ops', ts)!.blocks).some((x) => x.value === b.value), 300_000, 'start');
-  }
-  await ws.waitFor(() => /succeeded|failed|aborted|in doubt/i.test(ws.message('ops', ts)!.text), 4 * 3600_000, 'finish');
-  const seconds = (Date.now() - t0) / 1000;
+  const run = await runApprovedOnLab(lab, text, 4 * 3600_000, { planTimeoutMs: 300_000 });
   await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting (not timed)
   const calls = ws.calls.slice(calls0);
   return {
-    seconds,
+    seconds: (run.finishedAt - run.planShownAt) / 1000,
     posts: calls.filter((c) => c.method === 'chat.postMessage').length,
     edits: calls.filter((c) => c.method === 'chat.update').length,
-    state: /succeeded/.test(ws.message('ops', ts)!.text) ? 'succeeded' : ws.message('ops', ts)!.text,
+    state: /succeeded/.test(run.card.text) ? 'succeeded' : run.card.text,
   };
 }
 

@@ -92,12 +92,14 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number): Promise<{ card: Message; opId: string; story(): string }> {
+export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
   const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
   if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
-  await ws.waitFor(() => ws.messages('ops').length > before, 120_000, `the plan of ${text}`);
+  await ws.waitFor(() => ws.messages('ops').length > before, o.planTimeoutMs ?? 120_000, `the plan of ${text}`);
+  // the bench's clock: from the plan on screen (bob's click) to the card saying it finished
+  const planShownAt = Date.now();
   const ts = ws.messages('ops').at(-1)!.ts;
   const card = () => ws.message('ops', ts)!;
   const opId = /op-[a-z2-7]{12}/.exec(JSON.stringify(card().blocks))![0];
@@ -109,6 +111,7 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
     await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
   }
   await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
+  const finishedAt = Date.now();
   const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
-  return { card: card(), opId, story };
+  return { card: card(), opId, story, planShownAt, finishedAt };
 }
