@@ -15,6 +15,8 @@ export interface DrainRecord {
 /** Reads drain records; injected through the deps so runbooks never hold the store itself. */
 export interface DrainHistory {
   lastDrain(host: string): Promise<DrainRecord | undefined>;
+  /** A drain of the host that is approved, running, paused or in doubt (its journal is still growing). */
+  drainUnderWay(host: string): Promise<{ opId: string; state: string } | undefined>;
 }
 
 export function storeDrainHistory(store: Pick<Store, 'listOperations' | 'listJournal'>): DrainHistory {
@@ -31,6 +33,10 @@ export function storeDrainHistory(store: Pick<Store, 'listOperations' | 'listJou
         if (instances.length) return { opId: op.id, at: op.createdAt, instances };
       }
       return undefined;
+    },
+    async drainUnderWay(host) {
+      const [op] = await store.listOperations({ runbook: 'node.drain', target: host, states: ['approved', 'running', 'paused', 'in_doubt'], limit: 1 });
+      return op ? { opId: op.id, state: op.state } : undefined;
     },
   };
 }

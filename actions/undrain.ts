@@ -176,6 +176,12 @@ export const undrainRunbook: Runbook<UndrainArgs, NodeDeps> = {
     const c = cloudOf(deps);
     const svc = await c.cloud.getComputeService(args.host, 'nova-compute');
     if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], USAGE);
+    // A drain still under way would be undone half-way, and its record of origins is still growing.
+    const busy = await deps.history?.drainUnderWay(args.host);
+    if (busy) {
+      const next = busy.state === 'in_doubt' || busy.state === 'paused' ? `resume or abort it first (\`/op abort ${busy.opId}\`)` : `undrain once it has finished, or abort it first (\`/op abort ${busy.opId}\`)`;
+      throw new ChatOpsError('LOCK_HELD', `${args.host} is still being drained: operation ${busy.opId} is ${busy.state.replace('_', ' ')}; ${next}.`, { details: { host: args.host, operationId: busy.opId } });
+    }
     const warnings: string[] = [];
     const back: Returning[] = [];
     let drainOp: string | undefined;

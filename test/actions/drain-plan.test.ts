@@ -13,6 +13,9 @@ import { moveKindOf, pollDelay, type MoveResult } from '../../actions/migrate-in
 import { pageServices } from '../../actions/node-list.js';
 import { finalizePlan } from '../../actions/runbook.js';
 import { undrainRunbook } from '../../actions/undrain.js';
+import { storeDrainHistory } from '../../actions/drain-history.js';
+import type { ChatOpsError } from '../../core/errors.js';
+import { openStore } from '../../store/open-store.js';
 import { renderNodeList, renderNodeStatus } from '../../bot/render-node.js';
 import { checkBlocks } from '../../bot/standin/block-check.js';
 import { systemClock } from '../../core/clock.js';
@@ -110,13 +113,33 @@ describe('undrain plan', () => {
   it('brings back only recorded instances that still exist and are elsewhere; names the rest', async () => {
     const servers = [srv(1, 'ACTIVE', 'c02'), srv(2, 'SHUTOFF', 'c02'), srv(3, 'ERROR', 'c02'), srv(4, 'ACTIVE', 'c01')];
     const moved = (n: number): MoveResult => ({ id: srv(n, '').id, name: `vm-${String(n).padStart(3, '0')}`, from: 'c01', to: 'c02', result: 'moved', ms: 1 });
-    const history = { lastDrain: async () => ({ opId: 'op-aaaaaaaaaaaa', at: 0, instances: [1, 2, 3, 4, 9].map(moved) }) };
+    const history = { lastDrain: async () => ({ opId: 'op-aaaaaaaaaaaa', at: 0, instances: [1, 2, 3, 4, 9].map(moved) }), drainUnderWay: async () => undefined };
     const draft = await undrainRunbook.plan({ host: 'c01', migrateBack: true }, deps(readOnlyCloud([svc('c01', { status: 'disabled', state: 'down' })], servers), history), ctx);
     expect(draft.steps.map((s) => s.id)).toEqual(['init-files-back', 'start-service', 'verify-service', 'enable-service', `migrate-back:${srv(1, '').id}`, `migrate-back:${srv(2, '').id}`]);
     const w = draft.warnings!.join('\n');
     expect(w).toMatch(/vm-003 .* ERROR on c02: Nova cannot migrate it/);
     expect(w).toMatch(/vm-009 .* deleted since the drain/);
     expect(draft.steps.flatMap((s) => s.equivalent).join('\n')).toContain(`openstack server migrate --live-migration --host c01 ${srv(1, '').id}`);
+  });
+
+  it('is refused while a drain of the host is under way (its record of origins is still growing), and plans once it ended', async () => {
+    const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+    const history = storeDrainHistory(store);
+    const cloud = readOnlyCloud([svc('c01', { status: 'disabled' })], [srv(1, 'ACTIVE', 'c02')]);
+    const drain = await store.createOperation({ runbook: 'node.drain', target: 'c01', plan: {}, planHash: 'h', state: 'running', requester: { userId: 'U0ALICE01', teamId: 'T1' }, channelId: 'C1' });
+    for (const migrateBack of [true, false]) {
+      const err = await undrainRunbook.plan({ host: 'c01', migrateBack }, deps(cloud, history), ctx).then(() => undefined, (e: unknown) => e as ChatOpsError);
+      expect(err?.code).toBe('LOCK_HELD');
+      expect(err?.message).toBe(`c01 is still being drained: operation ${drain.id} is running; undrain once it has finished, or abort it first (\`/op abort ${drain.id}\`).`);
+    }
+    // another host's drain does not matter
+    const c02 = readOnlyCloud([svc('c02')], []);
+    await expect(undrainRunbook.plan({ host: 'c02', migrateBack: true }, deps(c02, history), ctx)).resolves.toBeDefined();
+    await store.updateOperation(drain.id, { state: 'in_doubt' }, { state: 'running' });
+    await expect(undrainRunbook.plan({ host: 'c01', migrateBack: true }, deps(cloud, history), ctx)).rejects.toThrow(/is in doubt; resume or abort it first/);
+    await store.updateOperation(drain.id, { state: 'failed' }, { state: 'in_doubt' });
+    await expect(undrainRunbook.plan({ host: 'c01', migrateBack: true }, deps(cloud, history), ctx)).resolves.toMatchObject({ target: 'c01' });
+    await store.close();
   });
 });
 
