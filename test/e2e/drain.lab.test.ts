@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../bot/standin/workspace.js';
-import { os, osJson, osOk, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NEUTRON_URL, NOVA_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../actions/lab-bot.js';
 
 const HOST = 'c01';
@@ -22,7 +22,25 @@ const NET = Math.min(5, N - 2); // Nova names multi-created servers <name>-<n> o
 const REPO = new URL('../../', import.meta.url).pathname;
 
 type Row = Record<string, string>;
-const serversOf = async (prefix: string) => (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}`, '--long'])).filter((s) => s['Name']!.startsWith(prefix));
+// Assertions read Nova and Neutron over REST with one token (the CLI's 1-5 s per call made them
+// about a third of this file's time); test/lab/ pins the CLI itself.
+let rest: Rest | undefined;
+const api = async <T>(url: string): Promise<T> => {
+  rest ??= await Rest.login();
+  const r = await rest.call<T>('GET', url);
+  if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  return r.body;
+};
+interface NovaServer { id: string; name: string; status: string; 'OS-EXT-SRV-ATTR:host': string | null }
+/** Our servers as `openstack server list --long` names the columns. */
+const serversOf = async (prefix: string): Promise<Row[]> =>
+  (await api<{ servers: NovaServer[] }>(`${NOVA_URL}/servers/detail?all_tenants=1&name=${encodeURIComponent(`^${prefix}`)}`)).servers
+    .filter((s) => s.name.startsWith(prefix))
+    .map((s) => ({ ID: s.id, Name: s.name, Status: s.status, Host: s['OS-EXT-SRV-ATTR:host'] ?? '' }));
+const portHostsOf = async (serverId: string): Promise<string[]> =>
+  (await api<{ ports: { 'binding:host_id': string }[] }>(`${NEUTRON_URL}/ports?device_id=${serverId}`)).ports.map((p) => p['binding:host_id']);
+const serviceOf = async (host: string) =>
+  (await api<{ services: { status: string; state: string; disabled_reason: string | null }[] }>(`${NOVA_URL}/os-services?binary=nova-compute&host=${host}`)).services[0]!;
 
 async function restoreHost(): Promise<void> {
   await sshHost(HOST, 'lab-nova-compute start');
@@ -97,9 +115,9 @@ describe.each([
     expect(after.filter((s) => s['Host'] === HOST)).toEqual([]);
     expect(after.every((s) => s['Host'] === 'c02')).toBe(true);
     expect(after.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
-    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', HOST, '--service', 'nova-compute', '--long']))[0]!;
-    expect(svc['Status']).toBe('disabled');
-    expect(svc['Disabled Reason']).toBe(reason);
+    const svc = await serviceOf(HOST);
+    expect(svc.status).toBe('disabled');
+    expect(svc.disabled_reason).toBe(reason);
     expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(3);
     if (initFile) {
       // pin-init: the init file is aside (where the plan said), so config management can't restart nova-compute.
@@ -108,13 +126,10 @@ describe.each([
     // Ports on Public_AGILE follow their servers.
     const netvms = after.filter((s) => s['Name']!.startsWith(`${prefix}-netvm-`));
     expect(netvms.length).toBe(NET);
-    for (const s of netvms) {
-      const ports = await osJson<Row[]>(['port', 'list', '--device-id', s['ID']!]);
-      for (const p of ports) expect((await osJson<Row>(['port', 'show', p['ID']!]))['binding_host_id']).toBe('c02');
-    }
+    for (const s of netvms) expect(await portHostsOf(s['ID']!), s['Name']).toEqual(['c02']);
     // The volume is still attached to its server.
     const withVolume = netvms.find((s) => s['Name'] === `${prefix}-netvm-1`)!;
-    expect((await osJson<Row[]>(['server', 'volume', 'list', withVolume['ID']!])).length).toBe(1);
+    expect((await api<{ volumeAttachments: unknown[] }>(`${NOVA_URL}/servers/${withVolume['ID']!}/os-volume_attachments`)).volumeAttachments).toHaveLength(1);
     // A readable thread: replies only for approval, milestones and the summary.
     const thread = ws().thread('ops', drain.card.ts);
     expect(thread.length).toBeLessThanOrEqual(15);
@@ -125,14 +140,12 @@ describe.each([
     const home = await serversOf(prefix);
     expect(home.filter((s) => s['Host'] !== HOST).map((s) => s['Name'])).toEqual([]);
     expect(home.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
-    const back = (await osJson<Row[]>(['compute', 'service', 'list', '--host', HOST, '--service', 'nova-compute', '--long']))[0]!;
-    expect(back['Status']).toBe('enabled');
-    expect(back['State']).toBe('up');
+    const back = await serviceOf(HOST);
+    expect(back.status).toBe('enabled');
+    expect(back.state).toBe('up');
     expect((await sshHost(HOST, 'lab-nova-compute status')).exitCode).toBe(0);
     if (initFile) expect([existsSync(initFile), existsSync(aside(initFile))]).toEqual([true, false]);
-    for (const s of netvms) {
-      for (const p of await osJson<Row[]>(['port', 'list', '--device-id', s['ID']!])) expect((await osJson<Row>(['port', 'show', p['ID']!]))['binding_host_id']).toBe(HOST);
-    }
+    for (const s of netvms) expect(await portHostsOf(s['ID']!), s['Name']).toEqual([HOST]);
     // Each approved plan ran once: one operation per command, each succeeded.
     const ops = await lab.store.listOperations({});
     expect(ops.map((o) => `${o.runbook}:${o.state}`).sort()).toEqual(['node.drain:succeeded', 'node.undrain:succeeded']);
