@@ -84,6 +84,31 @@ export async function latestMigration(cloud: Cloud, serverId: string): Promise<M
   return all.sort((a, b) => b.id - a.id)[0];
 }
 
+/** Nova's instance actions that move a server (its instance_actions constants). */
+const MOVE_ACTIONS = ['live-migration', 'migrate', 'resize', 'confirmResize'];
+
+/**
+ * Why Nova failed the server's latest move, in Nova's words: of the newest moving action, the first
+ * event that failed, with the exception on the last line of its traceback (shown to admins), e.g.
+ * "conductor_live_migrate_instance failed: NoValidHost: No valid host was found. ...". Best effort:
+ * undefined when Nova does not say (no action, no failed event, no rights), never throws.
+ */
+export async function novaReason(cloud: Cloud, serverId: string): Promise<string | undefined> {
+  try {
+    const action = (await cloud.listInstanceActions(serverId)).find((a) => MOVE_ACTIONS.includes(a.action));
+    if (!action) return undefined;
+    const events = [...((await cloud.getInstanceAction(serverId, action.requestId))?.events ?? [])].sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? ''));
+    const failed = events.find((e) => e.result?.toLowerCase() === 'error');
+    if (!failed) return undefined;
+    const last = (failed.traceback ?? '').split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    const exception = last?.replace(/^(?:[a-z_]\w*\.)+(?=\w+(?:: |$))/, '');
+    const text = `${failed.event}${failed.host ? ` on ${failed.host}` : ''} failed${exception ? `: ${exception}` : ''}`;
+    return text.length > 400 ? `${text.slice(0, 399)}…` : text;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Read-only: has this instance left `source` for good (or is it gone)? */
 export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string): Promise<Observation> {
   const s = await c.cloud.getServer(i.id);
@@ -128,9 +153,12 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
       break;
     }
     const m = await latestMigration(c.cloud, i.id);
-    if (attempt >= 2 || c.clock.now() > deadline) {
-      throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed${attempt ? ` ${attempt + 1} times` : ''}: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}; the instance is still on ${o.source} (${settled.status})`, {
-        details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null },
+    const reason = await novaReason(c.cloud, i.id);
+    // Only the scheduler's refusal is worth trying again; any other failure would repeat itself.
+    const transient = reason === undefined || /NoValidHost|No valid host/i.test(reason);
+    if (attempt >= 2 || !transient || c.clock.now() > deadline) {
+      throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed${attempt ? ` ${attempt + 1} times` : ''}: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}${reason ? ` (${reason})` : ''}; the instance is still on ${o.source} (${settled.status})`, {
+        details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null, reason: reason ?? null },
       });
     }
     await sleep(10_000, o.signal);
@@ -159,7 +187,8 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
       await confirmOnce(c, i);
     } else if (s.status === 'ERROR') {
       const m = await latestMigration(c.cloud, i.id);
-      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}`, { details: { server: i.id, migration: m?.id ?? null } });
+      const reason = await novaReason(c.cloud, i.id);
+      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}${reason ? `: ${reason}` : ''}`, { details: { server: i.id, migration: m?.id ?? null, reason: reason ?? null } });
     } else if (!inFlight(s)) {
       return s;
     }

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { cliCommands as cmd, commandLine, type CliCommand } from './cli-commands.js';
 import * as c from './cli-schemas.js';
 import type {
-  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, Migration, MigrationFilter, Network, Port, PortFilter,
+  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
   PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CommandRunner } from './command-runner.js';
@@ -159,6 +159,12 @@ export class CliCloud implements Cloud {
   }
   abortLiveMigration(serverId: string, migrationId: number): Promise<void> {
     return this.write(cmd.abortLiveMigration(serverId, migrationId));
+  }
+  async listInstanceActions(serverId: string): Promise<InstanceAction[]> {
+    return (await this.read(cmd.listInstanceActions(serverId), c.cliInstanceActions)).sort((a, b) => b.startTime.localeCompare(a.startTime));
+  }
+  getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
+    return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
   }
 
   // --- network --------------------------------------------------------------------------------

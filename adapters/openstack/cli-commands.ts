@@ -48,6 +48,8 @@ export const cliCommands = {
     os('server', 'migration', 'list', ...opt('--server', f.serverId), ...opt('--host', f.host), ...opt('--status', f.status),
       ...opt('--type', f.migrationType === 'migration' ? 'cold-migration' : f.migrationType)),
   abortLiveMigration: (serverId: string, migrationId: number) => os('server', 'migration', 'abort', serverId, String(migrationId)),
+  listInstanceActions: (serverId: string) => os('server', 'event', 'list', '--long', serverId),
+  getInstanceAction: (serverId: string, requestId: string) => os('server', 'event', 'show', serverId, requestId),
 
   listPorts: (f: PortFilter = {}) => {
     const fixed = [...(f.subnetId ? [`subnet=${f.subnetId}`] : []), ...(f.fixedIp ? [`ip-address=${f.fixedIp}`] : [])].join(',');

@@ -3,7 +3,7 @@
  * arrays keyed by column header ("Forced Down"), show commands give the resource's own field names.
  */
 import { z } from 'zod';
-import type { ComputeService, Migration, Port, Server, ServerVolume, Subnet, VolumeAttachment } from './cloud.js';
+import type { ComputeService, InstanceAction, Migration, Port, Server, ServerVolume, Subnet, VolumeAttachment } from './cloud.js';
 
 const nstr = z.string().nullish().transform((v) => v ?? null);
 
@@ -47,6 +47,26 @@ export const cliMigrations = z.array(z.object({
   id: m.Id, ...(m.UUID ? { uuid: m.UUID } : {}), serverId: m['Server UUID'], status: m.Status, migrationType: m.Type,
   sourceCompute: m['Source Compute'], destCompute: m['Dest Compute'], ...(m['Created At'] ? { createdAt: m['Created At'] } : {}),
 })));
+
+/** `openstack server event list --long -f json` (OSC 6: title-case columns). */
+export const cliInstanceActions = z.array(z.object({
+  'Request ID': z.string(),
+  Action: z.string(),
+  'Start Time': z.string(),
+  Message: nstr,
+}).passthrough().transform((a): InstanceAction => ({ action: a.Action, requestId: a['Request ID'], message: a.Message, startTime: a['Start Time'] })));
+
+/** `openstack server event show -f json`: the API's own field names, events included. */
+export const cliInstanceAction = z.object({
+  action: z.string(),
+  request_id: z.string(),
+  message: nstr,
+  start_time: z.string(),
+  events: z.array(z.object({ event: z.string(), result: nstr, host: nstr, start_time: nstr, traceback: nstr }).passthrough()).default([]),
+}).passthrough().transform((a): InstanceAction => ({
+  action: a.action, requestId: a.request_id, message: a.message, startTime: a.start_time,
+  events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback })),
+}));
 
 export const cliIdList = z.array(z.object({ ID: z.string() }).passthrough());
 

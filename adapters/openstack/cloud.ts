@@ -41,6 +41,28 @@ export interface Migration {
   createdAt?: string;
 }
 
+/**
+ * One step of an instance action as Nova records it (os-instance-actions events): for a failed
+ * migration, the event that failed and why. `traceback` is shown to admins only; its last line is
+ * the exception Nova raised (e.g. "nova.exception.NoValidHost: No valid host was found...").
+ */
+export interface InstanceActionEvent {
+  event: string;
+  result: string | null;
+  host: string | null;
+  startTime: string | null;
+  traceback: string | null;
+}
+
+/** What was done to a server (os-instance-actions), newest first in lists; `events` only from getInstanceAction. */
+export interface InstanceAction {
+  action: string;
+  requestId: string;
+  message: string | null;
+  startTime: string;
+  events?: InstanceActionEvent[];
+}
+
 export interface FixedIp {
   subnetId: string;
   ipAddress: string;
@@ -188,6 +210,10 @@ export interface Cloud {
 
   listMigrations(filter: MigrationFilter): Promise<Migration[]>;
   abortLiveMigration(serverId: string, migrationId: number): Promise<void>;
+  /** The server's actions, newest first (`openstack server event list`). */
+  listInstanceActions(serverId: string): Promise<InstanceAction[]>;
+  /** One action with its events (`openstack server event show`); undefined when Nova has none by that id. */
+  getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined>;
 
   listPorts(filter?: PortFilter): Promise<Port[]>;
   getPort(id: string): Promise<Port | undefined>;

@@ -4,7 +4,7 @@
  */
 import { systemClock, type Clock } from '../../core/clock.js';
 import type {
-  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, Migration, MigrationFilter, Network, Port, PortFilter,
+  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
   PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CloudConfig } from './cloud-config.js';
@@ -134,6 +134,13 @@ export class RestCloud implements Cloud {
 
   async abortLiveMigration(serverId: string, migrationId: number): Promise<void> {
     await this.http.delete('compute', `/servers/${enc(serverId)}/migrations/${migrationId}`);
+  }
+  async listInstanceActions(serverId: string): Promise<InstanceAction[]> {
+    const r = await this.http.get('compute', `/servers/${enc(serverId)}/os-instance-actions`, { schema: s.instanceActionsBody, allow404: true });
+    return (r?.instanceActions ?? []).sort((a, b) => b.startTime.localeCompare(a.startTime));
+  }
+  async getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
+    return (await this.http.get('compute', `/servers/${enc(serverId)}/os-instance-actions/${enc(requestId)}`, { schema: s.instanceActionBody, allow404: true }))?.instanceAction;
   }
 
   // --- network ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * through. Each maps to the normalised types of cloud.ts.
  */
 import { z } from 'zod';
-import type { ComputeService, Migration, Network, Port, Server, Subnet, Volume, VolumeAttachment } from './cloud.js';
+import type { ComputeService, InstanceAction, Migration, Network, Port, Server, Subnet, Volume, VolumeAttachment } from './cloud.js';
 
 const nstr = z.string().nullish().transform((v) => v ?? null);
 
@@ -58,6 +58,26 @@ export const migrationSchema = z.object({
   sourceCompute: m.source_compute, destCompute: m.dest_compute, ...(m.created_at ? { createdAt: m.created_at } : {}),
 }));
 export const migrationsBody = z.object({ migrations: z.array(migrationSchema), migrations_links: z.array(link).optional() });
+
+const instanceActionEvent = z.object({
+  event: z.string(),
+  result: nstr,
+  host: nstr,
+  start_time: nstr,
+  traceback: nstr,
+}).passthrough();
+const instanceActionSchema = z.object({
+  action: z.string(),
+  request_id: z.string(),
+  message: nstr,
+  start_time: z.string(),
+  events: z.array(instanceActionEvent).optional(),
+}).passthrough().transform((a): InstanceAction => ({
+  action: a.action, requestId: a.request_id, message: a.message, startTime: a.start_time,
+  ...(a.events ? { events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback })) } : {}),
+}));
+export const instanceActionsBody = z.object({ instanceActions: z.array(instanceActionSchema) });
+export const instanceActionBody = z.object({ instanceAction: instanceActionSchema });
 
 export const portSchema = z.object({
   id: z.string(),

@@ -91,3 +91,50 @@ describe('a stuck live migration', () => {
     expect([svc['Status'], svc['Disabled Reason']]).toEqual(['disabled', 'stuck-test']);
   }, 1_200_000);
 });
+
+/**
+ * A migration Nova refuses is reported with Nova's reason (runbook.md §1): the destination c02 is
+ * disabled, so Nova's scheduler refuses each live migration to it (NoValidHost, recorded on the
+ * instance action). The bot retries that refusal twice (often transient), then stops the drain with
+ * Nova's words in the thread; the second server is not touched and c01 stays disabled.
+ */
+describe('a migration Nova refuses', () => {
+  let lab: LabBot | undefined;
+  let prefix = '';
+  let lock: { release(): void } | undefined;
+
+  beforeAll(async () => {
+    await requireLab();
+    lock = await holdLabHost('c01');
+    prefix = uniquePrefix('refused').replace(/-$/, '');
+    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    await os(['compute', 'service', 'set', '--disable', '--disable-reason', 'drain-stuck.lab.test: refuse migrations', 'c02', 'nova-compute']);
+    lab = await startLabBot({ transport: 'http', backend: 'rest' });
+  }, 900_000);
+
+  afterAll(async () => {
+    await lab?.close();
+    await os(['compute', 'service', 'set', '--enable', 'c02', 'nova-compute']);
+    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    lock?.release();
+  }, 900_000);
+
+  it("stops the drain and names Nova's reason in the thread", async () => {
+    const run = await runApprovedOnLab(lab!, 'drain c01 reason=refused-test to=c02 stop-service=no', 600_000);
+    expect(run.card.text, run.story()).toMatch(/failed/);
+    const story = run.story();
+    expect(story).toMatch(/The destination c02 is up and disabled: Nova will refuse migrations to it/);
+    expect(story).toMatch(/failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: NoValidHost: No valid host was found[^)]*\); the instance is still on c01 \(ACTIVE\)/);
+
+    const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`)).sort((a, b) => a['Name']!.localeCompare(b['Name']!));
+    expect(mine.map((s) => [s['Status'], s['Host']])).toEqual([['ACTIVE', 'c01'], ['ACTIVE', 'c01']]);
+    // three refused attempts for the first, none for the second
+    expect((await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[0]!['ID']!])).map((m) => m['Status'])).toEqual(['error', 'error', 'error']);
+    expect(await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[1]!['ID']!])).toEqual([]);
+    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute', '--long']))[0]!;
+    expect([svc['Status'], svc['Disabled Reason']]).toEqual(['disabled', 'refused-test']);
+  }, 1_200_000);
+});

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cloud, Port } from '../../../adapters/openstack/cloud.js';
 import type { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
+import { novaReason } from '../../../actions/migrate-instances.js';
 import { isChatOpsError } from '../../../core/errors.js';
 import { labClouds, labInfo, LabSeeder, serverSettled, waitFor } from './lab-fixtures.js';
 
@@ -79,6 +80,31 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     expect(migs.map((m) => `${m.sourceCompute}->${m.destCompute}:${m.status}`).sort()).toEqual(['c01->c02:completed', 'c02->c01:completed']);
     const byHost = await cloud.listMigrations({ host: 'c02', status: 'completed' });
     expect(byHost.some((m) => m.serverId === s.id)).toBe(true);
+  });
+
+  it("reads a server's actions and their events: why Nova refused a live migration", async () => {
+    const s = await seed.server('c01');
+    await rest.disableComputeService('c02', 'nova-compute', 'contract test: refuse migrations');
+    try {
+      await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
+      await waitFor('the refused migration recorded as error', async () =>
+        ((await rest.listMigrations({ serverId: s.id })).some((m) => m.status === 'error') ? true : undefined));
+    } finally {
+      await rest.enableComputeService('c02', 'nova-compute');
+    }
+    const actions = await cloud.listInstanceActions(s.id);
+    expect(actions.map((a) => a.action)).toEqual(['live-migration', 'create']);
+    expect(actions[0]!.requestId).toMatch(/^req-/);
+    const action = await waitFor('the failed event', async () => {
+      const a = await cloud.getInstanceAction(s.id, actions[0]!.requestId);
+      return a?.events?.some((e) => e.result === 'Error') ? a : undefined;
+    });
+    const failed = action.events!.find((e) => e.result === 'Error')!;
+    expect(failed.event).toBe('conductor_live_migrate_instance');
+    expect(failed.traceback).toMatch(/NoValidHost: No valid host was found/);
+    expect(await novaReason(cloud, s.id)).toMatch(/^conductor_live_migrate_instance on controller failed: NoValidHost: No valid host was found/);
+    expect(await cloud.getInstanceAction(s.id, 'req-00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    expect(await serverSettled(rest, s.id, 'ACTIVE', 'c01')).toMatchObject({ host: 'c01' });
   });
 
   it('refuses to abort a live migration that is not running (the fake driver finishes in under a second)', async () => {
