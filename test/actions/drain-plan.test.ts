@@ -185,13 +185,14 @@ describe('pure parts', () => {
 });
 
 describe('pollDelay', () => {
-  it('polls a migration every 250 ms for 5 s, then backs off to the configured interval', () => {
-    const delays = Array.from({ length: 30 }, (_, k) => pollDelay(k, 2000));
-    expect(delays.slice(0, 20).every((d) => d === 250)).toBe(true);
-    expect(delays.slice(0, 20).reduce((a, b) => a + b, 0)).toBe(5000);
-    expect(delays.slice(20, 24)).toEqual([375, 563, 844, 1266]);
+  it('polls a migration every 100 ms for 2 s, every 250 ms to 5 s, then backs off to the configured interval', () => {
+    const delays = Array.from({ length: 40 }, (_, k) => pollDelay(k, 2000));
+    expect(delays.slice(0, 20).every((d) => d === 100)).toBe(true);
+    expect(delays.slice(20, 32).every((d) => d === 250)).toBe(true);
+    expect(delays.slice(0, 32).reduce((a, b) => a + b, 0)).toBe(5000);
+    expect(delays.slice(32, 36)).toEqual([375, 563, 844, 1266]);
     expect(Math.max(...delays)).toBe(2000);
     expect(delays.every((d, k) => k === 0 || d >= delays[k - 1]!)).toBe(true);
-    expect(pollDelay(0, 100)).toBe(100);
+    expect(pollDelay(0, 50)).toBe(50);
   });
 });
