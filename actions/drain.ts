@@ -8,6 +8,7 @@
  * and a restarted bot resumes at the next one; every step reads Nova before it acts.
  */
 import { z } from 'zod';
+import type { Server } from '../adapters/openstack/cloud.js';
 import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { PlanStep } from '../core/types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from './deps.js';
@@ -66,14 +67,16 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
         const cd = cloudOf(ctx.deps);
         const seen = await Promise.all(batch.map((i) => observeMove(cd, i, d.host)));
         if (seen.every((o) => o.state === 'done')) return { state: 'done', detail: seen.map((o) => o.detail).join('; '), output: { moved: seen.map((o) => o.output ?? null) } };
-        return { state: 'not-done', detail: seen.map((o) => o.detail).join('; ') };
+        return { state: 'not-done', detail: seen.map((o) => o.detail).join('; '), seen: seen.map((o) => o.seen) };
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
+        const checked = (ctx.checked?.seen ?? []) as (Server | undefined)[];
         let finished = 0;
         const settled = await Promise.allSettled(
-          batch.map((i) =>
+          batch.map((i, n) =>
             moveInstance(cd, i, {
+              ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
               source: d.host,
               dest: d.to,
               blockMigration: bm,

@@ -42,6 +42,8 @@ export interface MoveOptions {
   signal: AbortSignal;
   /** Journaled before the API call that starts a migration. */
   beforeStart(detail: Record<string, JsonValue>): Promise<void>;
+  /** The server as read a moment ago (by the step's check); read again when absent. */
+  seen?: Server;
 }
 
 /** Live-migratable and cold-migratable statuses (Nova's own rules); the rest is left alone. */
@@ -123,7 +125,7 @@ export async function observeMove(c: CloudDeps, i: PlannedInstance, source: stri
   if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: result(i, source, null, 'gone', 0) };
   if (s.host !== source && settledStatus(s)) return { state: 'done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, output: result(i, source, s.host, 'already', 0) };
   // Still on the source, or mid-migration / awaiting confirmation: run() picks it up from there.
-  return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status}${s.taskState ? `, ${s.taskState}` : ''})` };
+  return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status}${s.taskState ? `, ${s.taskState}` : ''})`, seen: s };
 }
 
 function result(i: PlannedInstance, from: string, to: string | null, r: MoveResult['result'], ms: number): MoveResult {
@@ -137,7 +139,8 @@ function result(i: PlannedInstance, from: string, to: string | null, r: MoveResu
  */
 export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOptions): Promise<MoveResult> {
   const t0 = c.clock.now();
-  let s = await c.cloud.getServer(i.id);
+  // the step's check has usually just read it (one GET less per instance on a drain of hundreds)
+  let s = o.seen ?? (await c.cloud.getServer(i.id));
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);

@@ -18,6 +18,8 @@ export interface Observation {
   detail?: string;
   /** When done: the output the step would have returned (e.g. the id of the port it created). */
   output?: JsonValue;
+  /** When not done: what check read (a server, say), handed to the run that follows; never journaled. */
+  seen?: unknown;
 }
 
 /** Kinds of audit entries a step writes before it acts (reliability.md invariant 3). */
@@ -44,6 +46,8 @@ export interface StepContext<D = unknown> {
   milestone(text: string): void;
   /** Outputs of steps that completed earlier in this operation, by step id. */
   outputs: Readonly<Record<string, JsonValue>>;
+  /** What `check` observed just before this run (same attempt), so run need not read it again. */
+  checked?: Observation;
 }
 
 /** A PlanStep plus the code that carries it out. Rebuilt from the stored plan by `steps(plan)`. */

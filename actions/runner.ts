@@ -256,7 +256,7 @@ export class Runner<D> {
         reporter.emit({ type: 'step-finished', at: store.clock.now(), stepId: step.id, outcome: 'skipped', ...(seen.detail ? { detail: seen.detail } : {}) });
         return true;
       }
-      const out = await bounded(`step ${step.id}`, limit, opSignal, (signal) => step.run({ ...ctx, signal }));
+      const out = await bounded(`step ${step.id}`, limit, opSignal, (signal) => step.run({ ...ctx, signal, ...(seen ? { checked: seen } : {}) }));
       this.crash.hit(step.id, 'after-effect');
       if (out !== undefined) (ctx.outputs as Record<string, JsonValue>)[step.id] = out;
       const saved = ctx.savedData();

@@ -6,6 +6,7 @@
  * others go on: the host is in service again either way.
  */
 import { z } from 'zod';
+import type { Server } from '../adapters/openstack/cloud.js';
 import { amqpConnectedSince, moveFile } from '../adapters/ssh.js';
 import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
 import { ChatOpsError, InputError } from '../core/errors.js';
@@ -139,13 +140,15 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         const s = await cloudOf(ctx.deps).cloud.getServer(i.id);
         if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: null, result: 'gone', ms: 0 }] } };
         if (s.host === host && s.taskState === null && s.status !== 'VERIFY_RESIZE') return { state: 'done', detail: `${i.name} is on ${host}`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: host, result: 'already', ms: 0 }] } };
-        return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})` };
+        return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, seen: s };
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
         let moved: MoveResult;
         try {
+          const seen = ctx.checked?.seen as Server | undefined;
           moved = await moveInstance(cd, i, {
+            ...(seen?.id === i.id ? { seen } : {}),
             source: i.from,
             dest: host,
             blockMigration: blockMigrationOf('auto'),
