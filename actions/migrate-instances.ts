@@ -99,9 +99,10 @@ const MOVE_ACTIONS = ['live-migration', 'migrate', 'resize', 'confirmResize'];
 
 /**
  * Why Nova failed the server's latest move, in Nova's words: of the newest moving action, the first
- * event that failed, with the exception on the last line of its traceback (shown to admins), e.g.
- * "conductor_live_migrate_instance failed: NoValidHost: No valid host was found. ...". Best effort:
- * undefined when Nova does not say (no action, no failed event, no rights), never throws.
+ * event that failed, with its `details` (compute 2.84+), e.g. "conductor_live_migrate_instance on
+ * controller failed: No valid host was found.". Older clouds have only the traceback's frames: its
+ * last line is used when it is an exception ("nova.exception.X: message"). Best effort: undefined
+ * when Nova does not say (no action, no failed event, no rights), never throws.
  */
 export async function novaReason(cloud: Cloud, serverId: string): Promise<string | undefined> {
   try {
@@ -111,8 +112,9 @@ export async function novaReason(cloud: Cloud, serverId: string): Promise<string
     const failed = events.find((e) => e.result?.toLowerCase() === 'error');
     if (!failed) return undefined;
     const last = (failed.traceback ?? '').split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
-    const exception = last?.replace(/^(?:[a-z_]\w*\.)+(?=\w+(?:: |$))/, '');
-    const text = `${failed.event}${failed.host ? ` on ${failed.host}` : ''} failed${exception ? `: ${exception}` : ''}`;
+    const exception = last && /^(?:[a-z_]\w*\.)*[A-Z]\w*: \S/.test(last) ? last.replace(/^(?:[a-z_]\w*\.)+/, '') : undefined;
+    const why = failed.details?.trim() || exception;
+    const text = `${failed.event}${failed.host ? ` on ${failed.host}` : ''} failed${why ? `: ${why}` : ''}`;
     return text.length > 400 ? `${text.slice(0, 399)}…` : text;
   } catch {
     return undefined;

@@ -12,7 +12,7 @@ import type {
   PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CommandRunner } from './command-runner.js';
-import { MICROVERSIONS } from './openstack-http.js';
+import { EVENT_DETAILS_MICROVERSION, MICROVERSIONS } from './openstack-http.js';
 import { OpenStackCliError, tail } from './openstack-errors.js';
 import { serverSchema, volumeSchema } from './rest-schemas.js';
 
@@ -46,8 +46,9 @@ export class CliCloud implements Cloud {
   /** Runs one command; `write` decides what a timeout means. Returns parsed JSON when `schema` is given. */
   private async run<T>(command: CliCommand, o: { write: boolean; schema?: z.ZodType<T>; allowNotFound?: boolean; acceptExit?: boolean }): Promise<T | undefined> {
     const [, ...rest] = command.argv;
-    const argv = ['openstack', ...(this.o.globalArgs ?? []), '--os-compute-api-version', MICROVERSIONS.compute, ...rest, ...(o.schema ? ['-f', 'json'] : [])];
-    const r = await this.o.runner.run(argv, { timeoutMs: this.timeoutMs, env: { OS_COMPUTE_API_VERSION: MICROVERSIONS.compute } });
+    const version = command.computeVersion ?? MICROVERSIONS.compute;
+    const argv = ['openstack', ...(this.o.globalArgs ?? []), '--os-compute-api-version', version, ...rest, ...(o.schema ? ['-f', 'json'] : [])];
+    const r = await this.o.runner.run(argv, { timeoutMs: this.timeoutMs, env: { OS_COMPUTE_API_VERSION: version } });
     const base = { argv, exitCode: r.exitCode, stderrTail: tail(r.stderr), durationMs: r.durationMs, where: this.o.runner.where };
     if (r.timedOut) {
       throw new OpenStackCliError('openstack command timed out', { ...base, outcome: o.write ? 'unknown' : 'rejected' });
@@ -163,8 +164,14 @@ export class CliCloud implements Cloud {
   async listInstanceActions(serverId: string): Promise<InstanceAction[]> {
     return (await this.read(cmd.listInstanceActions(serverId), c.cliInstanceActions)).sort((a, b) => b.startTime.localeCompare(a.startTime));
   }
-  getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
-    return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
+  async getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
+    // 2.84 adds each event's `details`; a cloud older than Ussuri refuses it, and gets the pinned version
+    try {
+      return await this.run(cmd.getInstanceAction(serverId, requestId, EVENT_DETAILS_MICROVERSION), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
+    } catch (e) {
+      if (!(e instanceof OpenStackCliError) || !/version/i.test(e.stderrTail)) throw e;
+      return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
+    }
   }
 
   // --- network --------------------------------------------------------------------------------

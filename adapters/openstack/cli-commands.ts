@@ -9,6 +9,8 @@ import type { BlockMigration, MigrationFilter, PortFilter, PortSpec, PortUpdate 
 export interface CliCommand {
   argv: string[];
   notes?: string[];
+  /** A compute microversion this command needs instead of the pinned one. */
+  computeVersion?: string;
 }
 
 const os = (...a: string[]): CliCommand => ({ argv: ['openstack', ...a] });
@@ -49,7 +51,9 @@ export const cliCommands = {
       ...opt('--type', f.migrationType === 'migration' ? 'cold-migration' : f.migrationType)),
   abortLiveMigration: (serverId: string, migrationId: number) => os('server', 'migration', 'abort', serverId, String(migrationId)),
   listInstanceActions: (serverId: string) => os('server', 'event', 'list', '--long', serverId),
-  getInstanceAction: (serverId: string, requestId: string) => os('server', 'event', 'show', serverId, requestId),
+  getInstanceAction: (serverId: string, requestId: string, computeVersion?: string): CliCommand => ({
+    ...os('server', 'event', 'show', serverId, requestId), ...(computeVersion ? { computeVersion } : {}),
+  }),
 
   listPorts: (f: PortFilter = {}) => {
     const fixed = [...(f.subnetId ? [`subnet=${f.subnetId}`] : []), ...(f.fixedIp ? [`ip-address=${f.fixedIp}`] : [])].join(',');

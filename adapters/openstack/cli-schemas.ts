@@ -62,10 +62,10 @@ export const cliInstanceAction = z.object({
   request_id: z.string(),
   message: nstr,
   start_time: z.string(),
-  events: z.array(z.object({ event: z.string(), result: nstr, host: nstr, start_time: nstr, traceback: nstr }).passthrough()).default([]),
+  events: z.array(z.object({ event: z.string(), result: nstr, host: nstr, start_time: nstr, traceback: nstr, details: nstr }).passthrough()).default([]),
 }).passthrough().transform((a): InstanceAction => ({
   action: a.action, requestId: a.request_id, message: a.message, startTime: a.start_time,
-  events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback })),
+  events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback, details: e.details })),
 }));
 
 export const cliIdList = z.array(z.object({ ID: z.string() }).passthrough());

@@ -43,8 +43,8 @@ export interface Migration {
 
 /**
  * One step of an instance action as Nova records it (os-instance-actions events): for a failed
- * migration, the event that failed and why. `traceback` is shown to admins only; its last line is
- * the exception Nova raised (e.g. "nova.exception.NoValidHost: No valid host was found...").
+ * migration, the event that failed and why. `details` is the failure's message (compute 2.84+, e.g.
+ * "No valid host was found. "); `traceback` (admins only) holds the frames, not the message.
  */
 export interface InstanceActionEvent {
   event: string;
@@ -52,6 +52,7 @@ export interface InstanceActionEvent {
   host: string | null;
   startTime: string | null;
   traceback: string | null;
+  details: string | null;
 }
 
 /** What was done to a server (os-instance-actions), newest first in lists; `events` only from getInstanceAction. */

@@ -23,6 +23,8 @@ export type Service = 'compute' | 'network' | 'volume' | 'placement' | 'image';
  * - placement 1.28: consumer generations; GET /allocations and /resource_providers/{id}/usages.
  */
 export const MICROVERSIONS = { compute: '2.79', volume: '3.27', placement: '1.28' } as const;
+/** Instance action events carry `details` (the failure's message, for everyone) from 2.84 (Ussuri). */
+export const EVENT_DETAILS_MICROVERSION = '2.84';
 
 const CATALOG_TYPES: Record<Service, readonly string[]> = {
   compute: ['compute'],
@@ -32,10 +34,12 @@ const CATALOG_TYPES: Record<Service, readonly string[]> = {
   image: ['image'],
 };
 
-function versionHeaders(service: Service): Record<string, string> {
+function versionHeaders(service: Service, override?: string): Record<string, string> {
   switch (service) {
-    case 'compute':
-      return { 'openstack-api-version': `compute ${MICROVERSIONS.compute}`, 'x-openstack-nova-api-version': MICROVERSIONS.compute };
+    case 'compute': {
+      const v = override ?? MICROVERSIONS.compute;
+      return { 'openstack-api-version': `compute ${v}`, 'x-openstack-nova-api-version': v };
+    }
     case 'volume':
       return { 'openstack-api-version': `volume ${MICROVERSIONS.volume}` };
     case 'placement':
@@ -53,6 +57,8 @@ export interface CallOptions<T> {
   /** Return undefined instead of throwing on 404 (for "get or nothing" look-ups). */
   allow404?: boolean;
   timeoutMs?: number;
+  /** This call's microversion instead of the pinned one (a field only a later version has). */
+  microversion?: string;
 }
 
 /** One finished call, for metrics and benchmarks. */
@@ -121,7 +127,7 @@ export class OpenStackHttp {
       try {
         res = await this.transport.send({
           method, url, timeoutMs,
-          headers: { 'x-auth-token': token.value, accept: 'application/json', ...versionHeaders(service), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: { 'x-auth-token': token.value, accept: 'application/json', ...versionHeaders(service, o.microversion), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) },
           ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         });
       } catch (e) {

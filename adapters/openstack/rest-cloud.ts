@@ -10,7 +10,7 @@ import type {
 import type { CloudConfig } from './cloud-config.js';
 import { KeystoneSession } from './keystone-session.js';
 import { OpenStackApiError } from './openstack-errors.js';
-import { OpenStackHttp, type OpenStackHttpOptions } from './openstack-http.js';
+import { EVENT_DETAILS_MICROVERSION, OpenStackHttp, type OpenStackHttpOptions } from './openstack-http.js';
 import * as s from './rest-schemas.js';
 import { Transport } from './transport.js';
 
@@ -140,7 +140,14 @@ export class RestCloud implements Cloud {
     return (r?.instanceActions ?? []).sort((a, b) => b.startTime.localeCompare(a.startTime));
   }
   async getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
-    return (await this.http.get('compute', `/servers/${enc(serverId)}/os-instance-actions/${enc(requestId)}`, { schema: s.instanceActionBody, allow404: true }))?.instanceAction;
+    const path = `/servers/${enc(serverId)}/os-instance-actions/${enc(requestId)}`;
+    // 2.84 adds each event's `details`; a cloud older than Ussuri answers 406, and gets the pinned version
+    try {
+      return (await this.http.get('compute', path, { schema: s.instanceActionBody, allow404: true, microversion: EVENT_DETAILS_MICROVERSION }))?.instanceAction;
+    } catch (e) {
+      if (!(e instanceof OpenStackApiError) || (e.status !== 406 && e.status !== 400)) throw e;
+      return (await this.http.get('compute', path, { schema: s.instanceActionBody, allow404: true }))?.instanceAction;
+    }
   }
 
   // --- network ----------------------------------------------------------------------------------

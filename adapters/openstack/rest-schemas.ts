@@ -65,6 +65,7 @@ const instanceActionEvent = z.object({
   host: nstr,
   start_time: nstr,
   traceback: nstr,
+  details: nstr,
 }).passthrough();
 const instanceActionSchema = z.object({
   action: z.string(),
@@ -74,7 +75,7 @@ const instanceActionSchema = z.object({
   events: z.array(instanceActionEvent).optional(),
 }).passthrough().transform((a): InstanceAction => ({
   action: a.action, requestId: a.request_id, message: a.message, startTime: a.start_time,
-  ...(a.events ? { events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback })) } : {}),
+  ...(a.events ? { events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback, details: e.details })) } : {}),
 }));
 export const instanceActionsBody = z.object({ instanceActions: z.array(instanceActionSchema) });
 export const instanceActionBody = z.object({ instanceAction: instanceActionSchema });

@@ -126,8 +126,7 @@ describe('a migration Nova refuses', () => {
     const run = await runApprovedOnLab(lab!, 'drain c01 reason=refused-test to=c02 stop-service=no', 600_000);
     expect(run.card.text, run.story()).toMatch(/failed/);
     const story = run.story();
-    expect(story).toMatch(/The destination c02 is up and disabled: Nova will refuse migrations to it/);
-    expect(story).toMatch(/failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: NoValidHost: No valid host was found[^)]*\); the instance is still on c01 \(ACTIVE\)/);
+    expect(story).toMatch(/failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: No valid host was found\.\); the instance is still on c01 \(ACTIVE\)/);
 
     const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`)).sort((a, b) => a['Name']!.localeCompare(b['Name']!));
     expect(mine.map((s) => [s['Status'], s['Host']])).toEqual([['ACTIVE', 'c01'], ['ACTIVE', 'c01']]);

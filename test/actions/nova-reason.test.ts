@@ -21,10 +21,10 @@ function cloudWith(actions: InstanceAction[], o: { failList?: boolean } = {}): C
   });
 }
 
-const ev = (event: string, result: string, start: string, traceback: string | null = null, host: string | null = 'controller') => ({ event, result, host, startTime: start, traceback });
+const ev = (event: string, result: string, start: string, traceback: string | null = null, host: string | null = 'controller', details: string | null = null) => ({ event, result, host, startTime: start, traceback, details });
 
 describe('novaReason', () => {
-  it('names the first failed event of the newest move and the exception on its traceback\'s last line', async () => {
+  it('names the first failed event of the newest move and, without details, the exception on its traceback\'s last line', async () => {
     const cloud = cloudWith([
       { action: 'live-migration', requestId: 'req-2', message: 'Error', startTime: '2026-11-25T10:00:00', events: [
         ev('compute_live_migration', 'Error', '2026-11-25T10:00:02', tb('nova.exception.InstanceNotFound: Instance 27080d89 could not be found.'), 'c01'),
@@ -36,9 +36,11 @@ describe('novaReason', () => {
     expect(await novaReason(cloud, 'x')).toBe('compute_check_can_live_migrate_source on c01 failed: MigrationPreCheckError: Migration pre-check error: source gone');
   });
 
-  it('keeps a message without a module path as it is, and says only the event when there is no traceback', async () => {
-    expect(await novaReason(cloudWith([{ action: 'migrate', requestId: 'r', message: null, startTime: 't', events: [ev('conductor_migrate_server', 'Error', 't', tb('No valid host was found. There are not enough hosts available.'))] }]), 'x'))
-      .toBe('conductor_migrate_server on controller failed: No valid host was found. There are not enough hosts available.');
+  it("prefers the event's details (2.84+) and ignores a traceback whose last line is a frame, as Zed's are", async () => {
+    expect(await novaReason(cloudWith([{ action: 'live-migration', requestId: 'r', message: 'Error', startTime: 't', events: [ev('conductor_live_migrate_instance', 'Error', 't', tb('    raise result'), 'controller', 'No valid host was found. ')] }]), 'x'))
+      .toBe('conductor_live_migrate_instance on controller failed: No valid host was found.');
+    expect(await novaReason(cloudWith([{ action: 'migrate', requestId: 'r', message: null, startTime: 't', events: [ev('conductor_migrate_server', 'Error', 't', tb('    raise result'))] }]), 'x'))
+      .toBe('conductor_migrate_server on controller failed');
     expect(await novaReason(cloudWith([{ action: 'live-migration', requestId: 'r', message: 'Error', startTime: 't', events: [ev('compute_live_migration', 'Error', 't', null, null)] }]), 'x'))
       .toBe('compute_live_migration failed');
   });
