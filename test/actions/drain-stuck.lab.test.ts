@@ -30,6 +30,12 @@ async function restartC01(): Promise<void> {
   );
 }
 
+/** Two plain servers on c01 (no port, no volume), named `prefix`-*. */
+async function seedTwo(prefix: string): Promise<void> {
+  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+  if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+}
+
 describe('a stuck live migration', () => {
   let lab: LabBot | undefined;
   let prefix = '';
@@ -43,8 +49,7 @@ describe('a stuck live migration', () => {
     await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
     await restartC01();
     // Seeded after the restart, so the driver that will migrate them is the one that built them.
-    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
-    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    await seedTwo(prefix);
     lab = await startLabBot({ transport: 'http', backend: 'rest', migrationTimeout: '2s' });
   }, 900_000);
 
@@ -108,8 +113,7 @@ describe('a migration Nova refuses', () => {
     lock = await holdLabHost('c01');
     prefix = uniquePrefix('refused').replace(/-$/, '');
     await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
-    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
-    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    await seedTwo(prefix);
     await os(['compute', 'service', 'set', '--disable', '--disable-reason', 'drain-stuck.lab.test: refuse migrations', 'c02', 'nova-compute']);
     lab = await startLabBot({ transport: 'http', backend: 'rest' });
   }, 900_000);
