@@ -179,10 +179,11 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   }
   // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
+  let polled = c.clock.now();
   let m = await latestMigration(c.cloud, i.id);
   for (let k = 0; m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000; k++) {
-    const polled = c.clock.now();
     await pollSleep(c, polled, pollDelay(k, Math.min(poll, 1000)), o.signal);
+    polled = c.clock.now();
     m = await latestMigration(c.cloud, i.id);
   }
   if (!m || !want.includes(m.status)) {

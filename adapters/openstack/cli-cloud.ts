@@ -14,7 +14,7 @@ import type {
 import type { CommandRunner } from './command-runner.js';
 import { EVENT_DETAILS_MICROVERSION, MICROVERSIONS } from './openstack-http.js';
 import { OpenStackCliError, tail } from './openstack-errors.js';
-import { serverSchema, volumeSchema } from './rest-schemas.js';
+import { instanceActionSchema, serverSchema, volumeSchema } from './rest-schemas.js';
 
 export interface CliCloudOptions {
   runner: CommandRunner;
@@ -167,10 +167,10 @@ export class CliCloud implements Cloud {
   async getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
     // 2.84 adds each event's `details`; a cloud older than Ussuri refuses it, and gets the pinned version
     try {
-      return await this.run(cmd.getInstanceAction(serverId, requestId, EVENT_DETAILS_MICROVERSION), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
+      return await this.run(cmd.getInstanceAction(serverId, requestId, EVENT_DETAILS_MICROVERSION), { write: false, schema: instanceActionSchema, allowNotFound: true });
     } catch (e) {
       if (!(e instanceof OpenStackCliError) || !/version/i.test(e.stderrTail)) throw e;
-      return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: c.cliInstanceAction, allowNotFound: true });
+      return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: instanceActionSchema, allowNotFound: true });
     }
   }
 

@@ -56,18 +56,6 @@ export const cliInstanceActions = z.array(z.object({
   Message: nstr,
 }).passthrough().transform((a): InstanceAction => ({ action: a.Action, requestId: a['Request ID'], message: a.Message, startTime: a['Start Time'] })));
 
-/** `openstack server event show -f json`: the API's own field names, events included. */
-export const cliInstanceAction = z.object({
-  action: z.string(),
-  request_id: z.string(),
-  message: nstr,
-  start_time: z.string(),
-  events: z.array(z.object({ event: z.string(), result: nstr, host: nstr, start_time: nstr, traceback: nstr, details: nstr }).passthrough()).default([]),
-}).passthrough().transform((a): InstanceAction => ({
-  action: a.action, requestId: a.request_id, message: a.message, startTime: a.start_time,
-  events: a.events.map((e) => ({ event: e.event, result: e.result, host: e.host, startTime: e.start_time, traceback: e.traceback, details: e.details })),
-}));
-
 export const cliIdList = z.array(z.object({ ID: z.string() }).passthrough());
 
 export const cliPort = z.object({

@@ -67,7 +67,8 @@ const instanceActionEvent = z.object({
   traceback: nstr,
   details: nstr,
 }).passthrough();
-const instanceActionSchema = z.object({
+/** An instance action as the API (and `openstack server event show -f json`) names its fields. */
+export const instanceActionSchema = z.object({
   action: z.string(),
   request_id: z.string(),
   message: nstr,
