@@ -8,7 +8,7 @@ import type { NodeCommands, RemoteShell } from '../adapters/ssh.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError } from '../core/errors.js';
 import type { HostName } from '../core/values.js';
-import type { DrainHistory } from './drain-history.js';
+import type { DrainHistory } from './steps/drain-history.js';
 
 /** One cloud as the node runbooks see it. */
 export interface CloudDeps {
@@ -45,20 +45,4 @@ export function cloudOf(deps: unknown): CloudDeps {
     });
   }
   return node;
-}
-
-/** Waits `ms` unless the signal fires first (then rejects with its reason). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -4,12 +4,12 @@
  * call this same function, so the bot under test is the bot that ships.
  */
 import type { Logger } from 'pino';
-import type { ApprovalsPort } from '../actions/approvals-port.js';
+import type { ApprovalsPort } from '../engine/approvals-port.js';
 import type { GroupResolver } from '../approvals/group-resolver.js';
 import { slackGroupResolver } from './slack-groups.js';
-import { Engine } from '../actions/engine.js';
-import type { CrashPoints } from '../actions/crash-points.js';
-import type { Runbook } from '../actions/runbook.js';
+import { Engine } from '../engine/engine.js';
+import type { CrashPoints } from '../engine/crash-points.js';
+import type { Runbook } from '../engine/runbook.js';
 import type { Clock } from '../core/clock.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
 import { startSlackApp, type SlackApp, type SlackAppOptions } from './app.js';

@@ -6,7 +6,7 @@
 import { openCloud } from '../adapters/openstack/open-cloud.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
-import { storeDrainHistory } from '../actions/drain-history.js';
+import { storeDrainHistory } from '../actions/steps/drain-history.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';

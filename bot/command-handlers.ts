@@ -4,7 +4,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Engine, StartResult } from '../actions/engine.js';
+import type { Engine, StartResult } from '../engine/engine.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
@@ -18,8 +18,8 @@ import { parseApprovalButtonValue, renderPlanPreview } from './render-plan.js';
 import { renderOpList, renderOpShow, renderScheduleList } from './render-op-report.js';
 import { renderError } from './render-error.js';
 import { STATUS_CARD_ACTIONS } from './render-status-card.js';
-import { nodeList, type NodeListPage } from '../actions/node-list.js';
-import { nodeStatus } from '../actions/node-status.js';
+import { nodeList, type NodeListPage } from '../actions/node/list.js';
+import { nodeStatus } from '../actions/node/status.js';
 import { renderNodeList, renderNodeStatus } from './render-node.js';
 
 /** The part of approvals/ the handlers use beyond the engine: the audited break-glass path. */

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { crashPointsFromEnv } from '../actions/crash-points.js';
+import { crashPointsFromEnv } from '../engine/crash-points.js';
 import { RUNBOOKS } from '../actions/index.js';
 import { systemClock } from '../core/clock.js';
 import { isChatOpsError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 /** Renders `/node status` and `/node list` answers: pure, within Slack's limits (block-kit.ts). */
 import type { LockRecord } from '../store/store.js';
-import type { NodeListPage } from '../actions/node-list.js';
-import type { NodeStatus } from '../actions/node-status.js';
+import type { NodeListPage } from '../actions/node/list.js';
+import type { NodeStatus } from '../actions/node/status.js';
 import { formatUtcTime } from '../core/values.js';
 import { code, context, escapeMrkdwn, header, packLines, section } from './block-kit.js';
 import type { Rendered } from './render-plan.js';

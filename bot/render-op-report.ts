@@ -3,7 +3,7 @@
  * audit trail can be long; the message keeps within Slack's limits and says what it left out.
  */
 import type { KnownBlock } from '@slack/types';
-import type { OperationReport } from '../actions/operation-records.js';
+import type { OperationReport } from '../engine/operation-records.js';
 import type { OperationRecord, ScheduleRecord } from '../store/store.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
 import { clip, escapeMrkdwn, packLines } from './block-kit.js';

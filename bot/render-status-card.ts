@@ -5,7 +5,7 @@
  */
 import { clip, escapeMrkdwn } from './block-kit.js';
 import type { KnownBlock } from '@slack/types';
-import type { StepFailure } from '../actions/reporter.js';
+import type { StepFailure } from '../engine/reporter.js';
 import type { Requester } from '../core/types.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
 import { countSteps, type StatusModel, type StepStatus } from './status-model.js';

@@ -2,7 +2,7 @@
  * The status card's model: a pure fold of operation events (actions/reporter.ts) into what the
  * card and the thread replies show. Kept apart from rendering so both stay small and testable.
  */
-import type { OperationEvent, OperationView, RunEnd, StepFailure } from '../actions/reporter.js';
+import type { OperationEvent, OperationView, RunEnd, StepFailure } from '../engine/reporter.js';
 
 export type StepState = 'pending' | 'running' | 'ok' | 'skipped' | 'reconciled' | 'failed' | 'in-doubt' | 'undone';
 

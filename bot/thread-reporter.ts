@@ -9,7 +9,7 @@
  * exponentially; permanent ones (channel gone, message not found) drop that one message.
  */
 import type { KnownBlock } from '@slack/types';
-import type { OperationEvent, Reporter, StepFailure } from '../actions/reporter.js';
+import type { OperationEvent, Reporter, StepFailure } from '../engine/reporter.js';
 import { applyEvent, initialModel, type StatusModel } from './status-model.js';
 import {
   renderFailuresReply,

@@ -4,7 +4,7 @@
  * the "interrupted" card edit still reaches Slack when it can. A run after a restart edits the same
  * card: its ts comes back from the store (OperationRecord.cardTs), saved through `rememberCard`.
  */
-import type { Reporter } from '../actions/reporter.js';
+import type { Reporter } from '../engine/reporter.js';
 import type { OperationRecord } from '../store/store.js';
 import { ThreadReporter, type ChatPort, type Scheduler, type ThreadReporterOptions } from './thread-reporter.js';
 

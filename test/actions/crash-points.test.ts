@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crashPointsFromEnv, parseCrashAt } from '../../actions/crash-points.js';
+import { crashPointsFromEnv, parseCrashAt } from '../../engine/crash-points.js';
 
 describe('crash points', () => {
   it('parses step ids that contain ":" and several points', () => {

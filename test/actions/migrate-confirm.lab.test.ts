@@ -8,7 +8,7 @@
  * started again a few seconds later and the confirmation completes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { moveInstance } from '../../actions/migrate-instances.js';
+import { moveInstance } from '../../actions/steps/migrate-instances.js';
 import { bootServer, cleanup, osJson, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor, waitServer } from '../lab/lab-helpers.js';
 import { holdLabHost, startLabBot, type LabBot } from './lab-bot.js';
 

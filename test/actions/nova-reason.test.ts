@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Cloud, InstanceAction } from '../../adapters/openstack/cloud.js';
-import { novaReason } from '../../actions/migrate-instances.js';
+import { novaReason } from '../../actions/steps/migrate-instances.js';
 
 const tb = (last: string) => `Traceback (most recent call last):\n  File "/usr/lib/python3/dist-packages/nova/conductor/manager.py", line 500, in _live_migrate\n    task.execute()\n${last}\n`;
 

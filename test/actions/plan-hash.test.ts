@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, planDifferences, planHash, type HashedPlan } from '../../actions/plan-hash.js';
-import { finalizePlan, strongestEffect } from '../../actions/runbook.js';
+import { canonicalJson, planDifferences, planHash, type HashedPlan } from '../../engine/plan-hash.js';
+import { finalizePlan, strongestEffect } from '../../engine/runbook.js';
 
 const base: HashedPlan = {
   runbook: 'node.drain',

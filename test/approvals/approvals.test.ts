@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../core/clock.js';
 import { InputError, NotAuthorizedError } from '../../core/errors.js';
-import type { ApprovalsPort } from '../../actions/approvals-port.js';
+import type { ApprovalsPort } from '../../engine/approvals-port.js';
 import { ApprovalStateError, PlanDriftError } from '../../approvals/approval-errors.js';
 import { Approvals } from '../../approvals/approvals.js';
 import { approvalsConfigSchema } from '../../approvals/approvals-config.js';

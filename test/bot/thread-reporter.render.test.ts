@@ -1,6 +1,6 @@
 /** The status card and thread replies stay within Slack's limits whatever the operation looks like. */
 import { describe, expect, it } from 'vitest';
-import type { OperationView } from '../../actions/reporter.js';
+import type { OperationView } from '../../engine/reporter.js';
 import { checkBlocks } from '../../bot/standin/index.js';
 import {
   escapeMrkdwn,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fanOut, type OperationEvent, type Reporter } from '../../actions/reporter.js';
+import { fanOut, type OperationEvent, type Reporter } from '../../engine/reporter.js';
 import { ManualClock } from '../../core/clock.js';
 import { checkBlocks, SlackStandin } from '../../bot/standin/index.js';
 import { ThreadReporter } from '../../bot/thread-reporter.js';

@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { Approvals } from '../../approvals/approvals.js';
-import type { Runbook } from '../../actions/runbook.js';
+import type { Runbook } from '../../engine/runbook.js';
 import { LOCAL_APPROVALS } from '../../bot/build-approvals.js';
 import { buildBot, type Bot } from '../../bot/build-bot.js';
 import { createMetrics } from '../../bot/metrics.js';

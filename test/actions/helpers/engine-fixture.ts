@@ -2,10 +2,10 @@
  * An engine on a real store (SQLite file or MariaDB database) with the scratch runbook, for the
  * engine's tests and the crash child process.
  */
-import { Engine } from '../../../actions/engine.js';
-import { crashPointsFromEnv } from '../../../actions/crash-points.js';
-import type { Reporter } from '../../../actions/reporter.js';
-import type { Runbook } from '../../../actions/runbook.js';
+import { Engine } from '../../../engine/engine.js';
+import { crashPointsFromEnv } from '../../../engine/crash-points.js';
+import type { Reporter } from '../../../engine/reporter.js';
+import type { Runbook } from '../../../engine/runbook.js';
 import type { Command, Requester } from '../../../core/types.js';
 import { openStore } from '../../../store/open-store.js';
 import type { StoreConfig } from '../../../store/store-config.js';

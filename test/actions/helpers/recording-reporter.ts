@@ -1,5 +1,5 @@
 /** A reporter that keeps every event, for assertions. */
-import type { OperationEvent, Reporter } from '../../../actions/reporter.js';
+import type { OperationEvent, Reporter } from '../../../engine/reporter.js';
 
 export class RecordingReporter implements Reporter {
   readonly events: OperationEvent[] = [];

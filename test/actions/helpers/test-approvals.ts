@@ -5,7 +5,7 @@
  */
 import { ChatOpsError, NotAuthorizedError } from '../../../core/errors.js';
 import type { Requester } from '../../../core/types.js';
-import type { ApprovalsPort } from '../../../actions/approvals-port.js';
+import type { ApprovalsPort } from '../../../engine/approvals-port.js';
 import type { ApprovalRecord, Store } from '../../../store/store.js';
 
 export function testApprovals(store: Store, o: { ttlMs?: number; startWindowMs?: number } = {}): ApprovalsPort {

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cloud, Port } from '../../../adapters/openstack/cloud.js';
 import type { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
-import { novaReason } from '../../../actions/migrate-instances.js';
+import { novaReason } from '../../../actions/steps/migrate-instances.js';
 import { isChatOpsError } from '../../../core/errors.js';
 import { labClouds, labInfo, LabSeeder, serverSettled, waitFor } from './lab-fixtures.js';
 

@@ -29,16 +29,8 @@ export interface EngineOptions<D> {
   crash?: CrashPoints;
 }
 
-export type SubmitResult =
-  | { kind: 'needs-approval'; operation: OperationRecord; plan: Plan; approval: ApprovalRecord }
-  | { kind: 'started'; operation: OperationRecord; plan: Plan; done: Promise<RunEnd> };
-
-export type StartResult =
-  | { kind: 'started'; opId: string; done: Promise<RunEnd> }
-  | { kind: 'drift'; opId: string; differences: string[]; plan: Plan; approval: ApprovalRecord | null }
-  | { kind: 'refused'; opId: string; error: ChatOpsError };
-
-export type DecisionResult = { approval: ApprovalRecord; start?: StartResult };
+export type { SubmitResult, StartResult, DecisionResult } from './results.js';
+import type { SubmitResult, StartResult, DecisionResult } from './results.js';
 export type { OperationReport } from './operation-records.js';
 
 export class Engine<D> {

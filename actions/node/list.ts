@@ -3,8 +3,8 @@
  * the cloud with up/down, enabled/disabled and its instance count, a page at a time. Counts come
  * from one server listing per host on the page only, so a large cloud costs one page of calls.
  */
-import type { ComputeService } from '../adapters/openstack/cloud.js';
-import { cloudOf } from './deps.js';
+import type { ComputeService } from '../../adapters/openstack/cloud.js';
+import { cloudOf } from '../deps.js';
 
 export const NODE_LIST_PAGE_SIZE = 25;
 

@@ -3,7 +3,7 @@
  * `node.drain` of the host whose migrations ran, merged over all its migrate steps (a drain that
  * failed half-way still says where the instances it moved went). Undrain's migrate-back uses it.
  */
-import type { Store } from '../store/store.js';
+import type { Store } from '../../store/store.js';
 import type { MoveResult } from './migrate-instances.js';
 
 export interface DrainRecord {

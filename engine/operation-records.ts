@@ -7,7 +7,7 @@ import { ChatOpsError, isChatOpsError } from '../core/errors.js';
 import type { Plan, Requester } from '../core/types.js';
 import type { ApprovalRecord, AuditRecord, JournalEntry, JsonObject, OperationRecord, Store } from '../store/store.js';
 import type { ApprovalsPort } from './approvals-port.js';
-import type { StartResult } from './engine.js';
+import type { StartResult } from './results.js';
 import { planDifferences } from './plan-hash.js';
 
 /** How a person appears in the audit log. */

@@ -6,14 +6,15 @@
  * others go on: the host is in service again either way.
  */
 import { z } from 'zod';
-import type { Server } from '../adapters/openstack/cloud.js';
-import { amqpConnectedSince, moveFile } from '../adapters/ssh.js';
-import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
-import { ChatOpsError, InputError } from '../core/errors.js';
-import { cloudOf, sleep, type CloudDeps, type NodeDeps } from './deps.js';
+import type { Server } from '../../adapters/openstack/cloud.js';
+import { amqpConnectedSince, moveFile } from '../../adapters/ssh.js';
+import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
+import { ChatOpsError, InputError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
+import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { existing, initAsidePath, serviceRunning } from './drain-steps.js';
-import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type MoveResult, type PlannedInstance } from './migrate-instances.js';
-import type { ExecutableStep, JsonValue, Runbook } from './runbook.js';
+import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type MoveResult, type PlannedInstance } from '../steps/migrate-instances.js';
+import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
 
 export const undrainInput = z.object({ host: z.string().min(1), migrateBack: z.boolean().default(false) });
 export type UndrainArgs = z.infer<typeof undrainInput>;

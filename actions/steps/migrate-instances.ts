@@ -4,12 +4,12 @@
  * waited for (never migrated a second time), one in VERIFY_RESIZE is confirmed; only an instance
  * provably still on the source with nothing in flight gets a new migration.
  */
-import type { BlockMigration, Cloud, Migration, Server } from '../adapters/openstack/cloud.js';
-import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
-import { ChatOpsError, TimeoutError } from '../core/errors.js';
-import type { CloudDeps } from './deps.js';
-import { sleep } from './deps.js';
-import type { JsonValue, Observation } from './runbook.js';
+import type { BlockMigration, Cloud, Migration, Server } from '../../adapters/openstack/cloud.js';
+import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
+import { ChatOpsError, TimeoutError } from '../../core/errors.js';
+import type { CloudDeps } from '../deps.js';
+import { sleep } from '../../core/sleep.js';
+import type { JsonValue, Observation } from '../../engine/runbook.js';
 
 /** How an instance is moved: live (ACTIVE, PAUSED) or cold (SHUTOFF: migrate + confirm). */
 export type MoveKind = 'live' | 'cold';

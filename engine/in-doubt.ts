@@ -8,7 +8,7 @@
 import type { JournalEntry, JsonObject, Store } from '../store/store.js';
 import type { CrashPoints } from './crash-points.js';
 import type { Reporter } from './reporter.js';
-import type { RunMode } from './runner.js';
+import type { RunMode } from './run-mode.js';
 import type { ExecutableStep, Observation, StepContext } from './runbook.js';
 import { bounded } from './step-failure.js';
 

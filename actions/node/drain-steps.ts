@@ -3,13 +3,14 @@
  * init files aside, record origins. Each one reads the real state in `check` so a restarted bot
  * neither repeats nor skips them blindly.
  */
-import { cliCommands, commandLine } from '../adapters/openstack/cli-commands.js';
-import { fileExists, moveFile, type NodeCommands, type RemoteCommand } from '../adapters/ssh.js';
-import { ChatOpsError } from '../core/errors.js';
-import { formatDuration } from '../core/values.js';
-import { cloudOf, sleep, type CloudDeps, type NodeDeps } from './deps.js';
-import type { MoveResult, PlannedInstance } from './migrate-instances.js';
-import type { ExecutableStep, JsonValue, StepContext } from './runbook.js';
+import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
+import { fileExists, moveFile, type NodeCommands, type RemoteCommand } from '../../adapters/ssh.js';
+import { ChatOpsError } from '../../core/errors.js';
+import { formatDuration } from '../../core/values.js';
+import { sleep } from '../../core/sleep.js';
+import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
+import type { MoveResult, PlannedInstance } from '../steps/migrate-instances.js';
+import type { ExecutableStep, JsonValue, StepContext } from '../../engine/runbook.js';
 
 /** Everything the steps need, rebuilt from the stored plan. */
 export interface DrainPlanData {

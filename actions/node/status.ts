@@ -4,11 +4,11 @@
  * The bot adds which operation holds the host (from its store). Each part that cannot be read is
  * reported as such instead of failing the whole answer.
  */
-import type { ComputeService, Server } from '../adapters/openstack/cloud.js';
-import { parseAmqpConnections } from '../adapters/ssh.js';
-import { isChatOpsError } from '../core/errors.js';
-import type { HostName } from '../core/values.js';
-import { cloudOf } from './deps.js';
+import type { ComputeService, Server } from '../../adapters/openstack/cloud.js';
+import { parseAmqpConnections } from '../../adapters/ssh.js';
+import { isChatOpsError } from '../../core/errors.js';
+import type { HostName } from '../../core/values.js';
+import { cloudOf } from '../deps.js';
 
 /** What `/node status` shows. */
 export interface NodeStatus {

@@ -8,13 +8,13 @@
  * and a restarted bot resumes at the next one; every step reads Nova before it acts.
  */
 import { z } from 'zod';
-import type { Server } from '../adapters/openstack/cloud.js';
-import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
-import type { PlanStep } from '../core/types.js';
-import { cloudOf, type CloudDeps, type NodeDeps } from './deps.js';
-import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, type PlannedInstance } from './migrate-instances.js';
+import type { Server } from '../../adapters/openstack/cloud.js';
+import { ChatOpsError, InputError, isChatOpsError } from '../../core/errors.js';
+import type { PlanStep } from '../../core/types.js';
+import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
+import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, type PlannedInstance } from '../steps/migrate-instances.js';
 import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
-import type { ExecutableStep, JsonValue, Runbook } from './runbook.js';
+import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
 
 export const drainInput = z.object({
   host: z.string().min(1),

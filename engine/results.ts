@@ -1,0 +1,16 @@
+/** What the engine's calls return: shared by the engine and the operation records (no cycle). */
+import type { ChatOpsError } from '../core/errors.js';
+import type { Plan } from '../core/types.js';
+import type { ApprovalRecord, OperationRecord } from '../store/store.js';
+import type { RunEnd } from './reporter.js';
+
+export type SubmitResult =
+  | { kind: 'needs-approval'; operation: OperationRecord; plan: Plan; approval: ApprovalRecord }
+  | { kind: 'started'; operation: OperationRecord; plan: Plan; done: Promise<RunEnd> };
+
+export type StartResult =
+  | { kind: 'started'; opId: string; done: Promise<RunEnd> }
+  | { kind: 'drift'; opId: string; differences: string[]; plan: Plan; approval: ApprovalRecord | null }
+  | { kind: 'refused'; opId: string; error: ChatOpsError };
+
+export type DecisionResult = { approval: ApprovalRecord; start?: StartResult };
