@@ -11,6 +11,8 @@ import type { Command, Plan, Requester } from '../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type Store } from '../store/store.js';
 import { getCommand, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
+import { renderInputError } from './grammar/render-input-error.js';
+import { scheduleRefusal } from './dispatch/schedule-gate.js';
 import type { ActionContext, ButtonAction, CommandHandlers, ParseOutcome, SlashContext, ViewSubmission } from './handlers.js';
 import { reason as reasonSchema } from '../core/values.js';
 import { escapeMrkdwn } from './block-kit.js';
@@ -260,7 +262,10 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
 
     parse(input): ParseOutcome {
       const r = interpretCommand(input, { now: d.clock.now() });
-      if (r.kind === 'command') return r;
+      if (r.kind === 'command') {
+        const refused = scheduleRefusal(r.command);
+        return refused ? { kind: 'error', error: refused, text: renderInputError(refused).mrkdwn } : r;
+      }
       return r.kind === 'help' ? { kind: 'help', text: r.mrkdwn } : { kind: 'error', error: r.error, text: r.mrkdwn };
     },
 
