@@ -3,11 +3,11 @@
  * plus resume/abort and start-up reconciliation. It holds no state of its own beyond the runs in
  * flight: everything that matters is in the store, so any replica can pick an operation up.
  */
-import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
+import { ChatOpsError, InputError, isChatOpsError, NotAuthorizedError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { LockHeldError } from '../store/lock-held-error.js';
-import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
-import { auditedDecision, showOperation, voidForDrift, who, type OperationReport } from './operation-records.js';
+import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, ScheduleRecord, ScheduleState, Store } from '../store/store.js';
+import { auditedDecision, recordCard, showOperation, voidForDrift, who, type OperationReport } from './operation-records.js';
 import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
 import type { Reporter, RunEnd } from './reporter.js';
@@ -286,6 +286,44 @@ export class Engine<D> {
       out.push(await this.start(op.id));
     }
     return out;
+  }
+
+  /** The message that is the operation's thread parent and status card, once Slack posted it. */
+  attachCard(opId: string, ts: string): Promise<void> {
+    return recordCard(this.o.store, opId, ts);
+  }
+
+  /**
+   * Break glass on a plan waiting for approval: the audited approvals path, then the operation is
+   * approved; the caller announces it and calls `start`. `planHash` is the plan the person saw.
+   */
+  async breakGlass(approvalId: string, planHash: string, actor: Requester, reason: string): Promise<OperationRecord> {
+    const { store, approvals } = this.o;
+    if (!approvals.breakGlass) throw new NotAuthorizedError('break-glass is not configured (approvals.breakGlass)');
+    const pending = await store.getApproval(approvalId);
+    const op = pending && (await store.getOperation(pending.operationId));
+    if (!op || op.planHash !== planHash || op.state !== 'pending_approval') {
+      throw new ChatOpsError('APPROVAL_STATE', 'this plan is no longer waiting for approval; look at the newest card in the channel', { details: { approvalId } });
+    }
+    const plan = op.plan as unknown as Plan;
+    await approvals.breakGlass({ operation: { id: op.id, planHash: op.planHash, channelId: op.channelId }, plan, purpose: 'start', requester: actor, reason });
+    const approved = await store.updateOperation(op.id, { state: 'approved' }, { state: 'pending_approval' });
+    if (!approved) throw new ChatOpsError('APPROVAL_STATE', `operation ${op.id} changed meanwhile; nothing was started`, { details: { opId: op.id } });
+    return approved;
+  }
+
+  /** `/schedule list`: newest first. */
+  listSchedules(filter: { states?: readonly ScheduleState[]; limit?: number } = {}): Promise<ScheduleRecord[]> {
+    return this.o.store.listSchedules({ ...(filter.states ? { states: filter.states } : {}), limit: filter.limit ?? 50 });
+  }
+
+  /** `/schedule cancel`: only a run that has not started; one compare-and-set. */
+  async cancelSchedule(id: string, actor: Requester): Promise<{ kind: 'cancelled' } | { kind: 'unknown' } | { kind: 'not-scheduled'; state: ScheduleState }> {
+    const s = await this.o.store.getSchedule(id);
+    if (!s) return { kind: 'unknown' };
+    if (!(await this.o.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' }))) return { kind: 'not-scheduled', state: s.state };
+    await this.o.store.appendAudit({ actor: who(actor), kind: 'schedule.cancelled', operationId: null, payload: { scheduleId: id } });
+    return { kind: 'cancelled' };
   }
 
   /** `/op show <id>`: read-only. */

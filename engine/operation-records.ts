@@ -10,6 +10,12 @@ import type { ApprovalsPort } from './approvals-port.js';
 import type { StartResult } from './results.js';
 import { planDifferences } from './plan-hash.js';
 
+/** Remembers the message that is an operation's thread parent and status card (its plan preview). */
+export async function recordCard(store: Pick<Store, 'updateOperation'>, opId: string, ts: string): Promise<void> {
+  // Unconditional: the run may already have moved the operation on (a read-only plan starts at once).
+  await store.updateOperation(opId, { threadTs: ts, cardTs: ts }, {});
+}
+
 /** How a person appears in the audit log. */
 export const who = (r: Requester): string => `${r.userId}@${r.teamId}`;
 

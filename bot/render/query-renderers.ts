@@ -5,8 +5,8 @@
 import type { Query } from '../../engine/query.js';
 import { nodeListQuery } from '../../actions/node/list.js';
 import { nodeStatusQuery } from '../../actions/node/status.js';
-import { renderNodeList, renderNodeStatus } from '../render-node.js';
-import type { Rendered } from '../render-plan.js';
+import { renderNodeList, renderNodeStatus } from './render-node.js';
+import type { Rendered } from './render-plan.js';
 
 type Renderer = (answer: unknown) => Rendered;
 

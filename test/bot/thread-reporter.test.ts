@@ -11,7 +11,7 @@ import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fanOut, type OperationEvent, type Reporter } from '../../engine/reporter.js';
 import { ManualClock } from '../../core/clock.js';
-import { checkBlocks, SlackStandin } from '../../bot/standin/index.js';
+import { checkBlocks, SlackStandin } from '../../slack-standin/index.js';
 import { ThreadReporter } from '../../bot/thread-reporter.js';
 import { ThreadReporters } from '../../bot/thread-reporters.js';
 import { BOB, openFixture, scratchCommand, type Fixture } from '../actions/helpers/engine-fixture.js';

@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatOpsError } from '../../../core/errors.js';
 import { ALICE, BOB, openFixture, scratchCommand, type Fixture, type FixtureWhere } from './engine-fixture.js';
 import { RecordingReporter } from './recording-reporter.js';
-import { renderOpList, renderOpShow } from '../../../bot/render-op-report.js';
-import { checkBlocks } from '../../../bot/standin/index.js';
+import { renderOpList, renderOpShow } from '../../../bot/render/render-op-report.js';
+import { checkBlocks } from '../../../slack-standin/index.js';
 
 /** A place for one test's state and how to remove it. */
 export interface Backend {
