@@ -18,7 +18,7 @@ import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { sqliteScratch, type Scratch } from '../fixtures/runbooks/scratch-db.js';
 import { peekRunbook, scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
-import { scratchCommand } from '../actions/helpers/engine-fixture.js';
+import { scratchCommand } from '../engine/helpers/engine-fixture.js';
 
 const person = (userId: string): Requester => ({ userId, teamId: 'T0TEAM', userName: userId });
 const ALICE = person('U0ALICE');

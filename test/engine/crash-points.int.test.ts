@@ -16,7 +16,7 @@ import { CRASH_PHASES, type CrashPhase } from '../../engine/crash-points.js';
 import type { OperationEvent } from '../../engine/reporter.js';
 import { SCRATCH_STEPS } from '../fixtures/runbooks/scratch-runbook.js';
 import { ALICE, BOB, openFixture, type FixtureWhere } from './helpers/engine-fixture.js';
-import { waitFor } from './helpers/wait-for.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const CHILD = join(import.meta.dirname, '../fixtures/runbooks/crash-child.ts');
 const ALL_ONCE = Object.fromEntries(SCRATCH_STEPS.map((s) => [s.id, 1]));
@@ -239,7 +239,7 @@ describe('a replica that dies for good', () => {
         const [op] = await other.store.listOperations({});
         // Still leased to replica-a (with a second of margin so this cannot race the lease's end): left alone.
         if (op!.leaseUntil! - other.store.clock.now() > 1000) expect(await other.engine.reconcileOnStartup()).toEqual([]);
-        await waitFor(async () => (await other.store.listOperations({ states: ['running'], claimable: true })).length === 1, 'the dead replica’s lease to end');
+        await waitFor('the dead replica’s lease to end', async () => (await other.store.listOperations({ states: ['running'], claimable: true })).length === 1);
         const runs = await other.engine.reconcileOnStartup();
         expect(runs.map((r) => r.opId)).toEqual([op!.id]);
         expect(await runs[0]!.done).toBe('succeeded');

@@ -12,7 +12,7 @@ import { SCRATCH_STEPS, scratchRunbook, type ScratchDeps } from '../fixtures/run
 import { BOB, openFixture, scratchCommand, type FixtureWhere } from './helpers/engine-fixture.js';
 import { RecordingReporter } from './helpers/recording-reporter.js';
 import { testApprovals } from './helpers/test-approvals.js';
-import { waitFor } from './helpers/wait-for.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let dir: string;
 let where: FixtureWhere;
@@ -38,7 +38,7 @@ describe('runner faults', () => {
     if (sub.kind !== 'needs-approval') throw new Error('expected approval');
     const dec = await a.engine.approve(sub.approval.id, BOB);
     if (dec.start?.kind !== 'started') throw new Error('expected start');
-    await waitFor(() => entered, 'write-2 to start');
+    await waitFor('write-2 to start', () => entered);
     await a.store.close();
     release();
     expect(await dec.start.done).toBe('interrupted');
