@@ -10,7 +10,11 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, options: number | WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  options: number | WaitOptions = {},
+): Promise<T> {
   const { timeoutMs = 10_000, intervalMs = 200 } = typeof options === 'number' ? { timeoutMs: options } : options;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
