@@ -10,9 +10,9 @@ const mention = (r: Requester) => `<@${r.userId}>`;
 
 export async function approvalButton(d: DispatchDeps, action: ButtonAction, ctx: ActionContext): Promise<void> {
   const bound = parseApprovalButtonValue(action.value);
-  if (!bound) throw new ChatOpsError('APPROVAL_STATE', 'this button carries no valid approval reference');
+  if (!bound) throw new ChatOpsError('BUTTON_INVALID', 'this button carries no valid approval reference');
   const approval = await d.reads.getApproval(bound.requestId);
-  if (!approval) throw new ChatOpsError('APPROVAL_STATE', `there is no approval request ${bound.requestId}`);
+  if (!approval) throw new ChatOpsError('APPROVAL_NOT_FOUND', `there is no approval request ${bound.requestId}`);
   if (approval.planHash !== bound.planHash) {
     return ctx.ephemeral('That button belongs to an earlier version of the plan; the plan has changed. Look at the newest plan in the thread.');
   }

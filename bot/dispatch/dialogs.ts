@@ -19,7 +19,7 @@ const mention = (r: Requester) => `<@${r.userId}>`;
 /** Opens the dialog asking why, for the Reject or Break glass button of operation `operationId`. */
 export async function openReasonDialog(action: ButtonAction, ctx: ActionContext, operationId: string): Promise<void> {
   const breaking = action.actionId === 'approval.break_glass';
-  if (!action.triggerId) throw new ChatOpsError('APPROVAL_STATE', 'this needs a reason, and the click carried no way to ask for one');
+  if (!action.triggerId) throw new ChatOpsError('BUTTON_INVALID', 'this needs a reason, and the click carried no way to ask for one');
   const meta = JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs });
   await ctx.client.views.open({
     trigger_id: action.triggerId,
@@ -67,7 +67,7 @@ export async function submitDialog(d: DispatchDeps, view: ViewSubmission, ctx: A
 function boundOf(view: ViewSubmission) {
   const meta = JSON.parse(view.privateMetadata) as { value: string; channel: string; ts: string };
   const bound = parseApprovalButtonValue(meta.value);
-  if (!bound) throw new ChatOpsError('APPROVAL_STATE', 'this dialog carries no valid approval reference');
+  if (!bound) throw new ChatOpsError('BUTTON_INVALID', 'this dialog carries no valid approval reference');
   return { meta, bound };
 }
 

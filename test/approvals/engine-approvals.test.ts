@@ -91,7 +91,7 @@ describe('engine with the real approvals', () => {
     if (sub.kind !== 'needs-approval') throw new Error('expected an approval request');
     await engine.reject(sub.approval.id, clickers[5]!, 'not during the freeze');
     expect((await store.getOperation(sub.operation.id))?.state).toBe('rejected');
-    await expect(engine.approve(sub.approval.id, clickers[6]!)).rejects.toMatchObject({ code: 'APPROVAL_STATE' });
+    await expect(engine.approve(sub.approval.id, clickers[6]!)).rejects.toMatchObject({ code: 'APPROVAL_DECIDED' });
     expect(await scratch.counts(sub.operation.id)).toEqual({});
   });
 });

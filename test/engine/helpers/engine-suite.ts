@@ -225,7 +225,7 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       const undoOp = undo.operation.id;
       expect(await fx.scratch.counts(undoOp)).toEqual({ 'undo:write-1': 1, 'undo:write-2': 1 });
       expect((await fx.store.listJournal(undoOp)).map((e) => e.stepId)).toEqual(['undo:write-2', 'undo:write-1']);
-      await expect(fx.engine.undo(opId, ALICE)).rejects.toMatchObject({ code: 'APPROVAL_STATE', message: expect.stringContaining(undoOp) });
+      await expect(fx.engine.undo(opId, ALICE)).rejects.toMatchObject({ code: 'NOT_UNDOABLE', message: expect.stringContaining(undoOp) });
       const kinds = (await fx.store.listAudit({ operationId: undo.operation.id })).map((a) => a.kind);
       expect(kinds.slice(0, 3)).toEqual(['operation.requested', 'approval.refused', 'approval.approve']);
     });

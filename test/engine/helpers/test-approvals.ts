@@ -13,7 +13,7 @@ export function testApprovals(store: Store, o: { ttlMs?: number; startWindowMs?:
   const window = o.startWindowMs ?? 10 * 60_000;
   const get = async (id: string): Promise<ApprovalRecord> => {
     const a = await store.getApproval(id);
-    if (!a) throw new ChatOpsError('APPROVAL_STATE', `no approval ${id}`);
+    if (!a) throw new ChatOpsError('APPROVAL_NOT_FOUND', `no approval ${id}`);
     return a;
   };
   const decide = async (id: string, actor: Requester, f: (a: ApprovalRecord) => Parameters<Store['updateApproval']>[1]): Promise<ApprovalRecord> => {
