@@ -18,6 +18,9 @@ import type { CommandHandlers, Responder } from './handlers.js';
 import type { Metrics } from './metrics.js';
 import { renderError } from './render-error.js';
 import { guardRequestWindow } from './request-window.js';
+import { httpEventErrorHandler, installRequestScopes, socketEventErrorHandler } from './receivers/bolt-last-line.js';
+import { guardHttpDeliveries } from './receivers/guard-http-deliveries.js';
+import { guardSocketEnvelopes } from './receivers/guard-socket-envelopes.js';
 
 export interface SlackAppOptions {
   transport: 'http' | 'socket';
@@ -31,6 +34,8 @@ export interface SlackAppOptions {
   requestTimeoutMs: number;
   /** Health and metrics server in Socket Mode; undefined = none (local mode). */
   healthPort?: number;
+  /** The deliberate faults of receivers/request-faults.ts (tests of the last line of defence only). */
+  requestFaults?: boolean;
 }
 
 export interface SlackAppDeps {
@@ -78,13 +83,16 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
       signingSecret: opts.signingSecret,
       endpoints: ['/slack/events'],
       logger: blog,
+      processEventErrorHandler: httpEventErrorHandler(deps),
       customRoutes: [
         { path: '/healthz', method: ['GET'], handler: (req, res) => void healthRoute(req, res) },
         { path: '/metrics', method: ['GET'], handler: (req, res) => void metricsRoute(req, res) },
       ],
     });
     // Bolt refuses stale timestamps only; refuse future-dated ones too, before the body is read.
-    http.requestListener = guardRequestWindow(http.requestListener, {
+    // Then the size limit and the shape of signed bodies (receivers/), then Bolt.
+    const guarded = guardHttpDeliveries(http.requestListener, { endpoints: ['/slack/events'], signingSecret: opts.signingSecret, logger, metrics });
+    http.requestListener = guardRequestWindow(guarded, {
       endpoints: ['/slack/events'],
       clock,
       windowSeconds: opts.http.signatureWindowSeconds,
@@ -96,7 +104,9 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     receiver = http;
   } else {
     if (!opts.appToken) throw new Error('Socket Mode needs an app-level token');
-    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: blog, installerOptions: { clientOptions } });
+    const onError = socketEventErrorHandler(deps);
+    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: blog, installerOptions: { clientOptions }, processEventErrorHandler: onError });
+    guardSocketEnvelopes(receiver.client, { logger, metrics });
   }
 
   const app = new App({
@@ -209,9 +219,7 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     }
   });
 
-  app.error(async (e) => {
-    logger.error({ err: e }, 'unhandled Bolt error');
-  });
+  installRequestScopes(app, deps, { requestFaults: opts.requestFaults === true });
 
   await app.init();
   let port: number | undefined;

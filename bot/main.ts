@@ -20,6 +20,8 @@ import { loadConfig, type Config } from './config.js';
 import { TerminalClient } from './local/terminal-client.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { requestFaultsEnabled } from './receivers/request-faults.js';
+import { lastLineOfDefence } from './receivers/request-scope.js';
 import { SlackDriver } from './standin/driver.js';
 import { SlackStandin } from './standin/slack-standin.js';
 
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
   if (config.store.kind === 'sqlite' && config.store.path !== ':memory:') mkdirSync(dirname(resolve(config.store.path)), { recursive: true });
   const store = await openStore(config.store, clock);
   const metrics = createMetrics();
+  // A failure inside a request is answered and counted; one outside any request still ends the process.
+  lastLineOfDefence({ logger, metrics });
   const owner = `${hostname()}:${config.store.kind === 'sqlite' ? resolve(config.store.path) : 'mysql'}`;
 
   const bot = await buildBot({
@@ -65,6 +69,7 @@ async function main(): Promise<void> {
       http: config.http,
       requestTimeoutMs: config.slack.requestTimeoutMs,
       ...(config.mode.kind === 'socket' ? { healthPort: config.http.port } : {}),
+      ...(requestFaultsEnabled(process.env) ? { requestFaults: true } : {}),
     },
     store,
     approvals: (groups) => buildApprovals(config, store, groups),
