@@ -207,7 +207,8 @@ export async function startSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): 
     const responder: Responder = {
       // A dialog has no response_url: tell the person privately in the channel the dialog came from.
       ephemeral: async (text) => {
-        const channel = (JSON.parse(submission.privateMetadata || '{}') as { channel?: string }).channel;
+        // The metadata is whatever the submission carried (a forged one need not be JSON): this runs in a catch.
+        const channel = metadataChannel(submission.privateMetadata);
         if (channel) await client.chat.postEphemeral({ channel, user: actor.userId, text }).catch(() => undefined);
       },
     };
@@ -259,4 +260,14 @@ function responderFor(respond: (m: { response_type: 'ephemeral'; text: string; b
       }
     },
   };
+}
+
+/** The `channel` of a dialog's private metadata, when it is the JSON the bot wrote there. */
+function metadataChannel(metadata: string): string | undefined {
+  try {
+    const channel = (JSON.parse(metadata || '{}') as { channel?: unknown } | null)?.channel;
+    return typeof channel === 'string' ? channel : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -16,16 +16,9 @@ import { SlackDriver } from '../../bot/standin/driver.js';
 import { buildCommand } from '../../bot/standin/payloads.js';
 import { SlackStandin } from '../../bot/standin/slack-standin.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
-import { formPayload, postSigned, sendFrame } from '../helpers/raw-deliveries.js';
+import { counter, formPayload, postSigned, sendFrame } from '../helpers/raw-deliveries.js';
 
 const FAULTS = { CHATOPS_REQUEST_FAULTS: '1' };
-
-/** The value of one sample of a counter on /metrics (0 when absent). */
-export async function counter(port: number, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
 
 /** The bot's JSON log records with message `msg`. */
 function logRecords(bot: BotProcess, msg: string): Record<string, unknown>[] {
@@ -107,6 +100,24 @@ describe('malformed input over HTTP', () => {
     const r = await post(formPayload(json));
     expect(r.status).toBe(400);
     expect(r.text).toContain(expected);
+  });
+
+  it('found by the fuzz test: a reject dialog whose private metadata is not JSON fails as a dialog, not inside the error path', async () => {
+    const view = {
+      type: 'view_submission',
+      user: { id: 'U0DAVE001', name: 'dave', team_id: 'T0CHATOPS' },
+      team: { id: 'T0CHATOPS' },
+      view: {
+        id: 'V0META0001',
+        callback_id: 'approval.reject',
+        private_metadata: 'ap-aaaaaaaaaaaa|0',
+        state: { values: { reason: { reason: { type: 'plain_text_input', value: 'because' } } } },
+      },
+    };
+    const r = await post(formPayload(JSON.stringify(view)));
+    expect(r.status).toBe(200);
+    await bot.waitForOutput(/"msg":"dialog failed"/);
+    expect(await counter(bot.port!, 'chatops_request_faults_total', 'transport="http",kind="view_submission"')).toBe(0);
   });
 
   it('a slash command with an oversized text field: 400 naming the field', async () => {

@@ -63,3 +63,10 @@ export async function sendFrame(standin: SlackStandin, frame: string, envelopeId
   await standin.workspace.waitFor(() => standin.sockets.connections > 0, 10_000, 'a Socket Mode connection');
   return standin.sockets.deliverRaw(frame, envelopeId);
 }
+
+/** The value of one sample of a counter on /metrics (0 when absent). */
+export async function counter(port: number, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
