@@ -23,6 +23,9 @@ import { deliveryKey } from './delivery-dedupe.js';
 import type { Dispatcher, Responder } from './dispatch/types.js';
 import type { Metrics } from './metrics.js';
 import { renderError } from './render/render-error.js';
+import { httpEventErrorHandler, installRequestScopes, socketEventErrorHandler } from './receivers/bolt-last-line.js';
+import { guardHttpDeliveries } from './receivers/guard-http-deliveries.js';
+import { guardSocketEnvelopes } from './receivers/guard-socket-envelopes.js';
 import { guardRequestWindow } from './request-window.js';
 
 export interface SlackAppOptions {
@@ -37,6 +40,8 @@ export interface SlackAppOptions {
   requestTimeoutMs: number;
   /** Health and metrics server in Socket Mode; undefined = none (local mode). */
   healthPort?: number;
+  /** The deliberate faults of receivers/request-faults.ts (tests of the last line of defence only). */
+  requestFaults?: boolean;
 }
 
 export interface SlackAppDeps {
@@ -89,13 +94,16 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Slack
       signingSecret: opts.signingSecret,
       endpoints: ['/slack/events'],
       logger: blog,
+      processEventErrorHandler: httpEventErrorHandler(deps),
       customRoutes: [
         { path: '/healthz', method: ['GET'], handler: (req, res) => void healthRoute(req, res) },
         { path: '/metrics', method: ['GET'], handler: (req, res) => void metricsRoute(req, res) },
       ],
     });
     // Bolt refuses stale timestamps only; refuse future-dated ones too, before the body is read.
-    http.requestListener = guardRequestWindow(http.requestListener, {
+    // Then the size limit and the shape of signed bodies (receivers/), then Bolt.
+    const guarded = guardHttpDeliveries(http.requestListener, { endpoints: ['/slack/events'], signingSecret: opts.signingSecret, logger, metrics });
+    http.requestListener = guardRequestWindow(guarded, {
       endpoints: ['/slack/events'],
       clock,
       windowSeconds: opts.http.signatureWindowSeconds,
@@ -107,7 +115,9 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Slack
     receiver = http;
   } else {
     if (!opts.appToken) throw new Error('Socket Mode needs an app-level token');
-    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: blog, installerOptions: { clientOptions } });
+    const onError = socketEventErrorHandler(deps);
+    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: blog, installerOptions: { clientOptions }, processEventErrorHandler: onError });
+    guardSocketEnvelopes(receiver.client, { logger, metrics });
   }
 
   const app = new App({
@@ -216,7 +226,8 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Slack
       const responder: Responder = {
         // A dialog has no response_url: tell the person privately in the channel the dialog came from.
         ephemeral: async (text) => {
-          const channel = (JSON.parse(submission.privateMetadata || '{}') as { channel?: string }).channel;
+          // The metadata is whatever the submission carried (a forged one need not be JSON): this runs in a catch.
+          const channel = metadataChannel(submission.privateMetadata);
           if (channel) await client.chat.postEphemeral({ channel, user: actor.userId, text }).catch(() => undefined);
         },
       };
@@ -228,9 +239,7 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Slack
       }
     });
 
-    app.error(async (e) => {
-      logger.error({ err: e }, 'unhandled Bolt error');
-    });
+    installRequestScopes(app, deps, { requestFaults: opts.requestFaults === true });
     },
     async start() {
       if (!listening) throw new Error('start before listen: the Slack app has no dispatcher');
@@ -273,4 +282,14 @@ function responderFor(respond: (m: { response_type: 'ephemeral'; text: string; b
       }
     },
   };
+}
+
+/** The `channel` of a dialog's private metadata, when it is the JSON the bot wrote there. */
+function metadataChannel(metadata: string): string | undefined {
+  try {
+    const channel = (JSON.parse(metadata || '{}') as { channel?: unknown } | null)?.channel;
+    return typeof channel === 'string' ? channel : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -8,6 +8,10 @@ export interface Metrics {
   ackSeconds: Histogram<'kind'>;
   rejectedRequests: Counter<'reason'>;
   duplicates: Counter<'kind'>;
+  /** Authenticated deliveries refused for their shape or size (4xx, or an acknowledged envelope). */
+  malformedDeliveries: Counter<'transport' | 'reason'>;
+  /** Unexpected failures inside a request, answered by the last line of defence (bot/receivers/request-scope.ts). */
+  requestFaults: Counter<'transport' | 'kind'>;
 }
 
 export function createMetrics(): Metrics {
@@ -26,5 +30,7 @@ export function createMetrics(): Metrics {
     }),
     rejectedRequests: new Counter({ name: 'chatops_rejected_requests_total', help: 'HTTP requests refused before Bolt (stale/future timestamps)', labelNames: ['reason'], registers: [registry] }),
     duplicates: new Counter({ name: 'chatops_duplicate_deliveries_total', help: 'Retried or replayed deliveries acknowledged and dropped', labelNames: ['kind'], registers: [registry] }),
+    malformedDeliveries: new Counter({ name: 'chatops_malformed_deliveries_total', help: 'Authenticated Slack deliveries refused for their shape or size, by transport and reason', labelNames: ['transport', 'reason'], registers: [registry] }),
+    requestFaults: new Counter({ name: 'chatops_request_faults_total', help: 'Unexpected failures inside a request, logged and answered while the process kept serving', labelNames: ['transport', 'kind'], registers: [registry] }),
   };
 }

@@ -19,6 +19,8 @@ import { buildDeps } from './build-deps.js';
 import { loadConfig, type Config } from '../bot/config.js';
 import { createLogger } from '../bot/logger.js';
 import { createMetrics } from '../bot/metrics.js';
+import { requestFaultsEnabled } from '../bot/receivers/request-faults.js';
+import { lastLineOfDefence } from '../bot/receivers/request-scope.js';
 import { startLocalSlack, type LocalSlack } from './local-slack.js';
 
 async function main(): Promise<void> {
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
   if (config.store.kind === 'sqlite' && config.store.path !== ':memory:') mkdirSync(dirname(resolve(config.store.path)), { recursive: true });
   const store = await openStore(config.store, clock);
   const metrics = createMetrics();
+  // A failure inside a request is answered and counted; one outside any request still ends the process.
+  lastLineOfDefence({ logger, metrics });
   const owner = `${hostname()}:${config.store.kind === 'sqlite' ? resolve(config.store.path) : 'mysql'}`;
 
   const bot = await buildBot({
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
       http: config.http,
       requestTimeoutMs: config.slack.requestTimeoutMs,
       ...(config.mode.kind === 'socket' ? { healthPort: config.http.port } : {}),
+      ...(requestFaultsEnabled(process.env) ? { requestFaults: true } : {}),
     },
     store,
     approvals: (groups) => buildApprovals(config, store, groups),

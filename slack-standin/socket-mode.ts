@@ -85,6 +85,29 @@ export class SocketHub {
     });
   }
 
+  /**
+   * Sends `frame` exactly as given (any JSON, or none at all) to the newest socket, as a broken or
+   * hostile Slack could. With `envelopeId`, resolves on that id's ack or at the deadline (`timedOut`);
+   * without, at once. Not recorded as a problem when unanswered: the tests decide what is expected.
+   */
+  deliverRaw(frame: string, envelopeId?: string): Promise<AckResult> {
+    const ws = this.live.at(-1);
+    if (!ws) return Promise.resolve({ ackBody: undefined, ackMs: 0, timedOut: true });
+    if (envelopeId === undefined) {
+      ws.send(frame);
+      return Promise.resolve({ ackBody: undefined, ackMs: 0, timedOut: false });
+    }
+    return new Promise<AckResult>((resolve) => {
+      const started = performance.now();
+      const timer = setTimeout(() => {
+        this.pending.delete(envelopeId);
+        resolve({ ackBody: undefined, ackMs: performance.now() - started, timedOut: true });
+      }, this.deadlineMs);
+      this.pending.set(envelopeId, { resolve, timer, started, what: `raw frame ${envelopeId}` });
+      ws.send(frame);
+    });
+  }
+
   /** Asks every client to reconnect, as Slack does before it recycles a connection. */
   disconnect(reason: 'refresh_requested' | 'warning' | 'too_many_websockets' = 'refresh_requested'): void {
     for (const ws of this.live) ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'standin' } }));
