@@ -4,6 +4,7 @@
  * migration timeout. No cloud configured → no `node` (the node runbooks then say what to configure).
  */
 import { openCloud } from '../adapters/openstack/open-cloud.js';
+import { RequestBudget } from '../adapters/openstack/request-budget.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
 import { storeDrainHistory } from '../actions/steps/drain-history.js';
@@ -43,7 +44,9 @@ export function buildDeps(
   const { name, cloud: c } = chosen;
   const timeout = duration.safeParse(c.migrationTimeout);
   if (!timeout.success) throw new ConfigError([{ path: `clouds.${name}.migrationTimeout`, message: 'expected a duration such as 30m or 1h' }], config.source);
-  const opened = openCloud({ cloud: c.cloud, backend: c.backend, env });
+  const { perSecond, burst, services } = c.requestBudget;
+  const budget = new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
+  const opened = openCloud({ cloud: c.cloud, backend: c.backend, env, budget });
   const shell = createRemoteShell({
     ...(c.ssh.config ? { sshConfigPath: c.ssh.config } : {}),
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
