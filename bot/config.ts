@@ -49,6 +49,22 @@ const cloudSchema = z
     /** Only these hosts may be named in commands, when set (an inventory check beyond Nova's own list). */
     hosts: z.array(hostName).optional(),
     migrationTimeout: z.string().default('30m'),
+    /**
+     * Nova's versioned notifications on the cloud's message bus (adapters/openstack/nova-notifications.ts):
+     * moves end as soon as Nova says so, polling stays as the safety net. The password comes from the
+     * environment variable named by `passwordEnv`, never from this file.
+     */
+    notifications: z
+      .object({
+        url: z
+          .string()
+          .regex(/^amqps?:\/\/(?:[^:@/\s]+@)?[^:@/\s]+(?::\d+)?(?:\/[^\s]*)?$/, 'expected amqp://user@host:5672/vhost (no password: it comes from passwordEnv)'),
+        passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('CHATOPS_NOTIFICATIONS_PASSWORD'),
+        exchange: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('nova'),
+        topic: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('versioned_notifications'),
+      })
+      .strict()
+      .optional(),
     /** At most this many requests a second to each OpenStack service (adapters/openstack/request-budget.ts). */
     requestBudget: z
       .object({

@@ -91,8 +91,20 @@ export interface NovaNotificationsOptions {
 
 type Listener = (e: NovaEvent) => void;
 
+/** Events of interest collected since `watch()`; `next` takes the oldest or waits for one. */
+export interface EventWatch {
+  next(timeoutMs: number, signal?: AbortSignal): Promise<NovaEvent | undefined>;
+  stop(): void;
+}
+
+/** What a runbook needs of the subscription (tests and the composition root pass the real one). */
+export interface NovaEventSource {
+  readonly connected: boolean;
+  watch(match: (e: NovaEvent) => boolean): EventWatch;
+}
+
 /** The running subscription. `next` and `subscribe` are what runbooks use; `connected` is for metrics and plans. */
-export class NovaNotifications {
+export class NovaNotifications implements NovaEventSource {
   private model: RecoveringChannelModel | undefined;
   private readonly listeners = new Set<Listener>();
   private closed = false;
@@ -108,14 +120,40 @@ export class NovaNotifications {
    */
   static async start(o: NovaNotificationsOptions): Promise<NovaNotifications> {
     const n = new NovaNotifications(o);
-    n.model = await connect(o.url, {
-      timeout: 10_000,
-      clientProperties: { connection_name: o.connectionName ?? 'openstack-chatops' },
-      recovery: { initialMaxRetries: 0, initialDelay: 500, maxDelay: o.reconnectMs ?? 30_000, setup: (model: ChannelModel) => n.bind(model) },
-    });
-    n.model.on('disconnect', () => (n.live = false));
-    n.model.on('error', (e: Error) => o.onError?.(e));
+    n.model = await connect(o.url, n.socketOptions({ initialMaxRetries: 0 }));
+    n.listen(n.model);
     return n;
+  }
+
+  /**
+   * For the composition root: returns at once and keeps trying in the background (the runbooks poll
+   * meanwhile, `connected` says which), so a bus that is down never delays or stops the bot's start.
+   */
+  static background(o: NovaNotificationsOptions): NovaNotifications {
+    const n = new NovaNotifications(o);
+    void connect(o.url, n.socketOptions({ waitForConnect: false })).then(
+      (model) => {
+        if (n.closed) return void model.close().catch(() => undefined);
+        n.model = model;
+        n.listen(model);
+      },
+      (e: Error) => o.onError?.(e),
+    );
+    return n;
+  }
+
+  private socketOptions(extra: { initialMaxRetries?: number; waitForConnect?: boolean }) {
+    return {
+      timeout: 10_000,
+      clientProperties: { connection_name: this.o.connectionName ?? 'openstack-chatops' },
+      recovery: { initialDelay: 500, maxDelay: this.o.reconnectMs ?? 30_000, ...extra, setup: (model: ChannelModel) => this.bind(model) },
+    };
+  }
+
+  private listen(model: RecoveringChannelModel): void {
+    model.on('disconnect', () => (this.live = false));
+    model.on('error', (e: Error) => this.o.onError?.(e));
+    model.on('connect-failed', (e: Error) => this.o.onError?.(e));
   }
 
   get connected(): boolean {
@@ -153,6 +191,45 @@ export class NovaNotifications {
   }
 
   private readonly waiters = new Set<(e: undefined) => void>();
+
+  /**
+   * Starts collecting the events that satisfy `match` now (before the request that will cause them,
+   * so none is missed), to be taken one by one with `next(timeoutMs)`; `stop()` ends it.
+   */
+  watch(match: (e: NovaEvent) => boolean): EventWatch {
+    const queue: NovaEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.subscribe((e) => {
+      if (!match(e)) return;
+      queue.push(e);
+      wake?.();
+    });
+    const self = this;
+    return {
+      async next(timeoutMs: number, signal?: AbortSignal): Promise<NovaEvent | undefined> {
+        if (queue.length) return queue.shift();
+        if (self.closed || signal?.aborted) return undefined;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            wake = undefined;
+            self.waiters.delete(done);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, timeoutMs);
+          wake = done;
+          self.waiters.add(done);
+          signal?.addEventListener('abort', done, { once: true });
+        });
+        return queue.shift();
+      },
+      stop: () => {
+        unsubscribe();
+        wake?.();
+      },
+    };
+  }
 
   async close(): Promise<void> {
     this.closed = true;

@@ -76,6 +76,33 @@ describe('NovaNotifications on RabbitMQ', () => {
     expect(seen.some((e) => e.instanceUuid === 'legacy')).toBe(false);
   });
 
+  it('watch() keeps what arrives before anyone waits (the request that causes it goes first)', async () => {
+    const w = sub.watch((e) => e.instanceUuid === 'watched');
+    try {
+      const marker = sub.next((e) => e.instanceUuid === 'watch-marker', 5_000);
+      publish('versioned_notifications.info', osloBody('instance.live_migration_pre.end', { uuid: 'watched' }));
+      publish('versioned_notifications.info', osloBody('instance.live_migration_post.end', { uuid: 'watched' }));
+      publish('versioned_notifications.info', osloBody('instance.update', { uuid: 'watch-marker' }));
+      await marker; // both watched events were delivered before anyone asked for them
+      expect((await w.next(1_000))?.eventType).toBe('instance.live_migration_pre.end');
+      expect((await w.next(1_000))?.eventType).toBe('instance.live_migration_post.end');
+      expect(await w.next(50)).toBeUndefined();
+    } finally {
+      w.stop();
+    }
+  });
+
+  it('background() never throws nor waits when the bus is unreachable', async () => {
+    const errors: Error[] = [];
+    const b = NovaNotifications.background({ url: 'amqp://guest:guest@127.0.0.1:1/', onError: (e) => errors.push(e) });
+    expect(b.connected).toBe(false);
+    const w = b.watch(() => true);
+    expect(await w.next(50)).toBeUndefined();
+    await waitFor(() => errors.length > 0, 'the failed connection to be reported', 10_000);
+    w.stop();
+    await b.close();
+  });
+
   it('a wait that times out answers undefined ("look for yourself")', async () => {
     expect(await sub.next(() => false, 50)).toBeUndefined();
   });
