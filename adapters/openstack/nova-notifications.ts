@@ -204,22 +204,21 @@ export class NovaNotifications implements NovaEventSource {
       queue.push(e);
       wake?.();
     });
-    const self = this;
     return {
-      async next(timeoutMs: number, signal?: AbortSignal): Promise<NovaEvent | undefined> {
+      next: async (timeoutMs: number, signal?: AbortSignal): Promise<NovaEvent | undefined> => {
         if (queue.length) return queue.shift();
-        if (self.closed || signal?.aborted) return undefined;
+        if (this.closed || signal?.aborted) return undefined;
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);
             wake = undefined;
-            self.waiters.delete(done);
+            this.waiters.delete(done);
             signal?.removeEventListener('abort', done);
             resolve();
           };
           const timer = setTimeout(done, timeoutMs);
           wake = done;
-          self.waiters.add(done);
+          this.waiters.add(done);
           signal?.addEventListener('abort', done, { once: true });
         });
         return queue.shift();
