@@ -160,6 +160,21 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   }
 }
 
+/**
+ * With Nova's notifications: waits for the live migration's end and reads only its record. Nova sets
+ * the record `completed` right after `live_migration_post.end`, once the instance is on its new host
+ * with no task, so a completed record naming another host is the whole verification — one GET instead
+ * of a server read and a record read. Anything else (no event within the interval, a rollback, a
+ * record not yet completed) returns undefined and the usual checks take over, starting with a read.
+ */
+async function endedByNova(c: CloudDeps, i: PlannedInstance, o: MoveOptions, watch: EventWatch, poll: number): Promise<string | undefined> {
+  const e = await watch.next(poll, o.signal);
+  if (e?.eventType !== 'instance.live_migration_post.end') return undefined;
+  const m = await latestMigration(c.cloud, i.id);
+  const to = m?.status === 'completed' ? m.destCompute : null;
+  return to && to !== o.source && (!o.dest || to === o.dest) ? to : undefined;
+}
+
 /** Nova's notifications that end a move's phase (or fail it): what a waiting move is woken by. */
 const MOVE_END = /^instance\.(live_migration_(post|rollback|abort)\.end|resize_(finish|confirm|revert)\.end|[a-z_]+\.error)$/;
 
@@ -181,6 +196,8 @@ async function moveWatched(
       await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
+      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, poll) : undefined;
+      if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
     const settled = await waitSettled(c, i, o, deadline, poll, watch);
     if (settled === 'gone') return result(i, o.source, null, 'gone', c.clock.now() - t0);
