@@ -4,6 +4,7 @@
  * settings. bot/build-deps.ts builds it from configuration; tests build it from the lab or a fake wire.
  */
 import type { Cloud } from '../adapters/openstack/cloud.js';
+import type { NovaEventSource } from '../adapters/openstack/nova-notifications.js';
 import type { NodeCommands, RemoteShell } from '../adapters/ssh.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError } from '../core/errors.js';
@@ -27,6 +28,8 @@ export interface CloudDeps {
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;
   clock: Clock;
+  /** Nova's notifications, where the cloud's bus is configured: moves are woken by them instead of polling. */
+  events?: NovaEventSource;
 }
 
 /** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */

@@ -11,12 +11,16 @@ import { ConfigError, type Problem } from '../core/errors.js';
 import { approvalsConfigSchema } from '../approvals/approvals-config.js';
 import { hostName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
+import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
 
 const dsn = z
   .string()
   .regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql://user:password@127.0.0.1:3306/nova');
+
+const budgetRate = z.number().min(0.1, 'expected at least 0.1 requests a second').max(1000);
+const budgetBurst = z.number().int().min(1).max(1000);
 
 const cloudSchema = z
   .object({
@@ -45,6 +49,31 @@ const cloudSchema = z
     /** Only these hosts may be named in commands, when set (an inventory check beyond Nova's own list). */
     hosts: z.array(hostName).optional(),
     migrationTimeout: z.string().default('30m'),
+    /**
+     * Nova's versioned notifications on the cloud's message bus (adapters/openstack/nova-notifications.ts):
+     * moves end as soon as Nova says so, polling stays as the safety net. The password comes from the
+     * environment variable named by `passwordEnv`, never from this file.
+     */
+    notifications: z
+      .object({
+        url: z
+          .string()
+          .regex(/^amqps?:\/\/(?:[^:@/\s]+@)?[^:@/\s]+(?::\d+)?(?:\/[^\s]*)?$/, 'expected amqp://user@host:5672/vhost (no password: it comes from passwordEnv)'),
+        passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('CHATOPS_NOTIFICATIONS_PASSWORD'),
+        exchange: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('nova'),
+        topic: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('versioned_notifications'),
+      })
+      .strict()
+      .optional(),
+    /** At most this many requests a second to each OpenStack service (adapters/openstack/request-budget.ts). */
+    requestBudget: z
+      .object({
+        perSecond: budgetRate.default(DEFAULT_BUDGET.perSecond),
+        burst: budgetBurst.default(DEFAULT_BUDGET.burst),
+        services: z.partialRecord(z.enum(['compute', 'network', 'volume', 'placement', 'image']), z.object({ perSecond: budgetRate, burst: budgetBurst }).strict()).optional(),
+      })
+      .strict()
+      .default({ perSecond: DEFAULT_BUDGET.perSecond, burst: DEFAULT_BUDGET.burst }),
   })
   .strict();
 

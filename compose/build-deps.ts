@@ -4,6 +4,8 @@
  * migration timeout. No cloud configured → no `node` (the node runbooks then say what to configure).
  */
 import { openCloud } from '../adapters/openstack/open-cloud.js';
+import { NovaNotifications } from '../adapters/openstack/nova-notifications.js';
+import { RequestBudget } from '../adapters/openstack/request-budget.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
 import { storeDrainHistory } from '../actions/steps/drain-history.js';
@@ -43,7 +45,10 @@ export function buildDeps(
   const { name, cloud: c } = chosen;
   const timeout = duration.safeParse(c.migrationTimeout);
   if (!timeout.success) throw new ConfigError([{ path: `clouds.${name}.migrationTimeout`, message: 'expected a duration such as 30m or 1h' }], config.source);
-  const opened = openCloud({ cloud: c.cloud, backend: c.backend, env });
+  const { perSecond, burst, services } = c.requestBudget;
+  const budget = new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
+  const opened = openCloud({ cloud: c.cloud, backend: c.backend, env, budget });
+  const events = c.notifications ? NovaNotifications.background({ url: amqpUrl(c.notifications.url, env[c.notifications.passwordEnv]), exchange: c.notifications.exchange, topic: c.notifications.topic }) : undefined;
   const shell = createRemoteShell({
     ...(c.ssh.config ? { sshConfigPath: c.ssh.config } : {}),
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
@@ -62,11 +67,21 @@ export function buildDeps(
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
+        ...(events ? { events } : {}),
       },
     },
     async close() {
+      await events?.close();
       await shell.close().catch(() => undefined);
       await opened.close().catch(() => undefined);
     },
   };
+}
+
+/** The configured AMQP URL with the password from the environment put in (the file never holds it). */
+export function amqpUrl(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
 }

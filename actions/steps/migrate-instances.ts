@@ -4,6 +4,7 @@
  * waited for (never migrated a second time), one in VERIFY_RESIZE is confirmed; only an instance
  * provably still on the source with nothing in flight gets a new migration.
  */
+import type { EventWatch } from '../../adapters/openstack/nova-notifications.js';
 import type { BlockMigration, Cloud, Migration, Server } from '../../adapters/openstack/cloud.js';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import { ChatOpsError, TimeoutError } from '../../core/errors.js';
@@ -133,12 +134,49 @@ function result(i: PlannedInstance, from: string, to: string | null, r: MoveResu
 export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOptions): Promise<MoveResult> {
   const t0 = c.clock.now();
   // the step's check has usually just read it (one GET less per instance on a drain of hundreds)
-  let s = o.seen ?? (await c.cloud.getServer(i.id));
+  const s = o.seen ?? (await c.cloud.getServer(i.id));
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
   const poll = c.pollIntervalMs ?? 2000;
   const deadline = t0 + c.migrationTimeoutMs;
+  // Nova's end-of-move notifications, where the cloud's bus is offered: subscribed before the request
+  // that causes them, they wake the wait below at once instead of its polls (which stay, slower, as
+  // the safety net for an event lost or never sent).
+  const watch = c.events?.connected ? c.events.watch((e) => e.instanceUuid === i.id && MOVE_END.test(e.eventType)) : undefined;
+  try {
+    return await moveWatched(c, i, o, { t0, s, kind, poll, deadline, watch });
+  } finally {
+    watch?.stop();
+  }
+}
+
+/**
+ * With Nova's notifications: waits for the live migration's end and reads only its record. Nova sets
+ * the record `completed` right after `live_migration_post.end`, once the instance is on its new host
+ * with no task, so a completed record naming another host is the whole verification — one GET instead
+ * of a server read and a record read. Anything else (no event within the interval, a rollback, a
+ * record not yet completed) returns undefined and the usual checks take over, starting with a read.
+ */
+async function endedByNova(c: CloudDeps, i: PlannedInstance, o: MoveOptions, watch: EventWatch, poll: number): Promise<string | undefined> {
+  const e = await watch.next(poll, o.signal);
+  if (e?.eventType !== 'instance.live_migration_post.end') return undefined;
+  const m = await latestMigration(c.cloud, i.id);
+  const to = m?.status === 'completed' ? m.destCompute : null;
+  return to && to !== o.source && (!o.dest || to === o.dest) ? to : undefined;
+}
+
+/** Nova's notifications that end a move's phase (or fail it): what a waiting move is woken by. */
+const MOVE_END = /^instance\.(live_migration_(post|rollback|abort)\.end|resize_(finish|confirm|revert)\.end|[a-z_]+\.error)$/;
+
+async function moveWatched(
+  c: CloudDeps,
+  i: PlannedInstance,
+  o: MoveOptions,
+  m0: { t0: number; s: Server; kind: MoveKind; poll: number; deadline: number; watch: EventWatch | undefined },
+): Promise<MoveResult> {
+  const { t0, kind, poll, deadline, watch } = m0;
+  let s = m0.s;
   // A refusal by the scheduler (NoValidHost: the instance stays put, record "error") is often
   // transient on a busy cloud, e.g. a compute that just restarted misses a report: retried twice.
   for (let attempt = 0; ; attempt++) {
@@ -149,8 +187,10 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
       await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
+      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, poll) : undefined;
+      if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
-    const settled = await waitSettled(c, i, o, deadline, poll);
+    const settled = await waitSettled(c, i, o, deadline, poll, watch);
     if (settled === 'gone') return result(i, o.source, null, 'gone', c.clock.now() - t0);
     if (settled.host !== o.source) {
       s = settled;
@@ -185,7 +225,7 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
 }
 
 /** Polls until the instance has no migration in flight (confirming a cold move); ERROR fails. */
-async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, deadline: number, poll: number): Promise<Server | 'gone'> {
+async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, deadline: number, poll: number, watch: EventWatch | undefined): Promise<Server | 'gone'> {
   for (let k = 0; ; k++) {
     const polled = c.clock.now();
     const s = await c.cloud.getServer(i.id);
@@ -200,7 +240,8 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
       return s;
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
-    await pollSleep(c, polled, pollDelay(k, poll), o.signal);
+    if (watch) await watch.next(poll, o.signal); // Nova says the phase ended, or the safety net's interval passed
+    else await pollSleep(c, polled, pollDelay(k, poll), o.signal);
   }
 }
 

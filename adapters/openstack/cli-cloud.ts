@@ -12,6 +12,7 @@ import type {
   PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CommandRunner } from './command-runner.js';
+import type { RequestBudget } from './request-budget.js';
 import { EVENT_DETAILS_MICROVERSION, MICROVERSIONS } from './openstack-http.js';
 import { OpenStackCliError, tail } from './openstack-errors.js';
 import { instanceActionSchema, serverSchema, volumeSchema } from './rest-schemas.js';
@@ -25,6 +26,23 @@ export interface CliCloudOptions {
   timeoutMs?: number;
   /** Called on each fallback (for the operation's log). */
   onFallback?: (f: Fallback) => void;
+  /** The cloud's request budget: each invocation takes a slot of the service it talks to. */
+  budget?: RequestBudget;
+}
+
+/** The service an `openstack` command talks to (most of its requests), for the request budget. */
+export function serviceOfCommand(argv: readonly string[]): string {
+  let noun = '';
+  for (let i = 1; i < argv.length && !noun; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--os-')) i++; // a global option and its value
+    else if (!a.startsWith('-')) noun = a;
+  }
+  if (noun === 'resource') return 'placement';
+  if (['port', 'network', 'subnet', 'floating'].includes(noun)) return 'network';
+  if (noun === 'volume') return 'volume';
+  if (noun === 'image') return 'image';
+  return 'compute';
 }
 
 const REFUSED = /\(HTTP 4\d\d\)|\b4\d\d: Client Error|usage: openstack|error: argument|CommandError|No (?:\w+ )+(?:found|with a name or ID)/i;
@@ -48,6 +66,7 @@ export class CliCloud implements Cloud {
     const [, ...rest] = command.argv;
     const version = command.computeVersion ?? MICROVERSIONS.compute;
     const argv = ['openstack', ...(this.o.globalArgs ?? []), '--os-compute-api-version', version, ...rest, ...(o.schema ? ['-f', 'json'] : [])];
+    await this.o.budget?.acquire(serviceOfCommand(command.argv));
     const r = await this.o.runner.run(argv, { timeoutMs: this.timeoutMs, env: { OS_COMPUTE_API_VERSION: version } });
     const base = { argv, exitCode: r.exitCode, stderrTail: tail(r.stderr), durationMs: r.durationMs, where: this.o.runner.where };
     if (r.timedOut) {

@@ -7,6 +7,7 @@ import { CliCloud } from './cli-cloud.js';
 import type { Cloud, Fallback } from './cloud.js';
 import { loadCloudConfig, type LoadCloudConfigOptions } from './cloud-config.js';
 import { LocalCommandRunner, type CommandRunner } from './command-runner.js';
+import type { RequestBudget } from './request-budget.js';
 import { RestCloud, type RestCloudOptions } from './rest-cloud.js';
 
 export interface OpenCloudOptions extends LoadCloudConfigOptions {
@@ -18,6 +19,8 @@ export interface OpenCloudOptions extends LoadCloudConfigOptions {
   cliCloud?: string;
   cliTimeoutMs?: number;
   onFallback?: (f: Fallback) => void;
+  /** One budget for both backends' calls (REST attempts and CLI invocations). */
+  budget?: RequestBudget;
 }
 
 export interface OpenedCloud {
@@ -27,7 +30,7 @@ export interface OpenedCloud {
 
 export function openCloud(o: OpenCloudOptions = {}): OpenedCloud {
   const config = loadCloudConfig(o);
-  const rest = new RestCloud(config, o.rest);
+  const rest = new RestCloud(config, { ...o.rest, ...(o.budget ? { budget: o.budget } : {}) });
   if ((o.backend ?? 'rest') === 'rest') return { cloud: rest, close: () => rest.close() };
   const name = o.cliCloud ?? (config.name === 'envvars' ? undefined : config.name);
   const cli = new CliCloud({
@@ -36,6 +39,7 @@ export function openCloud(o: OpenCloudOptions = {}): OpenedCloud {
     rest,
     ...(o.cliTimeoutMs !== undefined ? { timeoutMs: o.cliTimeoutMs } : {}),
     ...(o.onFallback ? { onFallback: o.onFallback } : {}),
+    ...(o.budget ? { budget: o.budget } : {}),
   });
   return { cloud: cli, close: () => rest.close() };
 }

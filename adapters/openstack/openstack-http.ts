@@ -9,6 +9,7 @@ import { parseApiError, requestIdOf } from './api-error-body.js';
 import type { KeystoneSession, Token } from './keystone-session.js';
 import { OpenStackApiError } from './openstack-errors.js';
 import { WireFailure, type Transport, type WireResponse } from './transport.js';
+import type { RequestBudget } from './request-budget.js';
 
 export type Service = 'compute' | 'network' | 'volume' | 'placement' | 'image';
 
@@ -76,6 +77,8 @@ export interface OpenStackHttpOptions {
   readAttempts?: number;
   backoffMs?: number;
   onCall?: (r: CallRecord) => void;
+  /** The cloud's request budget: every attempt waits for its slot (see request-budget.ts). */
+  budget?: RequestBudget;
 }
 
 export class OpenStackHttp {
@@ -122,6 +125,7 @@ export class OpenStackHttp {
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
       const url = this.baseUrl(service, token) + path + queryString(o.query);
+      await this.opts.budget?.acquire(service);
       const started = performance.now();
       let res: WireResponse;
       try {

@@ -87,4 +87,11 @@ start_infra() {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" rabbitmq-server -detached
     wait_until 120 "RabbitMQ on 127.0.0.1:5672" bash -c 'exec 3<>/dev/tcp/127.0.0.1/5672'
   fi
+  # Nova's notifier declares a queue per topic (versioned_notifications.info, …) so that nothing is
+  # lost; nobody drains it in the lab, so it is capped and its messages expire (the bot binds a queue
+  # of its own). Set once: rabbitmqctl costs a second.
+  if [ ! -e "$LAB/rabbitmq-policy-v1" ]; then
+    rabbitmqctl -q set_policy --apply-to queues lab-notifications '^(versioned_)?notifications\.' '{"max-length":1000,"message-ttl":600000}' >/dev/null \
+      && touch "$LAB/rabbitmq-policy-v1"
+  fi
 }

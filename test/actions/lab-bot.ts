@@ -34,7 +34,7 @@ export interface LabBot {
 }
 
 /** The lab's cloud entry as lab/chatops.lab.yaml has it, with the backend chosen by the test. */
-export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[]) {
+export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[], notifications = false) {
   return configSchema.parse({
     defaultCloud: 'lab',
     clouds: {
@@ -44,18 +44,28 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
         nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
         migrationTimeout,
+        // the lab's RabbitMQ (guest; the password from LAB_RABBITMQ_PASSWORD, which startLabBot sets)
+        ...(notifications ? { notifications: { url: 'amqp://guest@127.0.0.1:5672/', passwordEnv: 'LAB_RABBITMQ_PASSWORD' } } : {}),
       },
     },
   });
 }
 
 /** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
-export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[] }): Promise<LabBot> {
+export async function startLabBot(o: {
+  transport: 'http' | 'socket';
+  backend: 'rest' | 'cli';
+  migrationTimeout?: string;
+  dir?: string;
+  initFiles?: string[];
+  /** Consume Nova's notifications from the lab's RabbitMQ (moves woken by events, polls as the safety net). */
+  notifications?: boolean;
+}): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
-  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
+  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore', LAB_RABBITMQ_PASSWORD: 'guest' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles), source: 'test' }, systemClock, store, env);
+  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, o.notifications), source: 'test' }, systemClock, store, env);
   const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
   return {
     standin,

@@ -1,0 +1,96 @@
+/**
+ * Nova's versioned notifications on the lab (lab/lib/configs.sh turns them on): the subscription sees
+ * a live migration's end within a second of Nova's own timestamp, and a drain whose moves are woken by
+ * them reads each moved server's record once instead of polling the server: nova-api's access log shows
+ * no `GET /servers/<id>` of a moved instance after its migration was requested.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
+import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
+import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
+import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const NOVA_API_LOG = '/var/log/nova/nova-api.log';
+const N = 4;
+
+/** nova-api's access-log lines written since byte `from`. */
+function apiLinesSince(from: number): string[] {
+  return readFileSync(NOVA_API_LOG).subarray(from).toString('utf8').split('\n').filter((l) => l.includes('nova.osapi_compute.wsgi.server'));
+}
+
+describe("Nova's notifications on the lab", () => {
+  let lab: LabBot | undefined;
+  let prefix = '';
+  let lock: { release(): void } | undefined;
+  let servers: string[] = [];
+
+  beforeAll(async () => {
+    await requireLab();
+    lock = await holdLabHost('c01');
+    prefix = uniquePrefix('notif').replace(/-$/, '');
+    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+  }, 900_000);
+
+  afterAll(async () => {
+    await lab?.close();
+    if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    lock?.release();
+  }, 900_000);
+
+  it('sees a live migration end, stamped by Nova to the microsecond', async () => {
+    const sub = await NovaNotifications.start({ url: 'amqp://guest:guest@127.0.0.1:5672/' });
+    const { rest } = labClouds(labInfo());
+    try {
+      const id = servers[0]!;
+      const w = sub.watch((e) => e.instanceUuid === id);
+      const asked = Date.now();
+      await rest.liveMigrateServer(id, { host: 'c02', blockMigration: 'auto' });
+      const seen: string[] = [];
+      for (let e = await w.next(60_000); e; e = await w.next(60_000)) {
+        seen.push(e.eventType);
+        if (e.eventType === 'instance.live_migration_post.end') {
+          expect(e.host === 'c01' || e.host === 'c02').toBe(true);
+          expect(e.timestamp).toBeGreaterThan(asked - 2_000); // Nova's clock is this machine's
+          break;
+        }
+      }
+      w.stop();
+      expect(seen).toContain('instance.live_migration_pre.end');
+      expect(seen.at(-1)).toBe('instance.live_migration_post.end');
+    } finally {
+      await sub.close();
+      await rest.close();
+    }
+  });
+
+  it('a drain woken by them moves every server and reads none of them back', async () => {
+    lab = await startLabBot({ transport: 'http', backend: 'rest', notifications: true });
+    const events = lab.deps.node!.events!;
+    for (let i = 0; i < 100 && !events.connected; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(events.connected, 'the bot subscribed to the lab bus').toBe(true);
+    const from = statSync(NOVA_API_LOG).size;
+    const { card, story } = await runApprovedOnLab(lab, `drain c01 reason=notif-${prefix} to=c02 stop-service=no`, 300_000);
+    expect(card.text, story()).toMatch(/succeeded/);
+    const { rest } = labClouds(labInfo());
+    try {
+      for (const id of servers) expect((await rest.getServer(id))?.host, id).toBe('c02');
+      // the drain's own servers: each migration request, and what was asked of that server afterwards
+      const lines = apiLinesSince(from);
+      for (const id of servers.slice(1)) {
+        const post = lines.findIndex((l) => l.includes(`POST /v2.1/servers/${id}/action`));
+        expect(post, `the drain asked Nova to move ${id}`).toBeGreaterThanOrEqual(0);
+        const readsAfter = lines.slice(post + 1).filter((l) => l.includes(`GET /v2.1/servers/${id} `));
+        expect(readsAfter, `${id} was read back after its move was requested`).toEqual([]);
+      }
+    } finally {
+      await rest.close();
+    }
+    // put c01 back as it was
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env: { OS_CLIENT_CONFIG_FILE: `${labInfo().cloudsYaml}`, OS_CLOUD: 'lab' }, reject: false });
+  });
+});
