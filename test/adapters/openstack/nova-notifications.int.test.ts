@@ -8,7 +8,7 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NovaNotifications, osloTime, parseNovaNotification, type NovaEvent } from '../../../adapters/openstack/nova-notifications.js';
-import { waitFor } from '../../actions/helpers/wait-for.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const EXCHANGE = `chatops-test-${randomBytes(4).toString('hex')}`;
@@ -98,7 +98,7 @@ describe('NovaNotifications on RabbitMQ', () => {
     expect(b.connected).toBe(false);
     const w = b.watch(() => true);
     expect(await w.next(50)).toBeUndefined();
-    await waitFor(() => errors.length > 0, 'the failed connection to be reported', 10_000);
+    await waitFor('the failed connection to be reported', () => errors.length > 0, 10_000);
     w.stop();
     await b.close();
   });
@@ -113,8 +113,8 @@ describe('NovaNotifications on RabbitMQ', () => {
     expect(line, 'the subscription is listed under its connection name').toBeDefined();
     const pid = line!.split('\t')[0]!;
     await execa('rabbitmqctl', ['-q', 'close_connection', pid, 'chatops test: recovery']);
-    await waitFor(() => !sub.connected, 'the subscription to notice', 10_000);
-    await waitFor(() => sub.connected, 'the subscription to come back', 20_000);
+    await waitFor('the subscription to notice', () => !sub.connected, 10_000);
+    await waitFor('the subscription to come back', () => sub.connected, 20_000);
     const got = sub.next((e) => e.instanceUuid === 'after-recovery', 5_000);
     publish('versioned_notifications.info', osloBody('instance.update', { uuid: 'after-recovery' }));
     expect(await got).toBeDefined();
