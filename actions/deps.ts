@@ -27,6 +27,15 @@ export interface CloudDeps {
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;
   clock: Clock;
+  /** /instance inspect: how disks are exposed, the time box, the node's work directory (defaults when absent). */
+  inspect?: InspectSettings;
+}
+
+/** The cloud's `inspect:` settings (bot/config.ts). */
+export interface InspectSettings {
+  expose: 'auto' | 'nbd' | 'fuse';
+  timeBoxMs: number;
+  workDir: string;
 }
 
 /** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */

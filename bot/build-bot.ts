@@ -54,6 +54,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     chat: {
       postMessage: (a) => late.slack!.app.client.chat.postMessage(a as never),
       update: (a) => late.slack!.app.client.chat.update(a as never),
+      postEphemeral: (a) => late.slack!.app.client.chat.postEphemeral(a as never),
     },
     minEditIntervalMs: p.statusCardIntervalMs,
     rememberCard: (opId, ts) => p.store.updateOperation(opId, { cardTs: ts, threadTs: ts }, {}),

@@ -43,6 +43,8 @@ export function buildDeps(
   const { name, cloud: c } = chosen;
   const timeout = duration.safeParse(c.migrationTimeout);
   if (!timeout.success) throw new ConfigError([{ path: `clouds.${name}.migrationTimeout`, message: 'expected a duration such as 30m or 1h' }], config.source);
+  const timeBox = duration.safeParse(c.inspect.timeBox);
+  if (!timeBox.success) throw new ConfigError([{ path: `clouds.${name}.inspect.timeBox`, message: 'expected a duration such as 10m or 90s' }], config.source);
   const opened = openCloud({ cloud: c.cloud, backend: c.backend, env });
   const shell = createRemoteShell({
     ...(c.ssh.config ? { sshConfigPath: c.ssh.config } : {}),
@@ -62,6 +64,7 @@ export function buildDeps(
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
+        inspect: { expose: c.inspect.expose, timeBoxMs: timeBox.data, workDir: c.inspect.workDir },
       },
     },
     async close() {
