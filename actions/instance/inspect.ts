@@ -8,23 +8,38 @@
  * state, disks, nbd). Refused with the reason when the instance is not on a libvirt host, is
  * neither running nor paused, has no such disk, or the node lacks a tool (named).
  */
-import { z } from 'zod';
 import { DISK_FORMATS, TOOLS, diskInfo, inspectDir, parseProbe, probeNode, type DiskFormat } from '../../adapters/ssh/inspect-commands.js';
 import { InputError } from '../../core/errors.js';
-import { absolutePath, formatDuration, reason, uuid } from '../../core/values.js';
-import type { ExecutableStep, Runbook } from '../../engine/runbook.js';
+import { formatDuration } from '../../core/values.js';
+import { defineRunbook, type ExecutableStep } from '../../engine/runbook.js';
+import { command, opt, pos, reasonOption } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { PATH, UUID, choice } from '../../engine/spec/value-types.js';
 import { cloudOf, type NodeDeps } from '../deps.js';
 import { inspectSteps, type InspectPlanData } from './inspect-steps.js';
 
-export const inspectInput = z.object({
-  uuid,
-  reason,
-  path: absolutePath.default('/'),
-  device: z.enum(['disk', 'disk.local']).default('disk'),
+export const inspectSpec = command({
+  family: 'instance',
+  words: ['inspect'],
+  summary: "Read files from a failed instance's disk (user data: approval always needed).",
+  description:
+    "On the instance's compute node: suspends it, exposes its disk read-only, mounts it read-only, shows the listing or file at path, then always unmounts, disconnects and resumes the instance, even when an earlier step failed.",
+  positionals: [pos('uuid', UUID, 'The instance.', 'instance')],
+  options: [
+    reasonOption(),
+    opt('path', PATH, 'What to show inside the guest file system (a directory is listed).', { default: '/', defaultText: '/' }),
+    opt('device', choice(['disk', 'disk.local']), 'Which disk: the root disk or the ephemeral disk.local.', { default: 'disk', defaultText: 'disk' }),
+  ],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'always',
+  examples: ['inspect 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 reason="INC-4711 recover config" path=/etc/fstab'],
 });
-export type InspectArgs = z.infer<typeof inspectInput>;
 
-const USAGE = '/instance inspect <uuid> reason=<text> [path=/] [device=disk|disk.local]';
+/** inspect's args (input-of.ts derives the schema from inspectSpec). */
+export type InspectArgs = { uuid: string; reason: string; path: string; device: 'disk' | 'disk.local' };
+
+const USAGE = usageOf(inspectSpec);
 const DEFAULTS = {
   expose: 'auto',
   timeBoxMs: 10 * 60_000,
@@ -35,10 +50,8 @@ const INSPECTABLE = new Set(['ACTIVE', 'PAUSED']);
 
 const refuse = (path: string, message: string) => new InputError([{ path, message }], USAGE);
 
-export const inspectRunbook: Runbook<InspectArgs, NodeDeps> = {
-  name: 'instance.inspect',
-  usage: USAGE,
-  input: inspectInput,
+export const inspectRunbook = defineRunbook<InspectArgs, NodeDeps>({
+  spec: inspectSpec,
   // One inspection of a guest at a time: a second one would resume it under the first's feet.
   locks: (plan) => [`instance-${plan.target}`],
   // A guest paused with its disk attached must not wait: a restarted bot only cleans up.
@@ -125,4 +138,4 @@ export const inspectRunbook: Runbook<InspectArgs, NodeDeps> = {
     const data = plan.resolved as unknown as InspectPlanData;
     return inspectSteps(data, deps.node, (x) => inspectDir(data.workDir, x.opId));
   },
-};
+});
