@@ -37,7 +37,7 @@ export const inspectSpec = command({
 });
 
 /** inspect's args (input-of.ts derives the schema from inspectSpec). */
-export type InspectArgs = { uuid: string; reason: string; path: string; device: 'disk' | 'disk.local' };
+export type InspectArgs = { instance: string; reason: string; path: string; device: 'disk' | 'disk.local' };
 
 const USAGE = usageOf(inspectSpec);
 const DEFAULTS = {
@@ -59,8 +59,8 @@ export const inspectRunbook = defineRunbook<InspectArgs, NodeDeps>({
   async plan(args, deps, ctx) {
     const c = cloudOf(deps);
     const settings = c.inspect ?? DEFAULTS;
-    const server = await c.cloud.getServer(args.uuid);
-    if (!server) throw refuse('uuid', `Nova has no instance ${args.uuid}`);
+    const server = await c.cloud.getServer(args.instance);
+    if (!server) throw refuse('uuid', `Nova has no instance ${args.instance}`);
     if (!INSPECTABLE.has(server.status) || server.taskState) {
       throw refuse(
         'uuid',
@@ -87,7 +87,7 @@ export const inspectRunbook = defineRunbook<InspectArgs, NodeDeps>({
     const method = settings.expose === 'auto' ? (probe.nbd ? 'nbd' : 'fuse') : settings.expose;
     const missing = [...TOOLS.common, ...TOOLS[method]].filter((t) => probe.missing.includes(t));
     if (missing.length) throw refuse('uuid', `${host} lacks what reading a disk needs: ${missing.join(', ')} (exposing it through ${method})`);
-    const disk = probe.disks.find((x) => x.source.endsWith(`/${args.uuid}/${args.device}`));
+    const disk = probe.disks.find((x) => x.source.endsWith(`/${args.instance}/${args.device}`));
     if (!disk) {
       const have = probe.disks.map((x) => `${x.target} → ${x.source}`).join(', ') || 'none';
       throw refuse('device', `${server.name} has no ${args.device} on ${host} (its disks: ${have})`);
@@ -104,7 +104,7 @@ export const inspectRunbook = defineRunbook<InspectArgs, NodeDeps>({
     const format = info.format as DiskFormat;
     if (!DISK_FORMATS.includes(format)) throw refuse('device', `${disk.source} is a ${info.format ?? 'unknown'} image; the bot reads qcow2 and raw`);
     const data: InspectPlanData = {
-      uuid: args.uuid,
+      uuid: args.instance,
       name: server.name,
       host,
       domain,
@@ -126,11 +126,11 @@ export const inspectRunbook = defineRunbook<InspectArgs, NodeDeps>({
         : `${server.name} is paused for the inspection, at most ${formatDuration(data.timeBoxMs)}; Nova keeps showing it ACTIVE. Unmount, disconnect and resume always run, also after a failure, an abort or a restart of the bot.`,
     ];
     return {
-      target: args.uuid,
+      target: args.instance,
       args,
       resolved: { ...data },
       steps: inspectSteps(data, c, (x) => inspectDir(data.workDir, x.opId)),
-      summary: `inspect ${server.name} (${args.uuid}) on ${host}: ${args.path} of ${args.device} (${args.reason})`,
+      summary: `inspect ${server.name} (${args.instance}) on ${host}: ${args.path} of ${args.device} (${args.reason})`,
       warnings,
     };
   },
