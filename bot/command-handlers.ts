@@ -49,6 +49,7 @@ export interface HandlerDeps {
 
 const who = (r: Requester) => `<@${r.userId}>`;
 const REJECT_DIALOG = 'approval.reject';
+const STEP_UP_DIALOG = 'approval.step_up';
 const BREAK_GLASS_DIALOG = 'approval.break_glass';
 
 /** "one of @approvers, <@U1>" from the policy snapshot stored with an approval request. */
@@ -166,6 +167,26 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
     if (approval.planHash !== bound.planHash) {
       return ctx.ephemeral('That button belongs to an earlier version of the plan; the plan has changed. Look at the newest plan in the thread.');
     }
+    if (action.actionId === 'approval.approve' && (approval.policy as { stepUp?: string }).stepUp === 'totp') {
+      // User data with step-up: the code is typed in a modal; the approval happens on its submission.
+      if (!action.triggerId) throw new ChatOpsError('APPROVAL_STATE', 'approving this needs a TOTP code, and the click carried no way to ask for one');
+      await ctx.client.views.open({
+        trigger_id: action.triggerId,
+        view: {
+          type: 'modal',
+          callback_id: STEP_UP_DIALOG,
+          private_metadata: JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs }),
+          title: { type: 'plain_text', text: 'Approve user-data access' },
+          submit: { type: 'plain_text', text: 'Approve' },
+          close: { type: 'plain_text', text: 'Back' },
+          blocks: [
+            { type: 'section', text: { type: 'mrkdwn', text: `Operation \`${approval.operationId}\` reads a customer's data. Type the code of your authenticator app.` } },
+            { type: 'input', block_id: 'totp', label: { type: 'plain_text', text: 'TOTP code' }, element: { type: 'plain_text_input', action_id: 'totp', min_length: 6, max_length: 6 } },
+          ],
+        },
+      });
+      return;
+    }
     if (action.actionId === 'approval.approve') {
       const r = await d.engine.approve(approval.id, ctx.actor);
       if (r.approval.state === 'pending') {
@@ -235,6 +256,19 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
     await afterStart(start, { actionId: 'approval.break_glass', value: meta.value, channelId: meta.channel, messageTs: meta.ts }, ctx);
   }
 
+  async function approveWithCode(view: ViewSubmission, ctx: ActionContext): Promise<void> {
+    const meta = JSON.parse(view.privateMetadata) as { value: string; channel: string; ts: string };
+    const bound = parseApprovalButtonValue(meta.value);
+    if (!bound) throw new ChatOpsError('APPROVAL_STATE', 'this dialog carries no valid approval reference');
+    const r = await d.engine.approve(bound.requestId, ctx.actor, { totp: view.values.totp ?? '' });
+    const text =
+      r.approval.state === 'pending'
+        ? `${who(ctx.actor)} approved with a TOTP code (${r.approval.approvers.length} of ${r.approval.required}).`
+        : `:white_check_mark: Approved by ${r.approval.approvers.map((v) => `<@${v.userId}>`).join(', ')} (TOTP checked). Starting.`;
+    await ctx.client.chat.postMessage({ channel: meta.channel, thread_ts: meta.ts, text });
+    await afterStart(r.start, { actionId: 'approval.approve', value: meta.value, channelId: meta.channel, messageTs: meta.ts }, ctx);
+  }
+
   async function rejectWithReason(view: ViewSubmission, ctx: ActionContext): Promise<void> {
     const meta = JSON.parse(view.privateMetadata) as { value: string; channel: string; ts: string };
     const bound = parseApprovalButtonValue(meta.value);
@@ -248,13 +282,15 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
   return {
     commands: SLASH_COMMANDS.map((s) => s.command),
 
-    checkView(view) {
+    checkView(view): Record<string, string> | undefined {
+      if (view.callbackId === STEP_UP_DIALOG) return /^\d{6}$/.test((view.values.totp ?? '').trim()) ? undefined : { totp: 'expected the 6 digits your authenticator app shows' };
       if (view.callbackId !== REJECT_DIALOG && view.callbackId !== BREAK_GLASS_DIALOG) return undefined;
       const r = reasonSchema.safeParse(view.values.reason ?? '');
       return r.success ? undefined : { reason: r.error.issues[0]?.message ?? 'expected a reason' };
     },
 
     async view(view, ctx) {
+      if (view.callbackId === STEP_UP_DIALOG) return approveWithCode(view, ctx);
       if (view.callbackId === REJECT_DIALOG) return rejectWithReason(view, ctx);
       if (view.callbackId === BREAK_GLASS_DIALOG) return breakGlassWithReason(view, ctx);
       return ctx.ephemeral(`This dialog (${view.callbackId}) is not known to this bot.`);

@@ -100,8 +100,8 @@ export class Engine<D> {
   }
 
   /** One approval click. When the request becomes approved, the operation is marked approved and started. */
-  async approve(approvalId: string, actor: Requester): Promise<DecisionResult> {
-    const approval = await auditedDecision(this.o.store, approvalId, actor, 'approve', () => this.o.approvals.approve(approvalId, actor));
+  async approve(approvalId: string, actor: Requester, stepUp?: { totp?: string }): Promise<DecisionResult> {
+    const approval = await auditedDecision(this.o.store, approvalId, actor, 'approve', () => this.o.approvals.approve(approvalId, actor, stepUp));
     if (approval.state !== 'approved') return { approval };
     const op = await this.o.store.updateOperation(approval.operationId, { state: 'approved' }, { state: 'pending_approval' });
     if (!op) return { approval }; // someone else moved it on (another click, a cancel); nothing to start here
