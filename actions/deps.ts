@@ -30,6 +30,15 @@ export interface CloudDeps {
   clock: Clock;
   /** Nova's notifications, where the cloud's bus is configured: moves are woken by them instead of polling. */
   events?: NovaEventSource;
+  /** /instance inspect: how disks are exposed, the time box, the node's work directory (defaults when absent). */
+  inspect?: InspectSettings;
+}
+
+/** The cloud's `inspect:` settings (bot/config.ts). */
+export interface InspectSettings {
+  expose: 'auto' | 'nbd' | 'fuse';
+  timeBoxMs: number;
+  workDir: string;
 }
 
 /** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */

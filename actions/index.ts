@@ -8,7 +8,7 @@ import type { Query } from '../engine/query.js';
 import type { Runbook } from '../engine/runbook.js';
 import type { CommandSpec } from '../engine/spec/command-spec.js';
 import type { NodeDeps } from './deps.js';
-import { inspectSpec } from './instance/inspect.js';
+import { inspectRunbook } from './instance/inspect.js';
 import { ipCheckSpec } from './ip/check.js';
 import { detachSpec } from './ip/detach.js';
 import { portCreateSpec } from './ip/port-create.js';
@@ -48,7 +48,7 @@ export const REGISTRY: readonly Registration[] = [
   planned(copyInstancesSpec),
   query(nodeStatusQuery),
   query(nodeListQuery),
-  planned(inspectSpec),
+  runbook(inspectRunbook),
   planned(reattachSpec),
   planned(portCreateSpec),
   planned(detachSpec),

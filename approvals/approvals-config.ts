@@ -53,6 +53,15 @@ export const userDataPolicySchema = approvalPolicySchema
     runbooks: z.array(z.string().min(1)).default(['instance.inspect']),
     /** Whether the break-glass path may bypass this class too (default: no). */
     allowBreakGlass: z.boolean().default(false),
+    /** Step-up: approvers also type a TOTP code (secrets per approver in the environment variable named here). */
+    totp: z
+      .object({
+        secretsEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as CHATOPS_TOTP_SECRETS').default('CHATOPS_TOTP_SECRETS'),
+        /** Accepted clock drift in 30-second steps either way (default 1). */
+        window: z.number().int().min(0).max(3).default(1),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

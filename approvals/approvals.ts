@@ -19,12 +19,20 @@ import { memoGroupResolver } from './cached-group-resolver.js';
 import type { GroupResolver } from './group-resolver.js';
 import { resolvePolicy, type ResolvedPolicy } from './resolve-policy.js';
 import { describeState, snapshotOf } from './describe-state.js';
+import { totpMatches } from './step-up.js';
 
 export interface ApprovalsOptions {
   store: Store;
   /** The parsed `approvals:` configuration (approvalsConfigSchema). */
   config: ApprovalsConfig;
   groups: GroupResolver;
+  /** Approvers' TOTP secrets by Slack user id (step-up of the user-data class; see step-up.ts). */
+  totpSecrets?: ReadonlyMap<string, string>;
+}
+
+/** What an approver gives besides the click, when the policy asks for it. */
+export interface StepUp {
+  totp?: string;
 }
 
 /** What a request is about: structurally the engine's OperationRecord and Plan. */
@@ -94,9 +102,12 @@ export class Approvals {
    * when more votes are needed. Throws NotAuthorizedError (own request, not an approver) or
    * ApprovalStateError (already decided, expired, already voted).
    */
-  async approve(approvalId: string, approver: Requester): Promise<ApprovalRecord> {
+  async approve(approvalId: string, approver: Requester, stepUp: StepUp = {}): Promise<ApprovalRecord> {
     let a = await this.pending(approvalId);
-    await this.refusing(a.operationId, approver, 'approve', () => this.checkEligible(a, approver));
+    await this.refusing(a.operationId, approver, 'approve', async () => {
+      await this.checkEligible(a, approver);
+      this.checkStepUp(a, approver, stepUp);
+    });
     for (let round = 0; round < a.required + 20; round++) {
       if (a.approvers.some((v) => samePerson(v, approver))) {
         throw new ApprovalStateError('ALREADY_VOTED', `you already approved this; ${a.required - a.approvers.length} more approval(s) needed from someone else`, { approvalId });
@@ -236,7 +247,23 @@ export class Approvals {
     return { approval, announce: true };
   }
 
+  /** Whether approving this request also needs a TOTP code (the bot then asks for it in a modal). */
+  needsStepUp(a: ApprovalRecord): boolean {
+    // As asked when the request was made, or as configured now (step-up switched on meanwhile).
+    return snapshotOf(a).stepUp === 'totp' || (a.kind === 'user_data' && this.o.config.userData?.totp !== undefined);
+  }
+
   // ───────────── helpers ─────────────
+
+  private checkStepUp(a: ApprovalRecord, approver: Requester, stepUp: StepUp): void {
+    if (!this.needsStepUp(a)) return;
+    const secret = this.o.totpSecrets?.get(approver.userId);
+    if (!secret) throw new NotAuthorizedError(`<@${approver.userId}> has no TOTP secret enrolled; user-data approvals need one (ask an administrator)`, { reason: 'no totp secret' });
+    if (stepUp.totp === undefined) throw new NotAuthorizedError('approving user-data access needs your TOTP code as well', { reason: 'totp missing' });
+    if (!totpMatches(secret, stepUp.totp.trim(), this.store.clock.now(), this.o.config.userData?.totp?.window ?? 1)) {
+      throw new NotAuthorizedError('that TOTP code is not valid now; nothing was approved', { reason: 'totp wrong' });
+    }
+  }
 
   private async checkEligible(a: ApprovalRecord, approver: Requester): Promise<void> {
     const snap = snapshotOf(a);

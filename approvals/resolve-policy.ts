@@ -31,6 +31,8 @@ export interface ResolvedPolicy {
   reasonRequired: boolean;
   /** Whether the break-glass path may bypass this policy. */
   breakGlassAllowed: boolean;
+  /** The approver must also give a TOTP code (user-data class with `totp` configured). */
+  stepUp?: 'totp';
 }
 
 export function resolvePolicy(config: ApprovalsConfig, runbook: string, risk: Effect): ResolvedPolicy {
@@ -50,6 +52,7 @@ export function resolvePolicy(config: ApprovalsConfig, runbook: string, risk: Ef
       teams: config.teams,
       reasonRequired: true,
       breakGlassAllowed: ud.allowBreakGlass,
+      ...(ud.totp ? { stepUp: 'totp' as const } : {}),
     };
   }
   return {

@@ -74,6 +74,18 @@ const cloudSchema = z
       })
       .strict()
       .default({ perSecond: DEFAULT_BUDGET.perSecond, burst: DEFAULT_BUDGET.burst }),
+    /** /instance inspect on this cloud's libvirt nodes. */
+    inspect: z
+      .object({
+        /** How the disk becomes a block device: nbd (qemu-nbd), fuse (qemu-storage-daemon + loop), auto (nbd where /dev/nbd0 exists). */
+        expose: z.enum(['auto', 'nbd', 'fuse']).default('auto'),
+        /** The guest stays paused at most this long; then the clean-up runs whatever the step was doing. */
+        timeBox: z.string().default('10m'),
+        /** Private directory on the node for one inspection's mount point and export (one subdirectory each). */
+        workDir: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path such as /run/chatops-inspect').default('/run/chatops-inspect'),
+      })
+      .strict()
+      .default({ expose: 'auto', timeBox: '10m', workDir: '/run/chatops-inspect' }),
   })
   .strict();
 

@@ -24,6 +24,8 @@ import {
 export interface ChatPort {
   postMessage(args: { channel: string; text: string; blocks?: KnownBlock[]; thread_ts?: string }): Promise<{ ok?: boolean; ts?: string; channel?: string }>;
   update(args: { channel: string; ts: string; text: string; blocks?: KnownBlock[] }): Promise<{ ok?: boolean }>;
+  /** Only for `private` events (user data for the requester alone); without it they are dropped, never posted openly. */
+  postEphemeral?(args: { channel: string; user: string; text: string; thread_ts?: string }): Promise<{ ok?: boolean }>;
 }
 
 /** Timers and time, injected so tests can move time by hand. */

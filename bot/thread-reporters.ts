@@ -40,6 +40,18 @@ export class ThreadReporters {
     this.live.set(op.id, r);
     return {
       emit: (e) => {
+        if (e.type === 'private') {
+          // User data: to the requester alone, as an ephemeral reply, never through the card's queue.
+          const post = this.o.chat.postEphemeral;
+          if (!post) this.o.log?.('a private message was dropped: no postEphemeral', { opId: op.id });
+          else {
+            const thread = op.threadTs ?? op.cardTs ?? r.ts;
+            void post({ channel: op.channelId, user: op.requester.userId, text: e.text, ...(thread ? { thread_ts: thread } : {}) }).catch((err: unknown) =>
+              this.o.log?.('could not deliver a private message to the requester', { opId: op.id, err: String(err) }),
+            );
+          }
+          return;
+        }
         r.emit(e);
         // A finished run's queue is dropped once its last message went out (a long-lived bot runs many).
         if (e.type === 'finished') {

@@ -6,6 +6,7 @@
 import { Approvals } from '../approvals/approvals.js';
 import { approvalsConfigSchema, type ApprovalsConfig } from '../approvals/approvals-config.js';
 import type { GroupResolver } from '../approvals/group-resolver.js';
+import { parseTotpSecrets } from '../approvals/step-up.js';
 import type { Store } from '../store/store.js';
 import type { Config } from '../bot/config.js';
 
@@ -20,8 +21,12 @@ export function approvalsConfigFor(config: Config): ApprovalsConfig {
   return config.mode.kind === 'local' && !configured ? LOCAL_APPROVALS : config.approvals;
 }
 
-export function buildApprovals(config: Config, store: Store, groups: GroupResolver): Approvals {
-  return new Approvals({ store, config: approvalsConfigFor(config), groups });
+export function buildApprovals(config: Config, store: Store, groups: GroupResolver, env: NodeJS.ProcessEnv = process.env): Approvals {
+  const cfg = approvalsConfigFor(config);
+  const totp = cfg.userData?.totp;
+  // Read once at start-up: a missing or malformed variable stops the bot with the variable's name.
+  const totpSecrets = totp ? parseTotpSecrets(env[totp.secretsEnv], totp.secretsEnv) : undefined;
+  return new Approvals({ store, config: cfg, groups, ...(totpSecrets ? { totpSecrets } : {}) });
 }
 
 /** Whether anyone may break glass under the configuration in force. */

@@ -49,6 +49,8 @@ export function buildDeps(
   const budget = new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
   const opened = openCloud({ cloud: c.cloud, backend: c.backend, env, budget });
   const events = c.notifications ? NovaNotifications.background({ url: amqpUrl(c.notifications.url, env[c.notifications.passwordEnv]), exchange: c.notifications.exchange, topic: c.notifications.topic }) : undefined;
+  const timeBox = duration.safeParse(c.inspect.timeBox);
+  if (!timeBox.success) throw new ConfigError([{ path: `clouds.${name}.inspect.timeBox`, message: 'expected a duration such as 10m or 90s' }], config.source);
   const shell = createRemoteShell({
     ...(c.ssh.config ? { sshConfigPath: c.ssh.config } : {}),
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
@@ -68,6 +70,7 @@ export function buildDeps(
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
         ...(events ? { events } : {}),
+        inspect: { expose: c.inspect.expose, timeBoxMs: timeBox.data, workDir: c.inspect.workDir },
       },
     },
     async close() {

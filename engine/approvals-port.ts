@@ -17,7 +17,7 @@ export interface ApprovalsPort {
    */
   request(input: { operation: OperationRecord; plan: Plan; purpose: ApprovalPurpose; requester: Requester }): Promise<ApprovalRecord | null>;
   /** One person's approval; the result is 'approved' once enough eligible people approved. */
-  approve(approvalId: string, actor: Requester): Promise<ApprovalRecord>;
+  approve(approvalId: string, actor: Requester, stepUp?: { totp?: string }): Promise<ApprovalRecord>;
   /** Reject with a reason (required). */
   reject(approvalId: string, actor: Requester, reason: string): Promise<ApprovalRecord>;
   /** The requester withdraws the request. */

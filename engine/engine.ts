@@ -100,8 +100,8 @@ export class Engine<D> {
   }
 
   /** One approval click. When the request becomes approved, the operation is marked approved and started. */
-  async approve(approvalId: string, actor: Requester): Promise<DecisionResult> {
-    const approval = await auditedDecision(this.o.store, approvalId, actor, 'approve', () => this.o.approvals.approve(approvalId, actor));
+  async approve(approvalId: string, actor: Requester, stepUp?: { totp?: string }): Promise<DecisionResult> {
+    const approval = await auditedDecision(this.o.store, approvalId, actor, 'approve', () => this.o.approvals.approve(approvalId, actor, stepUp));
     if (approval.state !== 'approved') return { approval };
     const op = await this.o.store.updateOperation(approval.operationId, { state: 'approved' }, { state: 'pending_approval' });
     if (!op) return { approval }; // someone else moved it on (another click, a cancel); nothing to start here
@@ -244,8 +244,16 @@ export class Engine<D> {
   async reconcileOnStartup(): Promise<{ opId: string; done: Promise<RunEnd> }[]> {
     const { store } = this.o;
     const out: { opId: string; done: Promise<RunEnd> }[] = [];
+    const running = await store.listOperations({ states: ['running'], limit: 1000 });
+    // Runbooks that only clean up after a restart (an inspection's guest is paused) go first, and
+    // their clean-up is waited for before anything else is taken up.
+    const cleanupFirst = (o: OperationRecord) => this.findRunbook(o.runbook)?.afterRestart === 'cleanup';
+    const cleanups: Promise<RunEnd>[] = [];
     // Not `claimable: true`: after a kill -9 this replica's own lease may still run, and it may reclaim it.
-    for (const op of await store.listOperations({ states: ['running'], limit: 1000 })) {
+    for (const op of [...running.filter(cleanupFirst), ...running.filter((o) => !cleanupFirst(o))]) {
+      if (cleanups.length > 0 && !cleanupFirst(op)) {
+        await Promise.allSettled(cleanups.splice(0));
+      }
       if (this.runner.isActive(op.id)) continue;
       const claimed = await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['running']);
       if (!claimed) continue; // another replica took it first
@@ -256,8 +264,12 @@ export class Engine<D> {
         await store.releaseOperation(op.id, this.o.owner);
         continue;
       }
-      out.push({ opId: op.id, done: this.runner.run(claimed, runbook, this.o.reporterFor(claimed)) });
+      const cleanup = runbook.afterRestart === 'cleanup';
+      const done = this.runner.run(claimed, runbook, this.o.reporterFor(claimed), cleanup ? { abort: true, actor: 'the bot (restarted: cleanup only)' } : {});
+      if (cleanup) cleanups.push(done);
+      out.push({ opId: op.id, done });
     }
+    await Promise.allSettled(cleanups);
     return out;
   }
 

@@ -38,6 +38,8 @@ export type OperationEvent =
   | { type: 'step-finished'; at: number; stepId: string; outcome: 'ok' | 'skipped' | 'reconciled' | 'undone'; detail?: string }
   | { type: 'step-failed'; at: number; stepId: string; failure: StepFailure }
   | { type: 'milestone'; at: number; text: string }
+  /** For the requester's eyes only (user data an inspection read): never posted to the channel or thread. */
+  | { type: 'private'; at: number; text: string }
   | { type: 'in-doubt'; at: number; stepId: string; detail: string }
   | { type: 'finished'; at: number; state: RunEnd; detail?: string };
 

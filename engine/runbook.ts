@@ -48,6 +48,8 @@ export interface StepContext<D = unknown> {
   progress(done: number, total: number, note?: string): void;
   /** A line worth a thread reply ("all 212 instances moved"); use sparingly, failures are automatic. */
   milestone(text: string): void;
+  /** A message only the requester sees (ephemeral), never the channel: user data an inspection read. */
+  privately(text: string): void;
   /** Outputs of steps that completed earlier in this operation, by step id. */
   outputs: Readonly<Record<string, JsonValue>>;
   /** What `check` observed just before this run (same attempt), so run need not read it again. */
@@ -106,6 +108,12 @@ export interface Runbook<A = Record<string, unknown>, D = unknown> {
   steps(plan: Plan, deps: D): ExecutableStep<D>[];
   /** Hosts this plan needs to itself while it runs (one operation per host); default: none. */
   locks?(plan: Plan): string[];
+  /**
+   * What a restarted bot does with an operation of this runbook that was running: `continue` it
+   * (default), or run only its cleanup steps, before any other operation (an inspection: a guest
+   * paused with its disk attached must not wait for the rest of a bot's start-up).
+   */
+  afterRestart?: 'continue' | 'cleanup';
 }
 
 const EFFECT_RANK: Record<Effect, number> = { read: 0, change: 1, destructive: 2 };
@@ -137,7 +145,7 @@ export function toPlanSteps(steps: readonly ExecutableStep<never>[]): PlanStep[]
 }
 
 /** What a runbook file writes; name, usage and input come from the spec. */
-export interface RunbookDefinition<A, D> extends Pick<Runbook<A, D>, 'plan' | 'steps' | 'locks'> {
+export interface RunbookDefinition<A, D> extends Pick<Runbook<A, D>, 'plan' | 'steps' | 'locks' | 'afterRestart'> {
   spec: CommandSpec;
 }
 

@@ -297,6 +297,7 @@ export class Runner<D> {
       },
       progress: (done, total, note) => reporter.emit({ type: 'step-progress', at: this.o.store.clock.now(), stepId: step.id, done, total, ...(note !== undefined ? { note } : {}) }),
       milestone: (text) => reporter.emit({ type: 'milestone', at: this.o.store.clock.now(), text }),
+      privately: (text) => reporter.emit({ type: 'private', at: this.o.store.clock.now(), text }),
       savedData: () => saved,
     };
   }

@@ -5,7 +5,7 @@
  * type, and values must come from `arg.*`.
  */
 import { z } from 'zod';
-import { hostName } from '../../core/values.js';
+import { absolutePath, hostName } from '../../core/values.js';
 import { InputError } from '../../core/errors.js';
 
 /** POSIX single quoting: the result is one shell word whose value is exactly `s`. */
@@ -26,7 +26,7 @@ export interface TemplateArg {
   readonly kind: ArgKind;
   readonly value: string;
 }
-export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice';
+export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain';
 
 /** The whitelist of argument schemas. None admits a quote, control character or a leading '-'. */
 export const argSchemas = {
@@ -47,6 +47,10 @@ export const argSchemas = {
   pattern: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9 .,:_/=@+-]{0,199}$/, 'expected a plain search text of letters, digits, spaces and . , : _ / = @ + -'),
+  /** A path inside a guest file system ("/" or plain segments; no "..", no name starting with "." or "-"). */
+  guestPath: absolutePath,
+  /** A libvirt domain name as Nova makes it (instance-0000002a). */
+  domain: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected a libvirt domain name such as instance-0000002a'),
 } as const;
 
 function makeArg(kind: ArgKind, schema: z.ZodType<string | number>, v: unknown): TemplateArg {
@@ -65,6 +69,8 @@ export const arg = {
   host: (v: string) => makeArg('host', argSchemas.host, v),
   int: (v: number) => makeArg('int', argSchemas.int, v),
   pattern: (v: string) => makeArg('pattern', argSchemas.pattern, v),
+  guestPath: (v: string) => makeArg('guestPath', argSchemas.guestPath, v),
+  domain: (v: string) => makeArg('domain', argSchemas.domain, v),
   /** One of a fixed set of words (e.g. start|stop|status). */
   choice: <T extends string>(v: T, allowed: readonly T[]) => {
     if (!allowed.includes(v)) throw new InputError([{ path: 'choice', message: `expected one of ${allowed.join(', ')}` }], 'template argument');

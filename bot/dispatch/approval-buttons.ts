@@ -2,7 +2,7 @@
 import { ChatOpsError } from '../../core/errors.js';
 import type { Requester } from '../../core/types.js';
 import { parseApprovalButtonValue } from '../render/render-plan.js';
-import { openReasonDialog } from './dialogs.js';
+import { openReasonDialog, openStepUpDialog } from './dialogs.js';
 import { reportStart } from './plan-preview.js';
 import type { ActionContext, ButtonAction, DispatchDeps } from './types.js';
 
@@ -15,6 +15,10 @@ export async function approvalButton(d: DispatchDeps, action: ButtonAction, ctx:
   if (!approval) throw new ChatOpsError('APPROVAL_NOT_FOUND', `there is no approval request ${bound.requestId}`);
   if (approval.planHash !== bound.planHash) {
     return ctx.ephemeral('That button belongs to an earlier version of the plan; the plan has changed. Look at the newest plan in the thread.');
+  }
+  if (action.actionId === 'approval.approve' && (approval.policy as { stepUp?: string }).stepUp === 'totp') {
+    // User data with step-up: the code is typed in a dialog; the approval happens on its submission.
+    return openStepUpDialog(action, ctx, approval.operationId);
   }
   if (action.actionId === 'approval.approve') {
     const r = await d.engine.approve(approval.id, ctx.actor);

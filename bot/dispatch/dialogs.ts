@@ -13,6 +13,8 @@ import type { ActionContext, ButtonAction, DispatchDeps, ViewSubmission } from '
 
 export const REJECT_DIALOG = 'approval.reject';
 export const BREAK_GLASS_DIALOG = 'approval.break_glass';
+/** User-data approvals with step-up (approvals.userData.totp): the approver types a TOTP code. */
+export const STEP_UP_DIALOG = 'approval.step_up';
 
 const mention = (r: Requester) => `<@${r.userId}>`;
 
@@ -51,14 +53,36 @@ export async function openReasonDialog(action: ButtonAction, ctx: ActionContext,
   });
 }
 
+/** Opens the dialog asking an approver of user-data access for the code of their authenticator app. */
+export async function openStepUpDialog(action: ButtonAction, ctx: ActionContext, operationId: string): Promise<void> {
+  if (!action.triggerId) throw new ChatOpsError('BUTTON_INVALID', 'approving this needs a TOTP code, and the click carried no way to ask for one');
+  await ctx.client.views.open({
+    trigger_id: action.triggerId,
+    view: {
+      type: 'modal',
+      callback_id: STEP_UP_DIALOG,
+      private_metadata: JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs }),
+      title: { type: 'plain_text', text: 'Approve user-data access' },
+      submit: { type: 'plain_text', text: 'Approve' },
+      close: { type: 'plain_text', text: 'Back' },
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: `Operation \`${operationId}\` reads a customer's data. Type the code of your authenticator app.` } },
+        { type: 'input', block_id: 'totp', label: { type: 'plain_text', text: 'TOTP code' }, element: { type: 'plain_text_input', action_id: 'totp', min_length: 6, max_length: 6 } },
+      ],
+    },
+  });
+}
+
 /** Pure check before the dialog is acknowledged: errors by block id keep it open. */
 export function checkDialog(view: ViewSubmission): Record<string, string> | undefined {
+  if (view.callbackId === STEP_UP_DIALOG) return /^\d{6}$/.test((view.values.totp ?? '').trim()) ? undefined : { totp: 'expected the 6 digits your authenticator app shows' };
   if (view.callbackId !== REJECT_DIALOG && view.callbackId !== BREAK_GLASS_DIALOG) return undefined;
   const r = reasonSchema.safeParse(view.values.reason ?? '');
   return r.success ? undefined : { reason: r.error.issues[0]?.message ?? 'expected a reason' };
 }
 
 export async function submitDialog(d: DispatchDeps, view: ViewSubmission, ctx: ActionContext): Promise<void> {
+  if (view.callbackId === STEP_UP_DIALOG) return approveWithCode(d, view, ctx);
   if (view.callbackId === REJECT_DIALOG) return rejectWithReason(d, view, ctx);
   if (view.callbackId === BREAK_GLASS_DIALOG) return breakGlassWithReason(d, view, ctx);
   return ctx.ephemeral(`This dialog (${view.callbackId}) is not known to this bot.`);
@@ -83,6 +107,17 @@ async function breakGlassWithReason(d: DispatchDeps, view: ViewSubmission, ctx: 
   });
   const start = await d.engine.start(op.id, ctx.actor);
   await reportStart(d.reads, ctx.client, start, { channelId: meta.channel, messageTs: meta.ts });
+}
+
+async function approveWithCode(d: DispatchDeps, view: ViewSubmission, ctx: ActionContext): Promise<void> {
+  const { meta, bound } = boundOf(view);
+  const r = await d.engine.approve(bound.requestId, ctx.actor, { totp: (view.values.totp ?? '').trim() });
+  const text =
+    r.approval.state === 'pending'
+      ? `${mention(ctx.actor)} approved with a TOTP code (${r.approval.approvers.length} of ${r.approval.required}).`
+      : `:white_check_mark: Approved by ${r.approval.approvers.map((v) => `<@${v.userId}>`).join(', ')} (TOTP checked). Starting.`;
+  await ctx.client.chat.postMessage({ channel: meta.channel, thread_ts: meta.ts, text });
+  if (r.start) await reportStart(d.reads, ctx.client, r.start, { channelId: meta.channel, messageTs: meta.ts });
 }
 
 async function rejectWithReason(d: DispatchDeps, view: ViewSubmission, ctx: ActionContext): Promise<void> {

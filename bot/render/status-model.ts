@@ -50,7 +50,7 @@ export function applyEvent(m: StatusModel, e: OperationEvent): void {
     delete m.current;
     return;
   }
-  if (e.type === 'milestone') return;
+  if (e.type === 'milestone' || e.type === 'private') return;
   const s = m.byId.get(e.stepId);
   if (!s) return;
   switch (e.type) {

@@ -214,6 +214,7 @@ volume_backend_name = fake
 target_helper = fake
 $(authtoken cinder)
 EOT
+  write_libvirt_configs
   write_openrc
 }
 

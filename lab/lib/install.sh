@@ -22,7 +22,7 @@ install_packages() {
   if ! [ -x /usr/sbin/policy-rc.d ] || ! grep -q 'exit 101' /usr/sbin/policy-rc.d; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
   fi
-  local miss; miss=$(pkg_missing "${INFRA_PKGS[@]}" "${PKGS[@]}")
+  local miss; miss=$(pkg_missing "${INFRA_PKGS[@]}" "${PKGS[@]}" "${LIBVIRT_PKGS[@]}")
   local X=$LAB/debs/x
   if [ -n "$miss" ] || ! [ -f "$X/usr/share/nova-common/api-paste.ini" ]; then
     stamp apt-begin; log "installing: ${miss:-(paste files only)}"

@@ -56,6 +56,8 @@ svc_start() {
     nova-compute-*) /usr/local/sbin/lab-nova-compute start "${n#nova-compute-}" >/dev/null 9>&- ;;
     cinder-*) spawn "$n" "/var/log/cinder/$n.stdout.log" "$n" --config-file /etc/cinder/cinder.conf --log-file "/var/log/cinder/$n.log" ;;
     sshd-*) start_sshd "${n#sshd-}" 9>&- ;;
+    virtlogd) start_virtlogd 9>&- ;;
+    libvirtd) start_libvirtd 9>&- ;;
   esac
   svc_hash "$n" > "$PIDDIR/$n.hash"
 }

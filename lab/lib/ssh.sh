@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The fake compute hosts as SSH hosts: c01 = 127.0.0.11, c02 = 127.0.0.12 (all of 127.0.0.0/8 is
+# The compute hosts as SSH hosts: c01 = 127.0.0.11, c02 = 127.0.0.12, c03 = 127.0.0.13 (all of 127.0.0.0/8 is
 # loopback on Linux). Each has its own OpenSSH sshd bound only to its address, port 22, with its
 # own host key; sessions get LAB_HOST=<host> so lab-nova-compute knows which compute is meant.
 # The client side (key pair, ssh_config, known_hosts) is written under $LAB/ssh for the bot.
@@ -13,10 +13,11 @@ write_ssh() {
   write_file "$SSHDIR/authorized_keys" < "$SSHDIR/id_ed25519.pub" || true
   chmod 600 "$SSHDIR/authorized_keys"
   # /etc/hosts: names for the hosts (kept in one marked block)
-  if ! grep -q '# openstack-lab hosts' /etc/hosts; then
-    { for h in "${HOSTS[@]}"; do printf '%s %s %s.lab # openstack-lab hosts\n' "${HOST_IP[$h]}" "$h" "$h"; done; } >> /etc/hosts
-  fi
-  for h in "${HOSTS[@]}"; do
+  for h in "${ALL_HOSTS[@]}"; do
+    grep -q "^${HOST_IP[$h]} $h .*# openstack-lab hosts" /etc/hosts \
+      || printf '%s %s %s.lab # openstack-lab hosts\n' "${HOST_IP[$h]}" "$h" "$h" >> /etc/hosts
+  done
+  for h in "${ALL_HOSTS[@]}"; do
     ip=${HOST_IP[$h]}
     mkdir -p "$LAB/hosts/$h"; chmod 700 "$LAB/hosts/$h"
     [ -f "$LAB/hosts/$h/ssh_host_ed25519_key" ] \
@@ -43,7 +44,7 @@ EOF
   printf '%s' "$kh" | write_file "$SSHDIR/known_hosts" || true
   {
     echo "# The lab's compute hosts, for the bot and for 'ssh -F $SSHDIR/ssh_config c01' (written by lab/up)"
-    for h in "${HOSTS[@]}"; do cat <<EOF
+    for h in "${ALL_HOSTS[@]}"; do cat <<EOF
 Host $h $h.lab ${HOST_IP[$h]}
   HostName ${HOST_IP[$h]}
   Port 22

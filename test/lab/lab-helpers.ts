@@ -54,7 +54,7 @@ export async function osJson<T = Record<string, unknown>>(args: string[], opts: 
 }
 
 /** Runs a command on a lab compute host over SSH with the lab's ssh_config (the bot's files). */
-export async function sshHost(host: 'c01' | 'c02', command: string): Promise<CliResult> {
+export async function sshHost(host: 'c01' | 'c02' | 'c03', command: string): Promise<CliResult> {
   const r = await execa('ssh', ['-F', SSH_CONFIG, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command],
     { reject: false, timeout: 90_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""Idempotent fixtures of the libvirt host c03 (lab/lib/libvirt.sh): the image with known files, the
+flavor of c03's servers, c03 alone in its availability zone, and the Placement trait that keeps the
+lab's ordinary flavors off c03 (they forbid it; m1.inspect requires it).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from labapi import GLANCE, NOVA, Api, LabError, say  # noqa: E402
+
+PLACEMENT = "http://127.0.0.1:8778"
+IMAGE, FLAVOR, AZ, TRAIT = os.environ["IMAGE"], os.environ["FLAVOR"], os.environ["AZ"], os.environ["TRAIT"]
+PROVIDER, IMAGE_FILE = os.environ["PROVIDER"], os.environ["IMAGE_FILE"]
+done = []
+
+try:
+    api = Api()
+    # 1. the image (qcow2, public)
+    if not [i for i in api.get(f"{GLANCE}/images", name=IMAGE)["images"] if i["status"] == "active"]:
+        img = api.post(f"{GLANCE}/images", {"name": IMAGE, "disk_format": "qcow2", "container_format": "bare",
+                                            "visibility": "public"})
+        with open(IMAGE_FILE, "rb") as f:
+            r = api.s.put(f"{GLANCE}/images/{img['id']}/file", data=f,
+                          headers={"Content-Type": "application/octet-stream"}, timeout=120)
+        if r.status_code != 204:
+            raise LabError(f"uploading {IMAGE} failed: {r.status_code} {r.text[:200]}")
+        done.append(f"image {IMAGE}")
+    # 2. flavors: m1.inspect requires the trait, the ordinary ones forbid it
+    flavors = {f["name"]: f["id"] for f in api.get(f"{NOVA}/flavors", is_public="None")["flavors"]}
+    if FLAVOR not in flavors:
+        flavors[FLAVOR] = api.post(f"{NOVA}/flavors", {"flavor": {"name": FLAVOR, "vcpus": 1, "ram": 64, "disk": 1}})["flavor"]["id"]
+        done.append(f"flavor {FLAVOR}")
+    for name, value in ((FLAVOR, "required"), ("m1.tiny", "forbidden"), ("m1.small", "forbidden"), ("m1.medium", "forbidden")):
+        specs = api.get(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs")["extra_specs"]
+        if specs.get(f"trait:{TRAIT}") != value:
+            api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{TRAIT}": value}})
+            done.append(f"{name} trait:{TRAIT}={value}")
+    # 3. c03 alone in the availability zone AZ
+    aggs = [a for a in api.get(f"{NOVA}/os-aggregates")["aggregates"] if a["name"] == AZ]
+    agg = aggs[0] if aggs else api.post(f"{NOVA}/os-aggregates", {"aggregate": {"name": AZ, "availability_zone": AZ}})["aggregate"]
+    if "c03" not in agg.get("hosts", []):
+        api.post(f"{NOVA}/os-aggregates/{agg['id']}/action", {"add_host": {"host": "c03"}})
+        done.append(f"c03 in availability zone {AZ}")
+    # 4. the trait on c03's resource provider (nova-compute keeps traits it does not own)
+    h = {"OpenStack-API-Version": "placement 1.6"}
+    api.s.put(f"{PLACEMENT}/traits/{TRAIT}", headers=h, timeout=30)
+    for attempt in range(10):
+        cur = api.s.get(f"{PLACEMENT}/resource_providers/{PROVIDER}/traits", headers=h, timeout=30).json()
+        if TRAIT in cur["traits"]:
+            break
+        r = api.s.put(f"{PLACEMENT}/resource_providers/{PROVIDER}/traits", headers=h, timeout=30, json={
+            "traits": cur["traits"] + [TRAIT], "resource_provider_generation": cur["resource_provider_generation"]})
+        if r.status_code == 200:
+            done.append(f"trait {TRAIT} on c03's provider")
+            break
+        if r.status_code != 409:   # 409: nova-compute updated the provider meanwhile; read again
+            raise LabError(f"setting {TRAIT} on {PROVIDER}: {r.status_code} {r.text[:200]}")
+        time.sleep(0.5)
+    else:
+        raise LabError(f"could not set {TRAIT} on {PROVIDER} (generation conflicts)")
+except LabError as e:
+    say(f"lab: ERROR: {e}")
+    sys.exit(1)
+say("c03 fixtures: " + (", ".join(done) if done else "all present"))
