@@ -30,6 +30,8 @@ export interface CloudDeps {
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;
   clock: Clock;
+  /** Nova's instances_path on `host` (where the guests' directories and `_base/` are). */
+  instancesPath?(host: HostName): string;
   /** The nova/neutron/cinder databases (`clouds.<name>.db`); evacuate method=db needs them. */
   db?: DbAdapter;
   /** The cloud's fence command (`clouds.<name>.fence`), run before an evacuation moves anything. */

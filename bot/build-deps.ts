@@ -56,7 +56,8 @@ export function buildDeps(
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
     sudo: c.nodeCommands.sudo,
   });
-  const { preset, logPath, initFiles } = c.nodeCommands;
+  const { preset, logPath, initFiles, instancesPath } = c.nodeCommands;
+  const instancesTemplate = instancesPath ?? (preset === 'lab' ? '/var/lib/nova/instances-{host}' : '/var/lib/nova/instances');
   // The SQL procedures need all four databases; with some missing they say which key to add.
   const dsns = c.db;
   const db: DbAdapter | undefined =
@@ -81,6 +82,7 @@ export function buildDeps(
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
+        instancesPath: (host) => instancesTemplate.replaceAll('{host}', host),
         ...(db ? { db } : {}),
         ...(fence ? { fence } : {}),
       },

@@ -29,6 +29,11 @@ const cloudSchema = z
           .string()
           .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name')
           .optional(),
+        /** Nova's instances_path on the nodes ({host} is replaced; default /var/lib/nova/instances, the lab preset's /var/lib/nova/instances-{host}). */
+        instancesPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name')
+          .optional(),
         /** Init files `pin-init=yes` moves aside (default: the preset's own list). */
         initFiles: z
           .array(z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path'))

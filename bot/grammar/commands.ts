@@ -94,7 +94,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     description:
       'Rebuilds the instances of a dead node on another one. method=api uses Nova evacuate after forcing the service down (supported); method=db rewrites the hosts in the nova and neutron databases as the chapter does, keeping the prior rows so it can be undone. Needs shared storage for /var/lib/nova/instances.',
     positionals: [pos('from-host', HOST, 'The failed node.', 'from'), pos('to-host', HOST, 'The node that takes its instances.', 'to')],
-    options: [opt('method', choice(['api', 'db']), 'api: Nova evacuate; db: the chapter\'s SQL.', { default: 'api', defaultText: 'api' }), REASON_OPTION],
+    options: [
+      opt('method', choice(['api', 'db']), 'api: Nova evacuate; db: the chapter\'s SQL.', { default: 'api', defaultText: 'api' }),
+      REASON_OPTION,
+      opt('parallel', intRange(1, 16), 'method=api: how many evacuations run at a time.', { default: 1, defaultText: '1' }),
+      opt('force-down', YES_NO, 'Go on although Nova or SSH still see the node alive, because you fenced it by hand (recorded in the audit).', { default: false, defaultText: 'no' }),
+    ],
     check: differentHosts('from', 'from-host', 'to', 'to-host'),
     kind: 'runbook',
     effect: 'destructive',

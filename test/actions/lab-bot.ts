@@ -34,7 +34,10 @@ export interface LabBot {
 }
 
 /** The lab's cloud entry as lab/chatops.lab.yaml has it, with the backend chosen by the test. */
-export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[]) {
+/** The lab's databases (lab/lib/common.sh: user openstack), for the SQL procedures. */
+export const LAB_DB = Object.fromEntries(['nova', 'nova_api', 'neutron', 'cinder'].map((d) => [d, `mysql://openstack:openstack@127.0.0.1:3306/${d}`]));
+
+export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[], extra: { db?: boolean } = {}) {
   return configSchema.parse({
     defaultCloud: 'lab',
     clouds: {
@@ -44,19 +47,34 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
         nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
         migrationTimeout,
+        ...(extra.db ? { db: LAB_DB } : {}),
       },
     },
   });
 }
 
 /** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
-export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[] }): Promise<LabBot> {
+export async function startLabBot(o: {
+  transport: 'http' | 'socket';
+  backend: 'rest' | 'cli';
+  migrationTimeout?: string;
+  dir?: string;
+  initFiles?: string[];
+  db?: boolean;
+}): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles), source: 'test' }, systemClock, store, env);
-  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
+  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false }), source: 'test' }, systemClock, store, env);
+  const { bot, slack } = await startInProcessBot<NodeDeps>({
+    standin,
+    transport: o.transport,
+    store,
+    runbooks: RUNBOOKS,
+    deps: built.deps,
+    owner: `lab-${o.transport}-${o.backend}`,
+  });
   return {
     standin,
     store,
@@ -79,7 +97,11 @@ export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'r
  */
 export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<{ release(): void }> {
   const { spawn } = await import('node:child_process');
-  const holder = spawn('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn(
+    'flock',
+    ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     holder.stdout!.once('data', () => resolve());
     holder.once('exit', (code) => reject(new Error(`could not lock the lab host ${host} (flock exited ${code})`)));
@@ -92,7 +114,12 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
+export async function runApprovedOnLab(
+  lab: LabBot,
+  text: string,
+  timeoutMs: number,
+  o: { planTimeoutMs?: number } = {},
+): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
   const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
@@ -108,10 +135,19 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
     if (!approve) break;
     const drifts = ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
     await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
-    await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
+    await ws.waitFor(
+      () => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts,
+      120_000,
+      `${text} to start`,
+    );
   }
   await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
   const finishedAt = Date.now();
-  const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
+  const story = () =>
+    ws
+      .thread('ops', ts)
+      .map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`)
+      .join('\n')
+      .slice(0, 6000);
   return { card: card(), opId, story, planShownAt, finishedAt };
 }

@@ -1,0 +1,165 @@
+/**
+ * `/node evacuate <from> <to> reason=… [method=api|db] [parallel=N] [force-down=yes]` — a compute
+ * node died (runbook.md §6). The plan proves the source is dead (Nova's service state, SSH, the
+ * cloud's fence command where configured) and refuses otherwise; then the service is forced down
+ * and disabled, and every instance is rebuilt on `to`: by Nova's evacuate (api, supported) or by the
+ * chapter's SQL on nova and neutron plus Placement, a hard reboot and the volumes re-attached (db),
+ * each DB write with its pre-image for /op undo. The source stays fenced: /node undrain refuses to
+ * bring it back until its evacuated guests are gone.
+ */
+import { z } from 'zod';
+import { ChatOpsError, InputError } from '../../core/errors.js';
+import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
+import type { EvacuatedInstance } from '../steps/evacuate-instance.js';
+import { describeEvidence, fenceStep, forceDownStep, notDeadBecause, notDeadError, readFenceEvidence, verifyFencedStep } from '../steps/fencing.js';
+import { apiEvacuateSteps, listStep, sqlSteps, verifyStep, type EvacuatePlanData } from './evacuate-steps.js';
+
+export const evacuateInput = z.object({
+  from: z.string().min(1),
+  to: z.string().min(1),
+  reason: z.string().min(1),
+  method: z.enum(['api', 'db']).default('api'),
+  parallel: z.number().int().min(1).max(16).default(1),
+  forceDown: z.boolean().default(false),
+});
+export type EvacuateArgs = z.infer<typeof evacuateInput>;
+
+const USAGE = '/node evacuate <from-host> <to-host> reason=<text> [method=api|db] [parallel=N] [force-down=yes]';
+/** Nova evacuates instances in these states (vm_state active, stopped, error) when no task runs. */
+const EVACUABLE = ['ACTIVE', 'SHUTOFF', 'ERROR'];
+
+function steps(d: EvacuatePlanData, c: CloudDeps | undefined, fenced: boolean, forceDown: boolean): ExecutableStep<NodeDeps>[] {
+  return [
+    ...(fenced ? [fenceStep(d.from, c)] : []),
+    verifyFencedStep(d.from, forceDown, 'evacuated'),
+    forceDownStep(d.from, d.reason, c),
+    listStep(d),
+    ...(d.method === 'api' ? apiEvacuateSteps(d, c) : sqlSteps(d, c)),
+    verifyStep(d),
+  ];
+}
+
+export const evacuateRunbook: Runbook<EvacuateArgs, NodeDeps> = {
+  name: 'node.evacuate',
+  usage: USAGE,
+  input: evacuateInput,
+  locks: (plan) => [plan.target, String(plan.args.to)],
+  async plan(args, deps) {
+    const c = cloudOf(deps);
+    const bad = (path: string, message: string) => new InputError([{ path, message }], USAGE);
+    if (args.from === args.to) throw bad('to', `the destination must be another host than ${args.from}`);
+    const [src, dst] = await Promise.all([c.cloud.getComputeService(args.from, 'nova-compute'), c.cloud.getComputeService(args.to, 'nova-compute')]);
+    if (!src) throw bad('from', `Nova has no nova-compute service on ${args.from}: expected a compute host of this cloud`);
+    if (!dst) throw bad('to', `Nova has no nova-compute service on ${args.to}: expected a compute host of this cloud`);
+    if (dst.status !== 'enabled' || dst.state !== 'up' || dst.forcedDown) {
+      throw bad(
+        'to',
+        `${args.to} is ${dst.status} and ${dst.state}${dst.forcedDown ? ' (forced down)' : ''}: Nova cannot rebuild instances there; expected an enabled host that is up`,
+      );
+    }
+    if (args.method === 'db' && !c.db) {
+      throw new ChatOpsError(
+        'CONFIG_INVALID',
+        `evacuate method=db needs the cloud's databases: add clouds.${c.name}.db (nova, nova_api, neutron, cinder DSNs), or use method=api`,
+        { details: { key: `clouds.${c.name}.db` } },
+      );
+    }
+    const evidence = await readFenceEvidence(c, args.from, src);
+    const why = notDeadBecause(evidence);
+    if (why && !args.forceDown) throw notDeadError(evidence, why, 'evacuated');
+    const warnings: string[] = [
+      `Fencing: ${describeEvidence(evidence)}.${c.fence ? " The cloud's fence command runs first; a non-zero exit stops everything." : ' No fence command is configured for this cloud (clouds.<name>.fence).'}`,
+    ];
+    if (why) warnings.push(`:warning: ${why}; force-down=yes: the requester states the node is fenced. This is recorded in the audit.`);
+
+    const servers = (await c.cloud.listServersOnHost({ host: args.from })).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    const instances: EvacuatedInstance[] = [];
+    for (const s of servers) {
+      if (args.method === 'api' && (!EVACUABLE.includes(s.status) || s.taskState !== null)) {
+        warnings.push(`${s.name} (${s.id}) is ${s.status}${s.taskState ? `/${s.taskState}` : ''}: Nova cannot evacuate it now, so it stays on ${args.from}.`);
+        continue;
+      }
+      const volumes = (await c.cloud.listServerVolumes(s.id)).map((v) => ({ volumeId: v.volumeId, device: v.device }));
+      const ports = (await c.cloud.listPorts({ deviceId: s.id })).map((p) => p.id);
+      instances.push({ id: s.id, name: s.name, status: s.status, volumes, ports });
+    }
+    if (!instances.length) warnings.push(`Nova places no instance that can be moved on ${args.from}: only the fencing steps run.`);
+    const [fromUsage, toUsage] = await Promise.all([c.cloud.getHostUsage(args.from), c.cloud.getHostUsage(args.to)]);
+    const data: EvacuatePlanData = {
+      from: args.from,
+      to: args.to,
+      reason: args.reason,
+      method: args.method,
+      parallel: args.parallel,
+      instances,
+      fromProvider: fromUsage?.providerId ?? null,
+      toProvider: toUsage?.providerId ?? null,
+    };
+    if (args.method === 'db' && instances.length) {
+      const p = await c.db!.planEvacuate({ from: args.from, to: args.to, instanceUuids: instances.map((i) => i.id) });
+      data.sql = {
+        toNode: p.target.toNode,
+        expected: p.expected,
+        statements: p.statements.map((s) => ({ statement: s.statement, display: s.display, rows: s.rows })),
+      };
+      if (p.expected.instances !== instances.length)
+        warnings.push(
+          `nova.instances has ${p.expected.instances} row(s) on ${args.from} for the ${instances.length} instance(s) Nova's API lists: the SQL moves only those rows.`,
+        );
+      if (p.destinationBindings.length) {
+        throw new ChatOpsError(
+          'STEP_FAILED',
+          `${p.destinationBindings.length} port(s) already have a binding on ${args.to} (${p.destinationBindings.map((b) => `${b.portId} ${b.status}`).join(', ')}): the SQL move would fail on them; clear those bindings first`,
+          { details: { ports: p.destinationBindings.map((b) => b.portId) } },
+        );
+      }
+      if (!data.fromProvider || !data.toProvider)
+        warnings.push(`Placement has no resource provider named ${data.fromProvider ? args.to : args.from}: the allocations step will fail.`);
+      warnings.push(
+        "method=db is the chapter's procedure, not supported upstream: after the SQL, Placement still holds the allocations on the source until the next step moves them; the instances are hard-rebooted on the destination and their volumes re-attached. /op undo restores the rows' pre-images (refused for a row that changed since).",
+      );
+    } else if (args.method === 'db') {
+      data.sql = { toNode: args.to, expected: { instances: 0, portBindings: 0, portBindingLevels: 0 }, statements: [] };
+    }
+    warnings.push(
+      `Only with shared storage for the instances (/var/lib/nova/instances): the guests are rebuilt from their disks. ${args.from} stays forced down and disabled afterwards.`,
+    );
+    return {
+      target: args.from,
+      args,
+      resolved: {
+        // what proved it dead, without the times and wording that change from one reading to the next
+        evidence: { nova: evidence.nova.state, forcedDown: evidence.nova.forcedDown, ssh: evidence.ssh },
+        fence: c.fence ? c.fence.argvFor(args.from) : null,
+        instances: instances as unknown as JsonValue,
+        providers: { from: data.fromProvider, to: data.toProvider },
+        sql: (data.sql ?? null) as unknown as JsonValue,
+      },
+      steps: steps(data, c, !!c.fence, args.forceDown),
+      summary: `evacuate ${args.from} → ${args.to} (${args.reason}), method=${args.method}: ${instances.length} instance(s)${args.method === 'api' ? `, ${args.parallel} at a time` : ''}`,
+      warnings,
+    };
+  },
+  steps(plan, deps) {
+    const a = plan.args as EvacuateArgs;
+    const r = plan.resolved as {
+      fence: string[] | null;
+      instances: EvacuatedInstance[];
+      providers: { from: string | null; to: string | null };
+      sql: EvacuatePlanData['sql'] | null;
+    };
+    const data: EvacuatePlanData = {
+      from: a.from,
+      to: a.to,
+      reason: a.reason,
+      method: a.method,
+      parallel: a.parallel,
+      instances: r.instances,
+      fromProvider: r.providers.from,
+      toProvider: r.providers.to,
+      ...(r.sql ? { sql: r.sql } : {}),
+    };
+    return steps(data, deps.node, r.fence !== null, a.forceDown);
+  },
+};
