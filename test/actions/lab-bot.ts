@@ -54,27 +54,13 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
 }
 
 /** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
-export async function startLabBot(o: {
-  transport: 'http' | 'socket';
-  backend: 'rest' | 'cli';
-  migrationTimeout?: string;
-  dir?: string;
-  initFiles?: string[];
-  db?: boolean;
-}): Promise<LabBot> {
+export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[]; db?: boolean }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
   const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false }), source: 'test' }, systemClock, store, env);
-  const { bot, slack } = await startInProcessBot<NodeDeps>({
-    standin,
-    transport: o.transport,
-    store,
-    runbooks: RUNBOOKS,
-    deps: built.deps,
-    owner: `lab-${o.transport}-${o.backend}`,
-  });
+  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
   return {
     standin,
     store,
@@ -97,11 +83,7 @@ export async function startLabBot(o: {
  */
 export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<{ release(): void }> {
   const { spawn } = await import('node:child_process');
-  const holder = spawn(
-    'flock',
-    ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const holder = spawn('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     holder.stdout!.once('data', () => resolve());
     holder.once('exit', (code) => reject(new Error(`could not lock the lab host ${host} (flock exited ${code})`)));
@@ -114,15 +96,10 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(
-  lab: LabBot,
-  text: string,
-  timeoutMs: number,
-  o: { planTimeoutMs?: number } = {},
-): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
+export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number; command?: string } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
-  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
+  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: o.command ?? '/node', text });
   if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
   await ws.waitFor(() => ws.messages('ops').length > before, o.planTimeoutMs ?? 120_000, `the plan of ${text}`);
   // the bench's clock: from the plan on screen (bob's click) to the card saying it finished
@@ -135,19 +112,10 @@ export async function runApprovedOnLab(
     if (!approve) break;
     const drifts = ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
     await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
-    await ws.waitFor(
-      () => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts,
-      120_000,
-      `${text} to start`,
-    );
+    await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
   }
   await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
   const finishedAt = Date.now();
-  const story = () =>
-    ws
-      .thread('ops', ts)
-      .map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`)
-      .join('\n')
-      .slice(0, 6000);
+  const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
   return { card: card(), opId, story, planShownAt, finishedAt };
 }
