@@ -148,3 +148,54 @@ describe('method=api', () => {
     expect(evac.filter((m) => [s.withPort, s.plain].includes(String(m['Server UUID']))).map((m) => m['Status'])).toEqual(['completed', 'completed']);
   }, 900_000);
 });
+
+describe('method=db', () => {
+  let s: { withPort: string; plain: string; volume: string };
+  let opId: string;
+  const sql = async (q: string): Promise<string> => (await execa('mysql', ['-uroot', '-h127.0.0.1', '-N', '-e', q])).stdout.trim();
+  const rows = (ids: string[]) => sql(`select uuid, host, node from nova.instances where uuid in ('${ids.join("','")}') order by uuid`);
+  const bindings = (id: string) => sql(`select b.host from neutron.ml2_port_bindings b join neutron.ports p on p.id = b.port_id where p.device_id = '${id}'`);
+  const allOn = (text: string, host: string) => text.split('\n').every((l) => l.endsWith(`\t${host}\t${host}`));
+
+  beforeAll(async () => {
+    s = await seed('db');
+    await killHost('c01');
+  });
+
+  it('moves the rows and allocations, reboots and re-attaches: the openstack client sees everything on c02', async () => {
+    expect(allOn(await rows([s.withPort, s.plain]), 'c01')).toBe(true);
+    const run = await runApprovedOnLab(lab, 'evacuate c01 c02 method=db reason=INC-4711', 900_000);
+    opId = run.opId;
+    expect(`${run.card.text}\n${run.story()}`).toMatch(/succeeded/i);
+    expect(allOn(await rows([s.withPort, s.plain]), 'c02')).toBe(true);
+    expect(await bindings(s.withPort)).toBe('c02');
+    await expectOnC02(s.withPort, s.volume);
+    await expectOnC02(s.plain);
+    // the pre-images were journaled before the write (invariant 3)
+    const audit = await lab.store.listAudit({ operationId: opId, limit: 1000 });
+    expect(audit.filter((a) => a.kind === 'step.saved' && (a.payload as { stepId?: string }).stepId === 'sql-move').length).toBeGreaterThan(0);
+  }, 900_000);
+
+  it('refuses to bring c01 back while a moved guest is left on it, and accepts once it is gone', async () => {
+    await reviveHost('c01');
+    const left = `/var/lib/nova/instances-c01/${s.plain}`;
+    await execa('mkdir', ['-p', left]);
+    try {
+      const refused = await ask('undrain c01');
+      expect(refused).toContain(`${left} exists`);
+      expect(await service('c01')).toMatchObject({ status: 'disabled', forced_down: true });
+    } finally {
+      await execa('rmdir', [left]);
+    }
+    const run = await runApprovedOnLab(lab, 'undrain c01', 300_000);
+    expect(`${run.card.text}\n${run.story()}`).toMatch(/succeeded/i);
+    expect(await service('c01')).toMatchObject({ status: 'enabled', state: 'up', forced_down: false });
+  }, 600_000);
+
+  it('/op undo restores exactly the pre-images of the SQL move and the allocations', async () => {
+    const run = await runApprovedOnLab(lab, `undo ${opId}`, 300_000, { command: '/op' });
+    expect(`${run.card.text}\n${run.story()}`).toMatch(/succeeded/i);
+    expect(allOn(await rows([s.withPort, s.plain]), 'c01')).toBe(true);
+    expect(await bindings(s.withPort)).toBe('c01');
+  }, 600_000);
+});
