@@ -17,6 +17,8 @@ COPY approvals ./approvals
 COPY adapters ./adapters
 COPY store ./store
 COPY jobs ./jobs
+COPY engine ./engine
+COPY compose ./compose
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
@@ -38,4 +40,4 @@ VOLUME ["/var/lib/chatops"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
-CMD ["node", "dist/bot/main.js"]
+CMD ["node", "dist/compose/main.js"]

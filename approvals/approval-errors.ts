@@ -1,9 +1,12 @@
-import { ChatOpsError } from '../core/errors.js';
+import { ChatOpsError, type ErrorCode } from '../core/errors.js';
 
-/** The request is not in a state that allows this (already decided, expired, consumed, unknown). */
+/** Why a request refuses a decision: unknown, already decided (or used, cancelled, void), expired, already voted, changing. */
+export type ApprovalStateCode = Extract<ErrorCode, 'APPROVAL_NOT_FOUND' | 'APPROVAL_DECIDED' | 'APPROVAL_EXPIRED' | 'ALREADY_VOTED' | 'APPROVAL_CHANGED'>;
+
+/** The request is not in a state that allows this; the code names which situation. */
 export class ApprovalStateError extends ChatOpsError {
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super('APPROVAL_STATE', message, { details });
+  constructor(code: ApprovalStateCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, { details });
   }
 }
 

@@ -99,7 +99,7 @@ export class Approvals {
     await this.refusing(a.operationId, approver, 'approve', () => this.checkEligible(a, approver));
     for (let round = 0; round < a.required + 20; round++) {
       if (a.approvers.some((v) => samePerson(v, approver))) {
-        throw new ApprovalStateError(`you already approved this; ${a.required - a.approvers.length} more approval(s) needed from someone else`, { approvalId });
+        throw new ApprovalStateError('ALREADY_VOTED', `you already approved this; ${a.required - a.approvers.length} more approval(s) needed from someone else`, { approvalId });
       }
       const now = this.store.clock.now();
       const approvers = [...a.approvers, { ...personOf(approver), at: now }];
@@ -113,7 +113,7 @@ export class Approvals {
       }
       a = await this.pending(approvalId); // someone else wrote first: look again
     }
-    throw new ApprovalStateError(`approval ${approvalId} kept changing; try again`, { approvalId });
+    throw new ApprovalStateError('APPROVAL_CHANGED', `approval ${approvalId} kept changing; try again`, { approvalId });
   }
 
   /** Reject with a reason (required). Only eligible approvers; the requester cancels instead. */
@@ -264,7 +264,7 @@ export class Approvals {
 
   private async get(id: string): Promise<ApprovalRecord> {
     const a = await this.store.getApproval(id);
-    if (!a) throw new ApprovalStateError(`there is no approval request ${id}`, { approvalId: id });
+    if (!a) throw new ApprovalStateError('APPROVAL_NOT_FOUND', `there is no approval request ${id}`, { approvalId: id });
     return a;
   }
 
@@ -282,7 +282,7 @@ export class Approvals {
 
   private async stateError(id: string): Promise<ApprovalStateError> {
     const a = await this.get(id);
-    return new ApprovalStateError(describeState(a), { approvalId: id, state: a.state, decidedBy: a.decidedBy, approvers: a.approvers });
+    return new ApprovalStateError(a.state === 'expired' ? 'APPROVAL_EXPIRED' : 'APPROVAL_DECIDED', describeState(a), { approvalId: id, state: a.state, decidedBy: a.decidedBy, approvers: a.approvers });
   }
 
   /** Run a check; when it refuses, audit the refusal, then rethrow. */

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SlackDriver } from '../bot/standin/driver.js';
-import { SlackStandin } from '../bot/standin/slack-standin.js';
+import { SlackDriver } from '../slack-standin/driver.js';
+import { SlackStandin } from '../slack-standin/slack-standin.js';
 import { SIGNING_SECRET, startBot } from '../test/helpers/bot-process.js';
 
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 1000);

@@ -8,11 +8,11 @@ import { cachedGroupResolver } from '../approvals/cached-group-resolver.js';
 import type { GroupResolver } from '../approvals/group-resolver.js';
 import type { Clock } from '../core/clock.js';
 
-export function slackGroupResolver(client: () => WebClient, clock: Clock): GroupResolver {
+export function slackGroupResolver(client: WebClient, clock: Clock): GroupResolver {
   return cachedGroupResolver(
     {
       async members(groupId) {
-        const res = await client().usergroups.users.list({ usergroup: groupId });
+        const res = await client.usergroups.users.list({ usergroup: groupId });
         return res.users ?? [];
       },
     },

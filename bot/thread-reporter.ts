@@ -10,7 +10,7 @@
  */
 import type { KnownBlock } from '@slack/types';
 import type { OperationEvent, Reporter, StepFailure } from '../engine/reporter.js';
-import { applyEvent, initialModel, type StatusModel } from './status-model.js';
+import { applyEvent, initialModel, type StatusModel } from './render/status-model.js';
 import {
   renderFailuresReply,
   renderFinalSummary,
@@ -18,7 +18,7 @@ import {
   renderMilestoneReply,
   renderStatusCard,
   type SlackMessage,
-} from './render-status-card.js';
+} from './render/render-status-card.js';
 
 /** The two Web API calls the reporter makes, shaped like `WebClient.chat` so it can be passed as is. */
 export interface ChatPort {

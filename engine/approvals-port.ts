@@ -22,4 +22,15 @@ export interface ApprovalsPort {
   reject(approvalId: string, actor: Requester, reason: string): Promise<ApprovalRecord>;
   /** The requester withdraws the request. */
   cancel(approvalId: string, actor: Requester): Promise<ApprovalRecord>;
+  /**
+   * Break glass: the requester starts without a second person, with a reason; audited and announced.
+   * Absent when the approvals module offers no such path. Throws NotAuthorizedError when refused.
+   */
+  breakGlass?(input: {
+    operation: { id: string; planHash: string; channelId: string };
+    plan: { runbook: string; risk: Plan['risk']; args?: Readonly<Record<string, unknown>> };
+    purpose: ApprovalPurpose;
+    requester: Requester;
+    reason: string;
+  }): Promise<{ approval: ApprovalRecord }>;
 }

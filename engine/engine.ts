@@ -3,11 +3,11 @@
  * plus resume/abort and start-up reconciliation. It holds no state of its own beyond the runs in
  * flight: everything that matters is in the store, so any replica can pick an operation up.
  */
-import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
+import { ChatOpsError, InputError, isChatOpsError, NotAuthorizedError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { LockHeldError } from '../store/lock-held-error.js';
-import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, Store } from '../store/store.js';
-import { auditedDecision, showOperation, voidForDrift, who, type OperationReport } from './operation-records.js';
+import type { ApprovalRecord, JsonObject, OperationRecord, OperationState, ScheduleRecord, ScheduleState, Store } from '../store/store.js';
+import { auditedDecision, recordCard, showOperation, voidForDrift, who, type OperationReport } from './operation-records.js';
 import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
 import type { Reporter, RunEnd } from './reporter.js';
@@ -66,7 +66,7 @@ export class Engine<D> {
    */
   async undo(opId: string, actor: Requester, where: { channelId?: string; threadTs?: string; cardTs?: string } = {}): Promise<SubmitResult> {
     const op = await this.o.store.getOperation(opId);
-    if (!op) throw new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } });
+    if (!op) throw new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } });
     const runbook = this.runbook(`${op.runbook}${UNDO_SUFFIX}`);
     const plan = await this.plan(runbook, { of: opId }, actor);
     return this.open(runbook, plan, { requester: actor, channelId: where.channelId ?? op.channelId, raw: `/op undo ${opId}`, ...where });
@@ -94,7 +94,7 @@ export class Engine<D> {
     }
     const claimed = await store.claimOperation(operation.id, this.o.owner, this.leaseMs(), ['pending_approval']);
     const running = claimed && (await store.updateOperation(operation.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
-    if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
+    if (!running) throw new ChatOpsError('OPERATION_CHANGED', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
     await store.appendAudit({ actor: who(o.requester), kind: 'operation.started', operationId: operation.id, payload: { approval: 'not required (read-only)' } });
     return { kind: 'started', operation: running, plan, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
   }
@@ -139,19 +139,19 @@ export class Engine<D> {
   async start(opId: string, actor?: Requester): Promise<StartResult> {
     const { store } = this.o;
     const refuse = (error: ChatOpsError): StartResult => ({ kind: 'refused', opId, error });
-    if (this.runner.isDraining) return refuse(new ChatOpsError('APPROVAL_STATE', 'the bot is shutting down; start the operation again when it is back', { details: { opId } }));
+    if (this.runner.isDraining) return refuse(new ChatOpsError('SHUTTING_DOWN', 'the bot is shutting down; start the operation again when it is back', { details: { opId } }));
     const op = await store.getOperation(opId);
-    if (!op) return refuse(new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } }));
-    if (op.state !== 'approved') return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }));
+    if (!op) return refuse(new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } }));
+    if (op.state !== 'approved') return refuse(new ChatOpsError('NOT_APPROVED', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }));
     const runbook = this.runbook(op.runbook);
     const now = store.clock.now();
     const approval = (await store.listApprovals({ operationId: opId, states: ['approved'] })).find((a) => a.consumedAt === null && a.planHash === op.planHash);
-    if (!approval) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} has no unused approval for its plan`, { details: { opId } }));
+    if (!approval) return refuse(new ChatOpsError('NOT_APPROVED', `operation ${opId} has no unused approval for its plan`, { details: { opId } }));
     if (approval.startBy !== null && now > approval.startBy) {
       await store.updateApproval(approval.id, { state: 'expired' }, { version: approval.version, state: 'approved' });
       await store.updateOperation(opId, { state: 'expired' }, { state: 'approved' });
       await store.appendAudit({ actor: 'bot', kind: 'approval.expired', operationId: opId, payload: { approvalId: approval.id, startBy: approval.startBy } });
-      return refuse(new ChatOpsError('APPROVAL_STATE', `the approval of ${opId} expired: the run had to start by ${new Date(approval.startBy).toISOString()}`, { details: { opId } }));
+      return refuse(new ChatOpsError('APPROVAL_EXPIRED', `the approval of ${opId} expired: the run had to start by ${new Date(approval.startBy).toISOString()}`, { details: { opId } }));
     }
     const resume = approval.purpose === 'resume';
     const plan = op.plan as unknown as Plan;
@@ -165,7 +165,7 @@ export class Engine<D> {
       if (held && held.operationId !== opId) return refuse(new LockHeldError(held));
     }
     const consumed = await store.updateApproval(approval.id, { consumedAt: now }, { version: approval.version, state: 'approved' });
-    if (!consumed) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} was already started by someone else`, { details: { opId } }));
+    if (!consumed) return refuse(new ChatOpsError('OPERATION_CHANGED', `operation ${opId} was already started by someone else`, { details: { opId } }));
     for (const k of keys) {
       const r = await store.acquireLock(k, opId, op.requester);
       if (!r.acquired) {
@@ -182,7 +182,7 @@ export class Engine<D> {
     const approvers = [...earlier, ...voted.filter((v) => !earlier.some((e) => e.userId === v.userId && e.teamId === v.teamId))];
     const detail: JsonObject = { ...op.detail, approvers, approvalId: approval.id };
     const running = claimed && (await store.updateOperation(opId, { state: 'running', detail }, { owner: this.o.owner, state: 'approved' }));
-    if (!running) return refuse(new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed while starting`, { details: { opId } }));
+    if (!running) return refuse(new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed while starting`, { details: { opId } }));
     await store.appendAudit({ actor: actor ? who(actor) : `bot:${this.o.owner}`, kind: resume ? 'operation.resumed' : 'operation.started', operationId: opId, payload: { approvalId: approval.id, approvers: approvers.map(who) } });
     const choice = op.detail.resumeChoice;
     const mode = resume ? { inDoubt: choice === 'mark-done' ? ('mark-done' as const) : ('rerun' as const), actor: String(op.detail.resumeBy ?? 'operator') } : {};
@@ -196,9 +196,9 @@ export class Engine<D> {
   async resume(opId: string, actor: Requester, choice: 'rerun' | 'mark-done' = 'rerun'): Promise<ApprovalRecord | null> {
     const { store } = this.o;
     const op = await store.getOperation(opId);
-    if (!op || op.state !== 'in_doubt') throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op?.state ?? 'unknown'}; only an operation in doubt can be resumed`, { details: { opId } });
+    if (!op || op.state !== 'in_doubt') throw new ChatOpsError('NOT_RESUMABLE', `operation ${opId} is ${op?.state ?? 'unknown'}; only an operation in doubt can be resumed`, { details: { opId } });
     const next = await store.updateOperation(opId, { state: 'pending_approval', detail: { ...op.detail, resumeChoice: choice, resumeBy: who(actor) } }, { version: op.version, state: 'in_doubt' });
-    if (!next) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed meanwhile; look at it again`, { details: { opId } });
+    if (!next) throw new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed meanwhile; look at it again`, { details: { opId } });
     await store.appendAudit({ actor: who(actor), kind: 'operation.resume_requested', operationId: opId, payload: { choice } });
     return this.o.approvals.request({ operation: next, plan: next.plan as unknown as Plan, purpose: 'resume', requester: actor });
   }
@@ -217,9 +217,9 @@ export class Engine<D> {
       if (this.runner.requestAbort(opId, who(actor))) return { kind: 'aborting' };
     }
     const op = await store.getOperation(opId);
-    if (!op) throw new ChatOpsError('APPROVAL_STATE', `no operation ${opId}`, { details: { opId } });
+    if (!op) throw new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } });
     if (op.state === 'pending_approval' || op.state === 'approved') {
-      if (!(await store.updateOperation(opId, { state: 'aborted' }, { version: op.version }))) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} changed meanwhile`, { details: { opId } });
+      if (!(await store.updateOperation(opId, { state: 'aborted' }, { version: op.version }))) throw new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed meanwhile`, { details: { opId } });
       for (const a of await store.listApprovals({ operationId: opId, states: ['pending', 'approved'] })) {
         await store.updateApproval(a.id, { state: 'void', decidedBy: actor, reason: 'operation aborted' }, { version: a.version });
       }
@@ -227,11 +227,11 @@ export class Engine<D> {
       return { kind: 'aborted' };
     }
     if (op.state !== 'in_doubt' && op.state !== 'paused' && op.state !== 'running') {
-      throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is ${op.state}; nothing to abort`, { details: { opId } });
+      throw new ChatOpsError('NOT_ABORTABLE', `operation ${opId} is ${op.state}; nothing to abort`, { details: { opId } });
     }
     const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), [op.state]);
     const running = claimed && (await store.updateOperation(opId, { state: 'running', detail: { ...claimed.detail, aborting: who(actor) } }, { owner: this.o.owner }));
-    if (!running) throw new ChatOpsError('APPROVAL_STATE', `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`, { details: { opId } });
+    if (!running) throw new ChatOpsError('OPERATION_RUNNING_ELSEWHERE', `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`, { details: { opId } });
     return { kind: 'aborting', done: this.runner.run(running, this.runbook(op.runbook), this.o.reporterFor(running), { abort: true, actor: who(actor) }) };
   }
 
@@ -286,6 +286,44 @@ export class Engine<D> {
       out.push(await this.start(op.id));
     }
     return out;
+  }
+
+  /** The message that is the operation's thread parent and status card, once Slack posted it. */
+  attachCard(opId: string, ts: string): Promise<void> {
+    return recordCard(this.o.store, opId, ts);
+  }
+
+  /**
+   * Break glass on a plan waiting for approval: the audited approvals path, then the operation is
+   * approved; the caller announces it and calls `start`. `planHash` is the plan the person saw.
+   */
+  async breakGlass(approvalId: string, planHash: string, actor: Requester, reason: string): Promise<OperationRecord> {
+    const { store, approvals } = this.o;
+    if (!approvals.breakGlass) throw new NotAuthorizedError('break-glass is not configured (approvals.breakGlass)');
+    const pending = await store.getApproval(approvalId);
+    const op = pending && (await store.getOperation(pending.operationId));
+    if (!op || op.planHash !== planHash || op.state !== 'pending_approval') {
+      throw new ChatOpsError('NOT_APPROVED', 'this plan is no longer waiting for approval; look at the newest card in the channel', { details: { approvalId } });
+    }
+    const plan = op.plan as unknown as Plan;
+    await approvals.breakGlass({ operation: { id: op.id, planHash: op.planHash, channelId: op.channelId }, plan, purpose: 'start', requester: actor, reason });
+    const approved = await store.updateOperation(op.id, { state: 'approved' }, { state: 'pending_approval' });
+    if (!approved) throw new ChatOpsError('OPERATION_CHANGED', `operation ${op.id} changed meanwhile; nothing was started`, { details: { opId: op.id } });
+    return approved;
+  }
+
+  /** `/schedule list`: newest first. */
+  listSchedules(filter: { states?: readonly ScheduleState[]; limit?: number } = {}): Promise<ScheduleRecord[]> {
+    return this.o.store.listSchedules({ ...(filter.states ? { states: filter.states } : {}), limit: filter.limit ?? 50 });
+  }
+
+  /** `/schedule cancel`: only a run that has not started; one compare-and-set. */
+  async cancelSchedule(id: string, actor: Requester): Promise<{ kind: 'cancelled' } | { kind: 'unknown' } | { kind: 'not-scheduled'; state: ScheduleState }> {
+    const s = await this.o.store.getSchedule(id);
+    if (!s) return { kind: 'unknown' };
+    if (!(await this.o.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' }))) return { kind: 'not-scheduled', state: s.state };
+    await this.o.store.appendAudit({ actor: who(actor), kind: 'schedule.cancelled', operationId: null, payload: { scheduleId: id } });
+    return { kind: 'cancelled' };
   }
 
   /** `/op show <id>`: read-only. */

@@ -10,6 +10,12 @@ import type { ApprovalsPort } from './approvals-port.js';
 import type { StartResult } from './results.js';
 import { planDifferences } from './plan-hash.js';
 
+/** Remembers the message that is an operation's thread parent and status card (its plan preview). */
+export async function recordCard(store: Pick<Store, 'updateOperation'>, opId: string, ts: string): Promise<void> {
+  // Unconditional: the run may already have moved the operation on (a read-only plan starts at once).
+  await store.updateOperation(opId, { threadTs: ts, cardTs: ts }, {});
+}
+
 /** How a person appears in the audit log. */
 export const who = (r: Requester): string => `${r.userId}@${r.teamId}`;
 
@@ -59,7 +65,7 @@ export async function auditedDecision(
 export async function voidForDrift(store: Store, approvals: ApprovalsPort, op: OperationRecord, approval: ApprovalRecord, before: Plan, fresh: Plan): Promise<StartResult> {
   const differences = planDifferences(before, fresh);
   const voided = await store.updateApproval(approval.id, { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` }, { version: approval.version, state: 'approved' });
-  if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('APPROVAL_STATE', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
+  if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('OPERATION_CHANGED', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
   const next = await store.updateOperation(op.id, { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash }, { state: 'approved' });
   await store.appendAudit({ actor: 'bot', kind: 'plan.drift', operationId: op.id, payload: { before: op.planHash, after: fresh.hash, differences } });
   const again = next ? await approvals.request({ operation: next, plan: fresh, purpose: 'start', requester: op.requester }) : null;

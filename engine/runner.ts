@@ -105,8 +105,8 @@ export class Runner<D> {
    * or to a stop. Resolves with how it ended; never rejects.
    */
   run(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode = {}): Promise<RunEnd> {
-    if (this.active.has(op.id)) throw new ChatOpsError('APPROVAL_STATE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
-    if (this.draining) throw new ChatOpsError('APPROVAL_STATE', 'the bot is shutting down; no operation starts now', { details: { opId: op.id } });
+    if (this.active.has(op.id)) throw new ChatOpsError('OPERATION_RUNNING_ELSEWHERE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
+    if (this.draining) throw new ChatOpsError('SHUTTING_DOWN', 'the bot is shutting down; no operation starts now', { details: { opId: op.id } });
     const a: Active = { ctl: new AbortController(), done: Promise.resolve('interrupted') };
     this.active.set(op.id, a);
     a.done = this.execute(op, runbook, reporter, mode, a)

@@ -40,9 +40,9 @@ export function undoRunbook<D>(orig: Runbook<never, D>, store: UndoStore): Runbo
   const name = `${orig.name}${UNDO_SUFFIX}`;
   const source = async (of: string) => {
     const op = await store.getOperation(of);
-    if (!op || op.runbook !== orig.name) throw new ChatOpsError('APPROVAL_STATE', `no ${orig.name} operation ${of} to undo`, { details: { of } });
+    if (!op || op.runbook !== orig.name) throw new ChatOpsError('OPERATION_NOT_FOUND', `no ${orig.name} operation ${of} to undo`, { details: { of } });
     if (!['succeeded', 'failed', 'aborted'].includes(op.state)) {
-      throw new ChatOpsError('APPROVAL_STATE', `operation ${of} is ${op.state}; only a finished operation can be undone`, { details: { of } });
+      throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} is ${op.state}; only a finished operation can be undone`, { details: { of } });
     }
     return op;
   };
@@ -57,9 +57,9 @@ export function undoRunbook<D>(orig: Runbook<never, D>, store: UndoStore): Runbo
       const others = (await store.listOperations({ runbook: name, limit: 1000 })).filter(
         (o) => (o.plan.args as { of?: string }).of === of && ['running', 'in_doubt', 'paused', 'succeeded'].includes(o.state),
       );
-      if (others.length) throw new ChatOpsError('APPROVAL_STATE', `operation ${of} is already being undone or was undone by ${others[0]!.id}`, { details: { of, by: others[0]!.id } });
+      if (others.length) throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} is already being undone or was undone by ${others[0]!.id}`, { details: { of, by: others[0]!.id } });
       const list = await undoables(store, orig, op, deps);
-      if (!list.length) throw new ChatOpsError('APPROVAL_STATE', `operation ${of} has no completed step that can be undone`, { details: { of } });
+      if (!list.length) throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} has no completed step that can be undone`, { details: { of } });
       const steps: PlanStep[] = list.map(({ step }) => ({
         id: `undo:${step.id}`,
         title: `Undo: ${step.title}`,

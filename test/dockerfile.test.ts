@@ -19,9 +19,15 @@ describe('Dockerfile', () => {
   it('builds every source folder the image copies and runs what the build emits', () => {
     const copied = [...dockerfile.matchAll(/^COPY (\w+) \.\/\1$/gm)].map((m) => m[1]!);
     expect(copied.sort()).toEqual([...build.include].sort());
-    expect(dockerfile).toMatch(/CMD \["node", "dist\/bot\/main\.js"\]/);
-    expect(build.include).toContain('bot');
-    expect(existsSync('bot/main.ts')).toBe(true);
+    expect(dockerfile).toMatch(/CMD \["node", "dist\/compose\/main\.js"\]/);
+    expect(build.include).toContain('compose');
+    expect(existsSync('compose/main.ts')).toBe(true);
+  });
+
+  it('leaves the Slack stand-in and the terminal client out of the image (local mode only)', () => {
+    expect(build.include).not.toContain('slack-standin');
+    expect(build.include).not.toContain('local-mode');
+    expect(dockerfile).not.toMatch(/^COPY (slack-standin|local-mode|test)\b/m);
   });
 
   it('runs as a non-root user on Node 20 with a health check', () => {

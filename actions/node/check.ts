@@ -6,20 +6,37 @@
  * come back within the timeout, with the tail of the node's nova-compute log for it in the thread.
  * It closes with the reminder that an instance stopped uncleanly may need fsck from its console.
  */
-import { z } from 'zod';
 import { amqpConnectedSince, template } from '../../adapters/ssh.js';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import { ChatOpsError, InputError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
-import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
+import { command, flag, pos } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { HOST } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { serviceRunning } from './drain-steps.js';
 import { pollDelay } from '../steps/migrate-instances.js';
 import { utcMs } from '../steps/reattach-volumes.js';
 
-export const checkInput = z.object({ host: z.string().min(1), rebootInstances: z.boolean().default(false) });
-export type CheckArgs = z.infer<typeof checkInput>;
-const USAGE = '/node check <host> [reboot-instances]';
+export const nodeCheckSpec = command({
+  family: 'node',
+  words: ['check'],
+  summary: 'After a reboot: nova-compute running and on AMQP, instances listed; optionally start them.',
+  description:
+    'Checks that nova-compute runs and connected to AMQP after the boot, lists the instances hosted there and, with reboot-instances, starts each one (hard reboot for those that do not come up, which recreates their libvirt XML).',
+  positionals: [pos('host', HOST, 'The compute node that rebooted.')],
+  flags: [flag('reboot-instances', 'Start every instance on the node (hard reboot where a soft one fails).')],
+  kind: 'runbook',
+  effect: 'change',
+  effectFor: (args) => (args['rebootInstances'] === true ? 'change' : 'read'),
+  approval: 'policy',
+  examples: ['check c01', 'check c01 reboot-instances'],
+});
+
+/** check's args (input-of.ts derives the schema from nodeCheckSpec). */
+export type CheckArgs = { host: string; rebootInstances: boolean };
+const USAGE = usageOf(nodeCheckSpec);
 /** How long a soft reboot may take before the hard one. */
 export const SOFT_REBOOT_TIMEOUT_MS = 60_000;
 
@@ -159,10 +176,8 @@ function steps(host: string, instances: Listed[], reboot: boolean, c: CloudDeps 
   return out;
 }
 
-export const checkRunbook: Runbook<CheckArgs, NodeDeps> = {
-  name: 'node.check',
-  usage: USAGE,
-  input: checkInput,
+export const checkRunbook = defineRunbook<CheckArgs, NodeDeps>({
+  spec: nodeCheckSpec,
   locks: (plan) => (plan.args['rebootInstances'] ? [plan.target] : []),
   async plan(args, deps) {
     const c = cloudOf(deps);
@@ -184,4 +199,4 @@ export const checkRunbook: Runbook<CheckArgs, NodeDeps> = {
   steps(plan, deps) {
     return steps(plan.target, (plan.resolved as { instances: Listed[] }).instances, plan.args['rebootInstances'] === true, deps.node);
   },
-};
+});

@@ -7,25 +7,47 @@
  * each DB write with its pre-image for /op undo. The source stays fenced: /node undrain refuses to
  * bring it back until its evacuated guests are gone.
  */
-import { z } from 'zod';
 import { ChatOpsError, InputError } from '../../core/errors.js';
-import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
+import { command, differentHosts, opt, pos, reasonOption } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { HOST, YES_NO, choice, intRange } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import type { EvacuatedInstance } from '../steps/evacuate-instance.js';
 import { describeEvidence, fenceStep, forceDownStep, notDeadBecause, notDeadError, readFenceEvidence, verifyFencedStep } from '../steps/fencing.js';
 import { apiEvacuateSteps, listStep, sqlSteps, verifyStep, type EvacuatePlanData } from './evacuate-steps.js';
 
-export const evacuateInput = z.object({
-  from: z.string().min(1),
-  to: z.string().min(1),
-  reason: z.string().min(1),
-  method: z.enum(['api', 'db']).default('api'),
-  parallel: z.number().int().min(1).max(16).default(1),
-  forceDown: z.boolean().default(false),
+export const evacuateSpec = command({
+  family: 'node',
+  words: ['evacuate'],
+  summary: 'Total node failure: move every instance to another node (shared storage only).',
+  description:
+    'Proves the node is dead (Nova, SSH, the fence command where configured), forces its service down and rebuilds its instances on another one. method=api uses Nova evacuate (supported); method=db rewrites the hosts in the nova and neutron databases as the chapter does, keeping the prior rows so it can be undone, then moves the Placement allocations, hard-reboots and re-attaches volumes. Needs shared storage for /var/lib/nova/instances.',
+  positionals: [pos('from-host', HOST, 'The failed node.', 'from'), pos('to-host', HOST, 'The node that takes its instances.', 'to')],
+  options: [
+    opt('method', choice(['api', 'db']), "api: Nova evacuate; db: the chapter's SQL.", { default: 'api', defaultText: 'api' }),
+    reasonOption(),
+    opt('parallel', intRange(1, 16), 'method=api: how many evacuations run at a time.', { default: 1, defaultText: '1' }),
+    opt('force-down', YES_NO, 'Go on although Nova or SSH still see the node alive, because you fenced it by hand (recorded in the audit).', {
+      default: false,
+      defaultText: 'no',
+    }),
+  ],
+  check: differentHosts('from', 'from-host', 'to', 'to-host'),
+  kind: 'runbook',
+  effect: 'destructive',
+  approval: 'always',
+  examples: [
+    'evacuate c01 c02 reason="mainboard dead"',
+    'evacuate c01 c02 method=db reason=INC-4711',
+    'evacuate c01 c02 reason=INC-4712 parallel=4 force-down=yes',
+  ],
 });
-export type EvacuateArgs = z.infer<typeof evacuateInput>;
 
-const USAGE = '/node evacuate <from-host> <to-host> reason=<text> [method=api|db] [parallel=N] [force-down=yes]';
+/** evacuate's args (input-of.ts derives the schema from evacuateSpec). */
+export type EvacuateArgs = { from: string; to: string; reason: string; method: 'api' | 'db'; parallel: number; forceDown: boolean };
+
+const USAGE = usageOf(evacuateSpec);
 /** Nova evacuates instances in these states (vm_state active, stopped, error) when no task runs. */
 const EVACUABLE = ['ACTIVE', 'SHUTOFF', 'ERROR'];
 
@@ -40,10 +62,8 @@ function steps(d: EvacuatePlanData, c: CloudDeps | undefined, fenced: boolean, f
   ];
 }
 
-export const evacuateRunbook: Runbook<EvacuateArgs, NodeDeps> = {
-  name: 'node.evacuate',
-  usage: USAGE,
-  input: evacuateInput,
+export const evacuateRunbook = defineRunbook<EvacuateArgs, NodeDeps>({
+  spec: evacuateSpec,
   locks: (plan) => [plan.target, String(plan.args.to)],
   async plan(args, deps) {
     const c = cloudOf(deps);
@@ -162,4 +182,4 @@ export const evacuateRunbook: Runbook<EvacuateArgs, NodeDeps> = {
     };
     return steps(data, deps.node, r.fence !== null, a.forceDown);
   },
-};
+});

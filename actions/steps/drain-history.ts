@@ -4,7 +4,7 @@
  * failed half-way still says where the instances it moved went). Undrain's migrate-back uses it.
  */
 import type { Store } from '../../store/store.js';
-import type { MoveResult } from './migrate-instances.js';
+import type { MoveResult } from './move-result.js';
 
 export interface DrainRecord {
   opId: string;

@@ -10,6 +10,7 @@ import { ChatOpsError, TimeoutError } from '../../core/errors.js';
 import type { CloudDeps } from '../deps.js';
 import { sleep } from '../../core/sleep.js';
 import type { JsonValue, Observation } from '../../engine/runbook.js';
+import type { MoveResult } from './move-result.js';
 
 /** How an instance is moved: live (ACTIVE, PAUSED) or cold (SHUTOFF: migrate + confirm). */
 export type MoveKind = 'live' | 'cold';
@@ -22,17 +23,7 @@ export interface PlannedInstance {
   kind: MoveKind;
 }
 
-/** What a migrate step returns per instance (and what undrain's migrate-back reads). */
-export interface MoveResult {
-  id: string;
-  name: string;
-  from: string;
-  to: string | null;
-  /** moved: by this run; already: found elsewhere; gone: deleted meanwhile; stayed: the move failed (undrain goes on). */
-  result: 'moved' | 'already' | 'gone' | 'stayed';
-  ms: number;
-  [k: string]: JsonValue;
-}
+export type { MoveResult };
 
 export interface MoveOptions {
   source: string;

@@ -6,16 +6,31 @@
  * added back on the same device, `in-use`. A pair whose instance has not booted is reported and
  * skipped.
  */
-import { z } from 'zod';
 import { InputError } from '../../core/errors.js';
-import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
+import { command, opt, pos } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { HOST, UUID } from '../../engine/spec/value-types.js';
 import { cloudOf, type NodeDeps } from '../deps.js';
 import { reattachStep } from '../node/evacuate-steps.js';
 import type { VolumePair } from '../steps/reattach-volumes.js';
 
-export const reattachInput = z.object({ host: z.string().min(1), instance: z.string().uuid().optional() });
-export type ReattachArgs = z.infer<typeof reattachInput>;
-const USAGE = '/volume reattach <host> [instance=<uuid>]';
+export const reattachSpec = command({
+  family: 'volume',
+  words: ['reattach'],
+  summary: 'Re-attach the volumes of the instances on a node (same mount points), after they booted.',
+  description: 'Lists the instance/volume pairs on the node and, once each instance has booted, removes and adds its volumes again at the same device.',
+  positionals: [pos('host', HOST, 'The compute node.')],
+  options: [opt('instance', UUID, 'Only this instance.', { defaultText: 'every instance on the node' })],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: ['reattach c01', 'reattach c01 instance=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'],
+});
+
+/** reattach's args (input-of.ts derives the schema from reattachSpec). */
+export type ReattachArgs = { host: string; instance?: string };
+const USAGE = usageOf(reattachSpec);
 
 function steps(host: string, pairs: VolumePair[], c: NodeDeps['node']): ExecutableStep<NodeDeps>[] {
   return [
@@ -43,10 +58,8 @@ function steps(host: string, pairs: VolumePair[], c: NodeDeps['node']): Executab
   ];
 }
 
-export const reattachRunbook: Runbook<ReattachArgs, NodeDeps> = {
-  name: 'volume.reattach',
-  usage: USAGE,
-  input: reattachInput,
+export const reattachRunbook = defineRunbook<ReattachArgs, NodeDeps>({
+  spec: reattachSpec,
   locks: (plan) => [plan.target],
   async plan(args, deps) {
     const c = cloudOf(deps);
@@ -96,4 +109,4 @@ export const reattachRunbook: Runbook<ReattachArgs, NodeDeps> = {
   steps(plan, deps) {
     return steps(plan.target, (plan.resolved as { pairs: VolumePair[] }).pairs, deps.node);
   },
-};
+});

@@ -16,8 +16,8 @@ import { undrainRunbook } from '../../actions/node/undrain.js';
 import { storeDrainHistory } from '../../actions/steps/drain-history.js';
 import type { ChatOpsError } from '../../core/errors.js';
 import { openStore } from '../../store/open-store.js';
-import { renderNodeList, renderNodeStatus } from '../../bot/render-node.js';
-import { checkBlocks } from '../../bot/standin/block-check.js';
+import { renderNodeList, renderNodeStatus } from '../../bot/render/render-node.js';
+import { checkBlocks } from '../../slack-standin/block-check.js';
 import { systemClock } from '../../core/clock.js';
 
 const svc = (host: string, o: Partial<ComputeService> = {}): ComputeService => ({

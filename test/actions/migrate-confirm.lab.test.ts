@@ -45,14 +45,34 @@ describe('moveInstance meets a confirmation in flight', () => {
     const statusOf = async () => (await osJson<Row[]>(['server', 'migration', 'list', '--server', id]))[0]?.['Status'];
     expect(await statusOf()).toBe('confirming');
 
-    const cd = lab!.deps.node!;
+    // The real cloud, with its calls counted: what moveInstance asks Nova is what this test checks.
+    const calls: string[] = [];
+    const real = lab!.deps.node!.cloud;
+    const cloud = new Proxy(real, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls.push(String(key));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const cd = { ...lab!.deps.node!, cloud };
     const ctl = new AbortController();
     const move = moveInstance(cd, { id, name: `${prefix}vm`, status: 'SHUTOFF', kind: 'cold' }, { source: 'c01', dest: 'c02', blockMigration: 'auto', signal: ctl.signal, beforeStart: async () => undefined });
     let failed: unknown;
-    move.catch((e: unknown) => (failed = e));
-    // Long enough for several polls (and, before the fix, a second confirmation and its 400).
-    await new Promise((r) => setTimeout(r, 5000));
+    let settled = false;
+    move.then(
+      () => (settled = true),
+      (e: unknown) => ((failed = e), (settled = true)),
+    );
+    // Several polls that found the confirmation under way (before the fix: a second confirmation and its 400).
+    await waitFor('moveInstance to see the confirmation under way three times', () => settled || calls.filter((k) => k === 'listMigrations').length >= 3, { timeoutMs: 60_000, intervalMs: 200 });
     expect(failed).toBeUndefined();
+    expect(settled).toBe(false); // still waiting: c01 holds the confirmation
+    expect(calls).not.toContain('confirmResize');
+    expect(await statusOf()).toBe('confirming');
     expect((await sshHost('c01', 'lab-nova-compute start')).exitCode).toBe(0);
     const moved = await move;
     expect(moved).toMatchObject({ id, from: 'c01', to: 'c02', result: 'moved' });

@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arg, createRemoteShell, HostKeyError, SshError, template } from '../../adapters/ssh.js';
-import { cleanupAll, makeNetns, scratchDir, startSshd, waitFor, type Netns, type Sshd } from '../helpers/sshd.js';
+import { cleanupAll, makeNetns, scratchDir, startSshd, type Netns, type Sshd } from '../helpers/sshd.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let dir: string;
 let ns: Netns;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arg, createRemoteShell, HostKeyError, RemoteCommandError, SshError, template, shellQuote, nodeCommands, amqpConnectedSince } from '../../adapters/ssh.js';
-import { cleanupAll, genKey, scratchDir, startAgent, startSshd, waitFor, type Sshd } from '../helpers/sshd.js';
+import { cleanupAll, genKey, scratchDir, startAgent, startSshd, type Sshd } from '../helpers/sshd.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let dir: string;
 let a: Sshd; // the good node

@@ -18,7 +18,7 @@ import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { sqliteScratch, type Scratch } from '../fixtures/runbooks/scratch-db.js';
 import { peekRunbook, scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
-import { scratchCommand } from '../actions/helpers/engine-fixture.js';
+import { scratchCommand } from '../engine/helpers/engine-fixture.js';
 
 const person = (userId: string): Requester => ({ userId, teamId: 'T0TEAM', userName: userId });
 const ALICE = person('U0ALICE');
@@ -91,7 +91,7 @@ describe('engine with the real approvals', () => {
     if (sub.kind !== 'needs-approval') throw new Error('expected an approval request');
     await engine.reject(sub.approval.id, clickers[5]!, 'not during the freeze');
     expect((await store.getOperation(sub.operation.id))?.state).toBe('rejected');
-    await expect(engine.approve(sub.approval.id, clickers[6]!)).rejects.toMatchObject({ code: 'APPROVAL_STATE' });
+    await expect(engine.approve(sub.approval.id, clickers[6]!)).rejects.toMatchObject({ code: 'APPROVAL_DECIDED' });
     expect(await scratch.counts(sub.operation.id)).toEqual({});
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildDeps } from '../../bot/build-deps.js';
+import { buildDeps } from '../../compose/build-deps.js';
 import { loadConfig } from '../../bot/config.js';
 import { systemClock } from '../../core/clock.js';
 

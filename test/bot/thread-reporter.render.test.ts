@@ -1,7 +1,7 @@
 /** The status card and thread replies stay within Slack's limits whatever the operation looks like. */
 import { describe, expect, it } from 'vitest';
 import type { OperationView } from '../../engine/reporter.js';
-import { checkBlocks } from '../../bot/standin/index.js';
+import { checkBlocks } from '../../slack-standin/index.js';
 import {
   escapeMrkdwn,
   progressBar,
@@ -11,8 +11,8 @@ import {
   renderInDoubtReply,
   renderStatusCard,
   STATUS_CARD_ACTIONS,
-} from '../../bot/render-status-card.js';
-import { applyEvent, initialModel } from '../../bot/status-model.js';
+} from '../../bot/render/render-status-card.js';
+import { applyEvent, initialModel } from '../../bot/render/status-model.js';
 
 function view(n: number, title = (i: number) => `Migrate instance ${i}`): OperationView {
   return {

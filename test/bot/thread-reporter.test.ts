@@ -11,12 +11,12 @@ import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fanOut, type OperationEvent, type Reporter } from '../../engine/reporter.js';
 import { ManualClock } from '../../core/clock.js';
-import { checkBlocks, SlackStandin } from '../../bot/standin/index.js';
+import { checkBlocks, SlackStandin } from '../../slack-standin/index.js';
 import { ThreadReporter } from '../../bot/thread-reporter.js';
 import { ThreadReporters } from '../../bot/thread-reporters.js';
-import { BOB, openFixture, scratchCommand, type Fixture } from '../actions/helpers/engine-fixture.js';
-import { ManualScheduler } from '../actions/helpers/manual-scheduler.js';
-import { waitFor } from '../actions/helpers/wait-for.js';
+import { BOB, openFixture, scratchCommand, type Fixture } from '../engine/helpers/engine-fixture.js';
+import { ManualScheduler } from '../engine/helpers/manual-scheduler.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const CHANNEL = 'C0OPS0001';
 let dir: string;
@@ -118,7 +118,7 @@ describe('thread reporter', () => {
     extra = { emit: (e: OperationEvent) => void (e.type.startsWith('step-') && e.type !== 'step-progress' ? stepTimes.push(performance.now()) : undefined) };
     // Hold write-1 until Slack has refused the reporter at least once: the storm is on mid-run.
     gate = async (stepId) => {
-      if (stepId === 'write-1') await waitFor(() => calls(429).length > 0, 'a refused Slack call');
+      if (stepId === 'write-1') await waitFor('a refused Slack call', () => calls(429).length > 0);
     };
     const { end } = await runScratch({ host: 'c03', progress: 200 });
     // The rest of the run happened while Slack refused every call: the runner never waited for it.
@@ -174,7 +174,7 @@ describe('thread reporter', () => {
     const dec = await a.engine.approve(sub.approval.id, BOB);
     if (dec.start?.kind !== 'started') throw new Error('expected start');
     await drive(() => card() !== undefined, 500);
-    await waitFor(async () => (await a.store.getOperation(sub.operation.id))?.cardTs === card()!.ts, 'card ts stored');
+    await waitFor('card ts stored', async () => (await a.store.getOperation(sub.operation.id))?.cardTs === card()!.ts);
     const stopping = a.engine.shutdown(10_000);
     release();
     expect(await stopping).toBe(true);

@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Message } from '../../bot/standin/workspace.js';
+import type { Message } from '../../slack-standin/workspace.js';
 import { NEUTRON_URL, NOVA_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../actions/lab-bot.js';
 

@@ -1,5 +1,5 @@
 /**
- * Runs the real entry point (bot/main.ts) as a child process, as an operator would start it, pointed
+ * Runs the real entry point (compose/main.ts) as a child process, as an operator would start it, pointed
  * at a Slack stand-in through the environment only. Waits for its readiness line; `stop()` sends
  * SIGTERM and returns the exit code.
  */
@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BOT } from '../../bot/standin/workspace.js';
-import type { SlackStandin } from '../../bot/standin/slack-standin.js';
+import { BOT } from '../../slack-standin/workspace.js';
+import type { SlackStandin } from '../../slack-standin/slack-standin.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 /** A signing secret shaped like Slack's (32 hex characters). */
@@ -63,7 +63,7 @@ export async function startBot(o: StartBotOptions): Promise<BotProcess> {
     if (o.mode === 'http') env.SLACK_SIGNING_SECRET = o.standin.signingSecret;
     else env.SLACK_APP_TOKEN = o.standin.appToken;
   }
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'bot/main.ts'], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'compose/main.ts'], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (b: Buffer) => {

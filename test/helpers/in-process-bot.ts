@@ -6,12 +6,12 @@
 import { pino } from 'pino';
 import { Approvals } from '../../approvals/approvals.js';
 import type { Runbook } from '../../engine/runbook.js';
-import { LOCAL_APPROVALS } from '../../bot/build-approvals.js';
-import { buildBot, type Bot } from '../../bot/build-bot.js';
+import { LOCAL_APPROVALS } from '../../compose/build-approvals.js';
+import { buildBot, type Bot } from '../../compose/build-bot.js';
 import { createMetrics } from '../../bot/metrics.js';
-import { SlackDriver } from '../../bot/standin/driver.js';
-import type { SlackStandin } from '../../bot/standin/slack-standin.js';
-import { BOT } from '../../bot/standin/workspace.js';
+import { SlackDriver } from '../../slack-standin/driver.js';
+import type { SlackStandin } from '../../slack-standin/slack-standin.js';
+import { BOT } from '../../slack-standin/workspace.js';
 import { systemClock } from '../../core/clock.js';
 import type { Store } from '../../store/store.js';
 

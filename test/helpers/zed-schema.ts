@@ -1,11 +1,9 @@
 /**
- * Loads the real OpenStack Zed schemas (shared/fixtures/openstack-zed-schema/*.sql, dumped from
- * the databases the real `db sync` tools built) into throwaway databases `t<random>_<name>` on the
- * test MariaDB, and drops them afterwards. Never touches the lab's own databases.
- *
- * Where things are: the fixtures live in `../shared` beside the repo root (CI copies shared/ next
- * to its fresh clone), or wherever CHATOPS_SHARED_DIR points. The server: CHATOPS_TEST_MYSQL
- * (`mysql://root@127.0.0.1:3306/` by default, the machine's MariaDB).
+ * Loads the real OpenStack Zed schemas (test/fixtures/openstack-zed-schema/*.sql, dumped from the
+ * databases the real `db sync` tools of Debian's Zed packages built; each file's header says how)
+ * into throwaway databases `t<random>_<name>` on the test MariaDB, and drops them afterwards. Never
+ * touches the lab's own databases. The server: CHATOPS_TEST_MYSQL (`mysql://root@127.0.0.1:3306/`
+ * by default, the machine's MariaDB).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,14 +16,12 @@ import { DB_NAMES, type DbName, parseDsn } from '../../adapters/db/config.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Directory of the shared material (design, fixtures, notes). */
-export function sharedDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['CHATOPS_SHARED_DIR'] ? resolve(env['CHATOPS_SHARED_DIR']) : resolve(REPO_ROOT, '..', 'shared');
-}
+/** Where the schema dumps live: in the repository, so a fresh clone has them. */
+export const ZED_SCHEMA_DIR = join(REPO_ROOT, 'test', 'fixtures', 'openstack-zed-schema');
 
-export function zedSchemaFile(db: DbName, env: NodeJS.ProcessEnv = process.env): string {
-  const f = join(sharedDir(env), 'fixtures', 'openstack-zed-schema', `${db}.sql`);
-  if (!existsSync(f)) throw new Error(`Zed schema fixture not found: ${f} (set CHATOPS_SHARED_DIR to the shared/ folder)`);
+export function zedSchemaFile(db: DbName, dir = ZED_SCHEMA_DIR): string {
+  const f = join(dir, `${db}.sql`);
+  if (!existsSync(f)) throw new Error(`Zed schema fixture not found: ${f}`);
   return f;
 }
 

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { waitFor as waitUntil } from '../helpers/wait-for.js';
 
 export const LAB = process.env['LAB'] ?? '/var/lib/openstack-lab';
 export const CLOUDS_YAML = `${LAB}/clouds.yaml`;
@@ -59,19 +60,9 @@ export async function sshHost(host: 'c01' | 'c02', command: string): Promise<Cli
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-/** Polls fn until it returns a value that is not undefined/false; fails after timeoutMs with the last value. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>,
-  { timeoutMs = 90_000, intervalMs = 1000 } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    last = v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** The one waitFor (test/helpers/wait-for.ts) with the lab's patience: 90 s, probing at most every second. */
+export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
+  waitUntil(what, probe, { timeoutMs: 90_000, intervalMs: 1000, ...(typeof options === 'number' ? { timeoutMs: options } : options) });
 
 /** Fails fast, with the fix, when the lab is not running. */
 export async function requireLab(): Promise<void> {

@@ -8,13 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { openStore } from '../../store/open-store.js';
-
-async function waitFor(ok: () => boolean, ms: number): Promise<void> {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from '../helpers/wait-for.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chatops-sqlite-procs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +24,7 @@ it('exactly one winner per race across two processes', async () => {
   const run = (label: string) => execa('node', ['--import', 'tsx', worker, path, op.id, ap.id, 'host:c01', label, '200', dir], { cwd: process.cwd() });
   const procs = [run('a'), run('b')];
   // Both processes open the store first, then race from the same moment.
-  await waitFor(() => existsSync(join(dir, 'ready-a')) && existsSync(join(dir, 'ready-b')), 30_000);
+  await waitFor('both processes ready', () => existsSync(join(dir, 'ready-a')) && existsSync(join(dir, 'ready-b')), 30_000);
   writeFileSync(join(dir, 'go'), '');
   const wins = (await Promise.all(procs)).map((o) => JSON.parse(o.stdout) as Record<'claim' | 'decide' | 'lock' | 'seen', number>);
   for (const race of ['decide', 'lock', 'seen'] as const) expect(wins[0]![race] + wins[1]![race], race).toBe(1);

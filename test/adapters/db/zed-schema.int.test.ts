@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { RowDataPacket } from 'mysql2/promise';
 import { expect, it } from 'vitest';
-import { createZedDatabases, sharedDir, zedSchemaFile } from '../../helpers/zed-schema.js';
+import { createZedDatabases, ZED_SCHEMA_DIR, zedSchemaFile } from '../../helpers/zed-schema.js';
 
-it('finds the fixtures beside the repo or where CHATOPS_SHARED_DIR says, and names the path when missing', () => {
-  expect(zedSchemaFile('nova')).toMatch(/openstack-zed-schema\/nova\.sql$/);
-  expect(sharedDir({ CHATOPS_SHARED_DIR: '/srv/shared' })).toBe('/srv/shared');
-  expect(() => zedSchemaFile('nova', { CHATOPS_SHARED_DIR: '/nonexistent' })).toThrow('/nonexistent/fixtures/openstack-zed-schema/nova.sql');
+it('finds the fixtures in the repository, and names the path when missing', () => {
+  for (const db of ['nova', 'nova_api', 'neutron', 'cinder'] as const) expect(zedSchemaFile(db)).toBe(`${ZED_SCHEMA_DIR}/${db}.sql`);
+  expect(ZED_SCHEMA_DIR.startsWith(process.cwd())).toBe(true);
+  expect(() => zedSchemaFile('nova', '/nonexistent')).toThrow('/nonexistent/nova.sql');
 });
 
 it('drops databases left by a killed run (our comment, dead pid) and leaves any other alone', async () => {

@@ -10,6 +10,7 @@ import type { Cloud, Server } from '../../../adapters/openstack/cloud.js';
 import { loadCloudConfig } from '../../../adapters/openstack/cloud-config.js';
 import { LocalCommandRunner } from '../../../adapters/openstack/command-runner.js';
 import { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
+import { waitFor as waitUntil } from '../../helpers/wait-for.js';
 
 export interface LabInfo {
   cloudsYaml: string;
@@ -32,21 +33,9 @@ export function labClouds(info: LabInfo): { rest: RestCloud; cli: CliCloud } {
   return { rest, cli };
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws with `what` after `ms`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (let delay = 100; ; delay = Math.min(delay * 1.5, 1_000)) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
+/** The one waitFor (test/helpers/wait-for.ts) with these fixtures' patience: 60 s, probing at most every second. */
+export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
+  waitUntil(what, probe, { timeoutMs: 60_000, intervalMs: 1000, ...(typeof options === 'number' ? { timeoutMs: options } : options) });
 
 /** Waits until the server has no task and is in `status` (on `host` when given). */
 export function serverSettled(cloud: Cloud, id: string, status: string, host?: string, ms?: number): Promise<Server> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ParseOutcome } from '../../../bot/handlers.js';
+import type { ParseOutcome } from '../../../bot/dispatch/types.js';
 import { interpretCommand } from '../../../bot/grammar/interpret-command.js';
 
 const who = { requester: { userId: 'U024BE7LH', teamId: 'T0001' }, channelId: 'C0001' };

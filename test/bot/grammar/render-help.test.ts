@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../core/errors.js';
-import { SLACK_LIMITS } from '../../../bot/slack-limits.js';
+import { SLACK_LIMITS } from '../../../bot/render/slack-limits.js';
 import { parseCommand } from '../../../bot/grammar/parse-command.js';
 import { FAMILIES, allCommands, commandsOf, usageOf } from '../../../bot/grammar/registry.js';
 import { renderHelp } from '../../../bot/grammar/render-help.js';

@@ -1,0 +1,91 @@
+/**
+ * The plan preview in the channel (the thread parent that becomes the status card) and what a start
+ * that did not simply run says there. Used after a runbook command, a resume, an Approve click, a
+ * break-glass start, and at start-up for an operation a killed process left approved.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Plan } from '../../core/types.js';
+import type { StartResult } from '../../engine/engine.js';
+import type { ApprovalRecord, OperationRecord } from '../../store/store.js';
+import { renderError } from '../render/render-error.js';
+import { renderPlanPreview } from '../render/render-plan.js';
+import type { DispatchDeps, StoreReads } from './types.js';
+
+/** "one of @approvers, <@U1>" from the policy snapshot stored with an approval request. */
+export function approversText(a: ApprovalRecord): string {
+  const p = a.policy as { approvers?: { users?: string[]; groups?: string[] } };
+  const names = [...(p.approvers?.groups ?? []).map((g) => `<!subteam^${g}>`), ...(p.approvers?.users ?? []).map((u) => `<@${u}>`)];
+  return names.length ? `${a.required > 1 ? `${a.required} of` : 'one of'} ${names.join(', ')}` : 'anyone else in this channel';
+}
+
+/** Posts the plan (with its approval request, if any) and remembers the message as the operation's card. */
+export async function postPreview(
+  d: Pick<DispatchDeps, 'engine' | 'breakGlass'>,
+  client: WebClient,
+  channelId: string,
+  op: OperationRecord,
+  plan: Plan,
+  approval: ApprovalRecord | null,
+): Promise<string | undefined> {
+  const r = renderPlanPreview({
+    operationId: op.id,
+    plan,
+    requester: op.requester,
+    commandText: typeof op.detail.raw === 'string' ? op.detail.raw : `${plan.runbook} ${plan.target}`,
+    ...(approval
+      ? {
+          approval: {
+            requestId: approval.id,
+            needed: approval.required,
+            approversText: approversText(approval),
+            expiresAt: approval.expiresAt,
+            breakGlass: d.breakGlass,
+          },
+        }
+      : {}),
+  });
+  const res = await client.chat.postMessage({ channel: channelId, text: r.text, blocks: r.blocks });
+  if (res.ts) await d.engine.attachCard(op.id, res.ts);
+  return res.ts;
+}
+
+/**
+ * What a start that did not simply run says in the operation's thread: a refusal names why; a plan
+ * that drifted since its approval lists the differences and replaces the preview with the new plan and
+ * its new approval request.
+ */
+export async function reportStart(reads: StoreReads, client: WebClient, start: StartResult, where: { channelId: string; messageTs: string }): Promise<void> {
+  if (start.kind === 'refused') {
+    await client.chat.postMessage({ channel: where.channelId, thread_ts: where.messageTs, text: renderError(start.error).text });
+  } else if (start.kind === 'drift') {
+    const lines = start.differences
+      .slice(0, 20)
+      .map((x) => `• ${x}`)
+      .join('\n');
+    await client.chat.postMessage({
+      channel: where.channelId,
+      thread_ts: where.messageTs,
+      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\nA new approval is needed for the new plan (above).`,
+    });
+    const op = await reads.getOperation(start.opId);
+    if (op) {
+      const r = renderPlanPreview({
+        operationId: op.id,
+        plan: start.plan,
+        requester: op.requester,
+        commandText: typeof op.detail.raw === 'string' ? op.detail.raw : op.runbook,
+        ...(start.approval
+          ? {
+              approval: {
+                requestId: start.approval.id,
+                needed: start.approval.required,
+                approversText: approversText(start.approval),
+                expiresAt: start.approval.expiresAt,
+              },
+            }
+          : {}),
+      });
+      await client.chat.update({ channel: where.channelId, ts: where.messageTs, text: r.text, blocks: r.blocks });
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Assembles the running bot from its parts: the Slack app (Bolt, deferred initialisation, so its
+ * client exists first), the thread reporters and approvals that use that client, the engine, the
+ * dispatcher, the expiry sweep and start-up reconciliation. main.ts builds the parts from
+ * configuration; tests build them from local services and call this same function, so the bot under
+ * test is the bot that ships.
+ */
+import type { Logger } from 'pino';
+import type { ApprovalsPort } from '../engine/approvals-port.js';
+import type { GroupResolver } from '../approvals/group-resolver.js';
+import { slackGroupResolver } from '../bot/slack-groups.js';
+import { Engine } from '../engine/engine.js';
+import type { CrashPoints } from '../engine/crash-points.js';
+import type { Runbook } from '../engine/runbook.js';
+import type { Clock } from '../core/clock.js';
+import type { ApprovalRecord, Store } from '../store/store.js';
+import { createSlackApp, type SlackApp, type SlackAppOptions } from '../bot/app.js';
+import { createDispatcher } from '../bot/dispatch/create-dispatcher.js';
+import { reportStart } from '../bot/dispatch/plan-preview.js';
+import { recordCard } from '../engine/operation-records.js';
+import { MemoryDedupe } from '../bot/delivery-dedupe.js';
+import type { Metrics } from '../bot/metrics.js';
+import { ThreadReporters } from '../bot/thread-reporters.js';
+
+export interface BotParts<D> {
+  slack: SlackAppOptions;
+  store: Store;
+  /** Built once the Slack client exists, since approver groups are resolved through it. */
+  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]> };
+  /** Offer the break-glass path (a break-glass group is configured). */
+  breakGlass?: boolean;
+  /** How often pending requests past their TTL and approvals past their start window are expired. */
+  expirySweepMs?: number;
+  runbooks: readonly Runbook<never, D>[];
+  deps: D;
+  /** This replica's id, stable across its restarts (host name + store path, say). */
+  owner: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  statusCardIntervalMs: number;
+  crash?: CrashPoints;
+}
+
+export interface Bot<D> {
+  slack: SlackApp;
+  engine: Engine<D>;
+  /** Runs the expiry sweep now (it also runs every `expirySweepMs`). */
+  expireDue(): Promise<void>;
+  /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
+  shutdown(timeoutMs?: number): Promise<void>;
+}
+
+export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
+  const slack = createSlackApp(p.slack, {
+    // One bot on a SQLite file de-duplicates in memory (no fsync per delivery); replicas sharing
+    // MariaDB must agree, so they use the store's atomic firstSeen.
+    dedupe: p.store.dialect === 'sqlite' ? new MemoryDedupe(p.clock) : p.store,
+    metrics: p.metrics,
+    logger: p.logger,
+    clock: p.clock,
+    health: async () => {
+      try {
+        await p.store.listLocks();
+        return { ok: true, detail: { store: p.store.dialect } };
+      } catch (e) {
+        return { ok: false, detail: { store: (e as Error).message } };
+      }
+    },
+  });
+  const client = slack.client;
+  const reporters = new ThreadReporters({
+    chat: client.chat,
+    minEditIntervalMs: p.statusCardIntervalMs,
+    rememberCard: (opId, ts) => recordCard(p.store, opId, ts),
+    log: (msg, fields) => p.logger.warn(fields, msg),
+  });
+  const approvals = p.approvals(slackGroupResolver(client, p.clock));
+  const engine = new Engine<D>({
+    store: p.store,
+    approvals,
+    runbooks: p.runbooks,
+    deps: p.deps,
+    owner: p.owner,
+    ...(p.crash ? { crash: p.crash } : {}),
+    reporterFor: reporters.reporterFor,
+  });
+  slack.listen(
+    createDispatcher({
+      engine: engine as Engine<unknown>,
+      reads: p.store,
+      clock: p.clock,
+      logger: p.logger,
+      runbooks: new Set(p.runbooks.map((r) => r.name)),
+      deps: p.deps,
+      breakGlass: p.breakGlass === true,
+    }),
+  );
+  await slack.start();
+  const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
+  sweep.unref();
+  /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
+  async function expireDue(): Promise<void> {
+    try {
+      for (const a of await approvals.expireDue()) {
+        await engine.approvalEnded(a);
+        const op = await p.store.getOperation(a.operationId);
+        if (!op?.cardTs || a.purpose === 'resume') continue;
+        const text = `:hourglass: Operation \`${op.id}\` (${op.runbook} ${op.target}) expired: ${a.state === 'expired' && a.startBy ? 'it was approved but did not start in time' : 'nobody approved it in time'}. Nothing was done; ask again if it is still needed.`;
+        await client.chat.update({ channel: op.channelId, ts: op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }).catch((e: unknown) => p.logger.warn({ err: e, opId: op.id }, 'could not mark the card expired'));
+      }
+    } catch (e) {
+      p.logger.error({ err: e }, 'expiry sweep failed');
+    }
+  }
+  // Operations a previous process left running are continued or put in front of an operator.
+  // Then those it left approved but not yet started (killed between the click and the start).
+  void (async () => {
+    await engine.reconcileOnStartup();
+    for (const r of await engine.startLeftApproved()) {
+      if (r.kind === 'started') continue;
+      const op = await p.store.getOperation(r.opId);
+      if (op?.cardTs) await reportStart(p.store, client, r, { channelId: op.channelId, messageTs: op.cardTs });
+    }
+  })().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
+  return {
+    slack,
+    engine,
+    expireDue,
+    async shutdown(timeoutMs = 25_000) {
+      clearInterval(sweep);
+      const clean = await engine.shutdown(timeoutMs);
+      if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
+      await reporters.flushAll(3000);
+      reporters.closeAll();
+      await slack.stop();
+    },
+  };
+}
