@@ -4,8 +4,8 @@
  * approves, and the `openstack` client is the oracle: every server ACTIVE on c02, its Public_AGILE
  * port bound to c02, its volume still attached, its Placement allocation on c02. Then c01 comes
  * back (lab/revive-host) and `/node undrain c01` is refused while c01 is not clean, accepted after.
- * Both methods: api (Nova's evacuate) and db (the chapter's SQL, then /op undo of it is refused
- * once Nova changed the rows… and the rows' agreement is checked).
+ * Both methods: api (Nova's evacuate) and db (the chapter's SQL, the Placement move, a hard reboot
+ * and the volume re-attached; then /op undo restores the rows' pre-images and the allocations).
  *
  * Bad input first: onto itself, onto a disabled host, from a host that is up, an unknown host —
  * each refused, nothing changed. Run it under `flock /run/lock/chatops-lab-c01c02.lock`.
