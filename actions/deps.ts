@@ -3,6 +3,8 @@
  * the SSH shell to its compute nodes, how to run nova-compute there (the preset) and the cloud's
  * settings. bot/build-deps.ts builds it from configuration; tests build it from the lab or a fake wire.
  */
+import type { DbAdapter } from '../adapters/db.js';
+import type { Fence } from '../adapters/fence.js';
 import type { Cloud } from '../adapters/openstack/cloud.js';
 import type { NovaEventSource } from '../adapters/openstack/nova-notifications.js';
 import type { NodeCommands, RemoteShell } from '../adapters/ssh.js';
@@ -10,6 +12,7 @@ import type { Clock } from '../core/clock.js';
 import { ChatOpsError } from '../core/errors.js';
 import type { HostName } from '../core/values.js';
 import type { DrainHistory } from './steps/drain-history.js';
+import type { EvacuationHistory } from './steps/evacuation-history.js';
 
 /** One cloud as the node runbooks see it. */
 export interface CloudDeps {
@@ -32,6 +35,12 @@ export interface CloudDeps {
   events?: NovaEventSource;
   /** /instance inspect: how disks are exposed, the time box, the node's work directory (defaults when absent). */
   inspect?: InspectSettings;
+  /** Nova's instances_path on `host` (where the guests' directories and `_base/` are). */
+  instancesPath?(host: HostName): string;
+  /** The nova/neutron/cinder databases (`clouds.<name>.db`); evacuate method=db needs them. */
+  db?: DbAdapter;
+  /** The cloud's fence command (`clouds.<name>.fence`), run before an evacuation moves anything. */
+  fence?: Fence;
 }
 
 /** The cloud's `inspect:` settings (bot/config.ts). */
@@ -46,15 +55,21 @@ export interface NodeDeps {
   node?: CloudDeps;
   /** Where drained instances went (the bot's journal); undrain migrate-back needs it. */
   history?: DrainHistory;
+  /** Which evacuations left a host (the bot's journal); undrain keeps such a host fenced until it is clean. */
+  evacuations?: EvacuationHistory;
 }
 
 /** The cloud, or a clear refusal naming the configuration key that is missing. */
 export function cloudOf(deps: unknown): CloudDeps {
   const node = (deps as NodeDeps | undefined)?.node;
   if (!node) {
-    throw new ChatOpsError('CONFIG_INVALID', 'no cloud is configured: add a `clouds:` entry and `defaultCloud` to the configuration (see chatops.example.yaml, or lab/chatops.lab.yaml for the lab)', {
-      details: { key: 'clouds' },
-    });
+    throw new ChatOpsError(
+      'CONFIG_INVALID',
+      'no cloud is configured: add a `clouds:` entry and `defaultCloud` to the configuration (see chatops.example.yaml, or lab/chatops.lab.yaml for the lab)',
+      {
+        details: { key: 'clouds' },
+      },
+    );
   }
   return node;
 }

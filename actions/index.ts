@@ -13,14 +13,14 @@ import { ipCheckSpec } from './ip/check.js';
 import { detachSpec } from './ip/detach.js';
 import { portCreateSpec } from './ip/port-create.js';
 import { recoverSpec } from './ip/recover.js';
-import { nodeCheckSpec } from './node/check.js';
+import { checkRunbook } from './node/check.js';
 import { copyInstancesSpec } from './node/copy-instances.js';
 import { drainRunbook } from './node/drain.js';
-import { evacuateSpec } from './node/evacuate.js';
+import { evacuateRunbook } from './node/evacuate.js';
 import { nodeListQuery } from './node/list.js';
 import { nodeStatusQuery } from './node/status.js';
 import { undrainRunbook } from './node/undrain.js';
-import { reattachSpec } from './volume/reattach.js';
+import { reattachRunbook } from './volume/reattach.js';
 
 /** The deps every registered runbook and query gets from the composition root (a union as families grow). */
 export type ActionDeps = NodeDeps;
@@ -43,13 +43,13 @@ const planned = (spec: CommandSpec): Registration => ({ kind: 'planned', spec })
 export const REGISTRY: readonly Registration[] = [
   runbook(drainRunbook),
   runbook(undrainRunbook),
-  planned(nodeCheckSpec),
-  planned(evacuateSpec),
+  runbook(checkRunbook),
+  runbook(evacuateRunbook),
   planned(copyInstancesSpec),
   query(nodeStatusQuery),
   query(nodeListQuery),
   runbook(inspectRunbook),
-  planned(reattachSpec),
+  runbook(reattachRunbook),
   planned(portCreateSpec),
   planned(detachSpec),
   planned(ipCheckSpec),

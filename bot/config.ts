@@ -32,6 +32,8 @@ const cloudSchema = z
         preset: nodePresetName.default('systemd'),
         sudo: z.boolean().default(false),
         logPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
+        /** Nova's instances_path on the nodes ({host} is replaced; default /var/lib/nova/instances, the lab preset's /var/lib/nova/instances-{host}). */
+        instancesPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
         /** Init files `pin-init=yes` moves aside (default: the preset's own list). */
         initFiles: z.array(z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path')).max(16).optional(),
       })
@@ -44,6 +46,18 @@ const cloudSchema = z
     db: z
       .object({ nova: dsn, nova_api: dsn, neutron: dsn, cinder: dsn })
       .partial()
+      .strict()
+      .optional(),
+    /**
+     * The fence (STONITH) command /node evacuate runs before anything moves: an argv template run
+     * without a shell; `{host}` and the host's own variables (`hosts.<host>.<name>`) are filled in.
+     */
+    fence: z
+      .object({
+        command: z.array(z.string().min(1)).min(1, 'expected an argv such as [ipmitool, -H, "{bmc}", chassis, power, off]'),
+        timeout: z.string().default('60s'),
+        hosts: z.record(hostName, z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name'), z.string())).default({}),
+      })
       .strict()
       .optional(),
     /** Only these hosts may be named in commands, when set (an inventory check beyond Nova's own list). */

@@ -3,12 +3,15 @@
  * backend, the SSH shell with the cloud's ssh_config and known_hosts, its node-command preset and
  * migration timeout. No cloud configured → no `node` (the node runbooks then say what to configure).
  */
+import { createDbAdapter, type DbAdapter } from '../adapters/db.js';
+import { createFence } from '../adapters/fence.js';
 import { openCloud } from '../adapters/openstack/open-cloud.js';
 import { NovaNotifications } from '../adapters/openstack/nova-notifications.js';
 import { RequestBudget } from '../adapters/openstack/request-budget.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
 import { storeDrainHistory } from '../actions/steps/drain-history.js';
+import { storeEvacuationHistory } from '../actions/steps/evacuation-history.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
@@ -27,7 +30,11 @@ export function selectCloud(config: Pick<Config, 'clouds' | 'defaultCloud' | 'so
   const names = Object.keys(config.clouds);
   const name = config.defaultCloud ?? (names.length === 1 ? names[0] : undefined);
   if (name === undefined) {
-    if (names.length > 1) throw new ConfigError([{ path: 'defaultCloud', message: `several clouds are configured (${names.join(', ')}): name the one the commands act on` }], config.source);
+    if (names.length > 1)
+      throw new ConfigError(
+        [{ path: 'defaultCloud', message: `several clouds are configured (${names.join(', ')}): name the one the commands act on` }],
+        config.source,
+      );
     return undefined;
   }
   const cloud = config.clouds[name];
@@ -56,25 +63,42 @@ export function buildDeps(
     ...(c.ssh.knownHosts ? { knownHostsFiles: [c.ssh.knownHosts] } : {}),
     sudo: c.nodeCommands.sudo,
   });
-  const { preset, logPath, initFiles } = c.nodeCommands;
+  const { preset, logPath, initFiles, instancesPath } = c.nodeCommands;
+  const instancesTemplate = instancesPath ?? (preset === 'lab' ? '/var/lib/nova/instances-{host}' : '/var/lib/nova/instances');
+  // The SQL procedures need all four databases; with some missing they say which key to add.
+  const dsns = c.db;
+  const db: DbAdapter | undefined =
+    dsns?.nova && dsns.nova_api && dsns.neutron && dsns.cinder
+      ? createDbAdapter({ nova: dsns.nova, nova_api: dsns.nova_api, neutron: dsns.neutron, cinder: dsns.cinder })
+      : undefined;
+  const fenceTimeout = c.fence ? duration.safeParse(c.fence.timeout) : undefined;
+  if (fenceTimeout && !fenceTimeout.success)
+    throw new ConfigError([{ path: `clouds.${name}.fence.timeout`, message: 'expected a duration such as 60s' }], config.source);
+  const fence =
+    c.fence && fenceTimeout?.success ? createFence({ command: c.fence.command, hosts: c.fence.hosts, timeoutMs: fenceTimeout.data }, env) : undefined;
   return {
     deps: {
-      ...(store ? { history: storeDrainHistory(store) } : {}),
+      ...(store ? { history: storeDrainHistory(store), evacuations: storeEvacuationHistory(store) } : {}),
       node: {
         name,
         cloud: opened.cloud,
         shell,
-        commands: (host) => nodeCommands({ preset, ...(logPath ? { logPath: logPath.replaceAll('{host}', host) } : {}), ...(initFiles ? { initFiles } : {}) }, host),
+        commands: (host) =>
+          nodeCommands({ preset, ...(logPath ? { logPath: logPath.replaceAll('{host}', host) } : {}), ...(initFiles ? { initFiles } : {}) }, host),
         sudo: c.nodeCommands.sudo,
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
         ...(events ? { events } : {}),
         inspect: { expose: c.inspect.expose, timeBoxMs: timeBox.data, workDir: c.inspect.workDir },
+        instancesPath: (host) => instancesTemplate.replaceAll('{host}', host),
+        ...(db ? { db } : {}),
+        ...(fence ? { fence } : {}),
       },
     },
     async close() {
       await events?.close();
+      await db?.close().catch(() => undefined);
       await shell.close().catch(() => undefined);
       await opened.close().catch(() => undefined);
     },

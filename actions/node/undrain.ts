@@ -17,6 +17,16 @@ import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine
 import { command, flag, pos } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { HOST } from '../../engine/spec/value-types.js';
+import { evacuatedState, leftoverGuests, pendingEvacuations } from '../steps/evacuated-guests.js';
+
+/** After an evacuation the host stays fenced until its guests are gone (plan data, part of the hash). */
+interface Fenced {
+  forcedDown: boolean;
+  /** Nova evacuation records off the host that its nova-compute must complete before `--up`. */
+  apiRecords: number;
+  /** Instances the SQL way moved off the host: none of them may be left on the node. */
+  sqlUuids: string[];
+}
 
 export const undrainSpec = command({
   family: 'node',
@@ -45,7 +55,7 @@ type Returning = PlannedInstance & { from: string };
 /** The log and Nova clocks may differ a little from the bot's: a connection this much before the start still counts. */
 const CLOCK_SLACK_MS = 1000;
 
-function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainOp: string | undefined): Step[] {
+function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainOp: string | undefined, fenced: Fenced): Step[] {
   const pre = c?.cliPrefix ? `${c.cliPrefix} ` : '';
   const files = c ? c.commands(host).initFiles : [];
   const out: Step[] = [
@@ -58,7 +68,9 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
       async check(ctx) {
         const cd = cloudOf(ctx.deps);
         const aside = await existing(cd, host, cd.commands(host).initFiles.map(initAsidePath));
-        return aside.length ? { state: 'not-done', detail: `${aside.length} init file(s) aside` } : { state: 'done', detail: 'no init file aside', output: { restored: [] } };
+        return aside.length
+          ? { state: 'not-done', detail: `${aside.length} init file(s) aside` }
+          : { state: 'done', detail: 'no init file aside', output: { restored: [] } };
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
@@ -76,6 +88,7 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         return { restored };
       },
     },
+    ...(fenced.sqlUuids.length ? [noGuestsStep(host, fenced.sqlUuids)] : []),
     {
       id: 'start-service',
       title: `Start nova-compute on ${host} over SSH`,
@@ -83,7 +96,9 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
       effect: 'change',
       touches: [host],
       async check(ctx) {
-        return (await serviceRunning(cloudOf(ctx.deps), host)) ? { state: 'done', detail: 'nova-compute is already running', output: { startedAt: null } } : { state: 'not-done', detail: 'nova-compute is not running' };
+        return (await serviceRunning(cloudOf(ctx.deps), host))
+          ? { state: 'done', detail: 'nova-compute is already running', output: { startedAt: null } }
+          : { state: 'not-done', detail: 'nova-compute is not running' };
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
@@ -94,6 +109,8 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         return { startedAt };
       },
     },
+    ...(fenced.apiRecords ? [evacuationsCompletedStep(host)] : []),
+    ...(fenced.forcedDown ? [forceUpStep(host, c)] : []),
     {
       id: 'verify-service',
       title: `Verify nova-compute runs on ${host}, reached AMQP after the start, and Nova sees it up`,
@@ -119,7 +136,8 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
             return { connectedAt: conn.at, server: conn.server ?? null, novaState: svc.state };
           }
           const last = `running: ${running ? 'yes' : 'no'}; AMQP connection ${startedAt === null ? 'in the log' : 'after the start'}: ${conn ? 'yes' : 'not yet'}; Nova: ${svc?.state ?? 'no service'}`;
-          if (cd.clock.now() > deadline) throw new ChatOpsError('STEP_FAILED', `nova-compute on ${host} did not come back within 120 s (${last})`, { details: { host } });
+          if (cd.clock.now() > deadline)
+            throw new ChatOpsError('STEP_FAILED', `nova-compute on ${host} did not come back within 120 s (${last})`, { details: { host } });
           await sleep(2000, ctx.signal);
         }
       },
@@ -132,7 +150,9 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
       touches: [host],
       async check(ctx) {
         const s = await cloudOf(ctx.deps).cloud.getComputeService(host, 'nova-compute');
-        return s?.status === 'enabled' ? { state: 'done', detail: 'service is enabled' } : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
+        return s?.status === 'enabled'
+          ? { state: 'done', detail: 'service is enabled' }
+          : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
       },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
@@ -142,7 +162,11 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         await cd.cloud.enableComputeService(host, 'nova-compute');
       },
       async undo(ctx, saved) {
-        await cloudOf(ctx.deps).cloud.disableComputeService(host, 'nova-compute', (saved as { reason?: string | null } | undefined)?.reason ?? 'undo of undrain');
+        await cloudOf(ctx.deps).cloud.disableComputeService(
+          host,
+          'nova-compute',
+          (saved as { reason?: string | null } | undefined)?.reason ?? 'undo of undrain',
+        );
       },
     },
   ];
@@ -157,8 +181,18 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
       ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
       async check(ctx) {
         const s = await cloudOf(ctx.deps).cloud.getServer(i.id);
-        if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: null, result: 'gone', ms: 0 }] } };
-        if (s.host === host && s.taskState === null && s.status !== 'VERIFY_RESIZE') return { state: 'done', detail: `${i.name} is on ${host}`, output: { moved: [{ id: i.id, name: i.name, from: i.from, to: host, result: 'already', ms: 0 }] } };
+        if (!s)
+          return {
+            state: 'done',
+            detail: `${i.name} no longer exists`,
+            output: { moved: [{ id: i.id, name: i.name, from: i.from, to: null, result: 'gone', ms: 0 }] },
+          };
+        if (s.host === host && s.taskState === null && s.status !== 'VERIFY_RESIZE')
+          return {
+            state: 'done',
+            detail: `${i.name} is on ${host}`,
+            output: { moved: [{ id: i.id, name: i.name, from: i.from, to: host, result: 'already', ms: 0 }] },
+          };
         return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, seen: s };
       },
       async run(ctx) {
@@ -199,10 +233,63 @@ export const undrainRunbook = defineRunbook<UndrainArgs, NodeDeps>({
     // A drain still under way would be undone half-way, and its record of origins is still growing.
     const busy = await deps.history?.drainUnderWay(args.host);
     if (busy) {
-      const next = busy.state === 'in_doubt' || busy.state === 'paused' ? `resume or abort it first (\`/op abort ${busy.opId}\`)` : `undrain once it has finished, or abort it first (\`/op abort ${busy.opId}\`)`;
-      throw new ChatOpsError('LOCK_HELD', `${args.host} is still being drained: operation ${busy.opId} is ${busy.state.replace('_', ' ')}; ${next}.`, { details: { host: args.host, operationId: busy.opId } });
+      const next =
+        busy.state === 'in_doubt' || busy.state === 'paused'
+          ? `resume or abort it first (\`/op abort ${busy.opId}\`)`
+          : `undrain once it has finished, or abort it first (\`/op abort ${busy.opId}\`)`;
+      throw new ChatOpsError('LOCK_HELD', `${args.host} is still being drained: operation ${busy.opId} is ${busy.state.replace('_', ' ')}; ${next}.`, {
+        details: { host: args.host, operationId: busy.opId },
+      });
     }
     const warnings: string[] = [];
+    // The source of an evacuation stays fenced until its guests are gone (two hosts, one shared disk).
+    const ev = await evacuatedState(c, deps, args.host);
+    const fenced: Fenced = { forcedDown: svc.forcedDown, apiRecords: ev.pendingRecords.length, sqlUuids: ev.movedBySql.map((i) => i.id) };
+    if (fenced.apiRecords || fenced.sqlUuids.length) {
+      let reachable = true;
+      try {
+        await serviceRunning(c, args.host);
+      } catch {
+        reachable = false;
+      }
+      const what = [
+        ...(fenced.apiRecords
+          ? [`${fenced.apiRecords} evacuation record(s) off it are not completed yet (its nova-compute destroys the old guests when it starts)`]
+          : []),
+        ...(fenced.sqlUuids.length
+          ? [
+              `${fenced.sqlUuids.length} instance(s) were moved off it by SQL (${ev.movedBySql
+                .slice(0, 5)
+                .map((i) => `${i.name}, ${i.opId}`)
+                .join('; ')}), with no record Nova would clean up`,
+            ]
+          : []),
+      ].join('; ');
+      if (!reachable) {
+        throw new ChatOpsError(
+          'STEP_FAILED',
+          `${args.host} stays forced down and disabled: ${what}, and SSH to it fails, so nothing can prove its guests are gone. Power it on (its nova-compute may start), then ask again.`,
+          { details: { host: args.host } },
+        );
+      }
+      if (fenced.sqlUuids.length) {
+        const left = await leftoverGuests(c, args.host, fenced.sqlUuids);
+        if (left.length) {
+          throw new ChatOpsError(
+            'STEP_FAILED',
+            `${args.host} stays forced down and disabled: guests moved off it by SQL are still there (${left.slice(0, 10).join('; ')}). Remove them on the node (virsh undefine, the instance directories), then ask again.`,
+            { details: { host: args.host, left } },
+          );
+        }
+        warnings.push(
+          `${args.host} was checked over SSH: none of the ${fenced.sqlUuids.length} instance(s) moved off it by SQL has a directory or domain left there; the check runs again before nova-compute starts.`,
+        );
+      }
+      if (fenced.apiRecords)
+        warnings.push(
+          `${args.host} is forced up only after its nova-compute has completed the ${fenced.apiRecords} evacuation record(s) (it destroys the old guests first); if it does not within 3 minutes, the host stays forced down and disabled.`,
+        );
+    }
     const back: Returning[] = [];
     let drainOp: string | undefined;
     if (args.migrateBack) {
@@ -214,24 +301,102 @@ export const undrainRunbook = defineRunbook<UndrainArgs, NodeDeps>({
           const s = await c.cloud.getServer(m.id);
           if (!s) warnings.push(`${m.name} (${m.id}) was deleted since the drain: nothing to bring back.`);
           else if (s.host === args.host) continue;
-          else if (!moveKindOf(s.status) || s.taskState !== null) warnings.push(`${m.name} (${m.id}) is ${s.status}${s.taskState ? `/${s.taskState}` : ''} on ${s.host ?? '?'}: Nova cannot migrate it; it stays there.`);
+          else if (!moveKindOf(s.status) || s.taskState !== null)
+            warnings.push(
+              `${m.name} (${m.id}) is ${s.status}${s.taskState ? `/${s.taskState}` : ''} on ${s.host ?? '?'}: Nova cannot migrate it; it stays there.`,
+            );
           else back.push({ id: s.id, name: s.name, status: s.status, kind: moveKindOf(s.status)!, from: s.host ?? m.to ?? '?' });
         }
       }
     }
     if (back.length) warnings.push('An instance that cannot be migrated back is reported and stays where it is; the others still return.');
-    if (svc.status === 'enabled' && svc.state === 'up') warnings.push(`nova-compute on ${args.host} is already enabled and up; the steps that find their work done are skipped.`);
+    if (svc.status === 'enabled' && svc.state === 'up')
+      warnings.push(`nova-compute on ${args.host} is already enabled and up; the steps that find their work done are skipped.`);
     return {
       target: args.host,
       args,
-      resolved: { service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason }, drain: drainOp ?? null, back: back as unknown as JsonValue },
-      steps: steps(args.host, back, c, drainOp),
+      resolved: {
+        service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason },
+        drain: drainOp ?? null,
+        back: back as unknown as JsonValue,
+        fenced: fenced as unknown as JsonValue,
+      },
+      steps: steps(args.host, back, c, drainOp, fenced),
       summary: `undrain ${args.host}: start nova-compute, check AMQP, enable${args.migrateBack ? `, bring ${back.length} instance(s) back${drainOp ? ` (from drain ${drainOp})` : ''}` : ''}`,
       warnings,
     };
   },
   steps(plan, deps) {
-    const r = plan.resolved as { back: Returning[]; drain: string | null };
-    return steps(plan.target, r.back, deps.node, r.drain ?? undefined);
+    const r = plan.resolved as { back: Returning[]; drain: string | null; fenced?: Fenced };
+    return steps(plan.target, r.back, deps.node, r.drain ?? undefined, r.fenced ?? { forcedDown: false, apiRecords: 0, sqlUuids: [] });
   },
 });
+
+/** Re-checks over SSH, before nova-compute starts, that no guest moved off by SQL is left on the node. */
+function noGuestsStep(host: string, uuids: string[]): Step {
+  return {
+    id: 'check-no-guests',
+    title: `Check over SSH that none of the ${uuids.length} instance(s) moved off ${host} by SQL is left there (directory or libvirt domain)`,
+    equivalent: [`ssh ${host} 'ls /var/lib/nova/instances; virsh list --all --uuid'`],
+    effect: 'read',
+    touches: [host],
+    reconcile: async () => ({ state: 'not-done', detail: 'read-only step: read again' }),
+    async run(ctx) {
+      const left = await leftoverGuests(cloudOf(ctx.deps), host, uuids);
+      if (left.length)
+        throw new ChatOpsError(
+          'STEP_FAILED',
+          `guests moved off ${host} by SQL are still there (${left.slice(0, 10).join('; ')}): ${host} stays forced down and disabled`,
+          { details: { host, left } },
+        );
+      return { checked: uuids.length };
+    },
+  };
+}
+
+/** Waits until the started nova-compute has destroyed the evacuated guests (records completed). */
+function evacuationsCompletedStep(host: string): Step {
+  return {
+    id: 'evacuations-completed',
+    title: `Wait until nova-compute on ${host} has cleaned up its evacuated guests (evacuation records completed)`,
+    equivalent: [`openstack server migration list --type evacuation --host ${host}  # every record of ${host} completed`],
+    effect: 'read',
+    touches: [host],
+    reconcile: async () => ({ state: 'not-done', detail: 'read-only step: read again' }),
+    async run(ctx) {
+      const cd = cloudOf(ctx.deps);
+      const deadline = cd.clock.now() + 180_000;
+      for (;;) {
+        const pending = await pendingEvacuations(cd, host);
+        if (!pending.length) return { completed: true };
+        if (cd.clock.now() > deadline) {
+          throw new ChatOpsError(
+            'STEP_FAILED',
+            `${pending.length} evacuation record(s) off ${host} are still ${[...new Set(pending.map((m) => m.status))].join('/')} 3 minutes after nova-compute started: its old guests may still exist; ${host} stays forced down and disabled`,
+            { details: { host, records: pending.map((m) => m.id) } },
+          );
+        }
+        await sleep(2000, ctx.signal);
+      }
+    },
+  };
+}
+
+function forceUpStep(host: string, c: CloudDeps | undefined): Step {
+  const pre = c?.cliPrefix ? `${c.cliPrefix} ` : '';
+  return {
+    id: 'force-up',
+    title: `Clear forced-down on ${host}`,
+    equivalent: [`${pre}${commandLine(cliCommands.setComputeServiceForcedDown(host, 'nova-compute', false).argv)}`],
+    effect: 'change',
+    touches: [host],
+    async check(ctx) {
+      const s = await cloudOf(ctx.deps).cloud.getComputeService(host, 'nova-compute');
+      return s && !s.forcedDown ? { state: 'done', detail: 'not forced down' } : { state: 'not-done', detail: 'forced down' };
+    },
+    async run(ctx) {
+      await ctx.audit('api-call', { op: 'force-up-compute-service', host });
+      await cloudOf(ctx.deps).cloud.setComputeServiceForcedDown(host, 'nova-compute', false);
+    },
+  };
+}

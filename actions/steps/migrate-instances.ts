@@ -87,7 +87,7 @@ export async function latestMigration(cloud: Cloud, serverId: string): Promise<M
 }
 
 /** Nova's instance actions that move a server (its instance_actions constants). */
-const MOVE_ACTIONS = ['live-migration', 'migrate', 'resize', 'confirmResize'];
+const MOVE_ACTIONS = ['live-migration', 'migrate', 'resize', 'confirmResize', 'evacuate'];
 
 /**
  * Why Nova failed the server's latest move, in Nova's words: of the newest moving action, the first

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { cliCommands as cmd, commandLine, type CliCommand } from './cli-commands.js';
+import { movedAllocations } from './cloud.js';
 import * as c from './cli-schemas.js';
 import type {
   Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
@@ -280,6 +281,19 @@ export class CliCloud implements Cloud {
     const rows = await this.read(cmd.getConsumerAllocations(consumerId), c.cliConsumerAllocations);
     return Object.fromEntries(rows.map((r) => [r.resource_provider, r.resources]));
   }
+  async moveConsumerAllocations(consumerId: string, from: string, to: string): Promise<Allocations> {
+    const rows = await this.read(cmd.getConsumerAllocations(consumerId), c.cliConsumerAllocations);
+    const held: Allocations = Object.fromEntries(rows.map((r) => [r.resource_provider, r.resources]));
+    const next = movedAllocations(held, from, to);
+    if (!next) return held;
+    const owner = rows.find((r) => r.project_id && r.user_id);
+    if (!owner?.project_id || !owner.user_id) {
+      throw new OpenStackCliError(`consumer ${consumerId}: placement shows no project/user for its allocations`, { argv: cmd.getConsumerAllocations(consumerId).argv, stderrTail: '', durationMs: 0, where: this.o.runner.where, outcome: 'rejected' });
+    }
+    await this.run(cmd.setConsumerAllocations(consumerId, next, { projectId: owner.project_id, userId: owner.user_id }), { write: true, schema: c.cliConsumerAllocations });
+    return next;
+  }
+
   async getHostUsage(hostName: string): Promise<HostUsage | undefined> {
     const rp = (await this.read(cmd.findResourceProvider(hostName), c.cliProviders))[0];
     if (!rp) return undefined;

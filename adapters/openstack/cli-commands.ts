@@ -100,6 +100,11 @@ export const cliCommands = {
   getConsumerAllocations: (consumerId: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'allocation', 'show', consumerId),
   findResourceProvider: (name: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'list', '--name', name),
   getProviderUsage: (rpId: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'usage', 'show', rpId),
+  /** A full replacement of the consumer's allocations (osc-placement reads the consumer generation itself at 1.28). */
+  setConsumerAllocations: (consumerId: string, allocations: Record<string, Record<string, number>>, owner: { projectId: string; userId: string }) =>
+    os('--os-placement-api-version', '1.28', 'resource', 'provider', 'allocation', 'set',
+      ...Object.entries(allocations).flatMap(([rp, r]) => ['--allocation', [`rp=${rp}`, ...Object.entries(r).map(([k, v]) => `${k}=${v}`)].join(',')]),
+      '--project-id', owner.projectId, '--user-id', owner.userId, consumerId),
   getProviderAllocations: (rpId: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'show', '--allocations', rpId),
 } as const;
 

@@ -89,7 +89,7 @@ export const cliAttachments = z.array(z.object({ ID: z.string(), 'Volume ID': z.
   .transform((a): VolumeAttachment => ({ id: a.ID, volumeId: a['Volume ID'], instanceId: a['Server ID'], status: a.Status })));
 
 const resources = z.record(z.string(), z.number());
-export const cliConsumerAllocations = z.array(z.object({ resource_provider: z.string(), resources }).passthrough());
+export const cliConsumerAllocations = z.array(z.object({ resource_provider: z.string(), resources, project_id: z.string().nullish(), user_id: z.string().nullish() }).passthrough());
 export const cliProviders = z.array(z.object({ uuid: z.string(), name: z.string() }).passthrough());
 export const cliUsages = z.array(z.object({ resource_class: z.string(), usage: z.number() }).passthrough());
 export const cliProviderAllocations = z.object({ allocations: z.record(z.string(), z.object({ resources }).passthrough()).nullish() }).passthrough();

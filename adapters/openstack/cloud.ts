@@ -237,4 +237,21 @@ export interface Cloud {
   getConsumerAllocations(consumerId: string): Promise<Allocations>;
   /** Usage and allocations of the resource provider named after a compute host. */
   getHostUsage(hostName: string): Promise<HostUsage | undefined>;
+  /**
+   * Moves a consumer's allocations off provider `from` onto provider `to` (one PUT of all its
+   * allocations, with the consumer generation read just before, so a concurrent change fails the
+   * call instead of being overwritten). Idempotent: nothing on `from` is a no-op; a consumer that
+   * already holds resources on `to` just loses those on `from`. Returns the allocations now held.
+   */
+  moveConsumerAllocations(consumerId: string, from: string, to: string): Promise<Allocations>;
+}
+
+/** The allocations a consumer should hold after moving `from` → `to` (undefined: nothing to do). */
+export function movedAllocations(current: Allocations, from: string, to: string): Allocations | undefined {
+  const moving = current[from];
+  if (!moving) return undefined;
+  const next: Allocations = {};
+  for (const [rp, r] of Object.entries(current)) if (rp !== from) next[rp] = { ...r };
+  if (!next[to]) next[to] = { ...moving };
+  return next;
 }

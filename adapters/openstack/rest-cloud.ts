@@ -3,6 +3,7 @@
  * Cinder v3, Placement), with one cached Keystone token.
  */
 import { systemClock, type Clock } from '../../core/clock.js';
+import { movedAllocations } from './cloud.js';
 import type {
   Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
   PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
@@ -239,6 +240,23 @@ export class RestCloud implements Cloud {
   async getConsumerAllocations(consumerId: string): Promise<Allocations> {
     const r = await this.http.get('placement', `/allocations/${enc(consumerId)}`, { schema: s.allocationsBody });
     return Object.fromEntries(Object.entries(r.allocations).map(([rp, a]) => [rp, a.resources]));
+  }
+
+  async moveConsumerAllocations(consumerId: string, from: string, to: string): Promise<Allocations> {
+    const cur = await this.http.get('placement', `/allocations/${enc(consumerId)}`, { schema: s.consumerAllocationsBody });
+    const held = Object.fromEntries(Object.entries(cur.allocations).map(([rp, a]) => [rp, a.resources]));
+    const next = movedAllocations(held, from, to);
+    if (!next) return held;
+    // 1.28: the generation makes the PUT fail (409) if anyone changed the consumer since the GET
+    await this.http.put('placement', `/allocations/${enc(consumerId)}`, {
+      body: {
+        allocations: Object.fromEntries(Object.entries(next).map(([rp, resources]) => [rp, { resources }])),
+        consumer_generation: cur.consumer_generation ?? null,
+        project_id: cur.project_id,
+        user_id: cur.user_id,
+      },
+    });
+    return next;
   }
 
   async getHostUsage(hostName: string): Promise<HostUsage | undefined> {

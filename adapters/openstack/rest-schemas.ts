@@ -141,5 +141,12 @@ export const attachmentsBody = z.object({ attachments: z.array(attachmentSchema)
 
 const resources = z.record(z.string(), z.number());
 export const allocationsBody = z.object({ allocations: z.record(z.string(), z.object({ resources }).passthrough()) }).passthrough();
+/** GET /allocations/{consumer} at placement 1.28: who owns it and its generation (absent while it holds nothing). */
+export const consumerAllocationsBody = z.object({
+  allocations: z.record(z.string(), z.object({ resources }).passthrough()),
+  consumer_generation: z.number().nullish(),
+  project_id: z.string().nullish(),
+  user_id: z.string().nullish(),
+}).passthrough();
 export const providersBody = z.object({ resource_providers: z.array(z.object({ uuid: z.string(), name: z.string() }).passthrough()) });
 export const usagesBody = z.object({ usages: resources }).passthrough();

@@ -108,3 +108,12 @@ wait_compute_report() {
   wait_until 60 "nova-compute $1 to report" sql_is "select count(*) from nova.services where \`binary\`='nova-compute'
     and host='$1' and deleted=0 and updated_at >= '$since'" 1
 }
+
+# close_inherited_fds: close every descriptor above 2 this script inherited. A daemon the script
+# starts would otherwise keep them open for its whole life, e.g. the fd of a
+# `flock /run/lock/chatops-lab-c01c02.lock bash lab/revive-host c01`, holding that lock forever.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done
+  return 0
+}

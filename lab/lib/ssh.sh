@@ -64,3 +64,11 @@ start_sshd() {   # start_sshd HOST (sshd daemonizes itself and writes its PidFil
   /usr/sbin/sshd -f "$LAB/hosts/$h/sshd_config" -E "/var/log/openstack-lab/sshd-$h.log"
   wait_until 10 "sshd of $h" test -s "$PIDDIR/sshd-$h.pid"
 }
+
+# revive_host HOST: sshd and nova-compute of HOST running again (after lab/kill-host); waits for a report.
+revive_host() {
+  local h=$1
+  pid_alive "sshd-$h" || start_sshd "$h" 9>&-
+  /usr/local/sbin/lab-nova-compute start "$h" >/dev/null 9>&-
+  wait_compute_report "$h"
+}

@@ -36,6 +36,8 @@ function readOnlyCloud(services: ComputeService[], servers: Server[]): Cloud {
     listComputeServices: async () => services,
     listServersOnHost: async ({ host }) => servers.filter((s) => s.host === host),
     getServer: async (id) => servers.find((s) => s.id === id),
+    // undrain reads whether evacuations left the host (none here)
+    listMigrations: async () => [],
   };
   return new Proxy(reads as Cloud, {
     get(t, k) {

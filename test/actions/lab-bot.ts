@@ -34,7 +34,10 @@ export interface LabBot {
 }
 
 /** The lab's cloud entry as lab/chatops.lab.yaml has it, with the backend chosen by the test. */
-export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[], notifications = false) {
+/** The lab's databases (lab/lib/common.sh: user openstack), for the SQL procedures. */
+export const LAB_DB = Object.fromEntries(['nova', 'nova_api', 'neutron', 'cinder'].map((d) => [d, `mysql://openstack:openstack@127.0.0.1:3306/${d}`]));
+
+export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[], extra: { db?: boolean; notifications?: boolean } = {}) {
   return configSchema.parse({
     defaultCloud: 'lab',
     clouds: {
@@ -44,8 +47,9 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
         nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
         migrationTimeout,
+        ...(extra.db ? { db: LAB_DB } : {}),
         // the lab's RabbitMQ (guest; the password from LAB_RABBITMQ_PASSWORD, which startLabBot sets)
-        ...(notifications ? { notifications: { url: 'amqp://guest@127.0.0.1:5672/', passwordEnv: 'LAB_RABBITMQ_PASSWORD' } } : {}),
+        ...(extra.notifications ? { notifications: { url: 'amqp://guest@127.0.0.1:5672/', passwordEnv: 'LAB_RABBITMQ_PASSWORD' } } : {}),
       },
     },
   });
@@ -60,12 +64,14 @@ export async function startLabBot(o: {
   initFiles?: string[];
   /** Consume Nova's notifications from the lab's RabbitMQ (moves woken by events, polls as the safety net). */
   notifications?: boolean;
+  /** The lab's databases, for the SQL procedures (evacuate method=db). */
+  db?: boolean;
 }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore', LAB_RABBITMQ_PASSWORD: 'guest' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, o.notifications), source: 'test' }, systemClock, store, env);
+  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false, notifications: o.notifications ?? false }), source: 'test' }, systemClock, store, env);
   const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
   return {
     standin,
@@ -102,10 +108,10 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
+export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number; command?: string } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
-  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
+  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: o.command ?? '/node', text });
   if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
   await ws.waitFor(() => ws.messages('ops').length > before, o.planTimeoutMs ?? 120_000, `the plan of ${text}`);
   // the bench's clock: from the plan on screen (bob's click) to the card saying it finished
