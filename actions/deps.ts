@@ -27,6 +27,10 @@ export interface CloudDeps {
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;
   clock: Clock;
+  /** The network the /ip commands use when none is named (`publicNetwork` in the configuration). */
+  publicNetwork?: string;
+  /** /ip recover's probe fallback: ports per bulk request and the most rounds (`ipRecovery`). */
+  ipRecovery?: { probeBatch: number; maxRounds: number };
 }
 
 /** The deps object the composition root hands to every runbook; `node` is absent without a cloud. */

@@ -62,6 +62,8 @@ export function buildDeps(
         migrationTimeoutMs: timeout.data,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
+        ...(c.publicNetwork ? { publicNetwork: c.publicNetwork } : {}),
+        ipRecovery: c.ipRecovery,
       },
     },
     async close() {

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
 import { approvalsConfigSchema } from '../approvals/approvals-config.js';
-import { hostName } from '../core/values.js';
+import { hostName, resourceName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
@@ -45,6 +45,13 @@ const cloudSchema = z
     /** Only these hosts may be named in commands, when set (an inventory check beyond Nova's own list). */
     hosts: z.array(hostName).optional(),
     migrationTimeout: z.string().default('30m'),
+    /** The network the /ip commands use when none is named (the runbook's Public_AGILE). */
+    publicNetwork: resourceName.optional(),
+    /** /ip recover's fallback where the cloud forbids asking for an address: probe ports per bulk request, and at most this many rounds. */
+    ipRecovery: z
+      .object({ probeBatch: z.number().int().min(1).max(50).default(10), maxRounds: z.number().int().min(1).max(100).default(20) })
+      .strict()
+      .default({ probeBatch: 10, maxRounds: 20 }),
   })
   .strict();
 
