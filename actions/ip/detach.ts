@@ -8,20 +8,33 @@
  *   address with it). python-openstackclient 6.0.0 ignores `--device ""`, so device_id goes by REST PUT.
  * The prior values are journaled; `/op undo` attaches the port to its server again through Nova.
  */
-import { z } from 'zod';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import type { Port } from '../../adapters/openstack/cloud.js';
 import { ChatOpsError, InputError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
-import { ipAddress } from '../../core/values.js';
-import type { ExecutableStep, JsonValue, Observation, Runbook, StepContext } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue, type Observation, type StepContext } from '../../engine/runbook.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { command, pos } from '../../engine/spec/spec-builders.js';
+import { IP } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { describeHolder, holdersOf } from './ip-network.js';
 
-export const detachInput = z.object({ ip: ipAddress });
-export type DetachArgs = z.infer<typeof detachInput>;
+export const detachSpec = command({
+  family: 'ip',
+  words: ['detach'],
+  summary: 'Detach the port holding an IP from its instance, so the instance can go and the IP stays.',
+  description:
+    "Finds the port holding the IP and frees it: Nova's interface detach while Nova knows the server and the port was made beforehand, else device, owner and binding cleared through Neutron. The server can then be deleted and the port reused with --nic port-id; /op undo attaches it again.",
+  positionals: [pos('ip', IP, 'The IP address.')],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: ['detach 96.118.182.107'],
+});
 
-const USAGE = '/ip detach <ip>';
+export type DetachArgs = { ip: string };
+
+const USAGE = usageOf(detachSpec);
 
 interface DetachData {
   ip: string;
@@ -51,20 +64,24 @@ function detachStep(d: DetachData, c: CloudDeps | undefined): Step {
   const equivalent =
     d.via === 'nova'
       ? [`${pre(c)}${commandLine(cliCommands.detachInterface(d.serverId, d.portId).argv)}`]
-      : cliCommands.updatePort(d.portId, { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} }).flatMap((x) => [
-          `${pre(c)}${commandLine(x.argv)}`,
-          ...(x.notes ?? []).map((n) => `# ${n}`),
-        ]);
+      : cliCommands
+          .updatePort(d.portId, { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} })
+          .flatMap((x) => [`${pre(c)}${commandLine(x.argv)}`, ...(x.notes ?? []).map((n) => `# ${n}`)]);
   return {
     id: 'detach-port',
-    title: d.via === 'nova' ? `Detach port ${d.portName || d.portId} from server ${d.serverId} through Nova` : `Clear device and binding of port ${d.portName || d.portId} through Neutron`,
+    title:
+      d.via === 'nova'
+        ? `Detach port ${d.portName || d.portId} from server ${d.serverId} through Nova`
+        : `Clear device and binding of port ${d.portName || d.portId} through Neutron`,
     equivalent,
     effect: 'change',
     touches: [d.ip, d.serverId],
     async check(ctx): Promise<Observation> {
       const p = await cloudOf(ctx.deps).cloud.getPort(d.portId);
       if (!p) throw new ChatOpsError('STEP_FAILED', `port ${d.portId} is gone: ${d.ip} went back to the pool (try /ip recover ${d.ip})`);
-      return p.deviceId === '' ? { state: 'done', detail: `port ${d.portId} is attached to nothing` } : { state: 'not-done', detail: `port ${d.portId} is attached to ${p.deviceId}` };
+      return p.deviceId === ''
+        ? { state: 'done', detail: `port ${d.portId} is attached to nothing` }
+        : { state: 'not-done', detail: `port ${d.portId} is attached to ${p.deviceId}` };
     },
     async run(ctx): Promise<JsonValue> {
       const cloud = cloudOf(ctx.deps).cloud;
@@ -76,7 +93,8 @@ function detachStep(d: DetachData, c: CloudDeps | undefined): Step {
         await ctx.audit('api-call', { op: 'detach-interface', server: d.serverId, port: d.portId });
         await cloud.detachInterface(d.serverId, d.portId);
         await waitPort(ctx, d.portId, 'detached', (x) => x === undefined || x.deviceId === '');
-        if (!(await cloud.getPort(d.portId))) throw new ChatOpsError('STEP_FAILED', `Nova deleted port ${d.portId} on detach: ${d.ip} went back to the pool (/ip recover ${d.ip})`);
+        if (!(await cloud.getPort(d.portId)))
+          throw new ChatOpsError('STEP_FAILED', `Nova deleted port ${d.portId} on detach: ${d.ip} went back to the pool (/ip recover ${d.ip})`);
       } else {
         await ctx.audit('api-call', { op: 'update-port', port: d.portId, clear: ['device_id', 'device_owner', 'binding:host_id', 'binding:profile'] });
         await cloud.updatePort(d.portId, { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} });
@@ -87,7 +105,8 @@ function detachStep(d: DetachData, c: CloudDeps | undefined): Step {
       const prior = saved as { serverId?: string } | undefined;
       if (!prior?.serverId) return;
       const cloud = cloudOf(ctx.deps).cloud;
-      if (!(await cloud.getServer(prior.serverId))) throw new ChatOpsError('STEP_FAILED', `server ${prior.serverId} is gone: there is nothing to attach port ${d.portId} to`);
+      if (!(await cloud.getServer(prior.serverId)))
+        throw new ChatOpsError('STEP_FAILED', `server ${prior.serverId} is gone: there is nothing to attach port ${d.portId} to`);
       await cloud.attachInterface(prior.serverId, d.portId);
       await waitPort(ctx, d.portId, `attached to ${prior.serverId}`, (x) => x?.deviceId === prior.serverId);
     },
@@ -116,16 +135,26 @@ function reportStep(d: DetachData): Step {
 
 const stepsOf = (d: DetachData, c: CloudDeps | undefined): Step[] => (d.via === 'none' ? [reportStep(d)] : [detachStep(d, c), reportStep(d)]);
 
-export const detachRunbook: Runbook<DetachArgs, NodeDeps> = {
-  name: 'ip.detach',
-  usage: USAGE,
-  input: detachInput,
+export const detachRunbook = defineRunbook<DetachArgs, NodeDeps>({
+  spec: detachSpec,
   async plan(args, deps) {
     const c = cloudOf(deps);
     const held = await holdersOf(c.cloud, args.ip);
-    if (held.length === 0) throw new InputError([{ path: 'ip', message: `no port holds ${args.ip}: nothing to detach (if its server was deleted with it, /ip recover ${args.ip})` }], USAGE);
+    if (held.length === 0)
+      throw new InputError(
+        [{ path: 'ip', message: `no port holds ${args.ip}: nothing to detach (if its server was deleted with it, /ip recover ${args.ip})` }],
+        USAGE,
+      );
     if (held.length > 1) {
-      throw new InputError([{ path: 'ip', message: `${held.length} ports hold ${args.ip} (on different networks): ${held.map((p) => `${p.name || p.id} on ${p.networkId}`).join(', ')}; detach one by its port id with the openstack client` }], USAGE);
+      throw new InputError(
+        [
+          {
+            path: 'ip',
+            message: `${held.length} ports hold ${args.ip} (on different networks): ${held.map((p) => `${p.name || p.id} on ${p.networkId}`).join(', ')}; detach one by its port id with the openstack client`,
+          },
+        ],
+        USAGE,
+      );
     }
     const p = held[0]!;
     const holder = await describeHolder(c.cloud, p);
@@ -153,7 +182,10 @@ export const detachRunbook: Runbook<DetachArgs, NodeDeps> = {
       args,
       resolved: d as unknown as Record<string, JsonValue>,
       steps: stepsOf(d, c),
-      summary: via === 'none' ? `${args.ip} is held by ${holder}: nothing to detach` : `detach ${holder} (${args.ip}) ${via === 'nova' ? 'through Nova' : 'through Neutron'}`,
+      summary:
+        via === 'none'
+          ? `${args.ip} is held by ${holder}: nothing to detach`
+          : `detach ${holder} (${args.ip}) ${via === 'nova' ? 'through Nova' : 'through Neutron'}`,
       warnings,
     };
   },
@@ -161,4 +193,4 @@ export const detachRunbook: Runbook<DetachArgs, NodeDeps> = {
     return stepsOf(plan.resolved as unknown as DetachData, deps.node);
   },
   locks: (plan) => [`ip:${plan.target}`],
-};
+});

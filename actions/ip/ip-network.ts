@@ -19,10 +19,14 @@ export const defaultKeptName = (ip: string): string => `recovered-${ip}`;
 export async function resolveNetwork(c: CloudDeps, name: string | undefined, usage: string): Promise<Network> {
   const wanted = name ?? c.publicNetwork;
   if (!wanted) {
-    throw new InputError([{ path: 'network', message: `no network= given and cloud ${c.name} has no publicNetwork configured (clouds.${c.name}.publicNetwork)` }], usage);
+    throw new InputError(
+      [{ path: 'network', message: `no network= given and cloud ${c.name} has no publicNetwork configured (clouds.${c.name}.publicNetwork)` }],
+      usage,
+    );
   }
   const net = await c.cloud.findNetwork(wanted);
-  if (!net) throw new InputError([{ path: 'network', message: `Neutron has no network named ${wanted} (expected a network name or id, e.g. Public_AGILE)` }], usage);
+  if (!net)
+    throw new InputError([{ path: 'network', message: `Neutron has no network named ${wanted} (expected a network name or id, e.g. Public_AGILE)` }], usage);
   return net;
 }
 

@@ -5,19 +5,39 @@
  * the plan is then read-only. The name is the step's idempotency key, so a restarted bot that finds
  * the port made does not make a second one.
  */
-import { z } from 'zod';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import type { Port } from '../../adapters/openstack/cloud.js';
 import { ChatOpsError } from '../../core/errors.js';
-import { hostName, resourceName } from '../../core/values.js';
-import type { ExecutableStep, JsonValue, Observation, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue, type Observation } from '../../engine/runbook.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { command, opt, pos } from '../../engine/spec/spec-builders.js';
+import { HOST, NETWORK } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { resolveNetwork } from './ip-network.js';
 
-export const portCreateInput = z.object({ fqdn: hostName, network: resourceName.optional() });
-export type PortCreateArgs = z.infer<typeof portCreateInput>;
+export const portCreateSpec = command({
+  family: 'ip',
+  words: ['port', 'create'],
+  summary: 'Create a port named after an FQDN on the public network; report its IPs.',
+  description:
+    'Creates a Neutron port named after the FQDN on the network and reports its IPv4/IPv6 fixed IPs and the `openstack server create --nic port-id=…` to boot with it. A port of that name already there is reported, not duplicated.',
+  positionals: [
+    pos(
+      'fqdn',
+      { ...HOST, placeholder: '<fqdn>', expected: 'a fully qualified domain name such as example-fqdn-01.sys.example.com' },
+      "The name of the port (the future server's FQDN).",
+    ),
+  ],
+  options: [opt('network', NETWORK, 'The network.', { defaultText: "the cloud's public network (Public_AGILE in the runbook)" })],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: ['port create example-fqdn-01.sys.example.com', 'port create example-fqdn-01.sys.example.com network=Public_AGILE'],
+});
 
-const USAGE = '/ip port create <fqdn> [network=<name>]';
+export type PortCreateArgs = { fqdn: string; network?: string };
+
+const USAGE = usageOf(portCreateSpec);
 
 interface PortCreateData {
   fqdn: string;
@@ -52,7 +72,9 @@ function createStep(d: PortCreateData, c: CloudDeps | undefined): Step {
     touches: [d.fqdn],
     async check(ctx): Promise<Observation> {
       const found = await portNamed(cloudOf(ctx.deps), d);
-      return found[0] ? { state: 'done', detail: `port ${d.fqdn} (${found[0].id}) exists`, output: { portId: found[0].id } } : { state: 'not-done', detail: `no port named ${d.fqdn}` };
+      return found[0]
+        ? { state: 'done', detail: `port ${d.fqdn} (${found[0].id}) exists`, output: { portId: found[0].id } }
+        : { state: 'not-done', detail: `no port named ${d.fqdn}` };
     },
     async run(ctx): Promise<JsonValue> {
       const cd = cloudOf(ctx.deps);
@@ -91,10 +113,8 @@ function reportStep(d: PortCreateData): Step {
 
 const stepsOf = (d: PortCreateData, c: CloudDeps | undefined): Step[] => (d.existing ? [reportStep(d)] : [createStep(d, c), reportStep(d)]);
 
-export const portCreateRunbook: Runbook<PortCreateArgs, NodeDeps> = {
-  name: 'ip.port-create',
-  usage: USAGE,
-  input: portCreateInput,
+export const portCreateRunbook = defineRunbook<PortCreateArgs, NodeDeps>({
+  spec: portCreateSpec,
   async plan(args, deps) {
     const c = cloudOf(deps);
     const net = await resolveNetwork(c, args.network, USAGE);
@@ -114,4 +134,4 @@ export const portCreateRunbook: Runbook<PortCreateArgs, NodeDeps> = {
     return stepsOf(plan.resolved as unknown as PortCreateData, deps.node);
   },
   locks: (plan) => [`port:${plan.target}`],
-};
+});

@@ -10,21 +10,46 @@
  * Probe ports are named after the operation (`ip-probe-<op id>`, device_owner chatops:ip-probe) so a
  * restarted bot's sweep (probe-sweep.ts) finds those of a process killed mid-round.
  */
-import { z } from 'zod';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import type { Cloud, Port } from '../../adapters/openstack/cloud.js';
 import { OpenStackApiError, OpenStackCliError } from '../../adapters/openstack/openstack-errors.js';
 import { ChatOpsError } from '../../core/errors.js';
-import { ipAddress, resourceName } from '../../core/values.js';
-import type { ExecutableStep, JsonValue, Observation, Runbook, StepContext } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue, type Observation, type StepContext } from '../../engine/runbook.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { command, opt, pos } from '../../engine/spec/spec-builders.js';
+import { IP, NETWORK } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { countedCloud, type CallCount } from './counted-cloud.js';
 import { defaultKeptName, describeHolder, holdersOf, PROBE_OWNER, probeName, resolveNetwork, subnetOf } from './ip-network.js';
 
-export const recoverInput = z.object({ ip: ipAddress, network: resourceName.optional(), name: resourceName.optional() });
-export type RecoverArgs = z.infer<typeof recoverInput>;
+export const recoverSpec = command({
+  family: 'ip',
+  words: ['recover'],
+  summary: 'Get back an IP that returned to the pool, into a port that keeps it.',
+  description:
+    'Checks whether a port already holds the IP, else asks Neutron for exactly that address; where the cloud forbids that, falls back to creating probe ports in bounded rounds, always deleting every probe port it created.',
+  positionals: [pos('ip', IP, 'The lost IP address.')],
+  options: [
+    opt('network', NETWORK, 'The network the IP belongs to.', { defaultText: "the cloud's public network (Public_AGILE in the runbook)" }),
+    opt(
+      'name',
+      { ...NETWORK, placeholder: '<port name>', expected: 'a port name of letters, digits, "_", "." and "-", e.g. web01-ip' },
+      'The name of the port that keeps the address.',
+      {
+        defaultText: 'recovered-<ip>',
+      },
+    ),
+  ],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: ['recover 96.118.182.107', 'recover 96.118.182.107 network=Public_AGILE', 'recover 2001:db8::7 name=web01-v6'],
+});
 
-const USAGE = '/ip recover <ip> [network=<name>] [name=<port name>]';
+/** recover's args (input-of.ts derives the schema from recoverSpec). */
+export type RecoverArgs = { ip: string; network?: string; name?: string };
+
+const USAGE = usageOf(recoverSpec);
 export const DEFAULT_PROBE_BATCH = 10;
 export const DEFAULT_MAX_ROUNDS = 20;
 
@@ -68,7 +93,8 @@ function forbidden(e: unknown): string | undefined {
   if (e instanceof OpenStackCliError && /\b403\b|disallowed by policy/.test(e.stderrTail)) return e.stderrTail;
   return undefined;
 }
-const conflict = (e: unknown) => (e instanceof OpenStackApiError && e.status === 409) || (e instanceof OpenStackCliError && /\b409\b|Conflict/.test(e.stderrTail));
+const conflict = (e: unknown) =>
+  (e instanceof OpenStackApiError && e.status === 409) || (e instanceof OpenStackCliError && /\b409\b|Conflict/.test(e.stderrTail));
 const exhausted = (e: unknown) =>
   (e instanceof OpenStackApiError && (e.apiType === 'IpAddressGenerationFailure' || /No more IP addresses/i.test(e.apiMessage ?? ''))) ||
   (e instanceof OpenStackCliError && /IpAddressGenerationFailure|No more IP addresses/i.test(e.stderrTail));
@@ -90,7 +116,9 @@ function requestStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
     touches: [d.ip],
     async check(ctx): Promise<Observation> {
       const mine = (await holdersOf(cloudOf(ctx.deps).cloud, d.ip)).find((p) => p.name === d.keptName);
-      return mine ? { state: 'done', detail: `port ${d.keptName} (${mine.id}) holds ${d.ip}`, output: { portId: mine.id } } : { state: 'not-done', detail: `no port named ${d.keptName} holds ${d.ip}` };
+      return mine
+        ? { state: 'done', detail: `port ${d.keptName} (${mine.id}) holds ${d.ip}`, output: { portId: mine.id } }
+        : { state: 'not-done', detail: `no port named ${d.keptName} holds ${d.ip}` };
     },
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
@@ -129,7 +157,12 @@ async function deleteIfFree(ctx: Ctx, saved: JsonValue | undefined): Promise<voi
 }
 
 function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
-  const one = cliCommands.createPort({ networkId: d.network.name, name: 'ip-probe-<operation id>', fixedIp: { subnetId: d.subnet.name || d.subnet.id }, deviceOwner: PROBE_OWNER });
+  const one = cliCommands.createPort({
+    networkId: d.network.name,
+    name: 'ip-probe-<operation id>',
+    fixedIp: { subnetId: d.subnet.name || d.subnet.id },
+    deviceOwner: PROBE_OWNER,
+  });
   return {
     id: 'probe-rounds',
     title: `Only if step 1 was forbidden (403): probe ports, ${d.probeBatch} per bulk request, at most ${d.maxRounds} rounds, until one gets ${d.ip}`,
@@ -141,9 +174,12 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
     touches: [d.ip],
     timeoutMs: 30 * 60_000,
     async check(ctx): Promise<Observation> {
-      if (out<RequestOutput>(ctx, 'request-address')?.portId) return { state: 'done', detail: 'not needed: step 1 got the address', output: { notNeeded: true } };
+      if (out<RequestOutput>(ctx, 'request-address')?.portId)
+        return { state: 'done', detail: 'not needed: step 1 got the address', output: { notNeeded: true } };
       const p = await recoveredPort(cloudOf(ctx.deps).cloud, d, ctx.opId);
-      return p ? { state: 'done', detail: `port ${p.name} (${p.id}) holds ${d.ip}`, output: { portId: p.id } } : { state: 'not-done', detail: `no port of this operation holds ${d.ip}` };
+      return p
+        ? { state: 'done', detail: `port ${p.name} (${p.id}) holds ${d.ip}`, output: { portId: p.id } }
+        : { state: 'not-done', detail: `no port of this operation holds ${d.ip}` };
     },
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
@@ -170,7 +206,11 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
             continue;
           }
           if (exhausted(e)) {
-            throw new ChatOpsError('STEP_FAILED', `the pool of ${d.subnet.cidr} is exhausted and none of the ${made} probe ports got ${d.ip}: a port this project cannot see holds it. The probes are deleted next.`, { cause: e });
+            throw new ChatOpsError(
+              'STEP_FAILED',
+              `the pool of ${d.subnet.cidr} is exhausted and none of the ${made} probe ports got ${d.ip}: a port this project cannot see holds it. The probes are deleted next.`,
+              { cause: e },
+            );
           }
           throw e;
         }
@@ -178,7 +218,10 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
         const winner = got.find((p) => holds(p, d.ip));
         if (winner) return { portId: winner.id, rounds: round, probes: made, calls: { ...calls } };
       }
-      throw new ChatOpsError('STEP_FAILED', `${d.ip} did not turn up in ${d.maxRounds} rounds (${made} probe ports, none drawn twice); it may be held by a port this project cannot see. The probes are deleted next.`);
+      throw new ChatOpsError(
+        'STEP_FAILED',
+        `${d.ip} did not turn up in ${d.maxRounds} rounds (${made} probe ports, none drawn twice); it may be held by a port this project cannot see. The probes are deleted next.`,
+      );
     },
   };
 }
@@ -192,9 +235,12 @@ function keepStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
     effect: 'change',
     touches: [d.ip],
     async check(ctx): Promise<Observation> {
-      if (out<RequestOutput>(ctx, 'request-address')?.portId) return { state: 'done', detail: 'not needed: step 1 made the port', output: { portId: out<RequestOutput>(ctx, 'request-address')!.portId! } };
+      if (out<RequestOutput>(ctx, 'request-address')?.portId)
+        return { state: 'done', detail: 'not needed: step 1 made the port', output: { portId: out<RequestOutput>(ctx, 'request-address')!.portId! } };
       const p = (await holdersOf(cloudOf(ctx.deps).cloud, d.ip)).find((x) => x.name === d.keptName);
-      return p ? { state: 'done', detail: `port ${d.keptName} (${p.id}) holds ${d.ip}`, output: { portId: p.id } } : { state: 'not-done', detail: `no port named ${d.keptName} holds ${d.ip} yet` };
+      return p
+        ? { state: 'done', detail: `port ${d.keptName} (${p.id}) holds ${d.ip}`, output: { portId: p.id } }
+        : { state: 'not-done', detail: `no port named ${d.keptName} holds ${d.ip} yet` };
     },
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
@@ -210,7 +256,12 @@ function keepStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
 }
 
 /** Deletes this operation's probes; one that holds the address is renamed instead (never lost). */
-export async function clearProbes(cloud: Cloud, opId: string, ip: string | undefined, keptName: string | undefined): Promise<{ deleted: number; kept?: string }> {
+export async function clearProbes(
+  cloud: Cloud,
+  opId: string,
+  ip: string | undefined,
+  keptName: string | undefined,
+): Promise<{ deleted: number; kept?: string }> {
   const probes = (await cloud.listPorts({ name: probeName(opId), deviceOwner: PROBE_OWNER })).filter((p) => p.name === probeName(opId));
   let deleted = 0;
   let kept: string | undefined;
@@ -232,12 +283,16 @@ function cleanupStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
   return {
     id: 'delete-probes',
     title: 'Delete every other probe port of this operation (always runs, even after a failure)',
-    equivalent: [`${pre(c)}openstack port list --device-owner ${PROBE_OWNER} --name ip-probe-<operation id> -f value -c ID | xargs -r ${pre(c)}openstack port delete`],
+    equivalent: [
+      `${pre(c)}openstack port list --device-owner ${PROBE_OWNER} --name ip-probe-<operation id> -f value -c ID | xargs -r ${pre(c)}openstack port delete`,
+    ],
     effect: 'change',
     always: true,
     async check(ctx): Promise<Observation> {
       const left = await cloudOf(ctx.deps).cloud.listPorts({ name: probeName(ctx.opId), deviceOwner: PROBE_OWNER });
-      return left.length ? { state: 'not-done', detail: `${left.length} probe ports left` } : { state: 'done', detail: 'no probe port of this operation exists', output: { deleted: 0 } };
+      return left.length
+        ? { state: 'not-done', detail: `${left.length} probe ports left` }
+        : { state: 'done', detail: 'no probe port of this operation exists', output: { deleted: 0 } };
     },
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
@@ -248,7 +303,8 @@ function cleanupStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
   };
 }
 
-const sum = (xs: (CallCount | undefined)[]) => xs.reduce<CallCount>((a, x) => ({ reads: a.reads + (x?.reads ?? 0), writes: a.writes + (x?.writes ?? 0) }), { reads: 0, writes: 0 });
+const sum = (xs: (CallCount | undefined)[]) =>
+  xs.reduce<CallCount>((a, x) => ({ reads: a.reads + (x?.reads ?? 0), writes: a.writes + (x?.writes ?? 0) }), { reads: 0, writes: 0 });
 
 function reportStep(d: RecoverPlanData): Step {
   return {
@@ -263,11 +319,21 @@ function reportStep(d: RecoverPlanData): Step {
       const req = out<RequestOutput>(ctx, 'request-address');
       const probe = out<ProbeOutput>(ctx, 'probe-rounds');
       const kept = held.find((p) => p.name === d.keptName);
-      if (!kept || held.length !== 1) throw new ChatOpsError('STEP_FAILED', `expected exactly one port, ${d.keptName}, to hold ${d.ip}; Neutron shows ${held.map((p) => `${p.name} (${p.id})`).join(', ') || 'none'}`);
-      const steps = ['request-address', 'probe-rounds', 'keep-port', 'delete-probes'].map((id) => (ctx.outputs[id] as { calls?: CallCount } | null | undefined)?.calls);
+      if (!kept || held.length !== 1)
+        throw new ChatOpsError(
+          'STEP_FAILED',
+          `expected exactly one port, ${d.keptName}, to hold ${d.ip}; Neutron shows ${held.map((p) => `${p.name} (${p.id})`).join(', ') || 'none'}`,
+        );
+      const steps = ['request-address', 'probe-rounds', 'keep-port', 'delete-probes'].map(
+        (id) => (ctx.outputs[id] as { calls?: CallCount } | null | undefined)?.calls,
+      );
       const total = sum([...steps, calls, { reads: d.planReads, writes: 0 }]);
-      const path = req?.portId ? 'the fixed-IP request (one write)' : `the probe fallback (${probe?.rounds ?? '?'} rounds, ${probe?.probes ?? '?'} probe ports, all others deleted)`;
-      ctx.milestone(`${d.ip} is back in port ${d.keptName} (${kept.id}) through ${path}. Neutron calls: ${total.reads + total.writes} (${total.writes} writes, ${total.reads} reads, plan included).`);
+      const path = req?.portId
+        ? 'the fixed-IP request (one write)'
+        : `the probe fallback (${probe?.rounds ?? '?'} rounds, ${probe?.probes ?? '?'} probe ports, all others deleted)`;
+      ctx.milestone(
+        `${d.ip} is back in port ${d.keptName} (${kept.id}) through ${path}. Neutron calls: ${total.reads + total.writes} (${total.writes} writes, ${total.reads} reads, plan included).`,
+      );
       return { portId: kept.id, path: req?.portId ? 'fixed-ip' : 'probe', neutronCalls: total as unknown as JsonValue };
     },
   };
@@ -295,10 +361,8 @@ export function recoverSteps(d: RecoverPlanData, c: CloudDeps | undefined): Step
   return [requestStep(d, c), probeStep(d, c), keepStep(d, c), cleanupStep(d, c), reportStep(d)];
 }
 
-export const recoverRunbook: Runbook<RecoverArgs, NodeDeps> = {
-  name: 'ip.recover',
-  usage: USAGE,
-  input: recoverInput,
+export const recoverRunbook = defineRunbook<RecoverArgs, NodeDeps>({
+  spec: recoverSpec,
   async plan(args, deps) {
     const c = cloudOf(deps);
     const net = await resolveNetwork(c, args.network, USAGE);
@@ -320,9 +384,14 @@ export const recoverRunbook: Runbook<RecoverArgs, NodeDeps> = {
     };
     const warnings: string[] = [];
     if (!d.holder) {
-      if (!place.inPool) warnings.push(`${args.ip} is outside the allocation pools of ${place.subnet.cidr}: only the fixed-IP request can get it; the probe fallback cannot (Neutron never hands it out by itself).`);
+      if (!place.inPool)
+        warnings.push(
+          `${args.ip} is outside the allocation pools of ${place.subnet.cidr}: only the fixed-IP request can get it; the probe fallback cannot (Neutron never hands it out by itself).`,
+        );
       else if (place.poolSize > BigInt(probeBatch * maxRounds)) {
-        warnings.push(`The probe fallback examines at most ${probeBatch * maxRounds} addresses (${maxRounds} rounds of ${probeBatch}); the pool holds ${place.poolSize}: if step 1 is forbidden, it may not find ${args.ip}.`);
+        warnings.push(
+          `The probe fallback examines at most ${probeBatch * maxRounds} addresses (${maxRounds} rounds of ${probeBatch}); the pool holds ${place.poolSize}: if step 1 is forbidden, it may not find ${args.ip}.`,
+        );
       }
     }
     return {
@@ -330,7 +399,9 @@ export const recoverRunbook: Runbook<RecoverArgs, NodeDeps> = {
       args,
       resolved: d as unknown as Record<string, JsonValue>,
       steps: recoverSteps(d, c),
-      summary: d.holder ? `${args.ip} on ${net.name} is held already (${d.holder}): nothing to recover` : `recover ${args.ip} on ${net.name} into port ${d.keptName}`,
+      summary: d.holder
+        ? `${args.ip} on ${net.name} is held already (${d.holder}): nothing to recover`
+        : `recover ${args.ip} on ${net.name} into port ${d.keptName}`,
       warnings,
     };
   },
@@ -338,4 +409,4 @@ export const recoverRunbook: Runbook<RecoverArgs, NodeDeps> = {
     return recoverSteps(plan.resolved as unknown as RecoverPlanData, deps.node);
   },
   locks: (plan) => [`ip:${plan.target}`],
-};
+});
