@@ -9,7 +9,7 @@ import type { Runbook } from '../engine/runbook.js';
 import type { CommandSpec } from '../engine/spec/command-spec.js';
 import type { NodeDeps } from './deps.js';
 import { inspectSpec } from './instance/inspect.js';
-import { ipCheckSpec } from './ip/check.js';
+import { ipCheckQuery } from './ip/check.js';
 import { detachRunbook } from './ip/detach.js';
 import { portCreateRunbook } from './ip/port-create.js';
 import { recoverRunbook } from './ip/recover.js';
@@ -52,7 +52,7 @@ export const REGISTRY: readonly Registration[] = [
   planned(reattachSpec),
   runbook(portCreateRunbook),
   runbook(detachRunbook),
-  planned(ipCheckSpec),
+  query(ipCheckQuery),
   runbook(recoverRunbook),
 ];
 

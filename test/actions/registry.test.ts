@@ -41,7 +41,7 @@ describe('the registry of actions/ (one registration per command)', () => {
       }
     }
     expect(RUNBOOKS.map((r) => r.name)).toEqual(['node.drain', 'node.undrain', 'ip.port-create', 'ip.detach', 'ip.recover']);
-    expect([...QUERIES.keys()]).toEqual(['node.status', 'node.list']);
+    expect([...QUERIES.keys()]).toEqual(['node.status', 'node.list', 'ip.check']);
   });
 
   it("accepts every example of a built command with the runbook's or query's input, unchanged (parser and input agree)", () => {
