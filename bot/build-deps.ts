@@ -7,6 +7,7 @@ import { openCloud } from '../adapters/openstack/open-cloud.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
 import { storeDrainHistory } from '../actions/steps/drain-history.js';
+import { sweepProbes } from '../actions/ip/probe-sweep.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
@@ -71,4 +72,10 @@ export function buildDeps(
       await opened.close().catch(() => undefined);
     },
   };
+}
+
+/** What runs once at start-up before operations resume: /ip recover's probe ports of a killed process. */
+export function startupSweeps(deps: NodeDeps, store: Pick<Store, 'getOperation' | 'clock'>, owner: string): { name: string; run(): Promise<unknown> }[] {
+  const node = deps.node;
+  return node ? [{ name: 'ip-probes', run: () => sweepProbes(node.cloud, store, owner) }] : [];
 }
