@@ -20,6 +20,7 @@ import { command, opt, pos } from '../../engine/spec/spec-builders.js';
 import { IP, NETWORK } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { countedCloud, type CallCount } from './counted-cloud.js';
+import { addressNumber } from './place-address.js';
 import { defaultKeptName, describeHolder, holdersOf, PROBE_OWNER, probeName, resolveNetwork, subnetOf } from './ip-network.js';
 
 export const recoverSpec = command({
@@ -61,6 +62,8 @@ export interface RecoverPlanData {
   keptName: string;
   inPool: boolean;
   poolSize: string;
+  /** The subnet's allocation pools (where probes draw from). */
+  pools: { start: string; end: string }[];
   probeBatch: number;
   maxRounds: number;
   /** Reads the plan itself made (network, subnets, holders). */
@@ -100,6 +103,11 @@ const exhausted = (e: unknown) =>
   (e instanceof OpenStackCliError && /IpAddressGenerationFailure|No more IP addresses/i.test(e.stderrTail));
 
 const holds = (p: Port, ip: string) => p.fixedIps.some((f) => f.ipAddress === ip);
+const inPools = (ip: string, pools: RecoverPlanData['pools']) => {
+  if (ip.includes(':') !== pools.some((p) => p.start.includes(':'))) return false;
+  const n = addressNumber(ip);
+  return pools.some((p) => n >= addressNumber(p.start) && n <= addressNumber(p.end));
+};
 
 /** The port of this operation that holds the address: the kept one, or a probe not yet renamed. */
 async function recoveredPort(cloud: Cloud, d: RecoverPlanData, opId: string): Promise<Port | undefined> {
@@ -184,24 +192,37 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
       const name = probeName(ctx.opId);
-      let batch = d.probeBatch;
+      // What the subnet holds, as far as this project sees: our probes of an attempt a restart
+      // interrupted (kept: their addresses are explored), and the pool addresses others hold.
+      const seen = await cloud.listPorts({ networkId: d.network.id, subnetId: d.subnet.id });
+      const earlier = seen.filter((p) => p.name === name);
+      const found = earlier.find((p) => holds(p, d.ip));
+      if (found) return { portId: found.id, rounds: 0, probes: earlier.length, calls: { ...calls } };
+      const othersInPool = seen.filter((p) => p.name !== name).flatMap((p) => p.fixedIps.filter((f) => inPools(f.ipAddress, d.pools))).length;
+      let made = earlier.length;
+      // Addresses of the pool not yet drawn, as far as this project can tell (others' ports may be invisible).
+      let unexplored = Math.min(Number(d.poolSize), 1e9) - othersInPool - made;
       let onSubnet = true;
-      let made = 0;
       for (let round = 1; round <= d.maxRounds; round++) {
+        if (unexplored <= 0) {
+          throw new ChatOpsError(
+            'STEP_FAILED',
+            `every address of the pool of ${d.subnet.cidr} is drawn (${made} probe ports) and none is ${d.ip}: a port this project cannot see holds it. The probes are deleted next.`,
+          );
+        }
+        // Near the end of the pool, one port a request: a bulk request that runs out of addresses
+        // fails whole, and Neutron (Zed) then keeps the addresses it had drawn for it — they stay
+        // unallocatable for everyone (seen on the lab). A single create that fails draws nothing.
+        const n = unexplored >= 2 * d.probeBatch ? d.probeBatch : 1;
         ctx.progress(round - 1, d.maxRounds, `${made} probe ports so far`);
         const spec = { networkId: d.network.id, name, deviceOwner: PROBE_OWNER, ...(onSubnet ? { fixedIp: { subnetId: d.subnet.id } } : {}) };
-        await ctx.audit('api-call', { op: 'create-ports', count: batch, name, round });
+        await ctx.audit('api-call', { op: 'create-ports', count: n, name, round });
         let got: Port[];
         try {
-          got = await cloud.createPorts(Array.from({ length: batch }, () => spec));
+          got = n === 1 ? [await cloud.createPort(spec)] : await cloud.createPorts(Array.from({ length: n }, () => spec));
         } catch (e) {
           if (onSubnet && forbidden(e)) {
             onSubnet = false; // may not even name the subnet: plain ports, which also take an address of each other subnet
-            round--;
-            continue;
-          }
-          if (exhausted(e) && batch > 1) {
-            batch = 1; // fewer free addresses than a batch: Neutron's bulk create is all or nothing
             round--;
             continue;
           }
@@ -215,6 +236,7 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
           throw e;
         }
         made += got.length;
+        unexplored -= got.length;
         const winner = got.find((p) => holds(p, d.ip));
         if (winner) return { portId: winner.id, rounds: round, probes: made, calls: { ...calls } };
       }
@@ -377,6 +399,7 @@ export const recoverRunbook = defineRunbook<RecoverArgs, NodeDeps>({
       keptName: args.name ?? defaultKeptName(args.ip),
       inPool: place.inPool,
       poolSize: String(place.poolSize),
+      pools: place.subnet.allocationPools.map((p) => ({ start: p.start, end: p.end })),
       probeBatch,
       maxRounds,
       planReads: 3,

@@ -44,6 +44,7 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
         nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
         migrationTimeout,
+        publicNetwork: 'Public_AGILE',
       },
     },
   });
@@ -92,11 +93,11 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
+export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number; command?: string } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
-  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: '/node', text });
-  if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
+  const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: o.command ?? '/node', text });
+  if (ack.timedOut) throw new Error(`${o.command ?? '/node'} ${text} was not acknowledged in time`);
   await ws.waitFor(() => ws.messages('ops').length > before, o.planTimeoutMs ?? 120_000, `the plan of ${text}`);
   // the bench's clock: from the plan on screen (bob's click) to the card saying it finished
   const planShownAt = Date.now();
@@ -110,7 +111,8 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
     await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
     await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
   }
-  await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
+  // The card's text is `<runbook> <target>: <state>, …`; a running card may say "1 failed" while its cleanup steps run.
+  await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), timeoutMs, `${text} to finish`);
   const finishedAt = Date.now();
   const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
   return { card: card(), opId, story, planShownAt, finishedAt };
