@@ -14,6 +14,7 @@ import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.
 import type { Cloud, Port } from '../../adapters/openstack/cloud.js';
 import { OpenStackApiError, OpenStackCliError } from '../../adapters/openstack/openstack-errors.js';
 import { ChatOpsError } from '../../core/errors.js';
+import { sleep } from '../../core/sleep.js';
 import { defineRunbook, type ExecutableStep, type JsonValue, type Observation, type StepContext } from '../../engine/runbook.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { command, opt, pos } from '../../engine/spec/spec-builders.js';
@@ -226,6 +227,15 @@ function probeStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
             round--;
             continue;
           }
+          if (e instanceof OpenStackApiError && e.outcome === 'unknown') {
+            // No answer: Neutron may still make these ports. Read until the count settles, then go on from what exists.
+            got = await settledProbes(cloud, name, ctx.signal);
+            const winner = got.find((p) => holds(p, d.ip));
+            if (winner) return { portId: winner.id, rounds: round, probes: got.length, calls: { ...calls } };
+            unexplored -= got.length - made;
+            made = got.length;
+            continue;
+          }
           if (exhausted(e)) {
             throw new ChatOpsError(
               'STEP_FAILED',
@@ -277,6 +287,20 @@ function keepStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
   };
 }
 
+/** This operation's probes once their number stopped changing (a create without an answer may still land). */
+async function settledProbes(cloud: Cloud, name: string, signal: AbortSignal): Promise<Port[]> {
+  let last = -1;
+  let same = 0;
+  for (let i = 0; i < 45; i++) {
+    const now = await cloud.listPorts({ name, deviceOwner: PROBE_OWNER });
+    same = now.length === last ? same + 1 : 0;
+    last = now.length;
+    if (same >= 2) return now;
+    await sleep(2000, signal);
+  }
+  return cloud.listPorts({ name, deviceOwner: PROBE_OWNER });
+}
+
 /** Deletes this operation's probes; one that holds the address is renamed instead (never lost). */
 export async function clearProbes(
   cloud: Cloud,
@@ -319,8 +343,17 @@ function cleanupStep(d: RecoverPlanData, c: CloudDeps | undefined): Step {
     async run(ctx): Promise<JsonValue> {
       const { cloud, calls } = countedCloud(cloudOf(ctx.deps).cloud);
       await ctx.audit('api-call', { op: 'delete-ports', name: probeName(ctx.opId) });
-      const r = await clearProbes(cloud, ctx.opId, d.ip, d.keptName);
-      return { ...r, calls: { ...calls } };
+      // A create that got no answer may land after the first pass: clear until a pass finds none (bounded).
+      let deleted = 0;
+      let kept: string | undefined;
+      for (let pass = 0; pass < 5; pass++) {
+        const r = await clearProbes(cloud, ctx.opId, d.ip, d.keptName);
+        deleted += r.deleted;
+        kept ??= r.kept;
+        if (r.deleted === 0 && !r.kept) break;
+        await sleep(2000, ctx.signal);
+      }
+      return { deleted, ...(kept ? { kept } : {}), calls: { ...calls } };
     },
   };
 }
