@@ -35,6 +35,8 @@ const prefix = uniquePrefix('ip').replace(/-$/, '');
 let rest: RestCloud;
 let seed: LabSeeder;
 let lab: LabBot;
+/** The demo bot's operations: only their probe ports are this file's (other suites may be recovering too). */
+const demoOps: string[] = [];
 
 /** A bot whose cloud is `cloud` of the lab's clouds.yaml (lab-demo for the 403 case). */
 async function ipLabBot(cloud: string, ipRecovery = { probeBatch: 10, maxRounds: 20 }): Promise<LabBot> {
@@ -128,7 +130,9 @@ afterAll(async () => {
   await seed?.cleanup();
   await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
   // No test of this file may leave a port behind: ours, or any probe port.
-  const left = (await rest.listPorts({})).filter((p) => p.name.startsWith(prefix) || p.deviceOwner === PROBE_OWNER);
+  const left = (await rest.listPorts({})).filter(
+    (p) => p.name.startsWith(prefix) || (p.deviceOwner === PROBE_OWNER && demoOps.some((op) => p.name === `ip-probe-${op}`)),
+  );
   for (const p of left) await rest.deletePort(p.id).catch(() => undefined);
   await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
   await rest.close();
@@ -238,6 +242,7 @@ describe('/ip recover as the demo project: policy forbids choosing an address (4
     const net = (await rest.findNetwork(netName))!;
     const addr = await freedAddress(net.id, `${prefix}-lost6`);
     const r = await ip(`recover ${addr} network=${netName} name=${prefix}-kept`, 600_000, demo);
+    demoOps.push(r.opId);
     expect(r.card.text, r.story()).toMatch(/succeeded/);
     const said = thread(demo, r.card.ts);
     expect(said).toMatch(/forbids this project to choose an address \(403\)/);
@@ -247,7 +252,7 @@ describe('/ip recover as the demo project: policy forbids choosing an address (4
     const held = await holders(addr);
     expect(held.map((p) => p.name)).toEqual([`${prefix}-kept`]);
     expect(held[0]!.deviceOwner).toBe('');
-    expect(await rest.listPorts({ deviceOwner: PROBE_OWNER })).toEqual([]);
+    expect((await rest.listPorts({ deviceOwner: PROBE_OWNER })).filter((p) => p.networkId === net.id)).toEqual([]);
     // Each probe round was one bulk POST: the journal's output says how many rounds and probes.
     const op = (await demo.store.listOperations({ runbook: 'ip.recover' }))[0]!;
     const probe = (await demo.store.listJournal(op.id)).find((e) => e.stepId === 'probe-rounds' && e.status === 'ok')!;
