@@ -41,6 +41,10 @@ export interface CloudDeps {
   db?: DbAdapter;
   /** The cloud's fence command (`clouds.<name>.fence`), run before an evacuation moves anything. */
   fence?: Fence;
+  /** The network the /ip commands use when none is named (`publicNetwork` in the configuration). */
+  publicNetwork?: string;
+  /** /ip recover's probe fallback: ports per bulk request and the most rounds (`ipRecovery`). */
+  ipRecovery?: { probeBatch: number; maxRounds: number };
 }
 
 /** The cloud's `inspect:` settings (bot/config.ts). */

@@ -9,10 +9,10 @@ import type { Runbook } from '../engine/runbook.js';
 import type { CommandSpec } from '../engine/spec/command-spec.js';
 import type { NodeDeps } from './deps.js';
 import { inspectRunbook } from './instance/inspect.js';
-import { ipCheckSpec } from './ip/check.js';
-import { detachSpec } from './ip/detach.js';
-import { portCreateSpec } from './ip/port-create.js';
-import { recoverSpec } from './ip/recover.js';
+import { ipCheckQuery } from './ip/check.js';
+import { detachRunbook } from './ip/detach.js';
+import { portCreateRunbook } from './ip/port-create.js';
+import { recoverRunbook } from './ip/recover.js';
 import { checkRunbook } from './node/check.js';
 import { copyInstancesSpec } from './node/copy-instances.js';
 import { drainRunbook } from './node/drain.js';
@@ -50,10 +50,10 @@ export const REGISTRY: readonly Registration[] = [
   query(nodeListQuery),
   runbook(inspectRunbook),
   runbook(reattachRunbook),
-  planned(portCreateSpec),
-  planned(detachSpec),
-  planned(ipCheckSpec),
-  planned(recoverSpec),
+  runbook(portCreateRunbook),
+  runbook(detachRunbook),
+  query(ipCheckQuery),
+  runbook(recoverRunbook),
 ];
 
 /** Every command spec of actions/, in registry order. */

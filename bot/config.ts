@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
 import { approvalsConfigSchema } from '../approvals/approvals-config.js';
-import { hostName } from '../core/values.js';
+import { hostName, resourceName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
 
@@ -100,6 +100,13 @@ const cloudSchema = z
       })
       .strict()
       .default({ expose: 'auto', timeBox: '10m', workDir: '/run/chatops-inspect' }),
+    /** The network the /ip commands use when none is named (the runbook's Public_AGILE). */
+    publicNetwork: resourceName.optional(),
+    /** /ip recover's fallback where the cloud forbids asking for an address: probe ports per bulk request, and at most this many rounds. */
+    ipRecovery: z
+      .object({ probeBatch: z.number().int().min(1).max(50).default(10), maxRounds: z.number().int().min(1).max(100).default(20) })
+      .strict()
+      .default({ probeBatch: 10, maxRounds: 20 }),
   })
   .strict();
 

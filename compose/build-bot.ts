@@ -40,6 +40,8 @@ export interface BotParts<D> {
   metrics: Metrics;
   statusCardIntervalMs: number;
   crash?: CrashPoints;
+  /** Clean-ups that run once at start-up before operations are resumed (e.g. /ip recover's probe sweep); a failure is logged. */
+  startupSweeps?: readonly { name: string; run(): Promise<unknown> }[];
 }
 
 export interface Bot<D> {
@@ -116,6 +118,12 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
   // Operations a previous process left running are continued or put in front of an operator.
   // Then those it left approved but not yet started (killed between the click and the start).
   void (async () => {
+    for (const sweep of p.startupSweeps ?? []) {
+      await sweep.run().then(
+        (r) => p.logger.info({ sweep: sweep.name, result: r }, 'start-up sweep done'),
+        (e: unknown) => p.logger.error({ err: e, sweep: sweep.name }, 'start-up sweep failed'),
+      );
+    }
     await engine.reconcileOnStartup();
     for (const r of await engine.startLeftApproved()) {
       if (r.kind === 'started') continue;

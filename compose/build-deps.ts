@@ -11,6 +11,7 @@ import { RequestBudget } from '../adapters/openstack/request-budget.js';
 import { createRemoteShell, nodeCommands } from '../adapters/ssh.js';
 import type { NodeDeps } from '../actions/deps.js';
 import { storeDrainHistory } from '../actions/steps/drain-history.js';
+import { sweepProbes } from '../actions/ip/probe-sweep.js';
 import { storeEvacuationHistory } from '../actions/steps/evacuation-history.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../core/clock.js';
@@ -91,6 +92,8 @@ export function buildDeps(
         clock,
         ...(events ? { events } : {}),
         inspect: { expose: c.inspect.expose, timeBoxMs: timeBox.data, workDir: c.inspect.workDir },
+        ...(c.publicNetwork ? { publicNetwork: c.publicNetwork } : {}),
+        ipRecovery: c.ipRecovery,
         instancesPath: (host) => instancesTemplate.replaceAll('{host}', host),
         ...(db ? { db } : {}),
         ...(fence ? { fence } : {}),
@@ -111,4 +114,10 @@ export function amqpUrl(url: string, password: string | undefined): string {
   const u = new URL(url);
   u.password = password;
   return u.toString();
+}
+
+/** What runs once at start-up before operations resume: /ip recover's probe ports of a killed process. */
+export function startupSweeps(deps: NodeDeps, store: Pick<Store, 'getOperation' | 'clock'>, owner: string): { name: string; run(): Promise<unknown> }[] {
+  const node = deps.node;
+  return node ? [{ name: 'ip-probes', run: () => sweepProbes(node.cloud, store, owner) }] : [];
 }

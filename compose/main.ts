@@ -15,7 +15,7 @@ import { isChatOpsError } from '../core/errors.js';
 import { openStore } from '../store/open-store.js';
 import { breakGlassConfigured, buildApprovals } from './build-approvals.js';
 import { buildBot } from './build-bot.js';
-import { buildDeps } from './build-deps.js';
+import { buildDeps, startupSweeps } from './build-deps.js';
 import { loadConfig, type Config } from '../bot/config.js';
 import { createLogger } from '../bot/logger.js';
 import { createMetrics } from '../bot/metrics.js';
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   lastLineOfDefence({ logger, metrics });
   const owner = `${hostname()}:${config.store.kind === 'sqlite' ? resolve(config.store.path) : 'mysql'}`;
 
+  const deps = buildDeps(config, clock, store).deps;
   const bot = await buildBot({
     slack: {
       transport: local || config.mode.kind === 'socket' ? 'socket' : 'http',
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
     approvals: (groups) => buildApprovals(config, store, groups),
     breakGlass: breakGlassConfigured(config),
     runbooks: RUNBOOKS,
-    deps: buildDeps(config, clock, store).deps,
+    deps,
+    startupSweeps: startupSweeps(deps, store, owner),
     owner,
     clock,
     logger,

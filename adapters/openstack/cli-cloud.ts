@@ -10,7 +10,7 @@ import { movedAllocations } from './cloud.js';
 import * as c from './cli-schemas.js';
 import type {
   Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
-  PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
+  PortSpec, PortUpdate, Server, ServerFilter, ServerInterface, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CommandRunner } from './command-runner.js';
 import type { RequestBudget } from './request-budget.js';
@@ -245,6 +245,22 @@ export class CliCloud implements Cloud {
   }
   listSubnets(f: { networkId?: string; name?: string }): Promise<Subnet[]> {
     return this.read(cmd.listSubnets(f), c.cliSubnets);
+  }
+
+  async listServerInterfaces(serverId: string): Promise<ServerInterface[]> {
+    const rows = await this.read(cmd.listServerInterfaces(serverId), c.cliIdList);
+    const out: ServerInterface[] = [];
+    for (const r of rows) {
+      const p = await this.getPort(r.ID);
+      if (p) out.push({ portId: p.id, networkId: p.networkId, fixedIps: p.fixedIps, macAddress: p.macAddress, state: p.status });
+    }
+    return out;
+  }
+  attachInterface(serverId: string, portId: string): Promise<void> {
+    return this.write(cmd.attachInterface(serverId, portId));
+  }
+  detachInterface(serverId: string, portId: string): Promise<void> {
+    return this.write(cmd.detachInterface(serverId, portId));
   }
 
   // --- volumes --------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ export const cliCommands = {
 
   listPorts: (f: PortFilter = {}) => {
     const fixed = [...(f.subnetId ? [`subnet=${f.subnetId}`] : []), ...(f.fixedIp ? [`ip-address=${f.fixedIp}`] : [])].join(',');
-    return os('port', 'list', ...opt('--network', f.networkId), ...opt('--device-id', f.deviceId), ...opt('--name', f.name),
+    return os('port', 'list', ...opt('--network', f.networkId), ...opt('--device-id', f.deviceId), ...opt('--device-owner', f.deviceOwner), ...opt('--name', f.name),
       ...(fixed ? ['--fixed-ip', fixed] : []));
   },
   getPort: (id: string) => os('port', 'show', id),
@@ -85,7 +85,11 @@ export const cliCommands = {
   },
   deletePort: (id: string) => os('port', 'delete', id),
   findNetwork: (nameOrId: string) => os('network', 'show', nameOrId),
-  listSubnets: (f: { networkId?: string; name?: string }) => os('subnet', 'list', ...opt('--network', f.networkId), ...opt('--name', f.name)),
+  listSubnets: (f: { networkId?: string; name?: string }) => os('subnet', 'list', '--long', ...opt('--network', f.networkId), ...opt('--name', f.name)),
+  /** OSC 6.0.0 has no `server interface list`: the ports whose device is the server stand for it. */
+  listServerInterfaces: (serverId: string) => os('port', 'list', '--server', serverId),
+  attachInterface: (serverId: string, portId: string) => os('server', 'add', 'port', serverId, portId),
+  detachInterface: (serverId: string, portId: string) => os('server', 'remove', 'port', serverId, portId),
 
   getVolume: (id: string) => os('volume', 'show', id),
   listVolumes: (f: { name?: string; status?: string } = {}) =>

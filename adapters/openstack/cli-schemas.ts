@@ -70,17 +70,27 @@ export const cliPort = z.object({
   binding_host_id: z.string().nullish(),
   binding_profile: z.record(z.string(), z.unknown()).nullish(),
   binding_vif_type: z.string().nullish(),
+  created_at: z.string().nullish(),
+  project_id: z.string().nullish(),
 }).passthrough().transform((p): Port => ({
   id: p.id, name: p.name ?? '', networkId: p.network_id, macAddress: p.mac_address, status: p.status,
   fixedIps: (p.fixed_ips ?? []).map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
   deviceId: p.device_id ?? '', deviceOwner: p.device_owner ?? '', bindingHostId: p.binding_host_id ?? '',
   bindingProfile: p.binding_profile ?? {}, ...(p.binding_vif_type ? { bindingVifType: p.binding_vif_type } : {}),
+  ...(p.created_at ? { createdAt: p.created_at } : {}), ...(p.project_id ? { projectId: p.project_id } : {}),
 }));
 
 export const cliNetwork = z.object({ id: z.string(), name: z.string(), status: z.string().optional(), subnets: z.array(z.string()).nullish() }).passthrough();
 
-export const cliSubnets = z.array(z.object({ ID: z.string(), Name: z.string(), Network: z.string(), Subnet: z.string() }).passthrough()
-  .transform((s): Subnet => ({ id: s.ID, name: s.Name, networkId: s.Network, cidr: s.Subnet, ipVersion: s.Subnet.includes(':') ? 6 : 4 })));
+/** `subnet list --long`: the pools and the gateway come only with --long. */
+export const cliSubnets = z.array(z.object({
+  ID: z.string(), Name: z.string(), Network: z.string(), Subnet: z.string(), Gateway: nstr,
+  'Allocation Pools': z.array(z.object({ start: z.string(), end: z.string() }).passthrough()).nullish(),
+}).passthrough()
+  .transform((s): Subnet => ({
+    id: s.ID, name: s.Name, networkId: s.Network, cidr: s.Subnet, ipVersion: s.Subnet.includes(':') ? 6 : 4, gatewayIp: s.Gateway,
+    allocationPools: (s['Allocation Pools'] ?? []).map((p) => ({ start: p.start, end: p.end })),
+  })));
 
 export const cliServerVolumes = z.array(z.object({ Device: nstr, 'Server ID': z.string(), 'Volume ID': z.string() }).passthrough()
   .transform((v): ServerVolume => ({ volumeId: v['Volume ID'], serverId: v['Server ID'], device: v.Device })));

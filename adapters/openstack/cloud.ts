@@ -28,6 +28,8 @@ export interface Server {
   hypervisorHostname?: string | null;
   instanceName?: string | null;
   projectId?: string;
+  /** When Nova created the server (ISO 8601). */
+  createdAt?: string;
 }
 
 export interface Migration {
@@ -81,6 +83,9 @@ export interface Port {
   bindingHostId: string;
   bindingProfile: Record<string, unknown>;
   bindingVifType?: string;
+  /** When Neutron created the port (ISO 8601): a port older than its server was not made by Nova for it. */
+  createdAt?: string;
+  projectId?: string;
 }
 
 export interface Network {
@@ -96,6 +101,19 @@ export interface Subnet {
   networkId: string;
   cidr: string;
   ipVersion: number;
+  /** The subnet's gateway address, or null when it has none. */
+  gatewayIp: string | null;
+  /** Ranges Neutron hands out addresses from when none is asked for (first and last address, inclusive). */
+  allocationPools: { start: string; end: string }[];
+}
+
+/** A port attached to a server, as Nova sees it (os-interface). */
+export interface ServerInterface {
+  portId: string;
+  networkId: string;
+  fixedIps: FixedIp[];
+  macAddress: string;
+  state: string;
 }
 
 export interface Volume {
@@ -155,6 +173,7 @@ export interface PortFilter {
   /** Neutron `fixed_ips=ip_address=…` filter. */
   fixedIp?: string;
   subnetId?: string;
+  deviceOwner?: string;
 }
 
 export interface PortSpec {
@@ -225,6 +244,12 @@ export interface Cloud {
   deletePort(id: string): Promise<void>;
   findNetwork(nameOrId: string): Promise<Network | undefined>;
   listSubnets(filter: { networkId?: string; name?: string }): Promise<Subnet[]>;
+  /** The ports Nova has attached to a server (os-interface). */
+  listServerInterfaces(serverId: string): Promise<ServerInterface[]>;
+  /** Attach an existing port to a server (Nova binds it; the call returns before the port is ACTIVE). */
+  attachInterface(serverId: string, portId: string): Promise<void>;
+  /** Detach a port from a server through Nova; the port itself survives (it was created beforehand). */
+  detachInterface(serverId: string, portId: string): Promise<void>;
 
   getVolume(id: string): Promise<Volume | undefined>;
   listVolumes(filter?: { name?: string; status?: string }): Promise<Volume[]>;

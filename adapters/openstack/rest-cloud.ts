@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { movedAllocations } from './cloud.js';
 import type {
   Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
-  PortSpec, PortUpdate, Server, ServerFilter, ServerVolume, Subnet, Volume, VolumeAttachment,
+  PortSpec, PortUpdate, Server, ServerFilter, ServerInterface, ServerVolume, Subnet, Volume, VolumeAttachment,
 } from './cloud.js';
 import type { CloudConfig } from './cloud-config.js';
 import { KeystoneSession } from './keystone-session.js';
@@ -159,7 +159,7 @@ export class RestCloud implements Cloud {
       ...(f.subnetId ? [`subnet_id=${f.subnetId}`] : []),
     ];
     const r = await this.http.get('network', '/ports', {
-      query: { network_id: f.networkId, device_id: f.deviceId, name: f.name, fixed_ips: fixed.length ? fixed : undefined },
+      query: { network_id: f.networkId, device_id: f.deviceId, device_owner: f.deviceOwner, name: f.name, fixed_ips: fixed.length ? fixed : undefined },
       schema: s.portsBody,
     });
     return r.ports;
@@ -205,6 +205,18 @@ export class RestCloud implements Cloud {
 
   async listSubnets(f: { networkId?: string; name?: string }): Promise<Subnet[]> {
     return (await this.http.get('network', '/subnets', { query: { network_id: f.networkId, name: f.name }, schema: s.subnetsBody })).subnets;
+  }
+
+  async listServerInterfaces(serverId: string): Promise<ServerInterface[]> {
+    return (await this.http.get('compute', `/servers/${enc(serverId)}/os-interface`, { schema: s.interfacesBody })).interfaceAttachments;
+  }
+
+  async attachInterface(serverId: string, portId: string): Promise<void> {
+    await this.http.post('compute', `/servers/${enc(serverId)}/os-interface`, { body: { interfaceAttachment: { port_id: portId } } });
+  }
+
+  async detachInterface(serverId: string, portId: string): Promise<void> {
+    await this.http.delete('compute', `/servers/${enc(serverId)}/os-interface/${enc(portId)}`);
   }
 
   // --- volumes ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * through. Each maps to the normalised types of cloud.ts.
  */
 import { z } from 'zod';
-import type { ComputeService, InstanceAction, Migration, Network, Port, Server, Subnet, Volume, VolumeAttachment } from './cloud.js';
+import type { ComputeService, InstanceAction, Migration, Network, Port, Server, ServerInterface, Subnet, Volume, VolumeAttachment } from './cloud.js';
 
 const nstr = z.string().nullish().transform((v) => v ?? null);
 
@@ -34,11 +34,12 @@ export const serverSchema = z.object({
   'OS-EXT-SRV-ATTR:host': nstr,
   'OS-EXT-SRV-ATTR:hypervisor_hostname': nstr,
   'OS-EXT-SRV-ATTR:instance_name': nstr,
+  created: z.string().optional(),
 }).passthrough().transform((s): Server => ({
   id: s.id, name: s.name, status: s.status, taskState: s['OS-EXT-STS:task_state'],
   powerState: s['OS-EXT-STS:power_state'] ?? null, host: s['OS-EXT-SRV-ATTR:host'],
   hypervisorHostname: s['OS-EXT-SRV-ATTR:hypervisor_hostname'], instanceName: s['OS-EXT-SRV-ATTR:instance_name'],
-  ...(s.tenant_id ? { projectId: s.tenant_id } : {}),
+  ...(s.tenant_id ? { projectId: s.tenant_id } : {}), ...(s.created ? { createdAt: s.created } : {}),
 }));
 const link = z.object({ rel: z.string(), href: z.string() }).passthrough();
 export const serversBody = z.object({ servers: z.array(serverSchema), servers_links: z.array(link).optional() });
@@ -93,11 +94,14 @@ export const portSchema = z.object({
   'binding:host_id': z.string().nullish(),
   'binding:profile': z.record(z.string(), z.unknown()).nullish(),
   'binding:vif_type': z.string().nullish(),
+  created_at: z.string().nullish(),
+  project_id: z.string().nullish(),
 }).passthrough().transform((p): Port => ({
   id: p.id, name: p.name, networkId: p.network_id, macAddress: p.mac_address, status: p.status,
   fixedIps: p.fixed_ips.map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
   deviceId: p.device_id, deviceOwner: p.device_owner, bindingHostId: p['binding:host_id'] ?? '',
   bindingProfile: p['binding:profile'] ?? {}, ...(p['binding:vif_type'] ? { bindingVifType: p['binding:vif_type'] } : {}),
+  ...(p.created_at ? { createdAt: p.created_at } : {}), ...(p.project_id ? { projectId: p.project_id } : {}),
 }));
 export const portsBody = z.object({ ports: z.array(portSchema) });
 export const portBody = z.object({ port: portSchema });
@@ -108,10 +112,26 @@ export const networkSchema = z.object({ id: z.string(), name: z.string(), status
 export const networksBody = z.object({ networks: z.array(networkSchema) });
 export const networkBody = z.object({ network: networkSchema });
 
-export const subnetSchema = z.object({ id: z.string(), name: z.string(), network_id: z.string(), cidr: z.string(), ip_version: z.number() })
+const pools = z.array(z.object({ start: z.string(), end: z.string() }).passthrough()).nullish();
+export const subnetSchema = z.object({
+  id: z.string(), name: z.string(), network_id: z.string(), cidr: z.string(), ip_version: z.number(), gateway_ip: nstr, allocation_pools: pools,
+})
   .passthrough()
-  .transform((s): Subnet => ({ id: s.id, name: s.name, networkId: s.network_id, cidr: s.cidr, ipVersion: s.ip_version }));
+  .transform((s): Subnet => ({
+    id: s.id, name: s.name, networkId: s.network_id, cidr: s.cidr, ipVersion: s.ip_version, gatewayIp: s.gateway_ip,
+    allocationPools: (s.allocation_pools ?? []).map((p) => ({ start: p.start, end: p.end })),
+  }));
 export const subnetsBody = z.object({ subnets: z.array(subnetSchema) });
+
+export const interfacesBody = z.object({
+  interfaceAttachments: z.array(z.object({
+    port_id: z.string(), net_id: z.string(), mac_addr: z.string(), port_state: z.string(),
+    fixed_ips: z.array(z.object({ subnet_id: z.string(), ip_address: z.string() }).passthrough()).default([]),
+  }).passthrough().transform((i): ServerInterface => ({
+    portId: i.port_id, networkId: i.net_id, macAddress: i.mac_addr, state: i.port_state,
+    fixedIps: i.fixed_ips.map((f) => ({ subnetId: f.subnet_id, ipAddress: f.ip_address })),
+  }))),
+});
 
 export const volumeSchema = z.object({
   id: z.string(),

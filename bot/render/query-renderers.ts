@@ -3,9 +3,11 @@
  * the registry needs one line here; test/bot/render/query-renderers.test.ts fails when one is missing.
  */
 import type { Query } from '../../engine/query.js';
+import { ipCheckQuery } from '../../actions/ip/check.js';
 import { nodeListQuery } from '../../actions/node/list.js';
 import { nodeStatusQuery } from '../../actions/node/status.js';
 import { renderNodeList, renderNodeStatus } from './render-node.js';
+import { renderIpCheck } from './render-ip-check.js';
 import type { Rendered } from './render-plan.js';
 
 type Renderer = (answer: unknown) => Rendered;
@@ -16,4 +18,5 @@ const show = <A, R, D>(query: Query<A, R, D>, render: (answer: R) => Rendered): 
 export const QUERY_RENDERERS: ReadonlyMap<string, Renderer> = new Map([
   show(nodeStatusQuery, (a) => renderNodeStatus(a.status, a.locks, a.now)),
   show(nodeListQuery, renderNodeList),
+  show(ipCheckQuery, renderIpCheck),
 ]);

@@ -50,6 +50,7 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
         ...(extra.db ? { db: LAB_DB } : {}),
         // the lab's RabbitMQ (guest; the password from LAB_RABBITMQ_PASSWORD, which startLabBot sets)
         ...(extra.notifications ? { notifications: { url: 'amqp://guest@127.0.0.1:5672/', passwordEnv: 'LAB_RABBITMQ_PASSWORD' } } : {}),
+        publicNetwork: 'Public_AGILE',
       },
     },
   });
@@ -112,7 +113,7 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
   const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: o.command ?? '/node', text });
-  if (ack.timedOut) throw new Error(`/node ${text} was not acknowledged in time`);
+  if (ack.timedOut) throw new Error(`${o.command ?? '/node'} ${text} was not acknowledged in time`);
   await ws.waitFor(() => ws.messages('ops').length > before, o.planTimeoutMs ?? 120_000, `the plan of ${text}`);
   // the bench's clock: from the plan on screen (bob's click) to the card saying it finished
   const planShownAt = Date.now();
@@ -126,7 +127,8 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
     await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
     await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
   }
-  await ws.waitFor(() => /succeeded|failed|aborted|in doubt|needs/i.test(card().text), timeoutMs, `${text} to finish`);
+  // The card's text is `<runbook> <target>: <state>, …`; a running card may say "1 failed" while its cleanup steps run.
+  await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), timeoutMs, `${text} to finish`);
   const finishedAt = Date.now();
   const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
   return { card: card(), opId, story, planShownAt, finishedAt };

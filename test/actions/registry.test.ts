@@ -40,8 +40,8 @@ describe('the registry of actions/ (one registration per command)', () => {
         expect(['runbook', 'query'], r.spec.name).toContain(r.spec.kind);
       }
     }
-    expect(RUNBOOKS.map((r) => r.name)).toEqual(['node.drain', 'node.undrain', 'node.check', 'node.evacuate', 'instance.inspect', 'volume.reattach']);
-    expect([...QUERIES.keys()]).toEqual(['node.status', 'node.list']);
+    expect(RUNBOOKS.map((r) => r.name)).toEqual(['node.drain', 'node.undrain', 'node.check', 'node.evacuate', 'instance.inspect', 'volume.reattach', 'ip.port-create', 'ip.detach', 'ip.recover']);
+    expect([...QUERIES.keys()]).toEqual(['node.status', 'node.list', 'ip.check']);
   });
 
   it("accepts every example of a built command with the runbook's or query's input, unchanged (parser and input agree)", () => {

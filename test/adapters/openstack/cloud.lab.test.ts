@@ -190,6 +190,47 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     if (backend === 'cli') expect(cloud.fallbacks.some((f) => f.operation === 'updatePort' && f.via === 'rest')).toBe(true);
   });
 
+  it("reads a network's subnets with gateway and pools, and finds ports by IPv6 address and device owner", async () => {
+    const net = (await cloud.findNetwork('Public_AGILE'))!;
+    const subnets = await cloud.listSubnets({ networkId: net.id });
+    expect(subnets.map((x) => `${x.ipVersion} ${x.cidr} gw ${x.gatewayIp} ${x.allocationPools.map((p) => `${p.start}-${p.end}`).join(',')}`).sort()).toEqual([
+      '4 192.0.2.0/24 gw 192.0.2.1 192.0.2.10-192.0.2.250',
+      '6 2001:db8:a61e::/64 gw 2001:db8:a61e::1 2001:db8:a61e::10-2001:db8:a61e::ffff',
+    ]);
+    const owner = `chatops:contract-${seed.prefix}`;
+    const p = await rest.createPort({ networkId: net.id, name: `${seed.prefix}-v6`, deviceOwner: owner });
+    seed.ports.add(p.id);
+    const v6 = p.fixedIps.find((f) => f.ipAddress.includes(':'))!.ipAddress;
+    expect((await cloud.listPorts({ fixedIp: v6 })).map((x) => x.id)).toEqual([p.id]);
+    expect((await cloud.listPorts({ deviceOwner: owner })).map((x) => x.id)).toEqual([p.id]);
+    expect(await cloud.listPorts({ deviceOwner: `${owner}-none` })).toEqual([]);
+  });
+
+  it('attaches a port to a server and detaches it through Nova; the port survives', async () => {
+    const net = (await cloud.findNetwork('Public_AGILE'))!;
+    const port = await rest.createPort({ networkId: net.id, name: `${seed.prefix}-iface` });
+    seed.ports.add(port.id);
+    const s = await seed.server('c02');
+    await cloud.attachInterface(s.id, port.id);
+    const bound = await waitFor('port attached', async () => {
+      const p = await rest.getPort(port.id);
+      return p?.deviceId === s.id && p.bindingHostId === 'c02' ? p : undefined;
+    });
+    expect(bound.deviceOwner).toBe('compute:nova');
+    const ifaces = await waitFor('Nova lists the interface', async () => {
+      const l = await cloud.listServerInterfaces(s.id);
+      return l.some((i) => i.portId === port.id) ? l : undefined;
+    });
+    expect(ifaces.find((i) => i.portId === port.id)).toMatchObject({ networkId: net.id, fixedIps: port.fixedIps, macAddress: port.macAddress });
+    await cloud.detachInterface(s.id, port.id);
+    const free = await waitFor('port detached', async () => {
+      const p = await rest.getPort(port.id);
+      return p && p.deviceId === '' ? p : undefined;
+    });
+    expect(free).toMatchObject({ id: port.id, deviceOwner: '', bindingHostId: '', fixedIps: port.fixedIps });
+    expect((await cloud.listServerInterfaces(s.id)).map((i) => i.portId)).not.toContain(port.id);
+  });
+
   it('attaches and detaches a volume through Nova and sees the Cinder attachment', async () => {
     const s = await seed.server('c02');
     const vol = await seed.volume();
