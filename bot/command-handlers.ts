@@ -6,11 +6,13 @@ import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Engine, StartResult } from '../engine/engine.js';
 import type { Clock } from '../core/clock.js';
-import { ChatOpsError, isChatOpsError } from '../core/errors.js';
+import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type Store } from '../store/store.js';
 import { getCommand, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
+import { renderInputError } from './grammar/render-input-error.js';
+import { scheduleRefusal } from './dispatch/schedule-gate.js';
 import type { ActionContext, ButtonAction, CommandHandlers, ParseOutcome, SlashContext, ViewSubmission } from './handlers.js';
 import { reason as reasonSchema } from '../core/values.js';
 import { escapeMrkdwn } from './block-kit.js';
@@ -18,9 +20,8 @@ import { parseApprovalButtonValue, renderPlanPreview } from './render-plan.js';
 import { renderOpList, renderOpShow, renderScheduleList } from './render-op-report.js';
 import { renderError } from './render-error.js';
 import { STATUS_CARD_ACTIONS } from './render-status-card.js';
-import { nodeList, type NodeListPage } from '../actions/node/list.js';
-import { nodeStatus } from '../actions/node/status.js';
-import { renderNodeList, renderNodeStatus } from './render-node.js';
+import { QUERIES, type ActionDeps } from '../actions/index.js';
+import { QUERY_RENDERERS } from './render/query-renderers.js';
 
 /** The part of approvals/ the handlers use beyond the engine: the audited break-glass path. */
 export interface BreakGlassPort {
@@ -111,19 +112,21 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
         const r = renderScheduleList(await d.store.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }));
         return ctx.ephemeral(r.text, r.blocks);
       }
-      case 'node.status': {
-        const host = String(a.host);
-        const r = renderNodeStatus(await nodeStatus(d.deps, host), await d.store.listLocks(), d.clock.now());
-        return ctx.ephemeral(r.text, r.blocks);
-      }
-      case 'node.list': {
-        const state = typeof a.state === 'string' ? (a.state as NodeListPage['state']) : undefined;
-        const r = renderNodeList(await nodeList(d.deps, { page: typeof a.page === 'number' ? a.page : 1, ...(state ? { state } : {}) }));
-        return ctx.ephemeral(r.text, r.blocks);
-      }
       default:
-        return ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);
+        return answerQuery(command, ctx);
     }
+  }
+
+  /** A query of the registry (actions/index.ts), shown by its renderer (bot/render/query-renderers.ts). */
+  async function answerQuery(command: Command, ctx: SlashContext): Promise<void> {
+    const query = QUERIES.get(command.name);
+    const render = QUERY_RENDERERS.get(command.name);
+    if (!query || !render) return ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);
+    const parsed = query.input.safeParse(command.args);
+    if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), query.usage);
+    const answer = await query.answer(parsed.data, (d.deps ?? {}) as ActionDeps, { now: d.clock.now(), locks: () => d.store.listLocks() });
+    const r = render(answer);
+    return ctx.ephemeral(r.text, r.blocks);
   }
 
   async function runControl(command: Command, ctx: SlashContext): Promise<void> {
@@ -259,7 +262,10 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
 
     parse(input): ParseOutcome {
       const r = interpretCommand(input, { now: d.clock.now() });
-      if (r.kind === 'command') return r;
+      if (r.kind === 'command') {
+        const refused = scheduleRefusal(r.command);
+        return refused ? { kind: 'error', error: refused, text: renderInputError(refused).mrkdwn } : r;
+      }
       return r.kind === 'help' ? { kind: 'help', text: r.mrkdwn } : { kind: 'error', error: r.error, text: r.mrkdwn };
     },
 

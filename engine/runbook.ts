@@ -1,11 +1,15 @@
 /**
- * The runbook contract (style.md §1): one runbook per file, exporting its name, usage, zod input
- * schema, a read-only `plan()` and the steps it runs. `plan()` only reads; only steps change the
- * world. The runner is the only caller of `run`/`check`/`reconcile`/`undo`.
+ * The runbook contract: one runbook per file in actions/<family>/, exporting its command spec, a
+ * read-only `plan()` and the steps it runs; `defineRunbook` derives its name, usage line and zod
+ * input from the spec. `plan()` only reads; only steps change the world. The runner is the only
+ * caller of `run`/`check`/`reconcile`/`undo`.
  */
 import type { z } from 'zod';
 import type { Effect, Plan, PlanStep, Requester } from '../core/types.js';
 import { planHash } from './plan-hash.js';
+import type { CommandSpec } from './spec/command-spec.js';
+import { inputOf } from './spec/input-of.js';
+import { usageOf } from './spec/usage.js';
 
 /** What a step may store in the journal: plain JSON, nothing else. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -91,6 +95,8 @@ export interface PlanContext {
 export interface Runbook<A = Record<string, unknown>, D = unknown> {
   /** Registry key, the Command's `name`, e.g. "node.drain". */
   name: string;
+  /** The command that asks for it (absent for runbooks no one types: undo, test fixtures). */
+  spec?: CommandSpec;
   /** One line shown on bad input, e.g. "/node drain <host> reason=<text> [to=<host>]". */
   usage: string;
   input: z.ZodType<A>;
@@ -128,4 +134,19 @@ export function finalizePlan(runbook: string, draft: PlanDraft): Plan {
 /** Pure steps → plan steps (for runbooks whose plan() builds executable steps directly). */
 export function toPlanSteps(steps: readonly ExecutableStep<never>[]): PlanStep[] {
   return steps.map(({ id, title, equivalent, effect, touches, always }) => ({ id, title, equivalent, effect, ...(touches ? { touches } : {}), ...(always ? { always } : {}) }));
+}
+
+/** What a runbook file writes; name, usage and input come from the spec. */
+export interface RunbookDefinition<A, D> extends Pick<Runbook<A, D>, 'plan' | 'steps' | 'locks'> {
+  spec: CommandSpec;
+}
+
+/**
+ * A runbook from its spec: `name` is the spec's, `usage` its usage line, `input` its derived zod
+ * schema (input-of.ts). `A` is the args type the runbook reads; test/actions/registry.test.ts holds
+ * that every registered spec's examples pass the input, so the two cannot disagree unseen.
+ */
+export function defineRunbook<A, D>(def: RunbookDefinition<A, D>): Runbook<A, D> & { spec: CommandSpec } {
+  if (def.spec.kind !== 'runbook') throw new Error(`${def.spec.name} is declared as a ${def.spec.kind}, not a runbook`);
+  return { ...def, name: def.spec.name, usage: usageOf(def.spec), input: inputOf(def.spec) as unknown as z.ZodType<A> };
 }

@@ -7,29 +7,56 @@
  * One step per instance (per batch with parallel > 1), so the journal knows which instances moved
  * and a restarted bot resumes at the next one; every step reads Nova before it acts.
  */
-import { z } from 'zod';
 import type { Server } from '../../adapters/openstack/cloud.js';
 import { ChatOpsError, InputError, isChatOpsError } from '../../core/errors.js';
 import type { PlanStep } from '../../core/types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, type PlannedInstance } from '../steps/migrate-instances.js';
 import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
-import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
+import { differentHosts, opt, pos, reasonOption, scheduleOptions, command } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { HOST, YES_NO, choice, intRange } from '../../engine/spec/value-types.js';
 
-export const drainInput = z.object({
-  host: z.string().min(1),
-  reason: z.string().min(1),
-  to: z.string().min(1).optional(),
-  mode: z.enum(['live', 'block', 'auto']).default('auto'),
-  parallel: z.number().int().min(1).max(16).default(1),
-  stopService: z.boolean().default(true),
-  pinInit: z.boolean().default(false),
-  at: z.number().optional(),
-  in: z.number().optional(),
+export const drainSpec = command({
+  family: 'node',
+  words: ['drain'],
+  summary: 'Planned maintenance: disable the node, move every instance off, stop nova-compute.',
+  description:
+    'Disables scheduling onto the node with the reason, migrates its instances (one by one or N at a time, to a given host or where the scheduler picks), checks the node is empty, stops nova-compute and optionally moves its init files aside so configuration management cannot restart it. Remembers where every instance came from, for undrain.',
+  positionals: [pos('host', HOST, 'The compute node to drain.')],
+  options: [
+    reasonOption(),
+    opt('to', HOST, 'Destination host for every instance.', { defaultText: 'the scheduler picks' }),
+    opt('mode', choice(['live', 'block', 'auto']), 'live: shared storage; block: live block migration; auto: decide from the instance.', { default: 'auto', defaultText: 'auto' }),
+    opt('parallel', intRange(1, 16), 'How many migrations run at a time.', { default: 1, defaultText: '1' }),
+    opt('stop-service', YES_NO, 'Stop nova-compute once the node is empty.', { default: true, defaultText: 'yes' }),
+    opt('pin-init', YES_NO, 'Move the init files aside so Puppet cannot restart nova-compute.', { default: false, defaultText: 'no' }),
+    ...scheduleOptions(),
+  ],
+  exclusive: [['at', 'in']],
+  schedulable: true,
+  check: differentHosts('host', 'host', 'to', 'to'),
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: [
+    'drain c01 reason=maintenance',
+    'drain c01.example.com reason="disk swap in rack 4" to=c02 mode=block parallel=4',
+    'drain c01 reason=kernel-update pin-init=yes at=2026-12-01T02:00Z',
+  ],
 });
-export type DrainArgs = z.infer<typeof drainInput>;
 
-const USAGE = '/node drain <host> reason=<text> [to=<host>] [mode=live|block|auto] [parallel=N] [stop-service=yes|no] [pin-init=yes]';
+/** drain's args (input-of.ts derives the schema from drainSpec; `at`/`in` are the scheduler's, not drain's). */
+export type DrainArgs = {
+  host: string;
+  reason: string;
+  to?: string;
+  mode: 'live' | 'block' | 'auto';
+  parallel: number;
+  stopService: boolean;
+  pinInit: boolean;
+};
 
 /** Batches of `parallel` instances, live ones first; one step each. */
 export function batchesOf(instances: readonly PlannedInstance[], parallel: number): PlannedInstance[][] {
@@ -99,19 +126,17 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
   });
 }
 
-export const drainRunbook: Runbook<DrainArgs, NodeDeps> = {
-  name: 'node.drain',
-  usage: USAGE,
-  input: drainInput,
+export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
+  spec: drainSpec,
   locks: (plan) => [plan.target, ...(typeof plan.args.to === 'string' ? [plan.args.to] : [])],
   async plan(args, deps) {
     const c = cloudOf(deps);
     const svc = await c.cloud.getComputeService(args.host, 'nova-compute');
-    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], USAGE);
+    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], usageOf(drainSpec));
     const warnings: string[] = [];
     if (args.to) {
       const dest = await c.cloud.getComputeService(args.to, 'nova-compute');
-      if (!dest) throw new InputError([{ path: 'to', message: `Nova has no nova-compute service on ${args.to}` }], USAGE);
+      if (!dest) throw new InputError([{ path: 'to', message: `Nova has no nova-compute service on ${args.to}` }], usageOf(drainSpec));
       if (dest.state !== 'up' || dest.status !== 'enabled') warnings.push(`The destination ${args.to} is ${dest.state} and ${dest.status}: Nova will refuse migrations to it.`);
     }
     const servers = (await c.cloud.listServersOnHost({ host: args.host })).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
@@ -157,7 +182,7 @@ export const drainRunbook: Runbook<DrainArgs, NodeDeps> = {
     const data: DrainPlanData = { host: a.host, reason: a.reason, mode: a.mode, parallel: a.parallel, stopService: a.stopService, pinInit: a.pinInit, instances: r.instances, leftAlone: r.leftAlone, ...(a.to ? { to: a.to } : {}) };
     return drainSteps(data, deps.node);
   },
-};
+});
 
 function drainSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
   const steps: ExecutableStep<NodeDeps>[] = [disableStep(d, c), listStep(d), ...migrateSteps(d, c), checkEmptyStep(d)];

@@ -4,7 +4,25 @@
  * from one server listing per host on the page only, so a large cloud costs one page of calls.
  */
 import type { ComputeService } from '../../adapters/openstack/cloud.js';
-import { cloudOf } from '../deps.js';
+import { defineQuery } from '../../engine/query.js';
+import { command, opt } from '../../engine/spec/spec-builders.js';
+import { choice, intRange } from '../../engine/spec/value-types.js';
+import { cloudOf, type NodeDeps } from '../deps.js';
+
+export const nodeListSpec = command({
+  family: 'node',
+  words: ['list'],
+  summary: 'List compute nodes and their service state.',
+  description: 'Read-only: compute nodes, a page at a time, optionally only those up, down, enabled or disabled.',
+  options: [
+    opt('page', intRange(1, 1000), 'Which page of the list.', { default: 1, defaultText: '1' }),
+    opt('state', choice(['up', 'down', 'enabled', 'disabled']), 'Only nodes in this state.', { defaultText: 'all' }),
+  ],
+  kind: 'query',
+  effect: 'read',
+  approval: 'never',
+  examples: ['list', 'list state=disabled page=2'],
+});
 
 export const NODE_LIST_PAGE_SIZE = 25;
 
@@ -41,3 +59,8 @@ export async function nodeList(deps: unknown, args: { page?: number; state?: Nod
   const counts = await Promise.all(services.map((s) => c.cloud.listServersOnHost({ host: s.host }).then((l) => l.length, () => undefined)));
   return { cloud: c.name, rows: services.map((service, i) => ({ service, instances: counts[i] })), page, pages, total, ...(args.state ? { state: args.state } : {}) };
 }
+
+export const nodeListQuery = defineQuery<{ page: number; state?: NodeListPage['state'] }, NodeListPage, NodeDeps>({
+  spec: nodeListSpec,
+  answer: (args, deps) => nodeList(deps, args),
+});

@@ -8,7 +8,23 @@ import type { ComputeService, Server } from '../../adapters/openstack/cloud.js';
 import { parseAmqpConnections } from '../../adapters/ssh.js';
 import { isChatOpsError } from '../../core/errors.js';
 import type { HostName } from '../../core/values.js';
-import { cloudOf } from '../deps.js';
+import { defineQuery } from '../../engine/query.js';
+import { command, pos } from '../../engine/spec/spec-builders.js';
+import { HOST } from '../../engine/spec/value-types.js';
+import type { LockRecord } from '../../store/store.js';
+import { cloudOf, type NodeDeps } from '../deps.js';
+
+export const nodeStatusSpec = command({
+  family: 'node',
+  words: ['status'],
+  summary: 'Show a node: compute service state, instances, any operation on it.',
+  description: 'Read-only: the compute service state and reason, the instances on the node, and any operation holding it.',
+  positionals: [pos('host', HOST, 'The compute node.')],
+  kind: 'query',
+  effect: 'read',
+  approval: 'never',
+  examples: ['status c01'],
+});
 
 /** What `/node status` shows. */
 export interface NodeStatus {
@@ -52,3 +68,17 @@ export async function nodeStatus(deps: unknown, host: HostName): Promise<NodeSta
   } else last = { error: why(amqp.reason) };
   return { host, cloud: c.name, service: service.value, instances, process, amqp: last };
 }
+
+/** What `/node status` answers: the node, and the locks of the bot's operations (which one holds it). */
+export interface NodeStatusAnswer {
+  status: NodeStatus;
+  locks: readonly LockRecord[];
+  now: number;
+}
+
+export const nodeStatusQuery = defineQuery<{ host: HostName }, NodeStatusAnswer, NodeDeps>({
+  spec: nodeStatusSpec,
+  async answer(args, deps, ctx) {
+    return { status: await nodeStatus(deps, args.host), locks: await ctx.locks(), now: ctx.now };
+  },
+});

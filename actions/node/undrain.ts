@@ -5,7 +5,6 @@
  * drain moved (and that still exists) to this host, one step per instance. A return that fails is reported and the
  * others go on: the host is in service again either way.
  */
-import { z } from 'zod';
 import type { Server } from '../../adapters/openstack/cloud.js';
 import { amqpConnectedSince, moveFile } from '../../adapters/ssh.js';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
@@ -14,12 +13,31 @@ import { sleep } from '../../core/sleep.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { existing, initAsidePath, serviceRunning } from './drain-steps.js';
 import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type MoveResult, type PlannedInstance } from '../steps/migrate-instances.js';
-import type { ExecutableStep, JsonValue, Runbook } from '../../engine/runbook.js';
+import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
+import { command, flag, pos } from '../../engine/spec/spec-builders.js';
+import { usageOf } from '../../engine/spec/usage.js';
+import { HOST } from '../../engine/spec/value-types.js';
 
-export const undrainInput = z.object({ host: z.string().min(1), migrateBack: z.boolean().default(false) });
-export type UndrainArgs = z.infer<typeof undrainInput>;
+export const undrainSpec = command({
+  family: 'node',
+  words: ['undrain'],
+  summary: 'Bring a drained node back: init files, nova-compute, AMQP check, enable; optionally migrate back.',
+  description:
+    'Puts the init files back, starts nova-compute, verifies it runs and reached AMQP, enables the compute service and, with migrate-back, moves the instances drained off it back to it.',
+  positionals: [pos('host', HOST, 'The compute node to bring back.')],
+  flags: [flag('migrate-back', 'Migrate the instances that drain moved off back to this node.')],
+  kind: 'runbook',
+  effect: 'change',
+  approval: 'policy',
+  examples: ['undrain c01', 'undrain c01 migrate-back'],
+});
 
-const USAGE = '/node undrain <host> [migrate-back]';
+/** undrain's args (input-of.ts derives the schema from undrainSpec). */
+export type UndrainArgs = {
+  host: string;
+  migrateBack: boolean;
+};
+
 type Step = ExecutableStep<NodeDeps>;
 /** Instance to bring home, with where it is now (plan time). */
 type Returning = PlannedInstance & { from: string };
@@ -171,15 +189,13 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
   return out;
 }
 
-export const undrainRunbook: Runbook<UndrainArgs, NodeDeps> = {
-  name: 'node.undrain',
-  usage: USAGE,
-  input: undrainInput,
+export const undrainRunbook = defineRunbook<UndrainArgs, NodeDeps>({
+  spec: undrainSpec,
   locks: (plan) => [plan.target],
   async plan(args, deps) {
     const c = cloudOf(deps);
     const svc = await c.cloud.getComputeService(args.host, 'nova-compute');
-    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], USAGE);
+    if (!svc) throw new InputError([{ path: 'host', message: `Nova has no nova-compute service on ${args.host}` }], usageOf(undrainSpec));
     // A drain still under way would be undone half-way, and its record of origins is still growing.
     const busy = await deps.history?.drainUnderWay(args.host);
     if (busy) {
@@ -218,4 +234,4 @@ export const undrainRunbook: Runbook<UndrainArgs, NodeDeps> = {
     const r = plan.resolved as { back: Returning[]; drain: string | null };
     return steps(plan.target, r.back, deps.node, r.drain ?? undefined);
   },
-};
+});

@@ -5,7 +5,7 @@
  * and the problems; the args are only meaningful when there are none.
  */
 import type { Problem } from '../../core/errors.js';
-import type { CommandSpec, ValueType } from './command-spec.js';
+import type { CommandSpec, ValueType } from '../../engine/spec/command-spec.js';
 import { showValue } from './show-value.js';
 import { closest } from './suggest.js';
 import { type OptionToken, type Token, type WordToken, quoteValue } from './tokenize.js';

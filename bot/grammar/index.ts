@@ -2,7 +2,7 @@
  * The command grammar: the registry of every command, the parser (Slack text → validated command,
  * help request, or one InputError), help and error rendering. Pure: no Slack, no I/O.
  */
-export type { ApprovalNeed, CommandKind, CommandSpec, FlagSpec, OptionSpec, PositionalSpec, SlashCommandSpec, ValueType } from './command-spec.js';
+export type { ApprovalNeed, CommandKind, CommandSpec, FlagSpec, OptionSpec, PositionalSpec, SlashCommandSpec, ValueType } from '../../engine/spec/command-spec.js';
 export { COMMANDS } from './commands.js';
 export {
   type CommandNames,

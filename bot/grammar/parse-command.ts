@@ -10,7 +10,7 @@
 import { ChatOpsError, InputError, type Problem } from '../../core/errors.js';
 import type { Command, CommandFamily } from '../../core/types.js';
 import { formatUtcTime } from '../../core/values.js';
-import type { CommandSpec } from './command-spec.js';
+import type { CommandSpec } from '../../engine/spec/command-spec.js';
 import { type CommandNames, commandsOf, familyOfSlash, familyUsage, usageOf } from './registry.js';
 import { normalizeSlackText } from './slack-text.js';
 import { closest } from './suggest.js';

@@ -6,11 +6,11 @@
  * `CommandNames` map from family to the configured name; the defaults are /node, /instance, …
  */
 import type { CommandFamily } from '../../core/types.js';
-import type { CommandSpec, SlashCommandSpec } from './command-spec.js';
+import type { CommandSpec, SlashCommandSpec } from '../../engine/spec/command-spec.js';
+import { type CommandNames, slashOf, usageOf } from '../../engine/spec/usage.js';
 import { COMMANDS } from './commands.js';
 
-/** Configured slash command per family, e.g. { node: '/os-node' }; missing families use the default. */
-export type CommandNames = Partial<Record<CommandFamily, string>>;
+export { type CommandNames, slashOf, usageOf };
 
 /** The slash commands, one per family, for the Slack manifest (description ≤ 100, usage hint ≤ 1000 chars). */
 export const SLASH_COMMANDS: readonly SlashCommandSpec[] = [
@@ -52,33 +52,10 @@ export function getCommand(name: string): CommandSpec | undefined {
   return BY_NAME.get(name);
 }
 
-/** The slash command of a family, as configured ("/node" by default). */
-export function slashOf(family: CommandFamily, names: CommandNames = {}): string {
-  return names[family] ?? `/${family}`;
-}
-
 /** The family a slash command belongs to ("/node" or "node"; configured names honoured), or undefined. */
 export function familyOfSlash(command: string, names: CommandNames = {}): CommandFamily | undefined {
   const c = command.startsWith('/') ? command : `/${command}`;
   return FAMILIES.find((f) => slashOf(f, names) === c);
-}
-
-/** The usage line of a command, e.g. `/node undrain <host> [migrate-back]`. */
-export function usageOf(spec: CommandSpec, names: CommandNames = {}): string {
-  const parts: string[] = [slashOf(spec.family, names), ...spec.words];
-  for (const p of spec.positionals) parts.push(`<${p.name}>`);
-  for (const o of spec.options) if (o.required) parts.push(`${o.name}=${o.type.placeholder}`);
-  const grouped = new Set(spec.exclusive.flat());
-  for (const o of spec.options) {
-    if (o.required || grouped.has(o.name)) continue;
-    parts.push(`[${o.name}=${o.type.placeholder}]`);
-  }
-  for (const group of spec.exclusive) {
-    const alts = group.map((n) => spec.options.find((o) => o.name === n)).filter((o) => o !== undefined);
-    parts.push(`[${alts.map((o) => `${o.name}=${o.type.placeholder}`).join(' | ')}]`);
-  }
-  for (const f of spec.flags) parts.push(`[${f.name}]`);
-  return parts.join(' ');
 }
 
 /** One usage line per command of the family, for errors that can't name a command. */

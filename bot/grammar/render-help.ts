@@ -5,7 +5,7 @@
  * of a section (a test holds this).
  */
 import type { CommandFamily } from '../../core/types.js';
-import type { CommandSpec } from './command-spec.js';
+import type { CommandSpec } from '../../engine/spec/command-spec.js';
 import type { HelpRequest } from './parse-command.js';
 import { type CommandNames, SLASH_COMMANDS, commandsOf, getCommand, slashOf, usageOf } from './registry.js';
 import { escapeSlackText } from './slack-text.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../core/errors.js';
 import { absolutePath, duration, hostName, ipAddress, networkName, operationId, port, reason, scheduleId, utcTime, uuid } from '../../../core/values.js';
-import type { CommandSpec, ValueType } from '../../../bot/grammar/command-spec.js';
+import type { CommandSpec, ValueType } from '../../../engine/spec/command-spec.js';
 import { parseCommand } from '../../../bot/grammar/parse-command.js';
 import { allCommands } from '../../../bot/grammar/registry.js';
 import { quoteValue, quoteWord } from '../../../bot/grammar/tokenize.js';

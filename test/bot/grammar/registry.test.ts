@@ -3,7 +3,7 @@ import { OPERATION_STATES as STORE_OPERATION_STATES, SCHEDULE_STATES as STORE_SC
 import { effectOf, scheduledRunAt } from '../../../bot/grammar/command-facts.js';
 import { parseCommand } from '../../../bot/grammar/parse-command.js';
 import { FAMILIES, SLASH_COMMANDS, allCommands, commandsOf, familyOfSlash, getCommand, usageOf } from '../../../bot/grammar/registry.js';
-import { OPERATION_STATES, SCHEDULE_STATES } from '../../../bot/grammar/value-types.js';
+import { OPERATION_STATES, SCHEDULE_STATES } from '../../../engine/spec/value-types.js';
 
 describe('command registry', () => {
   it('has every command of the runbook, /op and /schedule', () => {

@@ -1,6 +1,7 @@
 /**
- * The shape of the command registry: what a command is made of, as data that the parser, the help
- * renderer, the Slack manifest and the dispatcher all read. commands.ts holds the table itself.
+ * The shape of a command: what it is made of, as data that the parser, the help renderer, the Slack
+ * manifest, the dispatcher and the runbook's own input (input-of.ts) all read. Each runbook or query
+ * declares its spec beside it in actions/<family>/; bot/grammar collects them.
  */
 import type { z } from 'zod';
 import type { Problem } from '../../core/errors.js';
@@ -9,6 +10,8 @@ import type { CommandFamily, Effect } from '../../core/types.js';
 /** A kind of value: its zod schema (string in, normalised value out) and how to talk about it. */
 export interface ValueType {
   schema: z.ZodType<unknown, string>;
+  /** The schema of the normalised value (what `schema` outputs), for a runbook's input (input-of.ts). */
+  value: z.ZodType;
   /** As shown in a usage line, e.g. "<host>" or "live|block|auto". */
   placeholder: string;
   /** What is expected, for help and errors, e.g. "a host name such as c01.example.com". */
@@ -51,7 +54,7 @@ export interface FlagSpec {
 
 /**
  * How the bot treats a command:
- * - `runbook`: built into a Plan by actions/, shown, approved per policy, then run;
+ * - `runbook`: built into a Plan by a runbook of actions/, shown, approved per policy, then run;
  * - `query`: read-only answer, no plan;
  * - `control`: acts on the bot's own operations and schedules.
  */
@@ -80,7 +83,7 @@ export interface CommandSpec {
   flags: readonly FlagSpec[];
   /** Groups of option names of which at most one may be given (e.g. [["at", "in"]]). */
   exclusive: readonly (readonly string[])[];
-  /** True when `at=`/`in=` make it a scheduled run. */
+  /** True when `at=`/`in=` (SCHEDULE_KEYS) make it a scheduled run; they are not part of the runbook's input. */
   schedulable: boolean;
   kind: CommandKind;
   /** The strongest effect the command can have. */

@@ -1,6 +1,7 @@
-/** Small builders that keep the command table (commands.ts) readable. */
+/** Small builders that keep the command specs (beside each runbook in actions/) readable. */
 import type { Problem } from '../../core/errors.js';
 import type { CommandSpec, FlagSpec, OptionSpec, PositionalSpec, ValueType } from './command-spec.js';
+import { DURATION, REASON, UTC_TIME } from './value-types.js';
 
 /** "stop-service" → "stopService": the args key of a typed name. */
 export const camel = (s: string): string => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -40,3 +41,15 @@ export const differentHosts =
   (aKey: string, aName: string, bKey: string, bName: string) =>
   (args: Readonly<Record<string, unknown>>): Problem[] =>
     args[aKey] !== undefined && args[aKey] === args[bKey] ? [{ path: bName, message: `${bName} must differ from ${aName} (both are ${String(args[aKey])})` }] : [];
+
+/** The options that make a schedulable command a scheduled run; they never reach the runbook's input. */
+export const SCHEDULE_KEYS = ['at', 'in'] as const;
+
+/** `at=`/`in=`. In args: `at` in epoch ms, `in` in milliseconds (see bot/grammar/command-facts.ts scheduledRunAt). */
+export const scheduleOptions = (): OptionSpec[] => [
+  opt('at', UTC_TIME, 'Schedule the run for this UTC time instead of running now.'),
+  opt('in', DURATION, 'Schedule the run after this delay instead of running now.'),
+];
+
+/** The required `reason=` most changing commands take. */
+export const reasonOption = (): OptionSpec => opt('reason', REASON, "Why; shown in the plan, the audit log and Nova's disabled reason.", { required: true });

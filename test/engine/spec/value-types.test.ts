@@ -6,9 +6,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatUtcTime } from '../../../core/values.js';
-import type { ValueType } from '../../../bot/grammar/command-spec.js';
+import type { ValueType } from '../../../engine/spec/command-spec.js';
 import { allCommands } from '../../../bot/grammar/registry.js';
-import { DURATION, HOST, IP, NETWORK, OP_ID, PATH, PORT, REASON, SCHEDULE_ID, UTC_TIME, UUID, intRange } from '../../../bot/grammar/value-types.js';
+import { DURATION, HOST, IP, NETWORK, OP_ID, PATH, PORT, REASON, SCHEDULE_ID, UTC_TIME, UUID, intRange } from '../../../engine/spec/value-types.js';
 import {
   dangerous,
   hasDangerous,
@@ -25,7 +25,7 @@ import {
   validScheduleId,
   validUtcTime,
   validUuid,
-} from './arbitraries.js';
+} from '../../bot/grammar/arbitraries.js';
 
 const RUNS = { numRuns: 10_000 };
 
