@@ -8,8 +8,9 @@ import type { Engine, StartResult } from '../engine/engine.js';
 import type { Clock } from '../core/clock.js';
 import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
-import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type Store } from '../store/store.js';
-import { getCommand, SLASH_COMMANDS } from './grammar/index.js';
+import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type ScheduleRecord, type Store } from '../store/store.js';
+import { relativeTime, utcText } from './render/relative-time.js';
+import { getCommand, scheduledRunAt, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
 import { renderInputError } from './grammar/render-input-error.js';
 import { scheduleRefusal } from './dispatch/schedule-gate.js';
@@ -45,6 +46,8 @@ export interface HandlerDeps {
   runbooks: ReadonlySet<string>;
   /** The runbooks' deps (actions/deps.ts), for the read-only node queries. */
   deps?: unknown;
+  /** Whether `actor` may approve this request (an approver may cancel a schedule, not only its requester). */
+  mayApprove?: (approvalId: string, actor: Requester) => Promise<boolean>;
 }
 
 const who = (r: Requester) => `<@${r.userId}>`;
@@ -61,13 +64,14 @@ export function approversText(a: ApprovalRecord): string {
 export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
   const commandText = (c: Command) => c.raw;
 
-  async function postPreview(ctx: SlashContext, op: OperationRecord, plan: Plan, approval: ApprovalRecord | null): Promise<string | undefined> {
+  async function postPreview(ctx: SlashContext, op: OperationRecord, plan: Plan, approval: ApprovalRecord | null, schedule?: ScheduleRecord): Promise<string | undefined> {
     const r = renderPlanPreview({
       operationId: op.id,
       plan,
       requester: op.requester,
       commandText: typeof op.detail.raw === 'string' ? op.detail.raw : `${plan.runbook} ${plan.target}`,
       ...(approval ? { approval: { requestId: approval.id, needed: approval.required, approversText: approversText(approval), expiresAt: approval.expiresAt, breakGlass: d.breakGlass !== undefined } } : {}),
+      ...(schedule ? { schedule: { id: schedule.id, runAt: schedule.runAt, now: d.clock.now() } } : {}),
     });
     const res = await ctx.client.chat.postMessage({ channel: ctx.channelId, text: r.text, blocks: r.blocks });
     // Unconditional: the run may already have moved the operation on (a read-only plan starts at once).
@@ -86,8 +90,11 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       await ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);
       return;
     }
-    const result = await d.engine.submit(command);
-    const ts = await postPreview(ctx, result.operation, result.plan, result.kind === 'needs-approval' ? result.approval : null);
+    // at=/in=: planned and approved now, run at its time (engine/scheduled-runs.ts).
+    const runAt = scheduledRunAt(command, d.clock.now());
+    const result = await d.engine.submit(command, {}, runAt !== undefined ? { runAt } : {});
+    const schedule = result.kind === 'needs-approval' || result.kind === 'scheduled' ? result.schedule : undefined;
+    const ts = await postPreview(ctx, result.operation, result.plan, result.kind === 'needs-approval' ? result.approval : null, schedule);
     d.logger.info({ opId: result.operation.id, runbook: command.name, kind: result.kind, ts }, 'plan posted');
   }
 
@@ -109,7 +116,7 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       }
       case 'schedule.list': {
         const state = typeof a.state === 'string' ? a.state : 'scheduled';
-        const r = renderScheduleList(await d.store.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }));
+        const r = renderScheduleList(await d.store.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }), d.clock.now());
         return ctx.ephemeral(r.text, r.blocks);
       }
       default:
@@ -144,14 +151,38 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
         return ctx.ephemeral(approval ? `Resuming ${id} needs approval: the request is in the channel.` : `Resuming ${id}.`);
       }
       case 'schedule.cancel': {
-        const s = await d.store.getSchedule(id);
-        if (!s) return ctx.ephemeral(`There is no schedule ${id}.`);
-        const done = await d.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' });
-        return ctx.ephemeral(done ? `Schedule ${id} cancelled.` : `Schedule ${id} is ${s.state}; only a scheduled run can be cancelled.`);
+        const r = await d.engine.schedules.cancel(id, command.requester, d.mayApprove ?? (async () => false));
+        if (r.op?.cardTs) {
+          const text = `:no_entry_sign: Scheduled run \`${id}\` (\`${r.op.id}\`, ${escapeMrkdwn(r.op.runbook)} ${escapeMrkdwn(r.op.target)}) cancelled by ${who(command.requester)} before its time. Nothing was done.`;
+          await ctx.client.chat.update({ channel: r.op.channelId, ts: r.op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+        }
+        return ctx.ephemeral(`Schedule ${id} cancelled; nothing will run.`);
       }
       default:
         return ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);
     }
+  }
+
+  /** Approved ahead of its time: the card loses its buttons, says who approved and when it starts. */
+  async function showScheduledApproval(approval: ApprovalRecord, action: ButtonAction, ctx: ActionContext): Promise<void> {
+    const op = await d.store.getOperation(approval.operationId);
+    const schedule = op && (await d.engine.schedules.of(op));
+    if (!op || !schedule) return;
+    const approvedBy = approval.approvers.map((v) => v.userId);
+    const r = renderPlanPreview({
+      operationId: op.id,
+      plan: op.plan as unknown as Plan,
+      requester: op.requester,
+      commandText: typeof op.detail.raw === 'string' ? op.detail.raw : op.runbook,
+      schedule: { id: schedule.id, runAt: schedule.runAt, now: d.clock.now() },
+      approvedBy,
+    });
+    await ctx.client.chat.update({ channel: action.channelId, ts: action.messageTs, text: r.text, blocks: r.blocks });
+    await ctx.client.chat.postMessage({
+      channel: action.channelId,
+      thread_ts: action.messageTs,
+      text: `:white_check_mark: Approved by ${approvedBy.map((u) => `<@${u}>`).join(', ')}. It starts at ${utcText(schedule.runAt)} (${relativeTime(schedule.runAt, d.clock.now())}).`,
+    });
   }
 
   async function afterStart(start: StartResult | undefined, action: ButtonAction, ctx: ActionContext): Promise<void> {
@@ -168,6 +199,7 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
     }
     if (action.actionId === 'approval.approve') {
       const r = await d.engine.approve(approval.id, ctx.actor);
+      if (r.scheduledFor !== undefined) return showScheduledApproval(r.approval, action, ctx);
       if (r.approval.state === 'pending') {
         await ctx.client.chat.postMessage({ channel: action.channelId, thread_ts: action.messageTs, text: `${who(ctx.actor)} approved (${r.approval.approvers.length} of ${r.approval.required}).` });
       } else {
