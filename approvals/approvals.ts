@@ -236,6 +236,20 @@ export class Approvals {
     return { approval, announce: true };
   }
 
+  /**
+   * Whether `actor` may approve this request under its policy (the requester never may). Read-only:
+   * used where an approver's say counts beyond a vote, e.g. cancelling a scheduled run.
+   */
+  async mayApprove(approvalId: string, actor: Requester): Promise<boolean> {
+    try {
+      await this.checkEligible(await this.get(approvalId), actor);
+      return true;
+    } catch (e) {
+      if (e instanceof NotAuthorizedError) return false;
+      throw e;
+    }
+  }
+
   // ───────────── helpers ─────────────
 
   private async checkEligible(a: ApprovalRecord, approver: Requester): Promise<void> {

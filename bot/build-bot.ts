@@ -17,12 +17,16 @@ import { createCommandHandlers, reportStart, type BreakGlassPort } from './comma
 import { MemoryDedupe } from './delivery-dedupe.js';
 import type { Metrics } from './metrics.js';
 import { ThreadReporters } from './thread-reporters.js';
+import { BreeTicker } from '../jobs/bree-ticker.js';
+import { ScheduleSweep } from '../jobs/schedule-sweep.js';
+import type { Requester } from '../core/types.js';
+import { scheduleNotifier } from './schedule-notifier.js';
 
 export interface BotParts<D> {
   slack: SlackAppOptions;
   store: Store;
   /** Built once the Slack client exists, since approver groups are resolved through it. */
-  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]> } & BreakGlassPort;
+  approvals: (groups: GroupResolver) => ApprovalsPort & { expireDue(): Promise<ApprovalRecord[]>; mayApprove?(approvalId: string, actor: Requester): Promise<boolean> } & BreakGlassPort;
   /** Offer the break-glass path (a break-glass group is configured). */
   breakGlass?: boolean;
   /** How often pending requests past their TTL and approvals past their start window are expired. */
@@ -36,6 +40,12 @@ export interface BotParts<D> {
   metrics: Metrics;
   statusCardIntervalMs: number;
   crash?: CrashPoints;
+  /** Scheduled runs: grace period, reminder lead time, how often the sweep looks (config `schedules`). */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  /** Lease on a running operation (default 60 s); another replica takes it over once it ends. */
+  leaseMs?: number;
+  /** How often operations whose owner's lease ended are taken over (default a third of the lease). */
+  reconcileMs?: number;
 }
 
 export interface Bot<D> {
@@ -43,6 +53,8 @@ export interface Bot<D> {
   engine: Engine<D>;
   /** Runs the expiry sweep now (it also runs every `expirySweepMs`). */
   expireDue(): Promise<void>;
+  /** Runs the schedule sweep now (it also runs every `schedules.tickMs`). */
+  sweepSchedules(): Promise<void>;
   /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -67,6 +79,8 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     deps: p.deps,
     owner: p.owner,
     ...(p.crash ? { crash: p.crash } : {}),
+    ...(p.leaseMs !== undefined ? { leaseMs: p.leaseMs } : {}),
+    ...(p.schedules?.graceMs !== undefined ? { scheduleGraceMs: p.schedules.graceMs } : {}),
     reporterFor: reporters.reporterFor,
   });
   const handlers = createCommandHandlers({
@@ -77,6 +91,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     runbooks: new Set(p.runbooks.map((r) => r.name)),
     deps: p.deps,
     ...(p.breakGlass ? { breakGlass: approvals } : {}),
+    ...(approvals.mayApprove ? { mayApprove: (id: string, actor: Requester) => approvals.mayApprove!(id, actor) } : {}),
   });
   const started = await startSlackApp(p.slack, {
     handlers,
@@ -96,8 +111,33 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     },
   });
   late.slack = started;
-  const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
-  sweep.unref();
+  const scheduleSweep = new ScheduleSweep({
+    store: p.store,
+    schedules: engine.schedules,
+    notify: scheduleNotifier(p.store, started.app.client, p.clock),
+    ...(p.schedules?.reminderMs !== undefined ? { remindBeforeMs: p.schedules.reminderMs } : {}),
+  });
+  const sweepSchedules = async () => void (await scheduleSweep.sweep());
+  // Operations whose owner's lease ended (a replica that died) are taken over; those left approved
+  // but never started are started (after a schedule was claimed by a replica that died, say).
+  const reconcile = async () => {
+    await engine.reconcileOnStartup();
+    for (const r of await engine.startLeftApproved()) {
+      if (r.kind === 'started') continue;
+      const op = await p.store.getOperation(r.opId);
+      if (op?.cardTs) await reportStart(p.store, started.app.client, r, { channelId: op.channelId, messageTs: op.cardTs });
+    }
+  };
+  const leaseMs = p.leaseMs ?? 60_000;
+  // bree ticks; every job runs here on the main thread (jobs/bree-ticker.ts says why).
+  const ticker = new BreeTicker(
+    [
+      { name: 'schedules', intervalMs: p.schedules?.tickMs ?? 5000, run: sweepSchedules },
+      { name: 'approval-expiry', intervalMs: p.expirySweepMs ?? 15_000, run: expireDue },
+      { name: 'lease-reconciliation', intervalMs: p.reconcileMs ?? Math.max(1000, Math.floor(leaseMs / 3)), run: reconcile },
+    ],
+    p.logger,
+  );
   /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
   async function expireDue(): Promise<void> {
     try {
@@ -112,22 +152,21 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
       p.logger.error({ err: e }, 'expiry sweep failed');
     }
   }
-  // Operations a previous process left running are continued or put in front of an operator.
-  // Then those it left approved but not yet started (killed between the click and the start).
+  // At start-up: schedules first (a missed one is reported, a due one claimed), then operations a
+  // previous process left running are continued or put in front of an operator, then those it left
+  // approved but not yet started (killed between the click and the start). Then the periodic jobs.
   void (async () => {
-    await engine.reconcileOnStartup();
-    for (const r of await engine.startLeftApproved()) {
-      if (r.kind === 'started') continue;
-      const op = await p.store.getOperation(r.opId);
-      if (op?.cardTs) await reportStart(p.store, started.app.client, r, { channelId: op.channelId, messageTs: op.cardTs });
-    }
+    await ticker.runNow('schedules');
+    await ticker.runNow('lease-reconciliation');
+    await ticker.start();
   })().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
   return {
     slack: started,
     engine,
     expireDue,
+    sweepSchedules: () => ticker.runNow('schedules'),
     async shutdown(timeoutMs = 25_000) {
-      clearInterval(sweep);
+      await ticker.stop();
       const clean = await engine.shutdown(timeoutMs);
       if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
       await reporters.flushAll(3000);

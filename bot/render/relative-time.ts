@@ -13,17 +13,17 @@ export function relativeTime(at: number, now: number): string {
   const abs = Math.abs(d);
   if (abs < 1000) return 'now';
   const s = Math.round(abs / 1000);
+  const min = Math.round(s / 60);
   let text: string;
   if (s < 60) text = `${s} s`;
-  else if (s < 3600) text = `${Math.round(s / 60)} min`;
-  else if (s < 86_400) {
-    const h = Math.floor(s / 3600);
-    const m = Math.round((s % 3600) / 60);
-    text = m ? `${h} h ${m} min` : `${h} h`;
+  else if (min < 60) text = `${min} min`;
+  else if (min < 24 * 60) {
+    const h = Math.floor(min / 60);
+    text = min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
   } else {
-    const days = Math.floor(s / 86_400);
-    const h = Math.round((s % 86_400) / 3600);
-    text = h ? `${days} d ${h} h` : `${days} d`;
+    const hours = Math.round(min / 60);
+    const days = Math.floor(hours / 24);
+    text = hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
   }
   return d > 0 ? `in ${text}` : `${text} ago`;
 }

@@ -23,6 +23,9 @@ export interface InProcessBotOptions<D> {
   deps: D;
   owner: string;
   breakGlass?: boolean;
+  /** Scheduled runs: a short tick and grace for tests. */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  leaseMs?: number;
 }
 
 export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{ bot: Bot<D>; slack: SlackDriver }> {
@@ -49,6 +52,8 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
     logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
     metrics: createMetrics(),
     statusCardIntervalMs: 500,
+    ...(o.schedules ? { schedules: o.schedules } : {}),
+    ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
   });
   const slack = new SlackDriver(standin, o.transport === 'http' ? { kind: 'http', url: `http://127.0.0.1:${bot.slack.port}/slack/events` } : { kind: 'socket' });
   return { bot, slack };
