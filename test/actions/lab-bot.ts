@@ -50,13 +50,13 @@ export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', init
 }
 
 /** `dir` holds the SQLite store; two bots given the same one in turn share their journal (undrain finds the drain). */
-export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[] }): Promise<LabBot> {
+export async function startLabBot(o: { transport: 'http' | 'socket'; backend: 'rest' | 'cli'; migrationTimeout?: string; dir?: string; initFiles?: string[]; schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number } }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
   const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles), source: 'test' }, systemClock, store, env);
-  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
+  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}`, ...(o.schedules ? { schedules: o.schedules } : {}) });
   return {
     standin,
     store,
