@@ -1,3 +1,4 @@
+import type { StoredFile } from './files.js';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../core/clock.js';
 import { systemClock } from '../../core/clock.js';
@@ -20,6 +21,8 @@ export interface Message {
   blocks?: unknown[];
   attachments?: unknown[];
   metadata?: unknown;
+  /** Ids of files shared with this message (files.completeUploadExternal); see `files`. */
+  files?: string[];
   replyBroadcast: boolean;
   edits: { text: string; blocks?: unknown[]; at: number }[];
   deleted: boolean;
@@ -95,6 +98,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly calls: CallRecord[] = [];
   readonly problems: Problem[] = [];
   readonly views = new Map<string, View>();
+  /** Uploaded files by id (bot/standin/files.ts). */
+  readonly files = new Map<string, StoredFile>();
   /** trigger_ids handed out with interactions: who, when, and whether a view was opened with it. */
   readonly triggers = new Map<string, { user: string; at: number; used: boolean }>();
   private readonly history = new Map<string, Message[]>();
@@ -165,6 +170,15 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('message', msg);
     this.emit('change');
     return msg;
+  }
+  /** The message a completed upload shares into a channel or thread. */
+  addFileMessage(channel: string, threadTs: string | undefined, text: string, files: string[]): Message {
+    const parent = threadTs ? this.message(channel, threadTs) : undefined;
+    return this.addMessage({ channel, user: BOT.userId, botId: BOT.botId, text, files, via: 'api', replyBroadcast: false, ...(parent ? { threadTs: parent.threadTs ?? parent.ts } : {}) });
+  }
+  /** A file's content as text (undefined until uploaded). */
+  fileText(id: string): string | undefined {
+    return this.files.get(id)?.content?.toString('utf8');
   }
   updateMessage(msg: Message, next: { text: string; blocks?: unknown[]; attachments?: unknown[] }): Message {
     msg.edits.push({ text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), at: this.clock.now() });
