@@ -10,6 +10,7 @@ import { ChatOpsError, InputError, isChatOpsError } from '../core/errors.js';
 import type { Command, Plan, Requester } from '../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type ScheduleRecord, type Store } from '../store/store.js';
 import { relativeTime, utcText } from './render/relative-time.js';
+import { isUserDataOperation, renderOpExport } from './render/op-export.js';
 import { getCommand, scheduledRunAt, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
 import { renderInputError } from './grammar/render-input-error.js';
@@ -113,6 +114,27 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
         if (!report) return ctx.ephemeral(`There is no operation ${id}. \`/op list\` lists them.`);
         const r = renderOpShow(report);
         return ctx.ephemeral(r.text, r.blocks);
+      }
+      case 'op.export': {
+        const id = String(a.opId ?? '');
+        const report = await d.engine.show(id);
+        if (!report) return ctx.ephemeral(`There is no operation ${id}. \`/op list\` lists them.`);
+        const markdown = renderOpExport(report, d.clock.now());
+        const op = report.operation;
+        if (isUserDataOperation(report) || !op.threadTs) {
+          // User data (or no thread to put it in): only the person who asked sees it.
+          const why = op.threadTs ? 'it concerns user data, so only you see it' : 'it has no thread to upload to';
+          return ctx.ephemeral(`Post-mortem of \`${id}\` (${why}):\n\`\`\`${markdown.slice(0, 2800)}${markdown.length > 2800 ? '\n…' : ''}\`\`\``);
+        }
+        await ctx.client.files.uploadV2({
+          channel_id: op.channelId,
+          thread_ts: op.threadTs,
+          filename: `${op.id}-post-mortem.md`,
+          title: `Post-mortem of ${op.id} (${op.runbook} ${op.target})`,
+          content: markdown,
+          initial_comment: `Post-mortem of \`${op.id}\`, asked by ${who(command.requester)}.`,
+        });
+        return ctx.ephemeral(`The post-mortem of \`${id}\` is in its thread.`);
       }
       case 'schedule.list': {
         const state = typeof a.state === 'string' ? a.state : 'scheduled';
