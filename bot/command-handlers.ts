@@ -11,6 +11,7 @@ import type { Command, Plan, Requester } from '../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type ApprovalRecord, type OperationRecord, type OperationState, type ScheduleRecord, type Store } from '../store/store.js';
 import { relativeTime, utcText } from './render/relative-time.js';
 import { isUserDataOperation, renderOpExport } from './render/op-export.js';
+import { SCHEDULE_KEYS } from '../engine/spec/spec-builders.js';
 import { getCommand, scheduledRunAt, SLASH_COMMANDS } from './grammar/index.js';
 import { interpretCommand } from './grammar/interpret-command.js';
 import { renderInputError } from './grammar/render-input-error.js';
@@ -92,8 +93,10 @@ export function createCommandHandlers(d: HandlerDeps): CommandHandlers {
       return;
     }
     // at=/in=: planned and approved now, run at its time (engine/scheduled-runs.ts).
+    // at=/in= are the scheduler's; they never reach the runbook's input (which refuses unknown keys).
     const runAt = scheduledRunAt(command, d.clock.now());
-    const result = await d.engine.submit(command, {}, runAt !== undefined ? { runAt } : {});
+    const args = Object.fromEntries(Object.entries(command.args).filter(([k]) => !(SCHEDULE_KEYS as readonly string[]).includes(k)));
+    const result = await d.engine.submit({ ...command, args }, {}, runAt !== undefined ? { runAt } : {});
     const schedule = result.kind === 'needs-approval' || result.kind === 'scheduled' ? result.schedule : undefined;
     const ts = await postPreview(ctx, result.operation, result.plan, result.kind === 'needs-approval' ? result.approval : null, schedule);
     d.logger.info({ opId: result.operation.id, runbook: command.name, kind: result.kind, ts }, 'plan posted');

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { Bot } from '../../bot/build-bot.js';
 import type { SlackDriver } from '../../bot/standin/driver.js';
 import { buttonsOf } from '../../bot/standin/payloads.js';
@@ -17,12 +18,19 @@ import type { Message } from '../../bot/standin/workspace.js';
 import { ManualClock } from '../../core/clock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
-import { scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
+import { scratchInput, scratchRunbook, type ScratchDeps } from '../fixtures/runbooks/scratch-runbook.js';
 import { sqliteScratch, type Scratch } from '../fixtures/runbooks/scratch-db.js';
 import { SIGNING_SECRET } from '../helpers/bot-process.js';
 import { startInProcessBot } from '../helpers/in-process-bot.js';
 
-const drainLike = { ...scratchRunbook, name: 'node.drain' };
+// Every runbook's input derived from its spec refuses unknown keys: at=/in= must not reach it.
+const refusingSchedule = z
+  .record(z.string(), z.unknown())
+  .superRefine((v, ctx) => {
+    for (const k of ['at', 'in']) if (k in v) ctx.addIssue({ code: 'custom', message: `${k}= reached the runbook's input` });
+  })
+  .pipe(scratchInput);
+const drainLike = { ...scratchRunbook, name: 'node.drain', input: refusingSchedule };
 const MIN = 60_000;
 
 describe('scheduled runs through the stand-in', () => {
