@@ -1,13 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, one command (`npm test` runs them all), and one rule for which a test belongs to:
+// One command (`npm test` runs them all), and one rule for which kind of project a test belongs to:
 // the file's suffix alone, wherever it lives.
-//  - `*.lab.test.ts` → lab: the real OpenStack lab (lab/up); one file at a time, since they share one cloud;
+//  - `*.lab.test.ts` → the lab lanes: the real OpenStack lab (lab/up), by the hosts a file touches;
 //  - `*.int.test.ts` → integration: real MariaDB, real OpenSSH, child processes (the bot against the Slack stand-in);
 //  - any other `*.test.ts` → unit: pure code, no services.
-// The lab project runs after the other two (sequence.groupOrder), not beside them: on two cores the
+// The lab runs after the other two (sequence.groupOrder), not beside them: on two cores the
 // unit and integration workers starved Nova's services and the bots polling them, and the whole run
 // took ~32 min against ~25 min one after the other (lab alone 18 min, the rest 7 min).
+const LAB_RESET = 'test/lab/lab-reset.lab.test.ts';
+const LAB_C03 = ['test/lab/c03.lab.test.ts', 'test/**/inspect*.lab.test.ts'];
+// ip.lab.test.ts boots a server on c02: it stays in the c01/c02 lane
+const LAB_NEUTRON = ['test/**/ip-recover-crash.lab.test.ts'];
+
 export default defineConfig({
   test: {
     reporters: ['default', 'json'],
@@ -29,13 +34,46 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The lab runs in lanes that touch different hosts, side by side (group 2), after the sweep of
+      // what a killed run left (group 1: test/lab/lab-reset.lab.test.ts). Inside a lane, one file at a
+      // time: they share its hosts.
+      {
+        test: {
+          name: 'lab-reset',
+          sequence: { groupOrder: 1 },
+          include: [LAB_RESET],
+          testTimeout: 600_000,
+        },
+      },
+      // c01/c02 (drains, evacuations, the cloud contract): the fake-driver computes
       {
         test: {
           name: 'lab',
-          sequence: { groupOrder: 1 },
-          // sweeps what a killed earlier run left on the shared cloud (LAB_NO_RESET=1 skips it)
-          globalSetup: ['test/lab/global-setup.ts'],
+          sequence: { groupOrder: 2 },
           include: ['test/**/*.lab.test.ts'],
+          exclude: [LAB_RESET, ...LAB_C03, ...LAB_NEUTRON, 'node_modules/**'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
+      // c03 (libvirt, real QEMU guests): /instance inspect; its own availability zone
+      {
+        test: {
+          name: 'lab-c03',
+          sequence: { groupOrder: 2 },
+          include: LAB_C03,
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
+      // Neutron only (/ip): ports and addresses on Public_AGILE
+      {
+        test: {
+          name: 'lab-neutron',
+          sequence: { groupOrder: 2 },
+          include: LAB_NEUTRON,
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,

@@ -42,7 +42,9 @@ function rng(seed: number): () => number {
   };
 }
 
-describe.each(['api', 'db'] as const)('evacuate method=%s survives kill -9', (method) => {
+// Skipped until it has passed once: written at the end of the session that built evacuate, never run
+// (the lab's c01/c02 were busy); the drain kill -9 test went the same way before it was unskipped.
+describe.skip.each(['api', 'db'] as const)('evacuate method=%s survives kill -9', (method) => {
   const P = uniquePrefix(`evcrash-${method}`);
   const dir = mkdtempSync(join(tmpdir(), 'evacuate-crash-'));
   let standin: SlackStandin;
