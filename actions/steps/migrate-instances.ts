@@ -154,16 +154,21 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
 /**
  * With Nova's notifications: waits for the live migration's end and reads only its record. Nova sets
  * the record `completed` right after `live_migration_post.end`, once the instance is on its new host
- * with no task, so a completed record naming another host is the whole verification — one GET instead
- * of a server read and a record read. Anything else (no event within the interval, a rollback, a
+ * with no task, so a completed record naming another host is the whole verification — a record read
+ * (rarely two) instead of server reads and record polls. Anything else (no event within the interval, a rollback, a
  * record not yet completed) returns undefined and the usual checks take over, starting with a read.
  */
 async function endedByNova(c: CloudDeps, i: PlannedInstance, o: MoveOptions, watch: EventWatch, poll: number): Promise<string | undefined> {
   const e = await watch.next(poll, o.signal);
   if (e?.eventType !== 'instance.live_migration_post.end') return undefined;
-  const m = await latestMigration(c.cloud, i.id);
-  const to = m?.status === 'completed' ? m.destCompute : null;
-  return to && to !== o.source && (!o.dest || to === o.dest) ? to : undefined;
+  // The record is saved a few ms after the event: a read that comes first sees it still running.
+  for (let k = 0; k < 10; k++) {
+    const m = await latestMigration(c.cloud, i.id);
+    if (m?.status === 'completed') return m.destCompute && m.destCompute !== o.source && (!o.dest || m.destCompute === o.dest) ? m.destCompute : undefined;
+    if (!m || ['error', 'failed', 'cancelled'].includes(m.status)) return undefined;
+    await sleep(50 * (k + 1), o.signal);
+  }
+  return undefined;
 }
 
 /** Nova's notifications that end a move's phase (or fail it): what a waiting move is woken by. */

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
 import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
@@ -38,6 +39,8 @@ describe("Nova's notifications on the lab", () => {
 
   afterAll(async () => {
     await lab?.close();
+    // the drain disabled c01 (stop-service=no): put it back as it was, whatever happened
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env: { ...process.env, OS_CLIENT_CONFIG_FILE: labInfo().cloudsYaml, OS_CLOUD: 'lab' }, reject: false });
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
     lock?.release();
   }, 900_000);
@@ -71,26 +74,27 @@ describe("Nova's notifications on the lab", () => {
   it('a drain woken by them moves every server and reads none of them back', async () => {
     lab = await startLabBot({ transport: 'http', backend: 'rest', notifications: true });
     const events = lab.deps.node!.events!;
-    for (let i = 0; i < 100 && !events.connected; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(events.connected, 'the bot subscribed to the lab bus').toBe(true);
+    await waitFor('the bot to subscribe to the lab bus', () => events.connected);
     const from = statSync(NOVA_API_LOG).size;
     const { card, story } = await runApprovedOnLab(lab, `drain c01 reason=notif-${prefix} to=c02 stop-service=no`, 300_000);
     expect(card.text, story()).toMatch(/succeeded/);
+    // what the bot asked of nova-api during the drain (before this test's own reads below)
+    // nova-api writes a request's line after its response: wait until every move request is there
+    const lines = await waitFor('the drain\'s requests in nova-api\'s log', () => {
+      const l = apiLinesSince(from);
+      return servers.slice(1).every((id) => l.some((x) => x.includes(`POST /v2.1/servers/${id}/action`))) && l;
+    });
+    for (const id of servers.slice(1)) {
+      const post = lines.findIndex((l) => l.includes(`POST /v2.1/servers/${id}/action`));
+      expect(post, `the drain asked Nova to move ${id}`).toBeGreaterThanOrEqual(0);
+      const readsAfter = lines.slice(post + 1).filter((l) => l.includes(`GET /v2.1/servers/${id} `));
+      expect(readsAfter, `${id} was read back after its move was requested`).toEqual([]);
+    }
     const { rest } = labClouds(labInfo());
     try {
       for (const id of servers) expect((await rest.getServer(id))?.host, id).toBe('c02');
-      // the drain's own servers: each migration request, and what was asked of that server afterwards
-      const lines = apiLinesSince(from);
-      for (const id of servers.slice(1)) {
-        const post = lines.findIndex((l) => l.includes(`POST /v2.1/servers/${id}/action`));
-        expect(post, `the drain asked Nova to move ${id}`).toBeGreaterThanOrEqual(0);
-        const readsAfter = lines.slice(post + 1).filter((l) => l.includes(`GET /v2.1/servers/${id} `));
-        expect(readsAfter, `${id} was read back after its move was requested`).toEqual([]);
-      }
     } finally {
       await rest.close();
     }
-    // put c01 back as it was
-    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env: { OS_CLIENT_CONFIG_FILE: `${labInfo().cloudsYaml}`, OS_CLOUD: 'lab' }, reject: false });
   });
 });
