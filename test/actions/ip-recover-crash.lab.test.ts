@@ -217,7 +217,7 @@ approvals:
     }
   }
 
-  it(`finishes after ${STEPS.length * PHASES.length} phase kills (two operations) and ${RANDOM_KILLS} random kills: no probe left, one port holds each address`, async () => {
+  it(`finishes after ${STEPS.length * PHASES.length} phase kills (three operations) and ${RANDOM_KILLS} random kills: no probe left, one port holds each address`, async () => {
     const random = rng(SEED);
     const log: string[] = [`seed ${SEED}`];
     try {
