@@ -81,7 +81,11 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
   // instances.node must name a real compute node of the destination, or nova loses track of the guest.
   const parseTarget = async (input: EvacuateInput): Promise<EvacuateTarget> => {
     const r = evacuateInputSchema.safeParse(input);
-    if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), usage);
+    if (!r.success)
+      throw new InputError(
+        r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        usage,
+      );
     const { from, to, toNode, instanceUuids } = r.data;
     const nodes = (await pools.withSession(['nova'], 'compute-nodes-of-host', (s) => selectComputeNodes(s, to))).map((n) => n.hypervisorHostname);
     const problem = (path: string, message: string) => new InputError([{ path, message }], usage);
@@ -91,7 +95,8 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
       return { from, to, toNode, instanceUuids };
     }
     const [only, ...more] = nodes;
-    if (only === undefined || more.length > 0) throw problem('toNode', `${to} has ${nodes.length} compute nodes (${nodes.join(', ')}): say which one with toNode`);
+    if (only === undefined || more.length > 0)
+      throw problem('toNode', `${to} has ${nodes.length} compute nodes (${nodes.join(', ')}): say which one with toNode`);
     return { from, to, toNode: only, instanceUuids };
   };
   // The grants are checked once, before the first write; a failed check is not cached.
@@ -115,10 +120,16 @@ export function createDbAdapter(config: DbConfig | Record<string, unknown>): DbA
     },
     async instanceLocations(instanceUuids) {
       const r = z.array(uuid).max(1000).safeParse(instanceUuids);
-      if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: `instanceUuids.${i.path.join('.')}`, message: i.message })), 'instance UUIDs');
+      if (!r.success)
+        throw new InputError(
+          r.error.issues.map((i) => ({ path: `instanceUuids.${i.path.join('.')}`, message: i.message })),
+          'instance UUIDs',
+        );
       const ids = r.data;
       if (pools.sameServer(['nova', 'neutron'])) return pools.withSession(['nova', 'neutron'], 'instance-locations', (s) => selectInstanceLocations(s, s, ids));
-      return pools.withSession(['nova'], 'instance-locations', (n) => pools.withSession(['neutron'], 'instance-locations', (q) => selectInstanceLocations(n, q, ids)));
+      return pools.withSession(['nova'], 'instance-locations', (n) =>
+        pools.withSession(['neutron'], 'instance-locations', (q) => selectInstanceLocations(n, q, ids)),
+      );
     },
     async planEvacuate(input) {
       return planEvacuate(pools, await parseTarget(input));

@@ -16,7 +16,17 @@ import { forwardThrough, openLink, type LinkSettings } from './ssh/ssh-link.js';
 
 export { HostKeyError, RemoteCommandError, SshError } from './ssh/errors.js';
 export { arg, template, shellQuote, sshEquivalent, RemoteCommand, type TemplateArg } from './ssh/shell-quote.js';
-export { nodeCommands, nodePresetSettings, fileExists, moveFile, PRESET_NAMES, type NodeCommands, type NodePresetSettings, type PresetName, type StatusCheck } from './ssh/node-presets.js';
+export {
+  nodeCommands,
+  nodePresetSettings,
+  fileExists,
+  moveFile,
+  PRESET_NAMES,
+  type NodeCommands,
+  type NodePresetSettings,
+  type PresetName,
+  type StatusCheck,
+} from './ssh/node-presets.js';
 export { amqpConnectedSince, parseAmqpConnections, parseLogTime, AMQP_CONNECTED, type AmqpConnection } from './ssh/nova-log.js';
 export type { ResolvedHost } from './ssh/ssh-config.js';
 

@@ -56,7 +56,10 @@ export const userDataPolicySchema = approvalPolicySchema
     /** Step-up: approvers also type a TOTP code (secrets per approver in the environment variable named here). */
     totp: z
       .object({
-        secretsEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as CHATOPS_TOTP_SECRETS').default('CHATOPS_TOTP_SECRETS'),
+        secretsEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as CHATOPS_TOTP_SECRETS')
+          .default('CHATOPS_TOTP_SECRETS'),
         /** Accepted clock drift in 30-second steps either way (default 1). */
         window: z.number().int().min(0).max(3).default(1),
       })

@@ -92,7 +92,13 @@ export class Approvals {
       requester: personOf(requester),
       expiresAt: now + policy.pendingTtlMs,
     });
-    await this.audit(requester, 'approval.requested', approval, { kind: policy.kind, purpose: input.purpose, required: policy.required, expiresAt: approval.expiresAt, reason: why });
+    await this.audit(requester, 'approval.requested', approval, {
+      kind: policy.kind,
+      purpose: input.purpose,
+      required: policy.required,
+      expiresAt: approval.expiresAt,
+      reason: why,
+    });
     return approval;
   }
 
@@ -110,7 +116,11 @@ export class Approvals {
     });
     for (let round = 0; round < a.required + 20; round++) {
       if (a.approvers.some((v) => samePerson(v, approver))) {
-        throw new ApprovalStateError('ALREADY_VOTED', `you already approved this; ${a.required - a.approvers.length} more approval(s) needed from someone else`, { approvalId });
+        throw new ApprovalStateError(
+          'ALREADY_VOTED',
+          `you already approved this; ${a.required - a.approvers.length} more approval(s) needed from someone else`,
+          { approvalId },
+        );
       }
       const now = this.store.clock.now();
       const approvers = [...a.approvers, { ...personOf(approver), at: now }];
@@ -133,7 +143,11 @@ export class Approvals {
     const a = await this.pending(approvalId);
     await this.refusing(a.operationId, approver, 'reject', () => this.checkEligible(a, approver));
     const now = this.store.clock.now();
-    const won = await this.store.updateApproval(a.id, { state: 'rejected', decidedBy: personOf(approver), reason: why, decidedAt: now }, { version: a.version, state: 'pending' });
+    const won = await this.store.updateApproval(
+      a.id,
+      { state: 'rejected', decidedBy: personOf(approver), reason: why, decidedAt: now },
+      { version: a.version, state: 'pending' },
+    );
     if (!won) throw await this.stateError(approvalId);
     await this.audit(approver, 'approval.rejected', won, { reason: why });
     return won;
@@ -148,7 +162,11 @@ export class Approvals {
     }
     const open = a.state === 'pending' || (a.state === 'approved' && a.consumedAt === null);
     if (!open) throw await this.stateError(approvalId);
-    const won = await this.store.updateApproval(a.id, { state: 'cancelled', decidedBy: personOf(actor), decidedAt: this.store.clock.now() }, { version: a.version, state: a.state });
+    const won = await this.store.updateApproval(
+      a.id,
+      { state: 'cancelled', decidedBy: personOf(actor), decidedAt: this.store.clock.now() },
+      { version: a.version, state: a.state },
+    );
     if (!won) throw await this.stateError(approvalId);
     await this.audit(actor, 'approval.cancelled', won, {});
     return won;
@@ -218,14 +236,20 @@ export class Approvals {
     await this.refusing(operation.id, requester, 'break-glass', async () => {
       await checkRequester(policy, requester, operation.channelId, this.o.groups);
       if (!bg || bg.users.length + bg.groups.length === 0) throw new NotAuthorizedError('break-glass is not configured (approvals.breakGlass)');
-      if (!policy.breakGlassAllowed) throw new NotAuthorizedError(`break-glass may not bypass the ${policy.kind} approval of ${plan.runbook}`, { runbook: plan.runbook });
-      if (!(await isAmong(requester.userId, bg, this.o.groups))) throw new NotAuthorizedError(`<@${requester.userId}> is not in the break-glass group`, { userId: requester.userId });
+      if (!policy.breakGlassAllowed)
+        throw new NotAuthorizedError(`break-glass may not bypass the ${policy.kind} approval of ${plan.runbook}`, { runbook: plan.runbook });
+      if (!(await isAmong(requester.userId, bg, this.o.groups)))
+        throw new NotAuthorizedError(`<@${requester.userId}> is not in the break-glass group`, { userId: requester.userId });
     });
     const why = this.parseReason(input.reason, 'break glass');
     const now = this.store.clock.now();
     for (const open of await this.store.listApprovals({ operationId: operation.id, states: ['pending', 'approved'] })) {
       if (open.consumedAt !== null) continue;
-      const v = await this.store.updateApproval(open.id, { state: 'void', reason: 'superseded by break-glass', decidedAt: now }, { version: open.version, state: open.state });
+      const v = await this.store.updateApproval(
+        open.id,
+        { state: 'void', reason: 'superseded by break-glass', decidedAt: now },
+        { version: open.version, state: open.state },
+      );
       if (v) await this.audit(requester, 'approval.void', v, { why: 'superseded by break-glass' });
     }
     const approval = await this.store.createApproval({
@@ -258,7 +282,10 @@ export class Approvals {
   private checkStepUp(a: ApprovalRecord, approver: Requester, stepUp: StepUp): void {
     if (!this.needsStepUp(a)) return;
     const secret = this.o.totpSecrets?.get(approver.userId);
-    if (!secret) throw new NotAuthorizedError(`<@${approver.userId}> has no TOTP secret enrolled; user-data approvals need one (ask an administrator)`, { reason: 'no totp secret' });
+    if (!secret)
+      throw new NotAuthorizedError(`<@${approver.userId}> has no TOTP secret enrolled; user-data approvals need one (ask an administrator)`, {
+        reason: 'no totp secret',
+      });
     if (stepUp.totp === undefined) throw new NotAuthorizedError('approving user-data access needs your TOTP code as well', { reason: 'totp missing' });
     if (!totpMatches(secret, stepUp.totp.trim(), this.store.clock.now(), this.o.config.userData?.totp?.window ?? 1)) {
       throw new NotAuthorizedError('that TOTP code is not valid now; nothing was approved', { reason: 'totp wrong' });
@@ -277,7 +304,11 @@ export class Approvals {
   private reasonFor(policy: ResolvedPolicy, input: RequestInput): string | null {
     const given = input.reason ?? (typeof input.plan.args?.reason === 'string' ? input.plan.args.reason : undefined);
     if (given === undefined) {
-      if (policy.reasonRequired) throw new InputError([{ path: 'reason', message: `a reason is required to access user data (${input.plan.runbook})` }], 'add reason="…" to the command');
+      if (policy.reasonRequired)
+        throw new InputError(
+          [{ path: 'reason', message: `a reason is required to access user data (${input.plan.runbook})` }],
+          'add reason="…" to the command',
+        );
       return null;
     }
     return this.parseReason(given, 'request');
@@ -285,7 +316,11 @@ export class Approvals {
 
   private parseReason(text: string, what: string): string {
     const r = reasonSchema.safeParse(text);
-    if (!r.success) throw new InputError(r.error.issues.map((i) => ({ path: 'reason', message: i.message })), `a ${what} needs a reason`);
+    if (!r.success)
+      throw new InputError(
+        r.error.issues.map((i) => ({ path: 'reason', message: i.message })),
+        `a ${what} needs a reason`,
+      );
     return r.data;
   }
 
@@ -309,7 +344,12 @@ export class Approvals {
 
   private async stateError(id: string): Promise<ApprovalStateError> {
     const a = await this.get(id);
-    return new ApprovalStateError(a.state === 'expired' ? 'APPROVAL_EXPIRED' : 'APPROVAL_DECIDED', describeState(a), { approvalId: id, state: a.state, decidedBy: a.decidedBy, approvers: a.approvers });
+    return new ApprovalStateError(a.state === 'expired' ? 'APPROVAL_EXPIRED' : 'APPROVAL_DECIDED', describeState(a), {
+      approvalId: id,
+      state: a.state,
+      decidedBy: a.decidedBy,
+      approvers: a.approvers,
+    });
   }
 
   /** Run a check; when it refuses, audit the refusal, then rethrow. */
@@ -325,6 +365,11 @@ export class Approvals {
   }
 
   private async audit(actor: Requester | null, kind: string, a: ApprovalRecord, payload: JsonObject): Promise<void> {
-    await this.store.appendAudit({ actor: actor ? actorOf(actor) : 'bot', kind, operationId: a.operationId, payload: { approvalId: a.id, planHash: a.planHash, ...payload } });
+    await this.store.appendAudit({
+      actor: actor ? actorOf(actor) : 'bot',
+      kind,
+      operationId: a.operationId,
+      payload: { approvalId: a.id, planHash: a.planHash, ...payload },
+    });
   }
 }

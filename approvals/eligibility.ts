@@ -28,7 +28,9 @@ export async function isAmong(userId: string, p: Principals, groups: GroupResolv
     try {
       members = await groups.members(g);
     } catch (e) {
-      throw new NotAuthorizedError(`could not check membership of user group ${g} right now (${(e as Error).message}); nothing was decided, try again`, { group: g });
+      throw new NotAuthorizedError(`could not check membership of user group ${g} right now (${(e as Error).message}); nothing was decided, try again`, {
+        group: g,
+      });
     }
     if (members.includes(userId)) return true;
   }
@@ -56,12 +58,18 @@ export async function checkRequester(policy: ResolvedPolicy, requester: Requeste
   const r = policy.requesters;
   if (r === null) {
     if (!policy.needed) return; // nothing configured: read-only plans are open to everyone
-    throw new NotAuthorizedError(`nobody is configured to ask for ${policy.runbook} (approvals.runbooks / approvals.default requesters); ask an administrator`, {
-      runbook: policy.runbook,
-    });
+    throw new NotAuthorizedError(
+      `nobody is configured to ask for ${policy.runbook} (approvals.runbooks / approvals.default requesters); ask an administrator`,
+      {
+        runbook: policy.runbook,
+      },
+    );
   }
   if (r.channels.length > 0 && !r.channels.includes(channelId)) {
-    throw new NotAuthorizedError(`${policy.runbook} may only be asked for in ${r.channels.map((c) => `<#${c}>`).join(', ')}`, { runbook: policy.runbook, channelId });
+    throw new NotAuthorizedError(`${policy.runbook} may only be asked for in ${r.channels.map((c) => `<#${c}>`).join(', ')}`, {
+      runbook: policy.runbook,
+      channelId,
+    });
   }
   const people = r.users.length + r.groups.length > 0;
   if (people && !(await isAmong(requester.userId, r, groups))) {
@@ -75,7 +83,10 @@ export async function checkRequester(policy: ResolvedPolicy, requester: Requeste
 /** May this person approve (or reject) a request made by `requester` under `policy`? Throws NotAuthorizedError. */
 export async function checkApprover(policy: ResolvedPolicy, requester: Requester, approver: Requester, groups: GroupResolver): Promise<void> {
   if (samePerson(requester, approver)) {
-    throw new NotAuthorizedError(`${mention(approver.userId)} asked for this; someone else must decide on it`, { userId: approver.userId, reason: 'self-approval' });
+    throw new NotAuthorizedError(`${mention(approver.userId)} asked for this; someone else must decide on it`, {
+      userId: approver.userId,
+      reason: 'self-approval',
+    });
   }
   checkTeam(policy, approver, 'approve');
   if (!(await isAmong(approver.userId, policy.approvers, groups))) {

@@ -35,9 +35,11 @@ async function main(): Promise<void> {
   const bot = await startBot({ mode: 'http', standin });
   const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${bot.port}/slack/events` });
   // Warm-up at full concurrency: JIT, the 50 keep-alive connections, the store's first statements.
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    for (let i = 0; i < 10; i++) await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: 'help' });
-  }));
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      for (let i = 0; i < 10; i++) await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: 'help' });
+    }),
+  );
   const ms: number[] = [];
   let next = 0;
   let timedOut = 0;

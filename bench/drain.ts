@@ -23,14 +23,21 @@ import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../test
 const N = Number(process.env.BENCH_SERVERS ?? 100);
 const REPO = new URL('../', import.meta.url).pathname;
 const PREFIX = `bench-drain-${process.pid}`;
-const env = { ...process.env, OS_CLIENT_CONFIG_FILE: '/var/lib/openstack-lab/clouds.yaml', OS_CLOUD: 'lab', OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore' };
+const env = {
+  ...process.env,
+  OS_CLIENT_CONFIG_FILE: '/var/lib/openstack-lab/clouds.yaml',
+  OS_CLOUD: 'lab',
+  OS_COMPUTE_API_VERSION: '2.79',
+  PYTHONWARNINGS: 'ignore',
+};
 
 async function osJson<T>(args: string[]): Promise<T> {
   const r = await execa('openstack', [...args, '-f', 'json'], { env, timeout: 300_000 });
   return JSON.parse(r.stdout) as T;
 }
 type Row = Record<string, string>;
-const mine = async () => (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${PREFIX}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${PREFIX}-`));
+const mine = async () =>
+  (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${PREFIX}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${PREFIX}-`));
 
 /** Seconds Nova itself spent on our servers' migrations since `since` (created → updated). */
 async function novaSeconds(ids: Set<string>, sinceMs: number): Promise<number> {
@@ -78,7 +85,11 @@ done`;
 async function main(): Promise<void> {
   const arms = (process.env.BENCH_ARMS ?? 'rest,cli,loop').split(',');
   const lock = await holdLabHost('c01');
-  await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'], { timeout: 1800_000 });
+  await execa(
+    'bash',
+    [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'],
+    { timeout: 1800_000 },
+  );
   const servers = await mine();
   const ids = new Set(servers.map((s) => s['ID']!));
   const out: Record<string, unknown> = { servers: N, at: new Date().toISOString(), load: loadavg() };
@@ -124,7 +135,10 @@ async function main(): Promise<void> {
     const rest = out['bot-rest'] as { overheadPerInstanceS: number; posts: number } | undefined;
     const loop = out['bash-loop'] as { overheadPerInstanceS: number } | undefined;
     if (rest && loop) {
-      out['floor'] = { restOverOverheadRatio: rest.overheadPerInstanceS / loop.overheadPerInstanceS, met: rest.overheadPerInstanceS <= loop.overheadPerInstanceS / 10 };
+      out['floor'] = {
+        restOverOverheadRatio: rest.overheadPerInstanceS / loop.overheadPerInstanceS,
+        met: rest.overheadPerInstanceS <= loop.overheadPerInstanceS / 10,
+      };
       process.stdout.write(`floor (REST overhead <= loop overhead / 10): ${JSON.stringify(out['floor'])}\n`);
     }
     if (rest) process.stdout.write(`new Slack messages of the REST drain: ${rest.posts} (floor: at most 15)\n`);

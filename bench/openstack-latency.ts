@@ -39,14 +39,24 @@ async function main(): Promise<void> {
   const ops: [string, (c: Cloud) => Promise<unknown>][] = [
     ['compute service list', (c) => c.listComputeServices()],
     ['compute service show (c01)', (c) => c.getComputeService('c01')],
-    ['server list --host c01 (ids only for CLI)', (c) => (c === rest ? rest.listServersOnHost({ host: 'c01' }) : execa('openstack', ['--os-cloud', cloudName, 'server', 'list', '--host', 'c01', '--all-projects', '-f', 'json'], { env: { OS_CLIENT_CONFIG_FILE: cloudsYaml } }))],
+    [
+      'server list --host c01 (ids only for CLI)',
+      (c) =>
+        c === rest
+          ? rest.listServersOnHost({ host: 'c01' })
+          : execa('openstack', ['--os-cloud', cloudName, 'server', 'list', '--host', 'c01', '--all-projects', '-f', 'json'], {
+              env: { OS_CLIENT_CONFIG_FILE: cloudsYaml },
+            }),
+    ],
     ['network show Public_AGILE', (c) => c.findNetwork('Public_AGILE')],
     ...(port ? [['port show', (c: Cloud) => c.getPort(port.id)] as [string, (c: Cloud) => Promise<unknown>]] : []),
     ['placement usage c01 (3 calls)', (c) => c.getHostUsage('c01')],
-    ...(writes ? [
-      ['service disable c02 (+read back)', (c: Cloud) => c.disableComputeService('c02', 'nova-compute', 'latency bench')],
-      ['service enable c02 (+read back)', (c: Cloud) => c.enableComputeService('c02', 'nova-compute')],
-    ] as [string, (c: Cloud) => Promise<unknown>][] : []),
+    ...(writes
+      ? ([
+          ['service disable c02 (+read back)', (c: Cloud) => c.disableComputeService('c02', 'nova-compute', 'latency bench')],
+          ['service enable c02 (+read back)', (c: Cloud) => c.enableComputeService('c02', 'nova-compute')],
+        ] as [string, (c: Cloud) => Promise<unknown>][])
+      : []),
   ];
   const starts: number[] = [];
   for (let i = 0; i < 3; i++) starts.push(await time(() => execa('openstack', ['--version'])));

@@ -152,94 +152,101 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackAppDeps): Slack
     listen(handlers) {
       if (listening) throw new Error('the Slack app already has a dispatcher');
       listening = true;
-    app.command(/^\/[a-z][a-z0-9_-]*$/, async ({ command, ack, respond, client, body, context }) => {
-      const started = process.hrtime.bigint();
-      const observe = () => metrics.ackSeconds.observe({ kind: 'command' }, Number(process.hrtime.bigint() - started) / 1e9);
-      const cmd = command as SlashCommand;
-      const requester = { userId: cmd.user_id, teamId: cmd.team_id, userName: cmd.user_name };
-      if (!handlers.commands.includes(cmd.command)) {
-        await ack({ response_type: 'ephemeral', text: `This bot does not answer ${cmd.command}. It answers ${handlers.commands.join(', ')}.` });
+      app.command(/^\/[a-z][a-z0-9_-]*$/, async ({ command, ack, respond, client, body, context }) => {
+        const started = process.hrtime.bigint();
+        const observe = () => metrics.ackSeconds.observe({ kind: 'command' }, Number(process.hrtime.bigint() - started) / 1e9);
+        const cmd = command as SlashCommand;
+        const requester = { userId: cmd.user_id, teamId: cmd.team_id, userName: cmd.user_name };
+        if (!handlers.commands.includes(cmd.command)) {
+          await ack({ response_type: 'ephemeral', text: `This bot does not answer ${cmd.command}. It answers ${handlers.commands.join(', ')}.` });
+          observe();
+          metrics.commands.inc({ command: 'unknown', outcome: 'unknown' });
+          return;
+        }
+        const outcome = handlers.parse({ command: cmd.command, text: cmd.text ?? '', requester, channelId: cmd.channel_id });
+        if (outcome.kind !== 'command') {
+          const r = { text: outcome.text };
+          await ack({ response_type: 'ephemeral', ...r });
+          observe();
+          metrics.commands.inc({ command: cmd.command, outcome: outcome.kind });
+          return;
+        }
+        await ack({ response_type: 'ephemeral', text: handlers.ackText(outcome.command) });
         observe();
-        metrics.commands.inc({ command: 'unknown', outcome: 'unknown' });
-        return;
-      }
-      const outcome = handlers.parse({ command: cmd.command, text: cmd.text ?? '', requester, channelId: cmd.channel_id });
-      if (outcome.kind !== 'command') {
-        const r = { text: outcome.text };
-        await ack({ response_type: 'ephemeral', ...r });
-        observe();
-        metrics.commands.inc({ command: cmd.command, outcome: outcome.kind });
-        return;
-      }
-      await ack({ response_type: 'ephemeral', text: handlers.ackText(outcome.command) });
-      observe();
-      if (!(await firstDelivery(body, context.retryNum))) return;
-      metrics.commands.inc({ command: outcome.command.name, outcome: 'accepted' });
-      const responder = responderFor(respond, logger);
-      try {
-        await handlers.run(outcome.command, { ...responder, client, requester, channelId: cmd.channel_id, commandText: `${cmd.command} ${cmd.text}`.trim(), triggerId: cmd.trigger_id });
-      } catch (e) {
-        logger.error({ err: e, command: outcome.command.name }, 'command failed');
-        metrics.commands.inc({ command: outcome.command.name, outcome: 'failed' });
-        await responder.ephemeral(renderError(e).text).catch(() => undefined);
-      }
-    });
+        if (!(await firstDelivery(body, context.retryNum))) return;
+        metrics.commands.inc({ command: outcome.command.name, outcome: 'accepted' });
+        const responder = responderFor(respond, logger);
+        try {
+          await handlers.run(outcome.command, {
+            ...responder,
+            client,
+            requester,
+            channelId: cmd.channel_id,
+            commandText: `${cmd.command} ${cmd.text}`.trim(),
+            triggerId: cmd.trigger_id,
+          });
+        } catch (e) {
+          logger.error({ err: e, command: outcome.command.name }, 'command failed');
+          metrics.commands.inc({ command: outcome.command.name, outcome: 'failed' });
+          await responder.ephemeral(renderError(e).text).catch(() => undefined);
+        }
+      });
 
-    app.action(/^[a-z][a-z0-9_.-]*$/, async ({ body, action, ack, respond, client, context }) => {
-      await ack();
-      if (!(await firstDelivery(body, context.retryNum))) return;
-      const b = body as BlockButtonAction;
-      const a = action as BlockButtonAction['actions'][number];
-      metrics.actions.inc({ action: a.action_id, outcome: 'received' });
-      const responder = responderFor(respond, logger);
-      try {
-        await handlers.action(
-          {
-            actionId: a.action_id,
-            value: a.value ?? '',
-            blockId: a.block_id,
-            channelId: b.channel?.id ?? b.container.channel_id,
-            messageTs: b.message?.ts ?? b.container.message_ts,
-            threadTs: (b.message as { thread_ts?: string } | undefined)?.thread_ts,
-            triggerId: b.trigger_id,
+      app.action(/^[a-z][a-z0-9_.-]*$/, async ({ body, action, ack, respond, client, context }) => {
+        await ack();
+        if (!(await firstDelivery(body, context.retryNum))) return;
+        const b = body as BlockButtonAction;
+        const a = action as BlockButtonAction['actions'][number];
+        metrics.actions.inc({ action: a.action_id, outcome: 'received' });
+        const responder = responderFor(respond, logger);
+        try {
+          await handlers.action(
+            {
+              actionId: a.action_id,
+              value: a.value ?? '',
+              blockId: a.block_id,
+              channelId: b.channel?.id ?? b.container.channel_id,
+              messageTs: b.message?.ts ?? b.container.message_ts,
+              threadTs: (b.message as { thread_ts?: string } | undefined)?.thread_ts,
+              triggerId: b.trigger_id,
+            },
+            { ...responder, client, actor: { userId: b.user.id, teamId: b.user.team_id ?? b.team?.id ?? '', userName: b.user.username ?? b.user.name } },
+          );
+        } catch (e) {
+          logger.error({ err: e, action: a.action_id }, 'action failed');
+          metrics.actions.inc({ action: a.action_id, outcome: 'failed' });
+          await responder.ephemeral(renderError(e).text).catch(() => undefined);
+        }
+      });
+
+      app.view(/^[a-z][a-z0-9_.-]*$/, async ({ view, body, ack, client }) => {
+        const values: Record<string, string> = {};
+        for (const [blockId, inputs] of Object.entries(view.state?.values ?? {})) {
+          const first = Object.values(inputs)[0] as { value?: string | null } | undefined;
+          values[blockId] = first?.value ?? '';
+        }
+        const submission = { callbackId: view.callback_id, privateMetadata: view.private_metadata ?? '', values };
+        const errors = handlers.checkView(submission);
+        if (errors) return void (await ack({ response_action: 'errors', errors }));
+        await ack();
+        const actor = { userId: body.user.id, teamId: body.user.team_id ?? body.team?.id ?? '', userName: body.user.name };
+        const responder: Responder = {
+          // A dialog has no response_url: tell the person privately in the channel the dialog came from.
+          ephemeral: async (text) => {
+            // The metadata is whatever the submission carried (a forged one need not be JSON): this runs in a catch.
+            const channel = metadataChannel(submission.privateMetadata);
+            if (channel) await client.chat.postEphemeral({ channel, user: actor.userId, text }).catch(() => undefined);
           },
-          { ...responder, client, actor: { userId: b.user.id, teamId: b.user.team_id ?? b.team?.id ?? '', userName: b.user.username ?? b.user.name } },
-        );
-      } catch (e) {
-        logger.error({ err: e, action: a.action_id }, 'action failed');
-        metrics.actions.inc({ action: a.action_id, outcome: 'failed' });
-        await responder.ephemeral(renderError(e).text).catch(() => undefined);
-      }
-    });
+        };
+        try {
+          await handlers.view(submission, { ...responder, client, actor });
+        } catch (e) {
+          logger.error({ err: e, view: view.callback_id }, 'dialog failed');
+          await responder.ephemeral(renderError(e).text);
+        }
+      });
 
-    app.view(/^[a-z][a-z0-9_.-]*$/, async ({ view, body, ack, client }) => {
-      const values: Record<string, string> = {};
-      for (const [blockId, inputs] of Object.entries(view.state?.values ?? {})) {
-        const first = Object.values(inputs)[0] as { value?: string | null } | undefined;
-        values[blockId] = first?.value ?? '';
-      }
-      const submission = { callbackId: view.callback_id, privateMetadata: view.private_metadata ?? '', values };
-      const errors = handlers.checkView(submission);
-      if (errors) return void (await ack({ response_action: 'errors', errors }));
-      await ack();
-      const actor = { userId: body.user.id, teamId: body.user.team_id ?? body.team?.id ?? '', userName: body.user.name };
-      const responder: Responder = {
-        // A dialog has no response_url: tell the person privately in the channel the dialog came from.
-        ephemeral: async (text) => {
-          // The metadata is whatever the submission carried (a forged one need not be JSON): this runs in a catch.
-          const channel = metadataChannel(submission.privateMetadata);
-          if (channel) await client.chat.postEphemeral({ channel, user: actor.userId, text }).catch(() => undefined);
-        },
-      };
-      try {
-        await handlers.view(submission, { ...responder, client, actor });
-      } catch (e) {
-        logger.error({ err: e, view: view.callback_id }, 'dialog failed');
-        await responder.ephemeral(renderError(e).text);
-      }
-    });
-
-    installRequestScopes(app, deps, { requestFaults: opts.requestFaults === true });
+      installRequestScopes(app, deps, { requestFaults: opts.requestFaults === true });
     },
     async start() {
       if (!listening) throw new Error('start before listen: the Slack app has no dispatcher');
@@ -278,7 +285,10 @@ function responderFor(respond: (m: { response_type: 'ephemeral'; text: string; b
       try {
         await respond({ response_type: 'ephemeral', text, ...(blocks ? { blocks } : {}) });
       } catch (e) {
-        logger.warn({ err: isChatOpsError(e) ? e.code : (e as Error).message, cause: String((e as { cause?: unknown }).cause ?? '') }, 'could not send an ephemeral reply');
+        logger.warn(
+          { err: isChatOpsError(e) ? e.code : (e as Error).message, cause: String((e as { cause?: unknown }).cause ?? '') },
+          'could not send an ephemeral reply',
+        );
       }
     },
   };

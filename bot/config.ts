@@ -15,9 +15,7 @@ import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
 
-const dsn = z
-  .string()
-  .regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql://user:password@127.0.0.1:3306/nova');
+const dsn = z.string().regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql://user:password@127.0.0.1:3306/nova');
 
 const budgetRate = z.number().min(0.1, 'expected at least 0.1 requests a second').max(1000);
 const budgetBurst = z.number().int().min(1).max(1000);
@@ -31,23 +29,25 @@ const cloudSchema = z
       .object({
         preset: nodePresetName.default('systemd'),
         sudo: z.boolean().default(false),
-        logPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
+        logPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name')
+          .optional(),
         /** Nova's instances_path on the nodes ({host} is replaced; default /var/lib/nova/instances, the lab preset's /var/lib/nova/instances-{host}). */
-        instancesPath: z.string().regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name').optional(),
+        instancesPath: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/{}-]+$/, 'expected an absolute path; {host} is replaced by the host name')
+          .optional(),
         /** Init files `pin-init=yes` moves aside (default: the preset's own list). */
-        initFiles: z.array(z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path')).max(16).optional(),
+        initFiles: z
+          .array(z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path'))
+          .max(16)
+          .optional(),
       })
       .strict()
       .default({ preset: 'systemd', sudo: false }),
-    ssh: z
-      .object({ config: z.string().optional(), knownHosts: z.string().optional() })
-      .strict()
-      .default({}),
-    db: z
-      .object({ nova: dsn, nova_api: dsn, neutron: dsn, cinder: dsn })
-      .partial()
-      .strict()
-      .optional(),
+    ssh: z.object({ config: z.string().optional(), knownHosts: z.string().optional() }).strict().default({}),
+    db: z.object({ nova: dsn, nova_api: dsn, neutron: dsn, cinder: dsn }).partial().strict().optional(),
     /**
      * The fence (STONITH) command /node evacuate runs before anything moves: an argv template run
      * without a shell; `{host}` and the host's own variables (`hosts.<host>.<name>`) are filled in.
@@ -72,10 +72,22 @@ const cloudSchema = z
       .object({
         url: z
           .string()
-          .regex(/^amqps?:\/\/(?:[^:@/\s]+@)?[^:@/\s]+(?::\d+)?(?:\/[^\s]*)?$/, 'expected amqp://user@host:5672/vhost (no password: it comes from passwordEnv)'),
-        passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').default('CHATOPS_NOTIFICATIONS_PASSWORD'),
-        exchange: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('nova'),
-        topic: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('versioned_notifications'),
+          .regex(
+            /^amqps?:\/\/(?:[^:@/\s]+@)?[^:@/\s]+(?::\d+)?(?:\/[^\s]*)?$/,
+            'expected amqp://user@host:5672/vhost (no password: it comes from passwordEnv)',
+          ),
+        passwordEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+          .default('CHATOPS_NOTIFICATIONS_PASSWORD'),
+        exchange: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/)
+          .default('nova'),
+        topic: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/)
+          .default('versioned_notifications'),
       })
       .strict()
       .optional(),
@@ -84,7 +96,9 @@ const cloudSchema = z
       .object({
         perSecond: budgetRate.default(DEFAULT_BUDGET.perSecond),
         burst: budgetBurst.default(DEFAULT_BUDGET.burst),
-        services: z.partialRecord(z.enum(['compute', 'network', 'volume', 'placement', 'image']), z.object({ perSecond: budgetRate, burst: budgetBurst }).strict()).optional(),
+        services: z
+          .partialRecord(z.enum(['compute', 'network', 'volume', 'placement', 'image']), z.object({ perSecond: budgetRate, burst: budgetBurst }).strict())
+          .optional(),
       })
       .strict()
       .default({ perSecond: DEFAULT_BUDGET.perSecond, burst: DEFAULT_BUDGET.burst }),
@@ -96,7 +110,10 @@ const cloudSchema = z
         /** The guest stays paused at most this long; then the clean-up runs whatever the step was doing. */
         timeBox: z.string().default('10m'),
         /** Private directory on the node for one inspection's mount point and export (one subdirectory each). */
-        workDir: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path such as /run/chatops-inspect').default('/run/chatops-inspect'),
+        workDir: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]+$/, 'expected an absolute path such as /run/chatops-inspect')
+          .default('/run/chatops-inspect'),
       })
       .strict()
       .default({ expose: 'auto', timeBox: '10m', workDir: '/run/chatops-inspect' }),
@@ -151,10 +168,7 @@ export interface Secrets {
   appToken?: string;
 }
 
-export type SlackMode =
-  | { kind: 'socket'; why: string }
-  | { kind: 'http'; why: string }
-  | { kind: 'local'; why: string };
+export type SlackMode = { kind: 'socket'; why: string } | { kind: 'http'; why: string } | { kind: 'local'; why: string };
 
 export interface Config extends FileConfig {
   readonly source: string;
@@ -164,12 +178,24 @@ export interface Config extends FileConfig {
 }
 
 const envSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-[A-Za-z0-9-]+$/, 'expected a bot token starting with xoxb-').optional(),
-  SLACK_SIGNING_SECRET: z.string().regex(/^[A-Za-z0-9]{16,128}$/, 'expected the app signing secret (hex or alphanumeric, 16-128 chars)').optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-[A-Za-z0-9-]+$/, 'expected an app-level token starting with xapp-').optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-[A-Za-z0-9-]+$/, 'expected a bot token starting with xoxb-')
+    .optional(),
+  SLACK_SIGNING_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9]{16,128}$/, 'expected the app signing secret (hex or alphanumeric, 16-128 chars)')
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-[A-Za-z0-9-]+$/, 'expected an app-level token starting with xapp-')
+    .optional(),
   SLACK_API_URL: z.string().url('expected a URL such as https://slack.com/api/').optional(),
   CHATOPS_STORE_PASSWORD: z.string().optional(),
-  PORT: z.string().regex(/^[0-9]{1,5}$/, 'expected a TCP port number').optional(),
+  PORT: z
+    .string()
+    .regex(/^[0-9]{1,5}$/, 'expected a TCP port number')
+    .optional(),
 });
 
 function problemsOf(error: z.ZodError, prefix = ''): Problem[] {
@@ -215,7 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string):
   if (!envParsed.success) problems.push(...problemsOf(envParsed.error, 'env.'));
   if (parsed.success) {
     const c = parsed.data;
-    if (c.defaultCloud && !(c.defaultCloud in c.clouds)) problems.push({ path: 'defaultCloud', message: `names no entry of clouds (have: ${Object.keys(c.clouds).join(', ') || 'none'})` });
+    if (c.defaultCloud && !(c.defaultCloud in c.clouds))
+      problems.push({ path: 'defaultCloud', message: `names no entry of clouds (have: ${Object.keys(c.clouds).join(', ') || 'none'})` });
   }
   const e = envParsed.success ? envParsed.data : {};
   const secrets: Secrets = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN };

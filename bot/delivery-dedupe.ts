@@ -13,7 +13,10 @@ export interface DeliveryDedupe {
 
 export class MemoryDedupe implements DeliveryDedupe {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly clock: Clock, private readonly maxEntries = 100_000) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxEntries = 100_000,
+  ) {}
 
   async firstSeen(key: string, ttlMs: number): Promise<boolean> {
     const now = this.clock.now();

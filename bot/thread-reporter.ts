@@ -65,15 +65,28 @@ export interface ThreadReporterOptions {
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-type Reply =
-  | { kind: 'message'; msg: () => SlackMessage; queuedAt: number }
-  | { kind: 'failure'; stepId: string; failure: StepFailure; queuedAt: number };
+type Reply = { kind: 'message'; msg: () => SlackMessage; queuedAt: number } | { kind: 'failure'; stepId: string; failure: StepFailure; queuedAt: number };
 
 /** Slack error codes that retrying cannot fix. */
 const PERMANENT = new Set([
-  'channel_not_found', 'not_in_channel', 'is_archived', 'msg_too_long', 'invalid_blocks', 'invalid_blocks_format',
-  'message_not_found', 'cant_update_message', 'edit_window_closed', 'invalid_auth', 'not_authed', 'account_inactive',
-  'token_revoked', 'no_permission', 'missing_scope', 'restricted_action', 'invalid_arguments', 'no_text',
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'msg_too_long',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'no_permission',
+  'missing_scope',
+  'restricted_action',
+  'invalid_arguments',
+  'no_text',
 ]);
 
 /** How to treat a failed call: wait this long and retry, or drop the message. */
@@ -186,11 +199,14 @@ export class ThreadReporter implements Reporter {
     if (this.timer !== undefined && this.timerAt <= at) return;
     if (this.timer !== undefined) this.s.clearTimer(this.timer);
     this.timerAt = at;
-    this.timer = this.s.setTimer(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.kick();
-    }, Math.max(0, ms));
+    this.timer = this.s.setTimer(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.kick();
+      },
+      Math.max(0, ms),
+    );
   }
 
   /** The single worker of this thread: one Slack call in flight at a time. */
@@ -276,7 +292,10 @@ export class ThreadReporter implements Reporter {
     let msg: SlackMessage;
     if (head.kind === 'failure') {
       while (n < this.replies.length && n < 10 && this.replies[n]!.kind === 'failure') n++;
-      msg = renderFailuresReply(m, this.replies.slice(0, n).map((r) => r as Extract<Reply, { kind: 'failure' }>));
+      msg = renderFailuresReply(
+        m,
+        this.replies.slice(0, n).map((r) => r as Extract<Reply, { kind: 'failure' }>),
+      );
     } else msg = head.msg();
     await this.o.chat.postMessage({ channel: this.o.channel, thread_ts: this.cardTs!, ...msg });
     this.stats.posts++;

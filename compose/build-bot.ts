@@ -109,7 +109,9 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
         const op = await p.store.getOperation(a.operationId);
         if (!op?.cardTs || a.purpose === 'resume') continue;
         const text = `:hourglass: Operation \`${op.id}\` (${op.runbook} ${op.target}) expired: ${a.state === 'expired' && a.startBy ? 'it was approved but did not start in time' : 'nobody approved it in time'}. Nothing was done; ask again if it is still needed.`;
-        await client.chat.update({ channel: op.channelId, ts: op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }).catch((e: unknown) => p.logger.warn({ err: e, opId: op.id }, 'could not mark the card expired'));
+        await client.chat
+          .update({ channel: op.channelId, ts: op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] })
+          .catch((e: unknown) => p.logger.warn({ err: e, opId: op.id }, 'could not mark the card expired'));
       }
     } catch (e) {
       p.logger.error({ err: e }, 'expiry sweep failed');

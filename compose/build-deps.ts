@@ -56,7 +56,13 @@ export function buildDeps(
   const { perSecond, burst, services } = c.requestBudget;
   const budget = new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
   const opened = openCloud({ cloud: c.cloud, backend: c.backend, env, budget });
-  const events = c.notifications ? NovaNotifications.background({ url: amqpUrl(c.notifications.url, env[c.notifications.passwordEnv]), exchange: c.notifications.exchange, topic: c.notifications.topic }) : undefined;
+  const events = c.notifications
+    ? NovaNotifications.background({
+        url: amqpUrl(c.notifications.url, env[c.notifications.passwordEnv]),
+        exchange: c.notifications.exchange,
+        topic: c.notifications.topic,
+      })
+    : undefined;
   const timeBox = duration.safeParse(c.inspect.timeBox);
   if (!timeBox.success) throw new ConfigError([{ path: `clouds.${name}.inspect.timeBox`, message: 'expected a duration such as 10m or 90s' }], config.source);
   const shell = createRemoteShell({

@@ -31,7 +31,10 @@ export type HostName = z.infer<typeof hostName>;
 /** Canonical lower-case UUID (8-4-4-4-12 hex). Upper case is refused rather than silently changed. */
 export const uuid = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'expected a UUID in canonical lower-case form, e.g. 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0');
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'expected a UUID in canonical lower-case form, e.g. 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+  );
 export type Uuid = z.infer<typeof uuid>;
 
 /** Canonical form of an IPv4 or IPv6 address, or undefined when it is not one. */
@@ -81,7 +84,12 @@ export const port = z
  */
 export const reason = z
   .string()
-  .transform((s) => s.normalize('NFC').replace(/^ +| +$/g, '').replace(/ {2,}/g, ' '))
+  .transform((s) =>
+    s
+      .normalize('NFC')
+      .replace(/^ +| +$/g, '')
+      .replace(/ {2,}/g, ' '),
+  )
   .pipe(
     z
       .string()
@@ -101,7 +109,10 @@ export const reason = z
  */
 export const resourceName = z
   .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/, 'expected a name of letters, digits, "_", "." and "-" (not starting with "-" or "."), at most 255 characters, e.g. Public_AGILE')
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/,
+    'expected a name of letters, digits, "_", "." and "-" (not starting with "-" or "."), at most 255 characters, e.g. Public_AGILE',
+  )
   .refine((s) => !s.includes('--'), 'a name may not contain "--"');
 /** A Neutron network name, e.g. Public_AGILE. */
 export const networkName = resourceName;
@@ -120,7 +131,8 @@ export const absolutePath = z
     if (!s.startsWith('/') || s.includes('--') || segments.slice(1).some((seg) => !PATH_SEGMENT.test(seg))) {
       ctx.addIssue({
         code: 'custom',
-        message: 'expected an absolute path such as /etc/fstab: "/"-separated names of letters, digits and . _ - + @ (no "..", no "--", no name starting with "." or "-", no spaces or symbols)',
+        message:
+          'expected an absolute path such as /etc/fstab: "/"-separated names of letters, digits and . _ - + @ (no "..", no "--", no name starting with "." or "-", no spaces or symbols)',
       });
       return z.NEVER;
     }
@@ -177,7 +189,12 @@ export const scheduleId = z.string().regex(/^sc-[a-z2-7]{12}$/, 'expected a sche
 export function formatDuration(ms: number): string {
   let s = Math.round(ms / 1000);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(s / size);
     s -= n * size;
     if (n > 0) parts.push(`${n}${unit}`);

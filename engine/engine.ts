@@ -54,7 +54,10 @@ export class Engine<D> {
     const runbook = this.runbook(command.name);
     const parsed = runbook.input.safeParse(command.args);
     if (!parsed.success) {
-      throw new InputError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), runbook.usage);
+      throw new InputError(
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        runbook.usage,
+      );
     }
     const plan = await this.plan(runbook, parsed.data, command.requester);
     return this.open(runbook, plan, { requester: command.requester, channelId: command.channelId, raw: command.raw, ...where });
@@ -72,7 +75,11 @@ export class Engine<D> {
     return this.open(runbook, plan, { requester: actor, channelId: where.channelId ?? op.channelId, raw: `/op undo ${opId}`, ...where });
   }
 
-  private async open(runbook: Runbook<never, D>, plan: Plan, o: { requester: Requester; channelId: string; raw: string; threadTs?: string; cardTs?: string }): Promise<SubmitResult> {
+  private async open(
+    runbook: Runbook<never, D>,
+    plan: Plan,
+    o: { requester: Requester; channelId: string; raw: string; threadTs?: string; cardTs?: string },
+  ): Promise<SubmitResult> {
     const { store } = this.o;
     const operation = await store.createOperation({
       runbook: runbook.name,
@@ -85,7 +92,12 @@ export class Engine<D> {
       cardTs: o.cardTs ?? null,
       detail: { raw: o.raw },
     });
-    await store.appendAudit({ actor: who(o.requester), kind: 'operation.requested', operationId: operation.id, payload: { command: o.raw, planHash: plan.hash, risk: plan.risk } });
+    await store.appendAudit({
+      actor: who(o.requester),
+      kind: 'operation.requested',
+      operationId: operation.id,
+      payload: { command: o.raw, planHash: plan.hash, risk: plan.risk },
+    });
     const approval = await this.o.approvals.request({ operation, plan, purpose: 'start', requester: o.requester });
     if (approval) return { kind: 'needs-approval', operation, plan, approval };
     if (plan.risk !== 'read') {
@@ -95,7 +107,12 @@ export class Engine<D> {
     const claimed = await store.claimOperation(operation.id, this.o.owner, this.leaseMs(), ['pending_approval']);
     const running = claimed && (await store.updateOperation(operation.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
     if (!running) throw new ChatOpsError('OPERATION_CHANGED', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
-    await store.appendAudit({ actor: who(o.requester), kind: 'operation.started', operationId: operation.id, payload: { approval: 'not required (read-only)' } });
+    await store.appendAudit({
+      actor: who(o.requester),
+      kind: 'operation.started',
+      operationId: operation.id,
+      payload: { approval: 'not required (read-only)' },
+    });
     return { kind: 'started', operation: running, plan, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
   }
 
@@ -139,10 +156,14 @@ export class Engine<D> {
   async start(opId: string, actor?: Requester): Promise<StartResult> {
     const { store } = this.o;
     const refuse = (error: ChatOpsError): StartResult => ({ kind: 'refused', opId, error });
-    if (this.runner.isDraining) return refuse(new ChatOpsError('SHUTTING_DOWN', 'the bot is shutting down; start the operation again when it is back', { details: { opId } }));
+    if (this.runner.isDraining)
+      return refuse(new ChatOpsError('SHUTTING_DOWN', 'the bot is shutting down; start the operation again when it is back', { details: { opId } }));
     const op = await store.getOperation(opId);
     if (!op) return refuse(new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } }));
-    if (op.state !== 'approved') return refuse(new ChatOpsError('NOT_APPROVED', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }));
+    if (op.state !== 'approved')
+      return refuse(
+        new ChatOpsError('NOT_APPROVED', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }),
+      );
     const runbook = this.runbook(op.runbook);
     const now = store.clock.now();
     const approval = (await store.listApprovals({ operationId: opId, states: ['approved'] })).find((a) => a.consumedAt === null && a.planHash === op.planHash);
@@ -151,7 +172,11 @@ export class Engine<D> {
       await store.updateApproval(approval.id, { state: 'expired' }, { version: approval.version, state: 'approved' });
       await store.updateOperation(opId, { state: 'expired' }, { state: 'approved' });
       await store.appendAudit({ actor: 'bot', kind: 'approval.expired', operationId: opId, payload: { approvalId: approval.id, startBy: approval.startBy } });
-      return refuse(new ChatOpsError('APPROVAL_EXPIRED', `the approval of ${opId} expired: the run had to start by ${new Date(approval.startBy).toISOString()}`, { details: { opId } }));
+      return refuse(
+        new ChatOpsError('APPROVAL_EXPIRED', `the approval of ${opId} expired: the run had to start by ${new Date(approval.startBy).toISOString()}`, {
+          details: { opId },
+        }),
+      );
     }
     const resume = approval.purpose === 'resume';
     const plan = op.plan as unknown as Plan;
@@ -183,9 +208,16 @@ export class Engine<D> {
     const detail: JsonObject = { ...op.detail, approvers, approvalId: approval.id };
     const running = claimed && (await store.updateOperation(opId, { state: 'running', detail }, { owner: this.o.owner, state: 'approved' }));
     if (!running) return refuse(new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed while starting`, { details: { opId } }));
-    await store.appendAudit({ actor: actor ? who(actor) : `bot:${this.o.owner}`, kind: resume ? 'operation.resumed' : 'operation.started', operationId: opId, payload: { approvalId: approval.id, approvers: approvers.map(who) } });
+    await store.appendAudit({
+      actor: actor ? who(actor) : `bot:${this.o.owner}`,
+      kind: resume ? 'operation.resumed' : 'operation.started',
+      operationId: opId,
+      payload: { approvalId: approval.id, approvers: approvers.map(who) },
+    });
     const choice = op.detail.resumeChoice;
-    const mode = resume ? { inDoubt: choice === 'mark-done' ? ('mark-done' as const) : ('rerun' as const), actor: String(op.detail.resumeBy ?? 'operator') } : {};
+    const mode = resume
+      ? { inDoubt: choice === 'mark-done' ? ('mark-done' as const) : ('rerun' as const), actor: String(op.detail.resumeBy ?? 'operator') }
+      : {};
     return { kind: 'started', opId, done: this.runner.run(running, runbook, this.o.reporterFor(running), mode) };
   }
 
@@ -196,8 +228,15 @@ export class Engine<D> {
   async resume(opId: string, actor: Requester, choice: 'rerun' | 'mark-done' = 'rerun'): Promise<ApprovalRecord | null> {
     const { store } = this.o;
     const op = await store.getOperation(opId);
-    if (!op || op.state !== 'in_doubt') throw new ChatOpsError('NOT_RESUMABLE', `operation ${opId} is ${op?.state ?? 'unknown'}; only an operation in doubt can be resumed`, { details: { opId } });
-    const next = await store.updateOperation(opId, { state: 'pending_approval', detail: { ...op.detail, resumeChoice: choice, resumeBy: who(actor) } }, { version: op.version, state: 'in_doubt' });
+    if (!op || op.state !== 'in_doubt')
+      throw new ChatOpsError('NOT_RESUMABLE', `operation ${opId} is ${op?.state ?? 'unknown'}; only an operation in doubt can be resumed`, {
+        details: { opId },
+      });
+    const next = await store.updateOperation(
+      opId,
+      { state: 'pending_approval', detail: { ...op.detail, resumeChoice: choice, resumeBy: who(actor) } },
+      { version: op.version, state: 'in_doubt' },
+    );
     if (!next) throw new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed meanwhile; look at it again`, { details: { opId } });
     await store.appendAudit({ actor: who(actor), kind: 'operation.resume_requested', operationId: opId, payload: { choice } });
     return this.o.approvals.request({ operation: next, plan: next.plan as unknown as Plan, purpose: 'resume', requester: actor });
@@ -219,7 +258,8 @@ export class Engine<D> {
     const op = await store.getOperation(opId);
     if (!op) throw new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } });
     if (op.state === 'pending_approval' || op.state === 'approved') {
-      if (!(await store.updateOperation(opId, { state: 'aborted' }, { version: op.version }))) throw new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed meanwhile`, { details: { opId } });
+      if (!(await store.updateOperation(opId, { state: 'aborted' }, { version: op.version })))
+        throw new ChatOpsError('OPERATION_CHANGED', `operation ${opId} changed meanwhile`, { details: { opId } });
       for (const a of await store.listApprovals({ operationId: opId, states: ['pending', 'approved'] })) {
         await store.updateApproval(a.id, { state: 'void', decidedBy: actor, reason: 'operation aborted' }, { version: a.version });
       }
@@ -230,8 +270,14 @@ export class Engine<D> {
       throw new ChatOpsError('NOT_ABORTABLE', `operation ${opId} is ${op.state}; nothing to abort`, { details: { opId } });
     }
     const claimed = await store.claimOperation(opId, this.o.owner, this.leaseMs(), [op.state]);
-    const running = claimed && (await store.updateOperation(opId, { state: 'running', detail: { ...claimed.detail, aborting: who(actor) } }, { owner: this.o.owner }));
-    if (!running) throw new ChatOpsError('OPERATION_RUNNING_ELSEWHERE', `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`, { details: { opId } });
+    const running =
+      claimed && (await store.updateOperation(opId, { state: 'running', detail: { ...claimed.detail, aborting: who(actor) } }, { owner: this.o.owner }));
+    if (!running)
+      throw new ChatOpsError(
+        'OPERATION_RUNNING_ELSEWHERE',
+        `operation ${opId} is held by another replica (${op.owner}); abort it there or wait for its lease to end`,
+        { details: { opId } },
+      );
     return { kind: 'aborting', done: this.runner.run(running, this.runbook(op.runbook), this.o.reporterFor(running), { abort: true, actor: who(actor) }) };
   }
 
@@ -260,7 +306,11 @@ export class Engine<D> {
       await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.reconciling', operationId: op.id, payload: { previousOwner: op.owner } });
       const runbook = this.findRunbook(op.runbook);
       if (!runbook) {
-        await store.updateOperation(op.id, { state: 'in_doubt', detail: { ...op.detail, problem: `runbook ${op.runbook} is not known to this bot version` } }, { owner: this.o.owner });
+        await store.updateOperation(
+          op.id,
+          { state: 'in_doubt', detail: { ...op.detail, problem: `runbook ${op.runbook} is not known to this bot version` } },
+          { owner: this.o.owner },
+        );
         await store.releaseOperation(op.id, this.o.owner);
         continue;
       }
@@ -287,14 +337,21 @@ export class Engine<D> {
     for (const op of await store.listOperations({ states: ['approved'], limit: 1000 })) {
       if (this.runner.isActive(op.id)) continue;
       if ((await store.listJournal(op.id)).length > 0) continue; // started somewhere: not this method's case
-      const consumed = (await store.listApprovals({ operationId: op.id, states: ['approved'] })).find((a) => a.consumedAt !== null && a.planHash === op.planHash);
+      const consumed = (await store.listApprovals({ operationId: op.id, states: ['approved'] })).find(
+        (a) => a.consumedAt !== null && a.planHash === op.planHash,
+      );
       if (consumed) {
         // Claim before handing the approval back: a replica in the middle of its own start of this
         // operation then fails its claim instead of running it beside us.
         if (!(await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['approved']))) continue;
         await store.updateApproval(consumed.id, { consumedAt: null }, { version: consumed.version, state: 'approved' });
       }
-      await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.start_resumed', operationId: op.id, payload: { approvalHandedBack: consumed ? consumed.id : null } });
+      await store.appendAudit({
+        actor: `bot:${this.o.owner}`,
+        kind: 'operation.start_resumed',
+        operationId: op.id,
+        payload: { approvalHandedBack: consumed ? consumed.id : null },
+      });
       out.push(await this.start(op.id));
     }
     return out;
@@ -315,7 +372,9 @@ export class Engine<D> {
     const pending = await store.getApproval(approvalId);
     const op = pending && (await store.getOperation(pending.operationId));
     if (!op || op.planHash !== planHash || op.state !== 'pending_approval') {
-      throw new ChatOpsError('NOT_APPROVED', 'this plan is no longer waiting for approval; look at the newest card in the channel', { details: { approvalId } });
+      throw new ChatOpsError('NOT_APPROVED', 'this plan is no longer waiting for approval; look at the newest card in the channel', {
+        details: { approvalId },
+      });
     }
     const plan = op.plan as unknown as Plan;
     await approvals.breakGlass({ operation: { id: op.id, planHash: op.planHash, channelId: op.channelId }, plan, purpose: 'start', requester: actor, reason });
@@ -333,7 +392,8 @@ export class Engine<D> {
   async cancelSchedule(id: string, actor: Requester): Promise<{ kind: 'cancelled' } | { kind: 'unknown' } | { kind: 'not-scheduled'; state: ScheduleState }> {
     const s = await this.o.store.getSchedule(id);
     if (!s) return { kind: 'unknown' };
-    if (!(await this.o.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' }))) return { kind: 'not-scheduled', state: s.state };
+    if (!(await this.o.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' })))
+      return { kind: 'not-scheduled', state: s.state };
     await this.o.store.appendAudit({ actor: who(actor), kind: 'schedule.cancelled', operationId: null, payload: { scheduleId: id } });
     return { kind: 'cancelled' };
   }

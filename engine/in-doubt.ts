@@ -34,7 +34,11 @@ export async function settleInDoubt<D>(i: InDoubtInput<D>): Promise<'done' | 'ru
   const now = () => store.clock.now();
   const seen = await observe(step, i.ctx, i.readTimeoutMs);
   const record = async (status: 'ok' | 'failed', extra: JsonObject) => {
-    await store.recordResult(i.opId, step.id, prev.attempt, { status, reconciled: true, output: { observed: seen.state, detail: seen.detail ?? '', ...extra } });
+    await store.recordResult(i.opId, step.id, prev.attempt, {
+      status,
+      reconciled: true,
+      output: { observed: seen.state, detail: seen.detail ?? '', ...extra },
+    });
     i.crash?.hit(step.id, 'after-result');
     await audit('step.reconciled', { stepId: step.id, attempt: prev.attempt, observed: seen.state, detail: seen.detail ?? '', ...extra });
   };
@@ -50,7 +54,12 @@ export async function settleInDoubt<D>(i: InDoubtInput<D>): Promise<'done' | 'ru
   if (i.stopping && !step.always) {
     // Failing or aborting: an undecidable non-cleanup step is left as found, and said so.
     await record('failed', { abandoned: `operation stopping; left as found by ${mode.actor ?? 'the bot'}` });
-    reporter.emit({ type: 'step-failed', at: now(), stepId: step.id, failure: { message: `left in doubt while stopping: ${seen.detail ?? 'state unknown'}; check it by hand`, code: 'IN_DOUBT' } });
+    reporter.emit({
+      type: 'step-failed',
+      at: now(),
+      stepId: step.id,
+      failure: { message: `left in doubt while stopping: ${seen.detail ?? 'state unknown'}; check it by hand`, code: 'IN_DOUBT' },
+    });
     return 'leave';
   }
   if (mode.inDoubt === 'rerun' || mode.inDoubt === 'mark-done') {

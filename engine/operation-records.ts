@@ -30,7 +30,11 @@ export interface OperationReport {
 export async function showOperation(store: Store, opId: string): Promise<OperationReport | undefined> {
   const operation = await store.getOperation(opId);
   if (!operation) return undefined;
-  const [journal, approvals, audit] = await Promise.all([store.listJournal(opId), store.listApprovals({ operationId: opId }), store.listAudit({ operationId: opId, limit: 1000 })]);
+  const [journal, approvals, audit] = await Promise.all([
+    store.listJournal(opId),
+    store.listApprovals({ operationId: opId }),
+    store.listAudit({ operationId: opId, limit: 1000 }),
+  ]);
   return { operation, journal, approvals, audit };
 }
 
@@ -51,10 +55,20 @@ export async function auditedDecision(
     a = await f();
   } catch (e) {
     const opId = (await store.getApproval(approvalId))?.operationId ?? null;
-    await store.appendAudit({ actor: who(actor), kind: 'approval.refused', operationId: opId, payload: { approvalId, what, code: isChatOpsError(e) ? e.code : 'INTERNAL', message: (e as Error).message } });
+    await store.appendAudit({
+      actor: who(actor),
+      kind: 'approval.refused',
+      operationId: opId,
+      payload: { approvalId, what, code: isChatOpsError(e) ? e.code : 'INTERNAL', message: (e as Error).message },
+    });
     throw e;
   }
-  await store.appendAudit({ actor: who(actor), kind: `approval.${what}`, operationId: a.operationId, payload: { approvalId, state: a.state, purpose: a.purpose, votes: a.approvers.length, required: a.required, ...extra } });
+  await store.appendAudit({
+    actor: who(actor),
+    kind: `approval.${what}`,
+    operationId: a.operationId,
+    payload: { approvalId, state: a.state, purpose: a.purpose, votes: a.approvers.length, required: a.required, ...extra },
+  });
   return a;
 }
 
@@ -62,11 +76,31 @@ export async function auditedDecision(
  * Re-planning found a different plan: void the approval (one compare-and-set, so a concurrent start
  * cannot also use it), store the new plan, audit the differences and ask for a new approval.
  */
-export async function voidForDrift(store: Store, approvals: ApprovalsPort, op: OperationRecord, approval: ApprovalRecord, before: Plan, fresh: Plan): Promise<StartResult> {
+export async function voidForDrift(
+  store: Store,
+  approvals: ApprovalsPort,
+  op: OperationRecord,
+  approval: ApprovalRecord,
+  before: Plan,
+  fresh: Plan,
+): Promise<StartResult> {
   const differences = planDifferences(before, fresh);
-  const voided = await store.updateApproval(approval.id, { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` }, { version: approval.version, state: 'approved' });
-  if (!voided) return { kind: 'refused', opId: op.id, error: new ChatOpsError('OPERATION_CHANGED', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }) };
-  const next = await store.updateOperation(op.id, { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash }, { state: 'approved' });
+  const voided = await store.updateApproval(
+    approval.id,
+    { state: 'void', reason: `plan changed: ${differences.join('; ').slice(0, 500)}` },
+    { version: approval.version, state: 'approved' },
+  );
+  if (!voided)
+    return {
+      kind: 'refused',
+      opId: op.id,
+      error: new ChatOpsError('OPERATION_CHANGED', `operation ${op.id} was already started by someone else`, { details: { opId: op.id } }),
+    };
+  const next = await store.updateOperation(
+    op.id,
+    { state: 'pending_approval', plan: fresh as unknown as JsonObject, planHash: fresh.hash },
+    { state: 'approved' },
+  );
   await store.appendAudit({ actor: 'bot', kind: 'plan.drift', operationId: op.id, payload: { before: op.planHash, after: fresh.hash, differences } });
   const again = next ? await approvals.request({ operation: next, plan: fresh, purpose: 'start', requester: op.requester }) : null;
   return { kind: 'drift', opId: op.id, differences, plan: fresh, approval: again };

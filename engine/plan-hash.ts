@@ -53,7 +53,9 @@ export function canonicalJson(value: unknown): string {
           // undefined inside arrays becomes null, as JSON.stringify does: positions matter in arrays.
           out = `[${v.map((x, i) => (x === undefined ? 'null' : walk(x, `${path}[${i}]`))).join(',')}]`;
         } else {
-          const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+          const keys = Object.keys(v)
+            .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+            .sort();
           out = `{${keys.map((k) => `${JSON.stringify(k)}:${walk((v as Record<string, unknown>)[k], `${path}.${k}`)}`).join(',')}}`;
         }
         seen.delete(v);
@@ -67,9 +69,13 @@ export function canonicalJson(value: unknown): string {
 }
 
 function notHashable(path: string, what: string): ChatOpsError {
-  return new ChatOpsError('INTERNAL', `plan value at ${path} cannot be hashed (${what}); expected JSON data: strings, finite numbers, booleans, null, arrays, objects`, {
-    details: { path, what },
-  });
+  return new ChatOpsError(
+    'INTERNAL',
+    `plan value at ${path} cannot be hashed (${what}); expected JSON data: strings, finite numbers, booleans, null, arrays, objects`,
+    {
+      details: { path, what },
+    },
+  );
 }
 
 /** sha256 (hex) of the canonical form of the hashed part of a plan. */

@@ -141,7 +141,14 @@ export function finalizePlan(runbook: string, draft: PlanDraft): Plan {
 
 /** Pure steps → plan steps (for runbooks whose plan() builds executable steps directly). */
 export function toPlanSteps(steps: readonly ExecutableStep<never>[]): PlanStep[] {
-  return steps.map(({ id, title, equivalent, effect, touches, always }) => ({ id, title, equivalent, effect, ...(touches ? { touches } : {}), ...(always ? { always } : {}) }));
+  return steps.map(({ id, title, equivalent, effect, touches, always }) => ({
+    id,
+    title,
+    equivalent,
+    effect,
+    ...(touches ? { touches } : {}),
+    ...(always ? { always } : {}),
+  }));
 }
 
 /** What a runbook file writes; name, usage and input come from the spec. */

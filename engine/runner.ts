@@ -105,7 +105,8 @@ export class Runner<D> {
    * or to a stop. Resolves with how it ended; never rejects.
    */
   run(op: OperationRecord, runbook: Runbook<never, D>, reporter: Reporter, mode: RunMode = {}): Promise<RunEnd> {
-    if (this.active.has(op.id)) throw new ChatOpsError('OPERATION_RUNNING_ELSEWHERE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
+    if (this.active.has(op.id))
+      throw new ChatOpsError('OPERATION_RUNNING_ELSEWHERE', `operation ${op.id} is already running in this process`, { details: { opId: op.id } });
     if (this.draining) throw new ChatOpsError('SHUTTING_DOWN', 'the bot is shutting down; no operation starts now', { details: { opId: op.id } });
     const a: Active = { ctl: new AbortController(), done: Promise.resolve('interrupted') };
     this.active.set(op.id, a);
@@ -146,14 +147,17 @@ export class Runner<D> {
       throw new ChatOpsError('INTERNAL', `runbook ${runbook.name} built steps that do not match its stored plan`, { details: { opId: op.id } });
     }
     let lostLease = false;
-    const renew = setInterval(() => {
-      Promise.resolve()
-        .then(() => store.renewLease(op.id, this.o.owner, this.leaseMs))
-        .then(
-        (ok) => (lostLease ||= !ok),
-        () => undefined, // a store hiccup: the next renewal tries again; the lease is 3 renewals long
-      );
-    }, Math.max(1000, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        Promise.resolve()
+          .then(() => store.renewLease(op.id, this.o.owner, this.leaseMs))
+          .then(
+            (ok) => (lostLease ||= !ok),
+            () => undefined, // a store hiccup: the next renewal tries again; the lease is 3 renewals long
+          );
+      },
+      Math.max(1000, Math.floor(this.leaseMs / 3)),
+    );
     renew.unref();
     const audit = (kind: string, payload: JsonObject) => store.appendAudit({ actor: `bot:${this.o.owner}`, kind, operationId: op.id, payload });
     const last = new Map<string, JournalEntry>();
@@ -185,7 +189,12 @@ export class Runner<D> {
           // Completed before (this run or an earlier one): never again.
           const v = prev.output?.value;
           if (v !== undefined) outputs[step.id] = v as JsonValue;
-          reporter.emit({ type: 'step-finished', at: prev.resultAt ?? now(), stepId: step.id, outcome: prev.status === 'ok' ? (prev.reconciled ? 'reconciled' : 'ok') : 'skipped' });
+          reporter.emit({
+            type: 'step-finished',
+            at: prev.resultAt ?? now(),
+            stepId: step.id,
+            outcome: prev.status === 'ok' ? (prev.reconciled ? 'reconciled' : 'ok') : 'skipped',
+          });
           continue;
         }
         if (this.draining || lostLease) {
@@ -199,7 +208,19 @@ export class Runner<D> {
         if (prev?.status === 'failed' && !prev.reconciled) continue; // a failed cleanup step is not retried either
         const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
         if (prev && inDoubt) {
-          const decided = await settleInDoubt({ store, opId: op.id, step, prev, ctx, mode, stopping, audit, reporter, readTimeoutMs: this.o.readTimeoutMs ?? 60_000, crash: this.crash });
+          const decided = await settleInDoubt({
+            store,
+            opId: op.id,
+            step,
+            prev,
+            ctx,
+            mode,
+            stopping,
+            audit,
+            reporter,
+            readTimeoutMs: this.o.readTimeoutMs ?? 60_000,
+            crash: this.crash,
+          });
           if (decided === 'ask') {
             end = 'needs-operator';
             break;
@@ -235,14 +256,24 @@ export class Runner<D> {
     const t0 = store.clock.now();
     this.crash.hit(step.id, 'before-intent');
     await audit('step.start', { stepId: step.id, title: step.title, effect: step.effect, equivalent: step.equivalent });
-    const entry = await store.recordIntent(op.id, step.id, { title: step.title, effect: step.effect, equivalent: step.equivalent, touches: step.touches ?? [] });
+    const entry = await store.recordIntent(op.id, step.id, {
+      title: step.title,
+      effect: step.effect,
+      equivalent: step.equivalent,
+      touches: step.touches ?? [],
+    });
     this.crash.hit(step.id, 'after-intent');
     reporter.emit({ type: 'step-started', at: t0, stepId: step.id });
     try {
       const limit = step.timeoutMs ?? this.o.stepTimeoutMs ?? 30 * 60_000;
-      const seen = step.check ? await bounded(`check of step ${step.id}`, this.o.readTimeoutMs ?? 60_000, opSignal, (signal) => step.check!({ ...ctx, signal })) : undefined;
+      const seen = step.check
+        ? await bounded(`check of step ${step.id}`, this.o.readTimeoutMs ?? 60_000, opSignal, (signal) => step.check!({ ...ctx, signal }))
+        : undefined;
       if (seen?.state === 'done') {
-        await store.recordResult(op.id, step.id, entry.attempt, { status: 'skipped', output: { observed: seen.detail ?? 'already done', ...(seen.output !== undefined ? { value: seen.output } : {}) } });
+        await store.recordResult(op.id, step.id, entry.attempt, {
+          status: 'skipped',
+          output: { observed: seen.detail ?? 'already done', ...(seen.output !== undefined ? { value: seen.output } : {}) },
+        });
         this.crash.hit(step.id, 'after-result');
         await audit('step.end', { stepId: step.id, status: 'skipped', observed: seen.detail ?? 'already done' });
         if (seen.output !== undefined) (ctx.outputs as Record<string, JsonValue>)[step.id] = seen.output;
@@ -295,14 +326,22 @@ export class Runner<D> {
       audit: async (kind, detail) => {
         await audit(kinds[kind], { stepId: step.id, ...detail });
       },
-      progress: (done, total, note) => reporter.emit({ type: 'step-progress', at: this.o.store.clock.now(), stepId: step.id, done, total, ...(note !== undefined ? { note } : {}) }),
+      progress: (done, total, note) =>
+        reporter.emit({ type: 'step-progress', at: this.o.store.clock.now(), stepId: step.id, done, total, ...(note !== undefined ? { note } : {}) }),
       milestone: (text) => reporter.emit({ type: 'milestone', at: this.o.store.clock.now(), text }),
       privately: (text) => reporter.emit({ type: 'private', at: this.o.store.clock.now(), text }),
       savedData: () => saved,
     };
   }
 
-  private async finish(op: OperationRecord, end: RunEnd, startedAt: number, audit: (kind: string, p: JsonObject) => Promise<unknown>, reporter: Reporter, actor?: string): Promise<void> {
+  private async finish(
+    op: OperationRecord,
+    end: RunEnd,
+    startedAt: number,
+    audit: (kind: string, p: JsonObject) => Promise<unknown>,
+    reporter: Reporter,
+    actor?: string,
+  ): Promise<void> {
     const { store } = this.o;
     const at = store.clock.now();
     const state = end === 'needs-operator' ? 'in_doubt' : end === 'interrupted' ? 'running' : end;

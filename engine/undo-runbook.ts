@@ -57,7 +57,10 @@ export function undoRunbook<D>(orig: Runbook<never, D>, store: UndoStore): Runbo
       const others = (await store.listOperations({ runbook: name, limit: 1000 })).filter(
         (o) => (o.plan.args as { of?: string }).of === of && ['running', 'in_doubt', 'paused', 'succeeded'].includes(o.state),
       );
-      if (others.length) throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} is already being undone or was undone by ${others[0]!.id}`, { details: { of, by: others[0]!.id } });
+      if (others.length)
+        throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} is already being undone or was undone by ${others[0]!.id}`, {
+          details: { of, by: others[0]!.id },
+        });
       const list = await undoables(store, orig, op, deps);
       if (!list.length) throw new ChatOpsError('NOT_UNDOABLE', `operation ${of} has no completed step that can be undone`, { details: { of } });
       const steps: PlanStep[] = list.map(({ step }) => ({

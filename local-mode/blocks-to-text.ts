@@ -57,7 +57,12 @@ export function blocksToText(
         if (Array.isArray(b.elements)) {
           const labels = b.elements.filter(isObj).map((e) => {
             const label = isObj(e.text) ? String(e.text.text ?? '') : String(e.action_id ?? '');
-            const n = nextButton({ actionId: String(e.action_id ?? ''), value: String(e.value ?? ''), blockId: typeof b.block_id === 'string' ? b.block_id : undefined, label });
+            const n = nextButton({
+              actionId: String(e.action_id ?? ''),
+              value: String(e.value ?? ''),
+              blockId: typeof b.block_id === 'string' ? b.block_id : undefined,
+              label,
+            });
             return `[${n}] ${label}`;
           });
           out.push('  ' + labels.join('   '));

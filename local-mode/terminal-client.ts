@@ -116,7 +116,11 @@ export class TerminalClient {
     }
     this.dialog = v;
     const title = (v.view.title as { text?: string } | undefined)?.text ?? 'Dialog';
-    const errors = v.errors ? Object.values(v.errors).map((e) => `  ! ${e}`).join('\n') + '\n' : '';
+    const errors = v.errors
+      ? Object.values(v.errors)
+          .map((e) => `  ! ${e}`)
+          .join('\n') + '\n'
+      : '';
     this.print(`[dialog] ${title}\n${errors}  Type your answer and press Enter (/cancel to close it).`);
   }
 
@@ -131,21 +135,21 @@ export class TerminalClient {
   /** Handles one line; true when the person asked to quit. */
   async handle(line: string): Promise<boolean> {
     if (!line) return false;
-    if (this.dialog && line === '/cancel') return void (this.dialog = undefined), false;
-    if (this.dialog && !line.startsWith('/')) return void (await this.answerDialog(line)), false;
+    if (this.dialog && line === '/cancel') return (void (this.dialog = undefined), false);
+    if (this.dialog && !line.startsWith('/')) return (void (await this.answerDialog(line)), false);
     const [word = '', ...rest] = line.split(/\s+/);
     const arg = rest.join(' ');
     if (word === '/quit' || word === '/exit') return true;
-    if (word === '/help' || word === '?') return void this.print(LOCAL_HELP), false;
+    if (word === '/help' || word === '?') return (void this.print(LOCAL_HELP), false);
     if (word === '/as') {
       const u = this.ws.user(arg);
-      if (!u || u.isBot) return void this.print(`no such person "${arg}"; try: ${this.people()}`), false;
+      if (!u || u.isBot) return (void this.print(`no such person "${arg}"; try: ${this.people()}`), false);
       this.user = u.name;
-      return void this.print(`you are now ${u.name} (${u.id})`), false;
+      return (void this.print(`you are now ${u.name} (${u.id})`), false);
     }
     if (word === '/in') {
       const c = this.ws.channel(arg);
-      if (!c) return void this.print(`no such channel "${arg}"`), false;
+      if (!c) return (void this.print(`no such channel "${arg}"`), false);
       this.channel = c.name;
       return false;
     }
@@ -157,13 +161,13 @@ export class TerminalClient {
     if (word === '/thread') {
       const c = this.ws.channel(this.channel)!;
       const msgs = this.ws.thread(c.id, arg);
-      if (!msgs.length) return void this.print(`no thread ${arg} in #${this.channel}`), false;
+      if (!msgs.length) return (void this.print(`no thread ${arg} in #${this.channel}`), false);
       for (const m of msgs) this.show(m, false);
       return false;
     }
     if (word === '/press' || /^\d+$/.test(word)) {
       const n = Number(word === '/press' ? rest[0] : word);
-      return void (await this.press(n)), false;
+      return (void (await this.press(n)), false);
     }
     if (word.startsWith('/')) {
       const r = await this.driver.command({ user: this.user, channel: this.channel, command: word, text: arg });
@@ -188,10 +192,16 @@ export class TerminalClient {
   }
 
   private people(): string {
-    return [...this.ws.users.values()].filter((u) => !u.isBot).map((u) => u.name).join(', ');
+    return [...this.ws.users.values()]
+      .filter((u) => !u.isBot)
+      .map((u) => u.name)
+      .join(', ');
   }
 }
 
 function indent(s: string, pad: string): string {
-  return s.split('\n').map((l) => pad + l).join('\n');
+  return s
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
 }

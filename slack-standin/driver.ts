@@ -3,7 +3,17 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import type { SlackStandin } from './slack-standin.js';
 import type { AckResult } from './socket-mode.js';
-import { buildClick, buildCommand, buildEvent, buildViewSubmission, type Built, type ClickSpec, type CommandSpec, type EventSpec, type SubmitSpec } from './payloads.js';
+import {
+  buildClick,
+  buildCommand,
+  buildEvent,
+  buildViewSubmission,
+  type Built,
+  type ClickSpec,
+  type CommandSpec,
+  type EventSpec,
+  type SubmitSpec,
+} from './payloads.js';
 import { applyViewAck } from './views.js';
 import { signRequest } from './sign.js';
 import { SLACK_LIMITS as L } from '../bot/render/slack-limits.js';
@@ -30,10 +40,18 @@ export interface HttpOptions {
 }
 
 /** One HTTP request exactly as sent, for `resend` (a replay of the same bytes and headers). */
-export interface SentRequest { url: string; headers: Record<string, string>; body: string; built: Built }
+export interface SentRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  built: Built;
+}
 
 /** The bot's acknowledgement of one delivery, plus what was sent. */
-export interface DriveResult extends AckResult { payload: Record<string, unknown>; request?: SentRequest }
+export interface DriveResult extends AckResult {
+  payload: Record<string, unknown>;
+  request?: SentRequest;
+}
 
 /**
  * Plays the Slack side of a conversation with the bot: slash commands, button clicks and events,
@@ -48,7 +66,11 @@ export class SlackDriver {
    * `clock` dates the HTTP signatures; it defaults to the system clock, because Bolt checks them
    * against `Date.now()` (not the stand-in's clock, which tests may set by hand).
    */
-  constructor(readonly standin: SlackStandin, readonly transport: Transport, opts: { clock?: Clock } = {}) {
+  constructor(
+    readonly standin: SlackStandin,
+    readonly transport: Transport,
+    opts: { clock?: Clock } = {},
+  ) {
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -132,7 +154,12 @@ export class SlackDriver {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           const json = (res.headers['content-type'] ?? '').includes('json') && text !== '';
-          resolve({ status: res.statusCode ?? 0, ackBody: json ? (JSON.parse(text) as unknown) : text || undefined, ackMs: performance.now() - started, timedOut: false });
+          resolve({
+            status: res.statusCode ?? 0,
+            ackBody: json ? (JSON.parse(text) as unknown) : text || undefined,
+            ackMs: performance.now() - started,
+            timedOut: false,
+          });
         });
       });
       const timer = setTimeout(() => {

@@ -2,9 +2,18 @@ import type { Clock } from '../core/clock.js';
 import { SLACK_LIMITS as L } from '../bot/render/slack-limits.js';
 
 /** An injected run of HTTP 429s: for `forMs` milliseconds, or for the next `count` matching calls. */
-export interface RateLimitFault { method?: string; retryAfterSec: number; forMs?: number; count?: number }
+export interface RateLimitFault {
+  method?: string;
+  retryAfterSec: number;
+  forMs?: number;
+  count?: number;
+}
 /** An injected run of HTTP 5xx answers for the next `count` matching calls (default status 500). */
-export interface ServerErrorFault { method?: string; count: number; status?: number }
+export interface ServerErrorFault {
+  method?: string;
+  count: number;
+  status?: number;
+}
 
 /** What to answer instead of running the method. */
 export type Refusal = { status: 429; retryAfterSec: number } | { status: number; retryAfterSec?: undefined };

@@ -6,7 +6,13 @@ import { wireMessage } from './web-api.js';
 import { BOT, TEAM, type User, type Channel } from './workspace.js';
 
 /** A slash command as a user types it. `user` and `channel` take ids or names (`alice`, `#ops`). */
-export interface CommandSpec { user: string; channel: string; command: string; text?: string; triggerId?: string }
+export interface CommandSpec {
+  user: string;
+  channel: string;
+  command: string;
+  text?: string;
+  triggerId?: string;
+}
 
 /** A button press on a message (`ts` in `channel`, or an ephemeral one shown to the user). */
 export interface ClickSpec {
@@ -22,10 +28,17 @@ export interface ClickSpec {
 }
 
 /** Submitting an open modal: `values[block_id][action_id]` is what the user typed or chose. */
-export interface SubmitSpec { user: string; viewId: string; values: Record<string, Record<string, string>> }
+export interface SubmitSpec {
+  user: string;
+  viewId: string;
+  values: Record<string, Record<string, string>>;
+}
 
 /** An Events API event (`{ type: 'app_mention', … }`); `eventId` is kept across retries. */
-export interface EventSpec { event: Record<string, unknown>; eventId?: string }
+export interface EventSpec {
+  event: Record<string, unknown>;
+  eventId?: string;
+}
 
 /** What a transport sends, and where responses to it land. */
 export interface Built {
@@ -58,12 +71,22 @@ function driverError(what: string, field: string, expected?: string[]): ChatOpsE
 
 function who(standin: SlackStandin, ref: string): User {
   const u = standin.workspace.user(ref);
-  if (!u) throw driverError(`unknown user ${ref}`, 'user', [...standin.workspace.users.values()].map((x) => x.name));
+  if (!u)
+    throw driverError(
+      `unknown user ${ref}`,
+      'user',
+      [...standin.workspace.users.values()].map((x) => x.name),
+    );
   return u;
 }
 function where(standin: SlackStandin, ref: string): Channel {
   const c = standin.workspace.channel(ref);
-  if (!c) throw driverError(`unknown channel ${ref}`, 'channel', [...standin.workspace.channels.values()].map((x) => `#${x.name}`));
+  if (!c)
+    throw driverError(
+      `unknown channel ${ref}`,
+      'channel',
+      [...standin.workspace.channels.values()].map((x) => `#${x.name}`),
+    );
   return c;
 }
 
@@ -76,9 +99,19 @@ export function buildCommand(standin: SlackStandin, spec: CommandSpec): Built {
     kind: 'slash_commands',
     target,
     payload: {
-      token: standin.verificationToken, team_id: TEAM.id, team_domain: TEAM.domain, channel_id: channel.id, channel_name: channel.name,
-      user_id: user.id, user_name: user.name, command: spec.command, text: spec.text ?? '', api_app_id: BOT.appId,
-      is_enterprise_install: 'false', response_url: standin.newResponseUrl(target), trigger_id: trigger(standin, user.id, spec.triggerId),
+      token: standin.verificationToken,
+      team_id: TEAM.id,
+      team_domain: TEAM.domain,
+      channel_id: channel.id,
+      channel_name: channel.name,
+      user_id: user.id,
+      user_name: user.name,
+      command: spec.command,
+      text: spec.text ?? '',
+      api_app_id: BOT.appId,
+      is_enterprise_install: 'false',
+      response_url: standin.newResponseUrl(target),
+      trigger_id: trigger(standin, user.id, spec.triggerId),
     },
   };
 }
@@ -86,7 +119,13 @@ export function buildCommand(standin: SlackStandin, spec: CommandSpec): Built {
 type Obj = Record<string, unknown>;
 
 /** A button as a user sees it, in order of appearance: what the local client numbers and presses. */
-export interface ButtonView { actionId: string; blockId?: string; text: string; value?: string; style?: string }
+export interface ButtonView {
+  actionId: string;
+  blockId?: string;
+  text: string;
+  value?: string;
+  style?: string;
+}
 
 /** Every button in a message's blocks (actions elements and section accessories). */
 export function buttonsOf(blocks: unknown[] | undefined): ButtonView[] {
@@ -96,9 +135,11 @@ export function buttonsOf(blocks: unknown[] | undefined): ButtonView[] {
     for (const e of elements) {
       if (e.type !== 'button' || typeof e.action_id !== 'string') continue;
       out.push({
-        actionId: e.action_id, text: String((e.text as Obj | undefined)?.text ?? ''),
+        actionId: e.action_id,
+        text: String((e.text as Obj | undefined)?.text ?? ''),
         ...(typeof block.block_id === 'string' ? { blockId: block.block_id } : {}),
-        ...(typeof e.value === 'string' ? { value: e.value } : {}), ...(typeof e.style === 'string' ? { style: e.style } : {}),
+        ...(typeof e.value === 'string' ? { value: e.value } : {}),
+        ...(typeof e.style === 'string' ? { style: e.style } : {}),
       });
     }
   }
@@ -127,7 +168,11 @@ export function buildClick(standin: SlackStandin, spec: ClickSpec): Built {
   if (!stored) throw driverError(`no message ${spec.message.ts} in #${channel.name} for ${user.name} to click`, 'message');
   const found = findButton(stored.blocks, spec.actionId, spec.blockId);
   if (!found && spec.value === undefined) {
-    throw driverError(`message ${spec.message.ts} has no button ${spec.actionId}`, 'actionId', buttonsOf(stored.blocks).map((b) => b.actionId));
+    throw driverError(
+      `message ${spec.message.ts} has no button ${spec.actionId}`,
+      'actionId',
+      buttonsOf(stored.blocks).map((b) => b.actionId),
+    );
   }
   const text = (found?.element.text as Obj | undefined) ?? { type: 'plain_text', text: spec.actionId, emoji: true };
   const target: ResponseTarget = { channel: channel.id, user: user.id, messageTs: stored.ts, ...(stored.threadTs ? { threadTs: stored.threadTs } : {}) };
@@ -137,19 +182,28 @@ export function buildClick(standin: SlackStandin, spec: ClickSpec): Built {
     payload: {
       type: 'block_actions',
       user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
-      api_app_id: BOT.appId, token: standin.verificationToken,
+      api_app_id: BOT.appId,
+      token: standin.verificationToken,
       container: { type: 'message', message_ts: stored.ts, channel_id: channel.id, is_ephemeral: ephemeral },
       trigger_id: trigger(standin, user.id, spec.triggerId),
-      team: { id: TEAM.id, domain: TEAM.domain }, enterprise: null, is_enterprise_install: false,
+      team: { id: TEAM.id, domain: TEAM.domain },
+      enterprise: null,
+      is_enterprise_install: false,
       channel: { id: channel.id, name: channel.name },
       ...(message ? { message: wireMessage(message) } : {}),
       state: { values: spec.state ?? {} },
       response_url: standin.newResponseUrl(target),
-      actions: [{
-        action_id: spec.actionId, block_id: spec.blockId ?? (found?.block.block_id as string | undefined) ?? 'standin-block',
-        text, value: spec.value ?? (found?.element.value as string | undefined) ?? '', type: 'button',
-        ...(found?.element.style ? { style: found.element.style } : {}), action_ts: ws.nextTs(),
-      }],
+      actions: [
+        {
+          action_id: spec.actionId,
+          block_id: spec.blockId ?? (found?.block.block_id as string | undefined) ?? 'standin-block',
+          text,
+          value: spec.value ?? (found?.element.value as string | undefined) ?? '',
+          type: 'button',
+          ...(found?.element.style ? { style: found.element.style } : {}),
+          action_ts: ws.nextTs(),
+        },
+      ],
     },
   };
 }
@@ -159,8 +213,12 @@ export function buildEvent(standin: SlackStandin, spec: EventSpec): Built {
   return {
     kind: 'events_api',
     payload: {
-      token: standin.verificationToken, team_id: TEAM.id, api_app_id: BOT.appId, type: 'event_callback',
-      event: { event_ts: standin.workspace.nextTs(), ...spec.event }, event_id: spec.eventId ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+      token: standin.verificationToken,
+      team_id: TEAM.id,
+      api_app_id: BOT.appId,
+      type: 'event_callback',
+      event: { event_ts: standin.workspace.nextTs(), ...spec.event },
+      event_id: spec.eventId ?? `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
       event_time: Math.floor(standin.workspace.clock.now() / 1000),
       authorizations: [{ team_id: TEAM.id, user_id: BOT.userId, is_bot: true, is_enterprise_install: false }],
       is_ext_shared_channel: false,
@@ -196,11 +254,16 @@ export function buildViewSubmission(standin: SlackStandin, spec: SubmitSpec): Bu
     kind: 'interactive',
     viewId: v.id,
     payload: {
-      type: 'view_submission', team: { id: TEAM.id, domain: TEAM.domain },
-      user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id }, api_app_id: BOT.appId,
-      token: standin.verificationToken, trigger_id: trigger(standin, user.id),
+      type: 'view_submission',
+      team: { id: TEAM.id, domain: TEAM.domain },
+      user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
+      api_app_id: BOT.appId,
+      token: standin.verificationToken,
+      trigger_id: trigger(standin, user.id),
       view: { id: v.id, team_id: TEAM.id, app_id: BOT.appId, bot_id: BOT.botId, hash: `${v.id}-hash`, root_view_id: v.id, ...v.view, state: { values } },
-      response_urls: [], is_enterprise_install: false, enterprise: null,
+      response_urls: [],
+      is_enterprise_install: false,
+      enterprise: null,
     },
   };
 }

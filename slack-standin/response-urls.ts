@@ -5,7 +5,12 @@ import type { Message, Workspace } from './workspace.js';
 import { BOT } from './workspace.js';
 
 /** Where a response lands: the channel and user of the command or click, and the clicked message if any. */
-export interface ResponseTarget { channel: string; user: string; messageTs?: string; threadTs?: string }
+export interface ResponseTarget {
+  channel: string;
+  user: string;
+  messageTs?: string;
+  threadTs?: string;
+}
 
 /**
  * Slack's `response_url`s and acknowledgement bodies: both show a message to the user (ephemeral by
@@ -57,8 +62,16 @@ export class ResponseUrls {
     if ((msg.replace_original === true || msg.replace_original === 'true') && original) {
       this.workspace.updateMessage(original, { text, ...(blocks ? { blocks } : {}) });
     } else if (msg.response_type === 'in_channel') {
-      this.workspace.addMessage({ channel: target.channel, user: BOT.userId, botId: BOT.botId, text, replyBroadcast: false, via,
-        ...(blocks ? { blocks } : {}), ...(target.threadTs ? { threadTs: target.threadTs } : {}) });
+      this.workspace.addMessage({
+        channel: target.channel,
+        user: BOT.userId,
+        botId: BOT.botId,
+        text,
+        replyBroadcast: false,
+        via,
+        ...(blocks ? { blocks } : {}),
+        ...(target.threadTs ? { threadTs: target.threadTs } : {}),
+      });
     } else {
       this.workspace.addEphemeral({ channel: target.channel, user: target.user, text, via, ...(blocks ? { blocks } : {}) });
     }

@@ -133,8 +133,13 @@ export class SlackStandin {
         return;
       }
       const answer = this.responses.post(url.pathname.slice('/response/'.length), body);
-      this.workspace.recordCall({ method: 'response_url', args: body as Record<string, unknown>, at: this.workspace.clock.now(),
-        status: answer.status, result: { ok: answer.status === 200, body: answer.body } });
+      this.workspace.recordCall({
+        method: 'response_url',
+        args: body as Record<string, unknown>,
+        at: this.workspace.clock.now(),
+        status: answer.status,
+        result: { ok: answer.status === 200, body: answer.body },
+      });
       res.writeHead(answer.status, { 'Content-Type': 'text/plain' }).end(answer.body);
       return;
     }
@@ -160,7 +165,7 @@ export class SlackStandin {
     }
     if (token === undefined || token === '') return send(200, { ok: false, error: 'not_authed' });
     if (token !== this.botToken && token !== this.appToken) return send(200, { ok: false, error: 'invalid_auth' });
-    if ((method in APP_METHODS) !== (token === this.appToken)) return send(200, { ok: false, error: 'not_allowed_token_type' });
+    if (method in APP_METHODS !== (token === this.appToken)) return send(200, { ok: false, error: 'not_allowed_token_type' });
     const refusal = this.faults.check(method, typeof args.channel === 'string' ? args.channel : undefined);
     if (refusal?.status === 429) {
       return send(429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(refusal.retryAfterSec) });

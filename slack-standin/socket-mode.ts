@@ -18,7 +18,12 @@ export interface AckResult {
 /** Envelope types Slack sends over Socket Mode. */
 export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 
-interface Pending { resolve: (r: AckResult) => void; timer: NodeJS.Timeout; started: number; what: string }
+interface Pending {
+  resolve: (r: AckResult) => void;
+  timer: NodeJS.Timeout;
+  started: number;
+  what: string;
+}
 
 /**
  * Slack's side of Socket Mode: single-use tickets handed out by apps.connections.open, `hello` on
@@ -34,7 +39,10 @@ export class SocketHub {
   /** Envelopes delivered so far, in order, as sent. */
   readonly envelopes: Record<string, unknown>[] = [];
 
-  constructor(private readonly workspace: Workspace, private readonly deadlineMs: number = L.ackDeadlineMs) {}
+  constructor(
+    private readonly workspace: Workspace,
+    private readonly deadlineMs: number = L.ackDeadlineMs,
+  ) {}
 
   /** Number of sockets that got `hello` and are still open. */
   get connections(): number {
@@ -68,7 +76,10 @@ export class SocketHub {
       return Promise.resolve({ ackBody: undefined, ackMs: 0, timedOut: true });
     }
     const envelope = {
-      envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api',
+      envelope_id: envelopeId,
+      type,
+      payload,
+      accepts_response_payload: type !== 'events_api',
       ...(type === 'events_api' ? { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryReason ?? '' } : {}),
     };
     this.envelopes.push(envelope);
@@ -139,10 +150,14 @@ export class SocketHub {
       this.workspace.emit('change');
     });
     ws.on('message', (data) => this.onFrame(String(data)));
-    ws.send(JSON.stringify({
-      type: 'hello', num_connections: this.live.length,
-      debug_info: { host: 'standin', approximate_connection_time: 3600 }, connection_info: { app_id: BOT.appId },
-    }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.live.length,
+        debug_info: { host: 'standin', approximate_connection_time: 3600 },
+        connection_info: { app_id: BOT.appId },
+      }),
+    );
     this.workspace.emit('change');
   }
 

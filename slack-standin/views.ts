@@ -8,7 +8,9 @@ type Args = Record<string, unknown>;
 type Result = Record<string, unknown> & { ok: boolean };
 
 const invalid = (messages: string[]): Result => ({
-  ok: false, error: 'invalid_arguments', response_metadata: { messages: messages.map((m) => `[ERROR] ${m}`) },
+  ok: false,
+  error: 'invalid_arguments',
+  response_metadata: { messages: messages.map((m) => `[ERROR] ${m}`) },
 });
 
 /** A view argument as Slack checks it: JSON, type modal, title/submit/close, blocks, metadata. */
@@ -26,17 +28,23 @@ function readView(raw: unknown): Record<string, unknown> | Result {
   const errors: string[] = [];
   if (v.type !== 'modal') errors.push('must be modal [json-pointer:/view/type]');
   const text = (o: unknown): unknown => (o as { text?: unknown } | undefined)?.text;
-  for (const [key, max, required] of [['title', L.viewTitle, true], ['submit', L.viewButton, false], ['close', L.viewButton, false]] as const) {
+  for (const [key, max, required] of [
+    ['title', L.viewTitle, true],
+    ['submit', L.viewButton, false],
+    ['close', L.viewButton, false],
+  ] as const) {
     const t = text(v[key]);
     if (t === undefined && !required) continue;
     if (typeof t !== 'string' || t.length === 0 || t.length > max) errors.push(`must be 1 to ${max} characters [json-pointer:/view/${key}/text]`);
   }
   if (!Array.isArray(v.blocks)) errors.push('must be an array [json-pointer:/view/blocks]');
   else {
-    if (v.blocks.some((b: { type?: unknown }) => b?.type === 'input') && v.submit === undefined) errors.push('must provide submit when using input blocks [json-pointer:/view/submit]');
+    if (v.blocks.some((b: { type?: unknown }) => b?.type === 'input') && v.submit === undefined)
+      errors.push('must provide submit when using input blocks [json-pointer:/view/submit]');
     errors.push(...checkBlocks(v.blocks, L.modalBlocks, '/view/blocks'));
   }
-  if (typeof v.callback_id === 'string' && v.callback_id.length > L.callbackId) errors.push(`must be less than ${L.callbackId + 1} characters [json-pointer:/view/callback_id]`);
+  if (typeof v.callback_id === 'string' && v.callback_id.length > L.callbackId)
+    errors.push(`must be less than ${L.callbackId + 1} characters [json-pointer:/view/callback_id]`);
   if (typeof v.private_metadata === 'string' && v.private_metadata.length > L.privateMetadata) {
     errors.push(`must be less than ${L.privateMetadata + 1} characters [json-pointer:/view/private_metadata]`);
   }
@@ -59,8 +67,8 @@ export const VIEW_METHODS: Record<string, (ws: Workspace, args: Args) => Result>
     return wire(ws.setView({ id: `V${randomBytes(5).toString('hex').toUpperCase()}`, user: t.user, view, open: true }));
   },
   'views.update': (ws, args) => {
-    const existing = ws.views.get(String(args.view_id ?? '')) ??
-      [...ws.views.values()].find((v) => args.external_id !== undefined && v.view.external_id === args.external_id);
+    const existing =
+      ws.views.get(String(args.view_id ?? '')) ?? [...ws.views.values()].find((v) => args.external_id !== undefined && v.view.external_id === args.external_id);
     if (!existing) return { ok: false, error: 'not_found' };
     const view = readView(args.view);
     if (isResult(view)) return view;
@@ -74,6 +82,7 @@ export function applyViewAck(ws: Workspace, viewId: string, ack: unknown): void 
   if (!v) return;
   const a = (typeof ack === 'object' && ack !== null ? ack : {}) as Record<string, unknown>;
   if (a.response_action === 'errors') ws.setView({ ...v, errors: (a.errors ?? {}) as Record<string, string> });
-  else if (a.response_action === 'update' && typeof a.view === 'object' && a.view !== null) ws.setView({ ...v, view: a.view as Record<string, unknown>, errors: {} });
+  else if (a.response_action === 'update' && typeof a.view === 'object' && a.view !== null)
+    ws.setView({ ...v, view: a.view as Record<string, unknown>, errors: {} });
   else ws.setView({ ...v, open: false });
 }

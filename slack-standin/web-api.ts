@@ -24,16 +24,30 @@ const truthy = (v: unknown): boolean => v === true || v === 'true' || v === '1' 
 /** Methods the bot token may call, by name; `apps.connections.open` is the app token's only method. */
 export const BOT_METHODS: Record<string, Method> = {
   'auth.test': () => ({
-    ok: true, url: `https://${TEAM.domain}.slack.com/`, team: TEAM.name, user: BOT.name, team_id: TEAM.id,
-    user_id: BOT.userId, bot_id: BOT.botId, is_enterprise_install: false,
+    ok: true,
+    url: `https://${TEAM.domain}.slack.com/`,
+    team: TEAM.name,
+    user: BOT.name,
+    team_id: TEAM.id,
+    user_id: BOT.userId,
+    bot_id: BOT.botId,
+    is_enterprise_install: false,
   }),
   'users.info': ({ workspace }, args) => {
     const u = workspace.users.get(str(args.user) ?? '');
     if (!u) return fail('user_not_found');
     return {
       ok: true,
-      user: { id: u.id, team_id: TEAM.id, name: u.name, real_name: u.realName, deleted: false, is_bot: u.isBot, is_admin: false,
-        profile: { real_name: u.realName, display_name: u.name } },
+      user: {
+        id: u.id,
+        team_id: TEAM.id,
+        name: u.name,
+        real_name: u.realName,
+        deleted: false,
+        is_bot: u.isBot,
+        is_admin: false,
+        profile: { real_name: u.realName, display_name: u.name },
+      },
     };
   },
   'usergroups.users.list': ({ workspace }, args) => {
@@ -45,8 +59,16 @@ export const BOT_METHODS: Record<string, Method> = {
     if (!c) return fail('channel_not_found');
     return {
       ok: true,
-      channel: { id: c.id, name: c.name, is_channel: !c.isPrivate, is_group: c.isPrivate, is_im: c.id.startsWith('D'),
-        is_private: c.isPrivate, is_archived: false, is_member: c.members.includes(BOT.userId) },
+      channel: {
+        id: c.id,
+        name: c.name,
+        is_channel: !c.isPrivate,
+        is_group: c.isPrivate,
+        is_im: c.id.startsWith('D'),
+        is_private: c.isPrivate,
+        is_archived: false,
+        is_member: c.members.includes(BOT.userId),
+      },
     };
   },
   'chat.postMessage': ({ workspace }, args) => {
@@ -63,8 +85,13 @@ export const BOT_METHODS: Record<string, Method> = {
       threadTs = parent.threadTs ?? parent.ts; // a reply to a reply lands in the same thread
     }
     const msg = workspace.addMessage({
-      channel: channel.id, user: BOT.userId, botId: BOT.botId, ...content, via: 'api',
-      ...(threadTs !== undefined ? { threadTs } : {}), replyBroadcast: threadTs !== undefined && truthy(args.reply_broadcast),
+      channel: channel.id,
+      user: BOT.userId,
+      botId: BOT.botId,
+      ...content,
+      via: 'api',
+      ...(threadTs !== undefined ? { threadTs } : {}),
+      replyBroadcast: threadTs !== undefined && truthy(args.reply_broadcast),
       ...(args.metadata !== undefined ? { metadata: parseMetadata(args.metadata) } : {}),
     });
     return { ok: true, channel: channel.id, ts: msg.ts, message: wireMessage(msg) };
@@ -83,7 +110,13 @@ export const BOT_METHODS: Record<string, Method> = {
     workspace.updateMessage(msg, {
       text: content.text,
       ...(args.blocks === undefined ? (msg.blocks ? { blocks: msg.blocks } : {}) : content.blocks?.length ? { blocks: content.blocks } : {}),
-      ...(args.attachments === undefined ? (msg.attachments ? { attachments: msg.attachments } : {}) : content.attachments?.length ? { attachments: content.attachments } : {}),
+      ...(args.attachments === undefined
+        ? msg.attachments
+          ? { attachments: msg.attachments }
+          : {}
+        : content.attachments?.length
+          ? { attachments: content.attachments }
+          : {}),
     });
     return { ok: true, channel: channel.id, ts: msg.ts, text: msg.text, message: wireMessage(msg) };
   },
@@ -112,8 +145,14 @@ export const BOT_METHODS: Record<string, Method> = {
     const content = readContent(workspace, 'chat.postEphemeral', args);
     if ('error' in content) return content.error;
     const threadTs = str(args.thread_ts);
-    const eph = workspace.addEphemeral({ channel: channel.id, user: user.id, text: content.text, via: 'api',
-      ...(content.blocks ? { blocks: content.blocks } : {}), ...(threadTs !== undefined ? { threadTs } : {}) });
+    const eph = workspace.addEphemeral({
+      channel: channel.id,
+      user: user.id,
+      text: content.text,
+      via: 'api',
+      ...(content.blocks ? { blocks: content.blocks } : {}),
+      ...(threadTs !== undefined ? { threadTs } : {}),
+    });
     return { ok: true, message_ts: eph.ts };
   },
 };
@@ -180,8 +219,15 @@ function readContent(ws: Workspace, method: string, args: Args): Content | { err
 /** A stored message as Slack returns it in `message` fields. */
 export function wireMessage(m: Message): Record<string, unknown> {
   return {
-    type: 'message', user: m.user, ...(m.botId ? { bot_id: m.botId, app_id: BOT.appId } : {}), team: TEAM.id, ts: m.ts, text: m.text,
-    ...(m.blocks ? { blocks: m.blocks } : {}), ...(m.attachments ? { attachments: m.attachments } : {}),
-    ...(m.threadTs ? { thread_ts: m.threadTs } : {}), ...(m.edits.length ? { edited: { user: m.user, ts: m.ts } } : {}),
+    type: 'message',
+    user: m.user,
+    ...(m.botId ? { bot_id: m.botId, app_id: BOT.appId } : {}),
+    team: TEAM.id,
+    ts: m.ts,
+    text: m.text,
+    ...(m.blocks ? { blocks: m.blocks } : {}),
+    ...(m.attachments ? { attachments: m.attachments } : {}),
+    ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    ...(m.edits.length ? { edited: { user: m.user, ts: m.ts } } : {}),
   };
 }

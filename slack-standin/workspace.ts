@@ -4,9 +4,24 @@ import { systemClock } from '../core/clock.js';
 import { TimeoutError } from '../core/errors.js';
 
 /** A workspace member. `name` is the handle (`alice`), as in `user_name` of slash commands. */
-export interface User { id: string; name: string; realName: string; isBot: boolean }
-export interface Channel { id: string; name: string; isPrivate: boolean; members: string[] }
-export interface Usergroup { id: string; handle: string; name: string; users: string[] }
+export interface User {
+  id: string;
+  name: string;
+  realName: string;
+  isBot: boolean;
+}
+export interface Channel {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  members: string[];
+}
+export interface Usergroup {
+  id: string;
+  handle: string;
+  name: string;
+  users: string[];
+}
 
 /** A message as the stand-in stores it; `edits` keeps what each `chat.update` replaced, oldest first. */
 export interface Message {
@@ -105,7 +120,12 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     super();
     this.setMaxListeners(0); // every pending waitFor listens to 'change'
     this.addUser({ id: BOT.userId, name: BOT.name, realName: 'OpenStack Ops', isBot: true });
-    for (const [id, name] of [['U0ALICE01', 'alice'], ['U0BOB0001', 'bob'], ['U0CAROL01', 'carol'], ['U0DAVE001', 'dave']] as const) {
+    for (const [id, name] of [
+      ['U0ALICE01', 'alice'],
+      ['U0BOB0001', 'bob'],
+      ['U0CAROL01', 'carol'],
+      ['U0DAVE001', 'dave'],
+    ] as const) {
       this.addUser({ id, name, realName: name[0]!.toUpperCase() + name.slice(1), isBot: false });
     }
     const everyone = [...this.users.keys()];
@@ -114,9 +134,22 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.addUsergroup({ id: 'S0APPROVE', handle: 'approvers', name: 'Compute approvers', users: ['U0BOB0001', 'U0CAROL01'] });
   }
 
-  addUser(u: User): User { this.users.set(u.id, u); this.emit('change'); return u; }
-  addChannel(c: Channel): Channel { this.channels.set(c.id, c); this.history.set(c.id, []); this.emit('change'); return c; }
-  addUsergroup(g: Usergroup): Usergroup { this.usergroups.set(g.id, g); this.emit('change'); return g; }
+  addUser(u: User): User {
+    this.users.set(u.id, u);
+    this.emit('change');
+    return u;
+  }
+  addChannel(c: Channel): Channel {
+    this.channels.set(c.id, c);
+    this.history.set(c.id, []);
+    this.emit('change');
+    return c;
+  }
+  addUsergroup(g: Usergroup): Usergroup {
+    this.usergroups.set(g.id, g);
+    this.emit('change');
+    return g;
+  }
 
   /** A user by id, handle or `@handle`. */
   user(ref: string): User | undefined {

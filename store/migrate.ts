@@ -17,9 +17,12 @@ export async function migrate(driver: SqlDriver, clock: Clock, migrations: reado
     const applied = new Set(rows.map((r) => Number(r.version)));
     const newest = Math.max(0, ...applied);
     if (newest > latest) {
-      throw new StoreError(`the store's schema is version ${newest} but this bot knows versions up to ${latest}: upgrade the bot (or point it at another database)`, {
-        details: { schemaVersion: newest, known: latest },
-      });
+      throw new StoreError(
+        `the store's schema is version ${newest} but this bot knows versions up to ${latest}: upgrade the bot (or point it at another database)`,
+        {
+          details: { schemaVersion: newest, known: latest },
+        },
+      );
     }
     for (const m of ordered) {
       if (applied.has(m.version)) continue;

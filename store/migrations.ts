@@ -26,15 +26,23 @@ export const SCHEMA_MIGRATIONS_DDL = {
 function ddl(d: 'sqlite' | 'mysql'): Record<'id' | 'key' | 'text' | 'json' | 'time' | 'int' | 'seq' | 'table', string> {
   return d === 'sqlite'
     ? { id: 'TEXT', key: 'TEXT', text: 'TEXT', json: 'TEXT', time: 'INTEGER', int: 'INTEGER', seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', table: '' }
-    : { id: 'VARCHAR(32)', key: 'VARCHAR(255)', text: 'TEXT', json: 'LONGTEXT', time: 'BIGINT', int: 'INT', seq: 'BIGINT AUTO_INCREMENT PRIMARY KEY', table: MYSQL_TABLE };
+    : {
+        id: 'VARCHAR(32)',
+        key: 'VARCHAR(255)',
+        text: 'TEXT',
+        json: 'LONGTEXT',
+        time: 'BIGINT',
+        int: 'INT',
+        seq: 'BIGINT AUTO_INCREMENT PRIMARY KEY',
+        table: MYSQL_TABLE,
+      };
 }
 
 function v1(d: 'sqlite' | 'mysql'): string[] {
   const t = ddl(d);
   const requester = `requester_user ${t.id} NOT NULL, requester_team ${t.id} NOT NULL, requester_name ${t.key} NULL`;
   // SQLite wants separate CREATE INDEX statements; MySQL takes them inline (see the header comment).
-  const index = (table: string, name: string, cols: string): string =>
-    d === 'sqlite' ? `CREATE INDEX IF NOT EXISTS ${name} ON ${table} (${cols})` : '';
+  const index = (table: string, name: string, cols: string): string => (d === 'sqlite' ? `CREATE INDEX IF NOT EXISTS ${name} ON ${table} (${cols})` : '');
   const inline = (name: string, cols: string): string => (d === 'mysql' ? `, INDEX ${name} (${cols})` : '');
   return [
     `CREATE TABLE IF NOT EXISTS operations (

@@ -15,8 +15,44 @@ export abstract class SqlStoreCore extends SqlBase {
     return this.insertAndRead(
       `create operation ${id}`,
       'operations',
-      ['id', 'runbook', 'target', 'plan', 'plan_hash', 'state', 'requester_user', 'requester_team', 'requester_name', 'channel_id', 'thread_ts', 'card_ts', 'detail', 'created_at', 'updated_at', 'owner', 'lease_until', 'version'],
-      [id, op.runbook, op.target, toJson(op.plan), op.planHash, op.state ?? 'pending_approval', ...requesterParams(op.requester), op.channelId, op.threadTs ?? null, op.cardTs ?? null, toJson(op.detail ?? {}), now, now, null, null, 1],
+      [
+        'id',
+        'runbook',
+        'target',
+        'plan',
+        'plan_hash',
+        'state',
+        'requester_user',
+        'requester_team',
+        'requester_name',
+        'channel_id',
+        'thread_ts',
+        'card_ts',
+        'detail',
+        'created_at',
+        'updated_at',
+        'owner',
+        'lease_until',
+        'version',
+      ],
+      [
+        id,
+        op.runbook,
+        op.target,
+        toJson(op.plan),
+        op.planHash,
+        op.state ?? 'pending_approval',
+        ...requesterParams(op.requester),
+        op.channelId,
+        op.threadTs ?? null,
+        op.cardTs ?? null,
+        toJson(op.detail ?? {}),
+        now,
+        now,
+        null,
+        null,
+        1,
+      ],
       id,
       operationOf,
     );
@@ -33,7 +69,14 @@ export abstract class SqlStoreCore extends SqlBase {
     if (f.claimable) conds.push(['(owner IS NULL OR lease_until IS NULL OR lease_until <= ?)', [this.clock.now()]]);
     const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
     const sql = `SELECT * FROM operations ${where} ORDER BY created_at DESC, id DESC LIMIT ${limitOf(f.limit, 50)}`;
-    return this.retry('list operations', async () => (await this.db.all<Row>(sql, conds.flatMap(([, p]) => p))).map(operationOf));
+    return this.retry('list operations', async () =>
+      (
+        await this.db.all<Row>(
+          sql,
+          conds.flatMap(([, p]) => p),
+        )
+      ).map(operationOf),
+    );
   }
 
   updateOperation(id: string, patch: S.OperationPatch, expect: S.OperationExpect): Promise<S.OperationRecord | null> {
@@ -54,7 +97,17 @@ export abstract class SqlStoreCore extends SqlBase {
   claimOperation(id: string, owner: string, leaseMs: number, states?: readonly S.OperationState[]): Promise<S.OperationRecord | null> {
     const now = this.clock.now();
     const conds: Cond[] = [['(owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?)', [owner, now]], ...stateCond('state', states)];
-    return this.cas('operations', id, [['owner', owner], ['lease_until', now + leaseMs], ['updated_at', now]], conds, operationOf);
+    return this.cas(
+      'operations',
+      id,
+      [
+        ['owner', owner],
+        ['lease_until', now + leaseMs],
+        ['updated_at', now],
+      ],
+      conds,
+      operationOf,
+    );
   }
 
   async renewLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -64,7 +117,17 @@ export abstract class SqlStoreCore extends SqlBase {
   }
 
   async releaseOperation(id: string, owner: string): Promise<boolean> {
-    const r = await this.cas('operations', id, [['owner', null], ['lease_until', null], ['updated_at', this.clock.now()]], [['owner = ?', [owner]]], operationOf);
+    const r = await this.cas(
+      'operations',
+      id,
+      [
+        ['owner', null],
+        ['lease_until', null],
+        ['updated_at', this.clock.now()],
+      ],
+      [['owner = ?', [owner]]],
+      operationOf,
+    );
     return r !== null;
   }
 
@@ -107,7 +170,9 @@ export abstract class SqlStoreCore extends SqlBase {
   }
 
   listJournal(operationId: string): Promise<S.JournalEntry[]> {
-    return this.retry('list journal', async () => (await this.db.all<Row>('SELECT * FROM journal WHERE operation_id = ? ORDER BY seq', [operationId])).map(journalOf));
+    return this.retry('list journal', async () =>
+      (await this.db.all<Row>('SELECT * FROM journal WHERE operation_id = ? ORDER BY seq', [operationId])).map(journalOf),
+    );
   }
 
   listInDoubt(operationId?: string): Promise<S.JournalEntry[]> {
@@ -124,8 +189,48 @@ export abstract class SqlStoreCore extends SqlBase {
     return this.insertAndRead(
       `create approval ${id}`,
       'approvals',
-      ['id', 'operation_id', 'plan_hash', 'kind', 'purpose', 'policy', 'state', 'required', 'requester_user', 'requester_team', 'requester_name', 'approvers', 'decided_by', 'reason', 'created_at', 'expires_at', 'decided_at', 'start_by', 'consumed_at', 'version'],
-      [id, a.operationId, a.planHash, a.kind, a.purpose ?? 'start', toJson(a.policy), a.state ?? 'pending', a.required, ...requesterParams(a.requester), toJson(a.approvers ?? []), null, a.reason ?? null, this.clock.now(), a.expiresAt, a.decidedAt ?? null, a.startBy ?? null, null, 1],
+      [
+        'id',
+        'operation_id',
+        'plan_hash',
+        'kind',
+        'purpose',
+        'policy',
+        'state',
+        'required',
+        'requester_user',
+        'requester_team',
+        'requester_name',
+        'approvers',
+        'decided_by',
+        'reason',
+        'created_at',
+        'expires_at',
+        'decided_at',
+        'start_by',
+        'consumed_at',
+        'version',
+      ],
+      [
+        id,
+        a.operationId,
+        a.planHash,
+        a.kind,
+        a.purpose ?? 'start',
+        toJson(a.policy),
+        a.state ?? 'pending',
+        a.required,
+        ...requesterParams(a.requester),
+        toJson(a.approvers ?? []),
+        null,
+        a.reason ?? null,
+        this.clock.now(),
+        a.expiresAt,
+        a.decidedAt ?? null,
+        a.startBy ?? null,
+        null,
+        1,
+      ],
       id,
       approvalOf,
     );
@@ -142,7 +247,14 @@ export abstract class SqlStoreCore extends SqlBase {
     if (f.startByBefore !== undefined) conds.push(['start_by <= ?', [f.startByBefore]]);
     const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
     const sql = `SELECT * FROM approvals ${where} ORDER BY created_at, id LIMIT ${limitOf(f.limit, 500)}`;
-    return this.retry('list approvals', async () => (await this.db.all<Row>(sql, conds.flatMap(([, p]) => p))).map(approvalOf));
+    return this.retry('list approvals', async () =>
+      (
+        await this.db.all<Row>(
+          sql,
+          conds.flatMap(([, p]) => p),
+        )
+      ).map(approvalOf),
+    );
   }
 
   updateApproval(id: string, patch: S.ApprovalPatch, expect: S.ApprovalExpect): Promise<S.ApprovalRecord | null> {

@@ -22,12 +22,10 @@ export class SqlStore extends SqlStoreCore implements S.Store {
       for (let i = 0; i < 10; i++) {
         try {
           const now = this.clock.now();
-          await this.db.run('INSERT INTO locks (lock_key, operation_id, requester_user, requester_team, requester_name, acquired_at) VALUES (?, ?, ?, ?, ?, ?)', [
-            key,
-            operationId,
-            ...requesterParams(requester),
-            now,
-          ]);
+          await this.db.run(
+            'INSERT INTO locks (lock_key, operation_id, requester_user, requester_team, requester_name, acquired_at) VALUES (?, ?, ?, ?, ?, ?)',
+            [key, operationId, ...requesterParams(requester), now],
+          );
           return { acquired: true, lock: { key, operationId, requester, acquiredAt: now } };
         } catch (e) {
           if (!this.db.isDuplicateKey(e)) throw e;
@@ -81,7 +79,14 @@ export class SqlStore extends SqlStoreCore implements S.Store {
     if (f.afterSeq !== undefined) conds.push(['seq > ?', [f.afterSeq]]);
     const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
     const sql = `SELECT * FROM audit ${where} ORDER BY seq LIMIT ${limitOf(f.limit, 500)}`;
-    return this.retry('list audit', async () => (await this.db.all<Row>(sql, conds.flatMap(([, p]) => p))).map(auditOf));
+    return this.retry('list audit', async () =>
+      (
+        await this.db.all<Row>(
+          sql,
+          conds.flatMap(([, p]) => p),
+        )
+      ).map(auditOf),
+    );
   }
 
   // ───────────── schedules ─────────────
@@ -92,7 +97,21 @@ export class SqlStore extends SqlStoreCore implements S.Store {
     return this.insertAndRead(
       `create schedule ${id}`,
       'schedules',
-      ['id', 'runbook', 'args', 'run_at', 'state', 'requester_user', 'requester_team', 'requester_name', 'channel_id', 'operation_id', 'created_at', 'updated_at', 'version'],
+      [
+        'id',
+        'runbook',
+        'args',
+        'run_at',
+        'state',
+        'requester_user',
+        'requester_team',
+        'requester_name',
+        'channel_id',
+        'operation_id',
+        'created_at',
+        'updated_at',
+        'version',
+      ],
       [id, s.runbook, toJson(s.args), s.runAt, 'scheduled', ...requesterParams(s.requester), s.channelId, null, now, now, 1],
       id,
       scheduleOf,
@@ -108,10 +127,21 @@ export class SqlStore extends SqlStoreCore implements S.Store {
     if (f.dueBefore !== undefined) conds.push(['run_at <= ?', [f.dueBefore]]);
     const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
     const sql = `SELECT * FROM schedules ${where} ORDER BY run_at, id LIMIT ${limitOf(f.limit, 500)}`;
-    return this.retry('list schedules', async () => (await this.db.all<Row>(sql, conds.flatMap(([, p]) => p))).map(scheduleOf));
+    return this.retry('list schedules', async () =>
+      (
+        await this.db.all<Row>(
+          sql,
+          conds.flatMap(([, p]) => p),
+        )
+      ).map(scheduleOf),
+    );
   }
 
-  updateSchedule(id: string, patch: S.SchedulePatch, expect: { version?: number; state?: S.ScheduleState | readonly S.ScheduleState[] }): Promise<S.ScheduleRecord | null> {
+  updateSchedule(
+    id: string,
+    patch: S.SchedulePatch,
+    expect: { version?: number; state?: S.ScheduleState | readonly S.ScheduleState[] },
+  ): Promise<S.ScheduleRecord | null> {
     const set: [string, SqlValue][] = [['updated_at', this.clock.now()]];
     if (patch.state !== undefined) set.push(['state', patch.state]);
     if (patch.runAt !== undefined) set.push(['run_at', patch.runAt]);

@@ -10,6 +10,8 @@ export class StoreError extends ChatOpsError {
 /** A fenced write was refused: `owner` no longer holds the operation's lease (another replica may). */
 export class LeaseLostError extends StoreError {
   constructor(operationId: string, owner: string, stepId: string) {
-    super(`${owner} no longer holds the lease on ${operationId}; step ${stepId} was not started`, { details: { operationId, owner, stepId, reason: 'lease-lost' } });
+    super(`${owner} no longer holds the lease on ${operationId}; step ${stepId} was not started`, {
+      details: { operationId, owner, stepId, reason: 'lease-lost' },
+    });
   }
 }

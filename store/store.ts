@@ -396,7 +396,11 @@ export interface Store {
   getSchedule(id: string): Promise<ScheduleRecord | undefined>;
   listSchedules(filter?: ScheduleFilter): Promise<ScheduleRecord[]>;
   /** Compare-and-set on version (and optionally state), like updateOperation. */
-  updateSchedule(id: string, patch: SchedulePatch, expect: { version?: number; state?: ScheduleState | readonly ScheduleState[] }): Promise<ScheduleRecord | null>;
+  updateSchedule(
+    id: string,
+    patch: SchedulePatch,
+    expect: { version?: number; state?: ScheduleState | readonly ScheduleState[] },
+  ): Promise<ScheduleRecord | null>;
 
   // delivery de-duplication
   /**

@@ -53,7 +53,9 @@ export function disableStep(d: DrainPlanData, c: CloudDeps | undefined): Step {
     touches: [d.host],
     async check(ctx) {
       const s = await cloudOf(ctx.deps).cloud.getComputeService(d.host, 'nova-compute');
-      return s?.status === 'disabled' && s.disabledReason === d.reason ? { state: 'done', detail: `disabled with reason "${d.reason}"` } : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
+      return s?.status === 'disabled' && s.disabledReason === d.reason
+        ? { state: 'done', detail: `disabled with reason "${d.reason}"` }
+        : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
     },
     async run(ctx) {
       const cd = cloudOf(ctx.deps);
@@ -85,9 +87,16 @@ export function listStep(d: DrainPlanData): Step {
       const servers = await cloudOf(ctx.deps).cloud.listServersOnHost({ host: d.host });
       const added = servers.filter((s) => !known.has(s.id));
       if (added.length) {
-        throw new ChatOpsError('PLAN_DRIFT', `${added.length} instance(s) arrived on ${d.host} after the plan was made (${added.slice(0, 10).map((s) => `${s.name} ${s.id}`).join(', ')}): nothing was migrated; the service is disabled now, so a new /node drain sees them all`, {
-          details: { added: added.map((s) => s.id) },
-        });
+        throw new ChatOpsError(
+          'PLAN_DRIFT',
+          `${added.length} instance(s) arrived on ${d.host} after the plan was made (${added
+            .slice(0, 10)
+            .map((s) => `${s.name} ${s.id}`)
+            .join(', ')}): nothing was migrated; the service is disabled now, so a new /node drain sees them all`,
+          {
+            details: { added: added.map((s) => s.id) },
+          },
+        );
       }
       return { from: d.host, instances: servers.map((s) => ({ id: s.id, name: s.name, status: s.status })) };
     },
@@ -107,7 +116,14 @@ export function checkEmptyStep(d: DrainPlanData): Step {
       const servers = await cloudOf(ctx.deps).cloud.listServersOnHost({ host: d.host });
       const left = servers.filter((s) => !allowed.has(s.id));
       if (left.length) {
-        throw new ChatOpsError('STEP_FAILED', `${d.host} still hosts ${left.length} instance(s): ${left.slice(0, 10).map((s) => `${s.name} (${s.status})`).join(', ')}`, { details: { remaining: left.map((s) => s.id) } });
+        throw new ChatOpsError(
+          'STEP_FAILED',
+          `${d.host} still hosts ${left.length} instance(s): ${left
+            .slice(0, 10)
+            .map((s) => `${s.name} (${s.status})`)
+            .join(', ')}`,
+          { details: { remaining: left.map((s) => s.id) } },
+        );
       }
       return { remaining: servers.map((s) => s.id) };
     },
@@ -130,7 +146,9 @@ export function stopStep(d: DrainPlanData, c: CloudDeps | undefined): Step {
     effect: 'change',
     touches: [d.host],
     async check(ctx) {
-      return (await serviceRunning(cloudOf(ctx.deps), d.host)) ? { state: 'not-done', detail: 'nova-compute is running' } : { state: 'done', detail: 'nova-compute is not running' };
+      return (await serviceRunning(cloudOf(ctx.deps), d.host))
+        ? { state: 'not-done', detail: 'nova-compute is running' }
+        : { state: 'done', detail: 'nova-compute is not running' };
     },
     async run(ctx) {
       const cd = cloudOf(ctx.deps);
@@ -158,7 +176,9 @@ export function pinInitStep(d: DrainPlanData, c: CloudDeps | undefined): Step {
     async check(ctx) {
       const cd = cloudOf(ctx.deps);
       const present = await existing(cd, d.host, cd.commands(d.host).initFiles);
-      return present.length ? { state: 'not-done', detail: `${present.join(', ')} in place` } : { state: 'done', detail: 'no init file in place', output: { moved: await existing(cd, d.host, cd.commands(d.host).initFiles.map(initAsidePath)) } };
+      return present.length
+        ? { state: 'not-done', detail: `${present.join(', ')} in place` }
+        : { state: 'done', detail: 'no init file in place', output: { moved: await existing(cd, d.host, cd.commands(d.host).initFiles.map(initAsidePath)) } };
     },
     async run(ctx) {
       const cd = cloudOf(ctx.deps);
@@ -190,7 +210,10 @@ export async function existing(c: CloudDeps, host: string, paths: readonly strin
 
 /** One line per instance; milestones of at most ~2,800 characters each. */
 export function originLines(host: string, moved: readonly MoveResult[]): string[] {
-  const lines = moved.map((m) => `${m.name}: ${m.from} → ${m.to ?? 'deleted'}${m.result === 'moved' ? ` (${formatDuration(m.ms)})` : m.result === 'already' ? ' (already moved)' : ''}`);
+  const lines = moved.map(
+    (m) =>
+      `${m.name}: ${m.from} → ${m.to ?? 'deleted'}${m.result === 'moved' ? ` (${formatDuration(m.ms)})` : m.result === 'already' ? ' (already moved)' : ''}`,
+  );
   const chunks: string[] = [];
   let cur = `Where the ${moved.length} instances of ${host} went (undrain migrate-back brings them home):`;
   for (const l of lines) {

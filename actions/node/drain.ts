@@ -28,7 +28,10 @@ export const drainSpec = command({
   options: [
     reasonOption(),
     opt('to', HOST, 'Destination host for every instance.', { defaultText: 'the scheduler picks' }),
-    opt('mode', choice(['live', 'block', 'auto']), 'live: shared storage; block: live block migration; auto: decide from the instance.', { default: 'auto', defaultText: 'auto' }),
+    opt('mode', choice(['live', 'block', 'auto']), 'live: shared storage; block: live block migration; auto: decide from the instance.', {
+      default: 'auto',
+      defaultText: 'auto',
+    }),
     opt('parallel', intRange(1, 16), 'How many migrations run at a time.', { default: 1, defaultText: '1' }),
     opt('stop-service', YES_NO, 'Stop nova-compute once the node is empty.', { default: true, defaultText: 'yes' }),
     opt('pin-init', YES_NO, 'Move the init files aside so Puppet cannot restart nova-compute.', { default: false, defaultText: 'no' }),
@@ -67,7 +70,8 @@ export function batchesOf(instances: readonly PlannedInstance[], parallel: numbe
 }
 
 /** Step id of a batch: the instance UUID when migrations run one at a time. */
-export const migrateStepId = (batch: readonly PlannedInstance[], k: number) => (batch.length === 1 && batch[0] ? `migrate:${batch[0].id}` : `migrate-batch:${k + 1}`);
+export const migrateStepId = (batch: readonly PlannedInstance[], k: number) =>
+  batch.length === 1 && batch[0] ? `migrate:${batch[0].id}` : `migrate-batch:${k + 1}`;
 
 function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
   const bm = blockMigrationOf(d.mode);
@@ -93,7 +97,8 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
       async check(ctx) {
         const cd = cloudOf(ctx.deps);
         const seen = await Promise.all(batch.map((i) => observeMove(cd, i, d.host)));
-        if (seen.every((o) => o.state === 'done')) return { state: 'done', detail: seen.map((o) => o.detail).join('; '), output: { moved: seen.map((o) => o.output ?? null) } };
+        if (seen.every((o) => o.state === 'done'))
+          return { state: 'done', detail: seen.map((o) => o.detail).join('; '), output: { moved: seen.map((o) => o.output ?? null) } };
         return { state: 'not-done', detail: seen.map((o) => o.detail).join('; '), seen: seen.map((o) => o.seen) };
       },
       async run(ctx) {
@@ -116,7 +121,10 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
         const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
         if (failed.length === 1) throw failed[0];
         if (failed.length) {
-          throw new ChatOpsError(isChatOpsError(failed[0]) ? failed[0].code : 'STEP_FAILED', `${failed.length} migrations of this batch failed: ${failed.map((e) => e.message).join(' | ')}`);
+          throw new ChatOpsError(
+            isChatOpsError(failed[0]) ? failed[0].code : 'STEP_FAILED',
+            `${failed.length} migrations of this batch failed: ${failed.map((e) => e.message).join(' | ')}`,
+          );
         }
         const reached = doneBefore + batch.length;
         for (const m of marks) if (m > doneBefore && m <= reached) ctx.milestone(`${reached} of ${total} instances moved off ${d.host}`);
@@ -137,7 +145,8 @@ export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
     if (args.to) {
       const dest = await c.cloud.getComputeService(args.to, 'nova-compute');
       if (!dest) throw new InputError([{ path: 'to', message: `Nova has no nova-compute service on ${args.to}` }], usageOf(drainSpec));
-      if (dest.state !== 'up' || dest.status !== 'enabled') warnings.push(`The destination ${args.to} is ${dest.state} and ${dest.status}: Nova will refuse migrations to it.`);
+      if (dest.state !== 'up' || dest.status !== 'enabled')
+        warnings.push(`The destination ${args.to} is ${dest.state} and ${dest.status}: Nova will refuse migrations to it.`);
     }
     const servers = (await c.cloud.listServersOnHost({ host: args.host })).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
     const instances: PlannedInstance[] = [];
@@ -148,12 +157,18 @@ export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
       else leftAlone.push({ id: s.id, name: s.name, status: s.taskState ? `${s.status}/${s.taskState}` : s.status });
     }
     for (const i of instances.filter((x) => x.status !== 'ACTIVE')) {
-      warnings.push(`${i.name} (${i.id}) was ${i.status} before this run: ${i.kind === 'cold' ? 'it is cold-migrated and stays SHUTOFF' : 'it is live-migrated as it is'}.`);
+      warnings.push(
+        `${i.name} (${i.id}) was ${i.status} before this run: ${i.kind === 'cold' ? 'it is cold-migrated and stays SHUTOFF' : 'it is live-migrated as it is'}.`,
+      );
     }
-    for (const l of leftAlone) warnings.push(`${l.name} (${l.id}) is ${l.status}: Nova cannot migrate it, so it is left on ${args.host} and named here; the emptiness check allows it.`);
+    for (const l of leftAlone)
+      warnings.push(`${l.name} (${l.id}) is ${l.status}: Nova cannot migrate it, so it is left on ${args.host} and named here; the emptiness check allows it.`);
     if (svc.state === 'down') warnings.push(`nova-compute on ${args.host} is down: live migrations off it will fail.`);
-    if (args.pinInit && c.commands(args.host).initFiles.length === 0) warnings.push(`The ${c.commands(args.host).preset} preset has no init files to move aside: that step records nothing to move.`);
-    warnings.push('A failed or stuck migration stops the drain: the node stays disabled, nova-compute keeps running, the remaining instances stay where they are (Resume or Abort on the card).');
+    if (args.pinInit && c.commands(args.host).initFiles.length === 0)
+      warnings.push(`The ${c.commands(args.host).preset} preset has no init files to move aside: that step records nothing to move.`);
+    warnings.push(
+      'A failed or stuck migration stops the drain: the node stays disabled, nova-compute keeps running, the remaining instances stay where they are (Resume or Abort on the card).',
+    );
     const data: DrainPlanData = {
       host: args.host,
       reason: args.reason,
@@ -170,7 +185,11 @@ export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
     return {
       target: args.host,
       args,
-      resolved: { service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason }, instances: instances as unknown as JsonValue, leftAlone },
+      resolved: {
+        service: { status: svc.status, state: svc.state, disabledReason: svc.disabledReason },
+        instances: instances as unknown as JsonValue,
+        leftAlone,
+      },
       steps,
       summary: `drain ${args.host} (${args.reason}): ${instances.length} instances ${where}, ${args.parallel} at a time${leftAlone.length ? `, ${leftAlone.length} left alone` : ''}`,
       warnings,
@@ -179,7 +198,17 @@ export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
   steps(plan, deps) {
     const a = plan.args as DrainArgs;
     const r = plan.resolved as { instances: PlannedInstance[]; leftAlone: DrainPlanData['leftAlone'] };
-    const data: DrainPlanData = { host: a.host, reason: a.reason, mode: a.mode, parallel: a.parallel, stopService: a.stopService, pinInit: a.pinInit, instances: r.instances, leftAlone: r.leftAlone, ...(a.to ? { to: a.to } : {}) };
+    const data: DrainPlanData = {
+      host: a.host,
+      reason: a.reason,
+      mode: a.mode,
+      parallel: a.parallel,
+      stopService: a.stopService,
+      pinInit: a.pinInit,
+      instances: r.instances,
+      leftAlone: r.leftAlone,
+      ...(a.to ? { to: a.to } : {}),
+    };
     return drainSteps(data, deps.node);
   },
 });

@@ -56,8 +56,22 @@ export async function nodeList(deps: unknown, args: { page?: number; state?: Nod
   const c = cloudOf(deps);
   const all = await c.cloud.listComputeServices({ binary: 'nova-compute' });
   const { services, page, pages, total } = pageServices(all, args.page ?? 1, args.state);
-  const counts = await Promise.all(services.map((s) => c.cloud.listServersOnHost({ host: s.host }).then((l) => l.length, () => undefined)));
-  return { cloud: c.name, rows: services.map((service, i) => ({ service, instances: counts[i] })), page, pages, total, ...(args.state ? { state: args.state } : {}) };
+  const counts = await Promise.all(
+    services.map((s) =>
+      c.cloud.listServersOnHost({ host: s.host }).then(
+        (l) => l.length,
+        () => undefined,
+      ),
+    ),
+  );
+  return {
+    cloud: c.name,
+    rows: services.map((service, i) => ({ service, instances: counts[i] })),
+    page,
+    pages,
+    total,
+    ...(args.state ? { state: args.state } : {}),
+  };
 }
 
 export const nodeListQuery = defineQuery<{ page: number; state?: NodeListPage['state'] }, NodeListPage, NodeDeps>({

@@ -22,7 +22,12 @@ export interface DrainHistory {
 export function storeDrainHistory(store: Pick<Store, 'listOperations' | 'listJournal'>): DrainHistory {
   return {
     async lastDrain(host) {
-      const ops = await store.listOperations({ runbook: 'node.drain', target: host, states: ['succeeded', 'failed', 'aborted', 'in_doubt', 'running'], limit: 20 });
+      const ops = await store.listOperations({
+        runbook: 'node.drain',
+        target: host,
+        states: ['succeeded', 'failed', 'aborted', 'in_doubt', 'running'],
+        limit: 20,
+      });
       for (const op of ops) {
         const instances: MoveResult[] = [];
         for (const e of await store.listJournal(op.id)) {

@@ -54,7 +54,10 @@ export function moveEquivalent(i: PlannedInstance, o: { dest: string | undefined
   const p = o.prefix ? `${o.prefix} ` : '';
   const host = o.dest ? { host: o.dest } : {};
   if (i.kind === 'live') {
-    return [`${p}${commandLine(cliCommands.liveMigrateServer(i.id, { ...host, blockMigration: o.blockMigration }).argv)}`, `${p}${commandLine(cliCommands.getServer(i.id).argv)}  # until ACTIVE on another host`];
+    return [
+      `${p}${commandLine(cliCommands.liveMigrateServer(i.id, { ...host, blockMigration: o.blockMigration }).argv)}`,
+      `${p}${commandLine(cliCommands.getServer(i.id).argv)}  # until ACTIVE on another host`,
+    ];
   }
   return [`${p}${commandLine(cliCommands.migrateServer(i.id, host).argv)}`, `${p}${commandLine(cliCommands.confirmResize(i.id).argv)}  # once VERIFY_RESIZE`];
 }
@@ -100,10 +103,16 @@ export async function novaReason(cloud: Cloud, serverId: string): Promise<string
   try {
     const action = (await cloud.listInstanceActions(serverId)).find((a) => MOVE_ACTIONS.includes(a.action));
     if (!action) return undefined;
-    const events = [...((await cloud.getInstanceAction(serverId, action.requestId))?.events ?? [])].sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? ''));
+    const events = [...((await cloud.getInstanceAction(serverId, action.requestId))?.events ?? [])].sort((a, b) =>
+      (a.startTime ?? '').localeCompare(b.startTime ?? ''),
+    );
     const failed = events.find((e) => e.result?.toLowerCase() === 'error');
     if (!failed) return undefined;
-    const last = (failed.traceback ?? '').split('\n').map((l) => l.trim()).filter(Boolean).at(-1);
+    const last = (failed.traceback ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .at(-1);
     const exception = last && /^(?:[a-z_]\w*\.)*[A-Z]\w*: \S/.test(last) ? last.replace(/^(?:[a-z_]\w*\.)+/, '') : undefined;
     const why = failed.details?.trim() || exception;
     const text = `${failed.event}${failed.host ? ` on ${failed.host}` : ''} failed${why ? `: ${why}` : ''}`;
@@ -117,7 +126,8 @@ export async function novaReason(cloud: Cloud, serverId: string): Promise<string
 export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string): Promise<Observation> {
   const s = await c.cloud.getServer(i.id);
   if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: result(i, source, null, 'gone', 0) };
-  if (s.host !== source && settledStatus(s)) return { state: 'done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, output: result(i, source, s.host, 'already', 0) };
+  if (s.host !== source && settledStatus(s))
+    return { state: 'done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, output: result(i, source, s.host, 'already', 0) };
   // Still on the source, or mid-migration / awaiting confirmation: run() picks it up from there.
   return { state: 'not-done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status}${s.taskState ? `, ${s.taskState}` : ''})`, seen: s };
 }
@@ -187,7 +197,9 @@ async function moveWatched(
   for (let attempt = 0; ; attempt++) {
     if (!inFlight(s) && s.status !== 'VERIFY_RESIZE') {
       if (!moveKindOf(s.status)) {
-        throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is ${s.status} now (was ${i.status} when planned): Nova cannot migrate it in this state`, { details: { server: i.id, status: s.status } });
+        throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is ${s.status} now (was ${i.status} when planned): Nova cannot migrate it in this state`, {
+          details: { server: i.id, status: s.status },
+        });
       }
       await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
@@ -206,9 +218,13 @@ async function moveWatched(
     // Only the scheduler's refusal is worth trying again; any other failure would repeat itself.
     const transient = reason === undefined || /NoValidHost|No valid host/i.test(reason);
     if (attempt >= 2 || !transient || c.clock.now() > deadline) {
-      throw new ChatOpsError('STEP_FAILED', `the migration of ${i.name} (${i.id}) failed${attempt ? ` ${attempt + 1} times` : ''}: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}${reason ? ` (${reason})` : ''}; the instance is still on ${o.source} (${settled.status})`, {
-        details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null, reason: reason ?? null },
-      });
+      throw new ChatOpsError(
+        'STEP_FAILED',
+        `the migration of ${i.name} (${i.id}) failed${attempt ? ` ${attempt + 1} times` : ''}: Nova says migration ${m?.id ?? '?'} is ${m?.status ?? 'unknown'}${reason ? ` (${reason})` : ''}; the instance is still on ${o.source} (${settled.status})`,
+        {
+          details: { server: i.id, migration: m?.id ?? null, migrationStatus: m?.status ?? null, reason: reason ?? null },
+        },
+      );
     }
     await sleep(10_000, o.signal);
     s = (await c.cloud.getServer(i.id)) ?? settled;
@@ -223,14 +239,26 @@ async function moveWatched(
     m = await latestMigration(c.cloud, i.id);
   }
   if (!m || !want.includes(m.status)) {
-    throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) is on ${s.host ?? '?'} but its migration record says ${m ? `${m.id}: ${m.status}` : 'nothing'} (expected ${want[0]})`, { details: { server: i.id } });
+    throw new ChatOpsError(
+      'STEP_FAILED',
+      `${i.name} (${i.id}) is on ${s.host ?? '?'} but its migration record says ${m ? `${m.id}: ${m.status}` : 'nothing'} (expected ${want[0]})`,
+      { details: { server: i.id } },
+    );
   }
-  if (o.dest && s.host !== o.dest) throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) landed on ${s.host ?? '?'}, not on ${o.dest}`, { details: { server: i.id } });
+  if (o.dest && s.host !== o.dest)
+    throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) landed on ${s.host ?? '?'}, not on ${o.dest}`, { details: { server: i.id } });
   return result(i, o.source, s.host, 'moved', c.clock.now() - t0);
 }
 
 /** Polls until the instance has no migration in flight (confirming a cold move); ERROR fails. */
-async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, deadline: number, poll: number, watch: EventWatch | undefined): Promise<Server | 'gone'> {
+async function waitSettled(
+  c: CloudDeps,
+  i: PlannedInstance,
+  o: MoveOptions,
+  deadline: number,
+  poll: number,
+  watch: EventWatch | undefined,
+): Promise<Server | 'gone'> {
   for (let k = 0; ; k++) {
     const polled = c.clock.now();
     const s = await c.cloud.getServer(i.id);
@@ -240,12 +268,17 @@ async function waitSettled(c: CloudDeps, i: PlannedInstance, o: MoveOptions, dea
     } else if (s.status === 'ERROR') {
       const m = await latestMigration(c.cloud, i.id);
       const reason = await novaReason(c.cloud, i.id);
-      throw new ChatOpsError('STEP_FAILED', `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}${reason ? `: ${reason}` : ''}`, { details: { server: i.id, migration: m?.id ?? null, reason: reason ?? null } });
+      throw new ChatOpsError(
+        'STEP_FAILED',
+        `${i.name} (${i.id}) went to ERROR during its migration${m ? ` (migration ${m.id}: ${m.status})` : ''}${reason ? `: ${reason}` : ''}`,
+        { details: { server: i.id, migration: m?.id ?? null, reason: reason ?? null } },
+      );
     } else if (!inFlight(s)) {
       return s;
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
-    if (watch) await watch.next(poll, o.signal); // Nova says the phase ended, or the safety net's interval passed
+    if (watch)
+      await watch.next(poll, o.signal); // Nova says the phase ended, or the safety net's interval passed
     else await pollSleep(c, polled, pollDelay(k, poll), o.signal);
   }
 }

@@ -110,6 +110,9 @@ export class DbPreflightError extends DbError {
     readonly missing: readonly { database: DbName; table: string; privilege: string; columns: string[]; reason: string }[],
     summary: string,
   ) {
-    super(`the database login lacks privileges the runbook needs, so nothing was written: ${summary}`, { database: [...new Set(missing.map((m) => m.database))], statement: 'preflight' });
+    super(`the database login lacks privileges the runbook needs, so nothing was written: ${summary}`, {
+      database: [...new Set(missing.map((m) => m.database))],
+      statement: 'preflight',
+    });
   }
 }

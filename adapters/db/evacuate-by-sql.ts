@@ -68,7 +68,8 @@ async function runGroup(
     if (moving.uuids.length === 0) {
       // Nothing moves, so no port may either; an approved non-zero count is a mismatch.
       if (expected && expected.portBindings !== 0) throw new DbRowCountError('neutron', 'evacuate.neutron.ml2_port_bindings', expected.portBindings, 0);
-      if (expected && expected.portBindingLevels !== 0) throw new DbRowCountError('neutron', 'evacuate.neutron.ml2_port_binding_levels', expected.portBindingLevels, 0);
+      if (expected && expected.portBindingLevels !== 0)
+        throw new DbRowCountError('neutron', 'evacuate.neutron.ml2_port_binding_levels', expected.portBindingLevels, 0);
       return out;
     }
     const specs = evacuateSpecs({ ...target, instanceUuids: moving.uuids });
@@ -86,7 +87,8 @@ export async function planEvacuate(pools: DbPools, target: EvacuateTarget): Prom
   for (const group of pools.serverGroups(['nova', 'neutron'])) {
     await pools.withSession(group, 'evacuate.plan', async (s) => {
       statements.push(...(await runGroup(s, group, target, moving, undefined, ctx)));
-      if (group.includes('neutron') && moving.uuids.length > 0) destinationBindings = await selectDestinationBindings(s, { ...target, instanceUuids: moving.uuids });
+      if (group.includes('neutron') && moving.uuids.length > 0)
+        destinationBindings = await selectDestinationBindings(s, { ...target, instanceUuids: moving.uuids });
     });
   }
   const rows = (name: string): number => statements.find((p) => p.statement === name)?.rows ?? 0;
@@ -122,7 +124,11 @@ export async function applyEvacuate(pools: DbPools, target: EvacuateTarget, expe
   } catch (e) {
     if (done.length === 0) throw e;
     // Not atomic across servers: put back what already committed, then report both.
-    await undoWrite(pools, done.flatMap((d) => d.entries), opts).catch((u) => {
+    await undoWrite(
+      pools,
+      done.flatMap((d) => d.entries),
+      opts,
+    ).catch((u) => {
       throw new DbError(
         `evacuate failed after ${done.length} of ${groups.length} transactions committed, and undoing them failed too: ${(u as Error).message}; the rows are inconsistent, see the journal (write ids ${done.map((d) => d.writeId).join(', ')})`,
         { database: groups.flat() as DbName[], statement: 'evacuate.compensate', inDoubt: true },

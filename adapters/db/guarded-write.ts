@@ -57,8 +57,23 @@ export async function guardedUpdate(s: Session, spec: UpdateSpec, expectedRows: 
     `WHERE ${spec.where.sql} ORDER BY ${spec.primaryKey.map((c) => `t.${q(c)}`).join(', ')}${ctx.mode === 'apply' ? ' FOR UPDATE' : ''}`;
   const found = await s.rows(spec.database, `${spec.statement}.pre-image`, selectSql, spec.where.params);
   const preImage: PreImageRow[] = found.map((r) => ({ key: only(r, spec.primaryKey), before: only(r, cols), after: { ...spec.set } }));
-  const { sql, params } = updateByKeys(s, spec.database, spec.table, spec.primaryKey, spec.set, preImage.map((r) => r.key));
-  const planned: PlannedStatement = { statement: spec.statement, database: spec.database, sql, params, display: display(sql, params), rows: preImage.length, preImage };
+  const { sql, params } = updateByKeys(
+    s,
+    spec.database,
+    spec.table,
+    spec.primaryKey,
+    spec.set,
+    preImage.map((r) => r.key),
+  );
+  const planned: PlannedStatement = {
+    statement: spec.statement,
+    database: spec.database,
+    sql,
+    params,
+    display: display(sql, params),
+    rows: preImage.length,
+    preImage,
+  };
   if (ctx.mode === 'dry-run') return planned;
 
   if (expectedRows === undefined || preImage.length !== expectedRows) {
@@ -87,13 +102,17 @@ export async function undoEntries(s: Session, entries: readonly PreImageEntry[],
       return { key: keyNow, before: r.after, after: r.before };
     });
     const pick = unique([...entry.primaryKey, ...entry.columns]);
-    const w = keysWhere(entry.primaryKey, rows.map((r) => r.key));
+    const w = keysWhere(
+      entry.primaryKey,
+      rows.map((r) => r.key),
+    );
     const sql = `SELECT ${pick.map((c) => q(c)).join(', ')} FROM ${s.table(entry.database, entry.table)} WHERE ${w.sql}${ctx.mode === 'apply' ? ' FOR UPDATE' : ''}`;
     const now = rows.length ? await s.rows(entry.database, `undo.${entry.statement}.check`, sql, w.params) : [];
     for (const r of rows) {
       const hit = now.find((n) => entry.primaryKey.every((k) => same(n[k], r.key[k])));
       const holds = hit !== undefined && entry.columns.every((c) => same(hit[c], r.before[c]));
-      if (!holds) conflicts.push({ table: `${entry.database}.${entry.table}`, key: r.key, expected: r.before, ...(hit ? { found: only(hit, entry.columns) } : {}) });
+      if (!holds)
+        conflicts.push({ table: `${entry.database}.${entry.table}`, key: r.key, expected: r.before, ...(hit ? { found: only(hit, entry.columns) } : {}) });
     }
     plans.push({ entry, rows });
   }
@@ -110,8 +129,23 @@ export async function undoEntries(s: Session, entries: readonly PreImageEntry[],
     }
     for (const g of groups.values()) {
       const restore = g[0]?.after ?? {};
-      const { sql, params } = updateByKeys(s, entry.database, entry.table, entry.primaryKey, restore, g.map((r) => r.key));
-      const planned: PlannedStatement = { statement: `undo.${entry.statement}`, database: entry.database, sql, params, display: display(sql, params), rows: g.length, preImage: g };
+      const { sql, params } = updateByKeys(
+        s,
+        entry.database,
+        entry.table,
+        entry.primaryKey,
+        restore,
+        g.map((r) => r.key),
+      );
+      const planned: PlannedStatement = {
+        statement: `undo.${entry.statement}`,
+        database: entry.database,
+        sql,
+        params,
+        display: display(sql, params),
+        rows: g.length,
+        preImage: g,
+      };
       out.push(planned);
       if (ctx.mode === 'dry-run') continue;
       await ctx.journal?.preImage(entryFor(s, planned.statement, entry.database, entry.table, entry.primaryKey, entry.columns, g, planned, ctx));
@@ -140,7 +174,17 @@ function keysWhere(pk: readonly string[], keys: Row[]): { sql: string; params: S
   };
 }
 
-function entryFor(s: Session, statement: string, db: DbName, table: string, pk: readonly string[], cols: string[], rows: PreImageRow[], p: PlannedStatement, ctx: WriteContext): PreImageEntry {
+function entryFor(
+  s: Session,
+  statement: string,
+  db: DbName,
+  table: string,
+  pk: readonly string[],
+  cols: string[],
+  rows: PreImageRow[],
+  p: PlannedStatement,
+  ctx: WriteContext,
+): PreImageEntry {
   return {
     writeId: ctx.writeId,
     ...(ctx.operationId ? { operationId: ctx.operationId } : {}),

@@ -113,12 +113,14 @@ export class DbPools {
     const conn = await this.acquire(pool, [...dbs], statement);
     let broken = false;
     try {
-      const [idRows] = await conn.query<RowDataPacket[]>({
-        // Every session: refuse keyless UPDATE/DELETE, bound statement time server-side and lock waits.
-        sql: 'SET SESSION sql_safe_updates = 1, max_statement_time = ?, innodb_lock_wait_timeout = ?',
-        values: [this.cfg.queryTimeoutMs / 1000, this.cfg.lockWaitTimeoutSec],
-        timeout: this.cfg.queryTimeoutMs,
-      }).then(() => conn.query<RowDataPacket[]>({ sql: 'SELECT CONNECTION_ID() AS id', timeout: this.cfg.queryTimeoutMs }));
+      const [idRows] = await conn
+        .query<RowDataPacket[]>({
+          // Every session: refuse keyless UPDATE/DELETE, bound statement time server-side and lock waits.
+          sql: 'SET SESSION sql_safe_updates = 1, max_statement_time = ?, innodb_lock_wait_timeout = ?',
+          values: [this.cfg.queryTimeoutMs / 1000, this.cfg.lockWaitTimeoutSec],
+          timeout: this.cfg.queryTimeoutMs,
+        })
+        .then(() => conn.query<RowDataPacket[]>({ sql: 'SELECT CONNECTION_ID() AS id', timeout: this.cfg.queryTimeoutMs }));
       const id = Number(idRows[0]?.['id']);
       return await fn(new Session(conn, this.cfg, dbs, id));
     } catch (e) {
@@ -136,7 +138,11 @@ export class DbPools {
    * throws. Deadlock and lock-wait timeout rerun the whole transaction, at most `maxAttempts` times.
    * `fn` receives a fresh write id per attempt (pre-images are tagged with it).
    */
-  async transaction<T>(dbs: readonly DbName[], statement: string, fn: (s: Session, attempt: { writeId: string; n: number }) => Promise<T>): Promise<{ value: T; attempts: number; writeId: string }> {
+  async transaction<T>(
+    dbs: readonly DbName[],
+    statement: string,
+    fn: (s: Session, attempt: { writeId: string; n: number }) => Promise<T>,
+  ): Promise<{ value: T; attempts: number; writeId: string }> {
     for (let n = 1; ; n++) {
       const writeId = randomUUID();
       try {
@@ -181,7 +187,10 @@ export class DbPools {
     const pending = pool.getConnection();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DbError(`${statement}: no database connection within ${ms} ms`, { database: dbs, statement, clientCode: 'ACQUIRE_TIMEOUT' })), ms);
+      timer = setTimeout(
+        () => reject(new DbError(`${statement}: no database connection within ${ms} ms`, { database: dbs, statement, clientCode: 'ACQUIRE_TIMEOUT' })),
+        ms,
+      );
     });
     try {
       return await Promise.race([pending, timeout]);

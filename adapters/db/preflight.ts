@@ -53,7 +53,10 @@ async function tryPrivilege(s: Session, n: NeededPrivilege): Promise<MissingPriv
   const t = s.table(n.database, n.table);
   const cols = n.columns.map((c) => mysql.escapeId(c));
   // Touch no row: WHERE FALSE, plus LIMIT 0 so sql_safe_updates has nothing to object to.
-  const sql = n.privilege === 'SELECT' ? `SELECT ${cols.join(', ')} FROM ${t} WHERE FALSE` : `UPDATE ${t} SET ${cols.map((c) => `${c} = ${c}`).join(', ')} WHERE FALSE LIMIT 0`;
+  const sql =
+    n.privilege === 'SELECT'
+      ? `SELECT ${cols.join(', ')} FROM ${t} WHERE FALSE`
+      : `UPDATE ${t} SET ${cols.map((c) => `${c} = ${c}`).join(', ')} WHERE FALSE LIMIT 0`;
   try {
     await s.rows(n.database, `preflight.${n.privilege.toLowerCase()}.${n.table}`, sql, []);
     return undefined;

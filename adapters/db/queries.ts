@@ -137,7 +137,9 @@ export async function selectInstanceLocations(nova: Session, neutron: Session, u
     [...uuids],
   );
   return inst.map((i) => {
-    const bindings = binds.filter((b) => b['device_id'] === i['uuid']).map((b) => ({ portId: String(b['port_id']), host: String(b['host']), status: String(b['status']) }));
+    const bindings = binds
+      .filter((b) => b['device_id'] === i['uuid'])
+      .map((b) => ({ portId: String(b['port_id']), host: String(b['host']), status: String(b['status']) }));
     const host = str(i['host']);
     return { uuid: String(i['uuid']), host, node: str(i['node']), bindings, consistent: bindings.every((b) => b.status !== 'ACTIVE' || b.host === host) };
   });
@@ -245,8 +247,18 @@ export const EVACUATE_PRIVILEGES: readonly NeededPrivilege[] = [
 ];
 
 export const READ_PRIVILEGES: readonly NeededPrivilege[] = [
-  { database: 'nova', table: 'instances', privilege: 'SELECT', columns: ['id', 'uuid', 'host', 'node', 'deleted', 'display_name', 'vm_state', 'task_state', 'power_state'] },
-  { database: 'cinder', table: 'volume_attachment', privilege: 'SELECT', columns: ['id', 'volume_id', 'instance_uuid', 'attach_status', 'mountpoint', 'deleted'] },
+  {
+    database: 'nova',
+    table: 'instances',
+    privilege: 'SELECT',
+    columns: ['id', 'uuid', 'host', 'node', 'deleted', 'display_name', 'vm_state', 'task_state', 'power_state'],
+  },
+  {
+    database: 'cinder',
+    table: 'volume_attachment',
+    privilege: 'SELECT',
+    columns: ['id', 'volume_id', 'instance_uuid', 'attach_status', 'mountpoint', 'deleted'],
+  },
   { database: 'cinder', table: 'volumes', privilege: 'SELECT', columns: ['id', 'status', 'display_name', 'deleted'] },
 ];
 

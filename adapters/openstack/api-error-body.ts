@@ -11,7 +11,10 @@ export function parseApiError(text: string): { apiMessage?: string; apiType?: st
   try {
     body = JSON.parse(text);
   } catch {
-    const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+    const plain = text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     return plain ? { apiMessage: plain.slice(0, 500) } : {};
   }
   if (typeof body !== 'object' || body === null) return {};

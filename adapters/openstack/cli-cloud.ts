@@ -9,8 +9,27 @@ import { cliCommands as cmd, commandLine, type CliCommand } from './cli-commands
 import { movedAllocations } from './cloud.js';
 import * as c from './cli-schemas.js';
 import type {
-  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
-  PortSpec, PortUpdate, Server, ServerFilter, ServerInterface, ServerVolume, Subnet, Volume, VolumeAttachment,
+  Allocations,
+  BlockMigration,
+  Cloud,
+  ComputeService,
+  Fallback,
+  HostUsage,
+  InstanceAction,
+  Migration,
+  MigrationFilter,
+  Network,
+  Port,
+  PortFilter,
+  PortSpec,
+  PortUpdate,
+  Server,
+  ServerFilter,
+  ServerInterface,
+  ServerVolume,
+  Subnet,
+  Volume,
+  VolumeAttachment,
 } from './cloud.js';
 import type { CommandRunner } from './command-runner.js';
 import type { RequestBudget } from './request-budget.js';
@@ -36,7 +55,8 @@ export function serviceOfCommand(argv: readonly string[]): string {
   let noun = '';
   for (let i = 1; i < argv.length && !noun; i++) {
     const a = argv[i]!;
-    if (a.startsWith('--os-')) i++; // a global option and its value
+    if (a.startsWith('--os-'))
+      i++; // a global option and its value
     else if (!a.startsWith('-')) noun = a;
   }
   if (noun === 'resource') return 'placement';
@@ -63,7 +83,10 @@ export class CliCloud implements Cloud {
   }
 
   /** Runs one command; `write` decides what a timeout means. Returns parsed JSON when `schema` is given. */
-  private async run<T>(command: CliCommand, o: { write: boolean; schema?: z.ZodType<T>; allowNotFound?: boolean; acceptExit?: boolean }): Promise<T | undefined> {
+  private async run<T>(
+    command: CliCommand,
+    o: { write: boolean; schema?: z.ZodType<T>; allowNotFound?: boolean; acceptExit?: boolean },
+  ): Promise<T | undefined> {
     const [, ...rest] = command.argv;
     const version = command.computeVersion ?? MICROVERSIONS.compute;
     const argv = ['openstack', ...(this.o.globalArgs ?? []), '--os-compute-api-version', version, ...rest, ...(o.schema ? ['-f', 'json'] : [])];
@@ -91,7 +114,11 @@ export class CliCloud implements Cloud {
     const p = o.schema.safeParse(json);
     if (!p.success) {
       const i = p.error.issues[0];
-      throw new OpenStackCliError(`unexpected openstack output (${i?.path.join('.')}: ${i?.message})`, { ...base, stderrTail: tail(r.stdout, 400), outcome: o.write ? 'unknown' : 'rejected' });
+      throw new OpenStackCliError(`unexpected openstack output (${i?.path.join('.')}: ${i?.message})`, {
+        ...base,
+        stderrTail: tail(r.stdout, 400),
+        outcome: o.write ? 'unknown' : 'rejected',
+      });
     }
     return p.data;
   }
@@ -120,7 +147,14 @@ export class CliCloud implements Cloud {
   private async setService(command: CliCommand, host: string, binary: string): Promise<ComputeService> {
     await this.write(command);
     const s = await this.getComputeService(host, binary);
-    if (!s) throw new OpenStackCliError(`no ${binary} on ${host} after ${commandLine(command.argv)}`, { argv: command.argv, stderrTail: '', durationMs: 0, where: this.o.runner.where, outcome: 'rejected' });
+    if (!s)
+      throw new OpenStackCliError(`no ${binary} on ${host} after ${commandLine(command.argv)}`, {
+        argv: command.argv,
+        stderrTail: '',
+        durationMs: 0,
+        where: this.o.runner.where,
+        outcome: 'rejected',
+      });
     return s;
   }
   disableComputeService(host: string, binary: string, reason: string): Promise<ComputeService> {
@@ -187,7 +221,11 @@ export class CliCloud implements Cloud {
   async getInstanceAction(serverId: string, requestId: string): Promise<InstanceAction | undefined> {
     // 2.84 adds each event's `details`; a cloud older than Ussuri refuses it, and gets the pinned version
     try {
-      return await this.run(cmd.getInstanceAction(serverId, requestId, EVENT_DETAILS_MICROVERSION), { write: false, schema: instanceActionSchema, allowNotFound: true });
+      return await this.run(cmd.getInstanceAction(serverId, requestId, EVENT_DETAILS_MICROVERSION), {
+        write: false,
+        schema: instanceActionSchema,
+        allowNotFound: true,
+      });
     } catch (e) {
       if (!(e instanceof OpenStackCliError) || !/version/i.test(e.stderrTail)) throw e;
       return this.run(cmd.getInstanceAction(serverId, requestId), { write: false, schema: instanceActionSchema, allowNotFound: true });
@@ -233,7 +271,14 @@ export class CliCloud implements Cloud {
       return this.o.rest.updatePort(id, { deviceId: '' });
     }
     const p = await this.getPort(id);
-    if (!p) throw new OpenStackCliError(`port ${id} vanished after update`, { argv: cmd.getPort(id).argv, stderrTail: '', durationMs: 0, where: this.o.runner.where, outcome: 'rejected' });
+    if (!p)
+      throw new OpenStackCliError(`port ${id} vanished after update`, {
+        argv: cmd.getPort(id).argv,
+        stderrTail: '',
+        durationMs: 0,
+        where: this.o.runner.where,
+        outcome: 'rejected',
+      });
     return p;
   }
   deletePort(id: string): Promise<void> {
@@ -304,9 +349,18 @@ export class CliCloud implements Cloud {
     if (!next) return held;
     const owner = rows.find((r) => r.project_id && r.user_id);
     if (!owner?.project_id || !owner.user_id) {
-      throw new OpenStackCliError(`consumer ${consumerId}: placement shows no project/user for its allocations`, { argv: cmd.getConsumerAllocations(consumerId).argv, stderrTail: '', durationMs: 0, where: this.o.runner.where, outcome: 'rejected' });
+      throw new OpenStackCliError(`consumer ${consumerId}: placement shows no project/user for its allocations`, {
+        argv: cmd.getConsumerAllocations(consumerId).argv,
+        stderrTail: '',
+        durationMs: 0,
+        where: this.o.runner.where,
+        outcome: 'rejected',
+      });
     }
-    await this.run(cmd.setConsumerAllocations(consumerId, next, { projectId: owner.project_id, userId: owner.user_id }), { write: true, schema: c.cliConsumerAllocations });
+    await this.run(cmd.setConsumerAllocations(consumerId, next, { projectId: owner.project_id, userId: owner.user_id }), {
+      write: true,
+      schema: c.cliConsumerAllocations,
+    });
     return next;
   }
 
@@ -316,7 +370,9 @@ export class CliCloud implements Cloud {
     const usages = await this.read(cmd.getProviderUsage(rp.uuid), c.cliUsages);
     const shown = await this.read(cmd.getProviderAllocations(rp.uuid), c.cliProviderAllocations);
     return {
-      providerId: rp.uuid, providerName: rp.name, usages: Object.fromEntries(usages.map((u) => [u.resource_class, u.usage])),
+      providerId: rp.uuid,
+      providerName: rp.name,
+      usages: Object.fromEntries(usages.map((u) => [u.resource_class, u.usage])),
       allocations: Object.fromEntries(Object.entries(shown.allocations ?? {}).map(([k, a]) => [k, a.resources])),
     };
   }

@@ -26,16 +26,21 @@ export const cliCommands = {
   disableComputeService: (host: string, binary: string, reason: string) =>
     os('compute', 'service', 'set', '--disable', '--disable-reason', reason, host, binary),
   enableComputeService: (host: string, binary: string) => os('compute', 'service', 'set', '--enable', host, binary),
-  setComputeServiceForcedDown: (host: string, binary: string, down: boolean) =>
-    os('compute', 'service', 'set', down ? '--down' : '--up', host, binary),
+  setComputeServiceForcedDown: (host: string, binary: string, down: boolean) => os('compute', 'service', 'set', down ? '--down' : '--up', host, binary),
 
   // --limit -1: all pages (without it the list stops at Nova's max_limit, 1000 by default).
   listServersOnHost: (host: string) => os('server', 'list', '--host', host, '--all-projects', '--long', '--limit', '-1'),
   getServer: (id: string) => os('server', 'show', id),
   /** The chapter's `--live <host>` is gone from OSC 6.0.0: it is `--live-migration --host` (2.30+). */
   liveMigrateServer: (id: string, o: { host?: string; blockMigration: BlockMigration }) =>
-    os('server', 'migrate', '--live-migration', ...opt('--host', o.host),
-      ...(o.blockMigration === true ? ['--block-migration'] : o.blockMigration === false ? ['--shared-migration'] : []), id),
+    os(
+      'server',
+      'migrate',
+      '--live-migration',
+      ...opt('--host', o.host),
+      ...(o.blockMigration === true ? ['--block-migration'] : o.blockMigration === false ? ['--shared-migration'] : []),
+      id,
+    ),
   migrateServer: (id: string, o: { host?: string } = {}) => os('server', 'migrate', ...opt('--host', o.host), id),
   confirmResize: (id: string) => os('server', 'resize', 'confirm', id),
   evacuateServer: (id: string, o: { host?: string } = {}): CliCommand => ({
@@ -47,24 +52,47 @@ export const cliCommands = {
   stopServer: (id: string) => os('server', 'stop', id),
 
   listMigrations: (f: MigrationFilter) =>
-    os('server', 'migration', 'list', ...opt('--server', f.serverId), ...opt('--host', f.host), ...opt('--status', f.status),
-      ...opt('--type', f.migrationType === 'migration' ? 'cold-migration' : f.migrationType)),
+    os(
+      'server',
+      'migration',
+      'list',
+      ...opt('--server', f.serverId),
+      ...opt('--host', f.host),
+      ...opt('--status', f.status),
+      ...opt('--type', f.migrationType === 'migration' ? 'cold-migration' : f.migrationType),
+    ),
   abortLiveMigration: (serverId: string, migrationId: number) => os('server', 'migration', 'abort', serverId, String(migrationId)),
   listInstanceActions: (serverId: string) => os('server', 'event', 'list', '--long', serverId),
   getInstanceAction: (serverId: string, requestId: string, computeVersion?: string): CliCommand => ({
-    ...os('server', 'event', 'show', serverId, requestId), ...(computeVersion ? { computeVersion } : {}),
+    ...os('server', 'event', 'show', serverId, requestId),
+    ...(computeVersion ? { computeVersion } : {}),
   }),
 
   listPorts: (f: PortFilter = {}) => {
     const fixed = [...(f.subnetId ? [`subnet=${f.subnetId}`] : []), ...(f.fixedIp ? [`ip-address=${f.fixedIp}`] : [])].join(',');
-    return os('port', 'list', ...opt('--network', f.networkId), ...opt('--device-id', f.deviceId), ...opt('--device-owner', f.deviceOwner), ...opt('--name', f.name),
-      ...(fixed ? ['--fixed-ip', fixed] : []));
+    return os(
+      'port',
+      'list',
+      ...opt('--network', f.networkId),
+      ...opt('--device-id', f.deviceId),
+      ...opt('--device-owner', f.deviceOwner),
+      ...opt('--name', f.name),
+      ...(fixed ? ['--fixed-ip', fixed] : []),
+    );
   },
   getPort: (id: string) => os('port', 'show', id),
   createPort: (spec: PortSpec) => {
     const ip = spec.fixedIp;
     const fixed = ip ? [...(ip.subnetId ? [`subnet=${ip.subnetId}`] : []), ...(ip.ipAddress ? [`ip-address=${ip.ipAddress}`] : [])].join(',') : '';
-    return os('port', 'create', '--network', spec.networkId, ...(fixed ? ['--fixed-ip', fixed] : []), ...opt('--device-owner', spec.deviceOwner), spec.name ?? '');
+    return os(
+      'port',
+      'create',
+      '--network',
+      spec.networkId,
+      ...(fixed ? ['--fixed-ip', fixed] : []),
+      ...opt('--device-owner', spec.deviceOwner),
+      spec.name ?? '',
+    );
   },
   /**
    * `port set` for the fields it handles; an empty binding host becomes `port unset --host`, and an
@@ -106,9 +134,20 @@ export const cliCommands = {
   getProviderUsage: (rpId: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'usage', 'show', rpId),
   /** A full replacement of the consumer's allocations (osc-placement reads the consumer generation itself at 1.28). */
   setConsumerAllocations: (consumerId: string, allocations: Record<string, Record<string, number>>, owner: { projectId: string; userId: string }) =>
-    os('--os-placement-api-version', '1.28', 'resource', 'provider', 'allocation', 'set',
+    os(
+      '--os-placement-api-version',
+      '1.28',
+      'resource',
+      'provider',
+      'allocation',
+      'set',
       ...Object.entries(allocations).flatMap(([rp, r]) => ['--allocation', [`rp=${rp}`, ...Object.entries(r).map(([k, v]) => `${k}=${v}`)].join(',')]),
-      '--project-id', owner.projectId, '--user-id', owner.userId, consumerId),
+      '--project-id',
+      owner.projectId,
+      '--user-id',
+      owner.userId,
+      consumerId,
+    ),
   getProviderAllocations: (rpId: string) => os('--os-placement-api-version', '1.28', 'resource', 'provider', 'show', '--allocations', rpId),
 } as const;
 

@@ -153,17 +153,22 @@ function fromEnv(env: NodeJS.ProcessEnv): Dict {
 }
 
 const str = z.string().min(1).optional();
-const truthy = z.union([z.boolean(), z.string()]).optional().transform((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v));
-const entrySchema = z.object({
-  auth_type: z.string().optional(),
-  auth: z.record(z.string(), z.unknown()).default({}),
-  region_name: str,
-  interface: z.string().optional(),
-  endpoint_type: z.string().optional(),
-  cacert: str,
-  verify: truthy,
-  insecure: truthy,
-}).passthrough();
+const truthy = z
+  .union([z.boolean(), z.string()])
+  .optional()
+  .transform((v) => (typeof v === 'string' ? /^(1|true|yes|on)$/i.test(v) : v));
+const entrySchema = z
+  .object({
+    auth_type: z.string().optional(),
+    auth: z.record(z.string(), z.unknown()).default({}),
+    region_name: str,
+    interface: z.string().optional(),
+    endpoint_type: z.string().optional(),
+    cacert: str,
+    verify: truthy,
+    insecure: truthy,
+  })
+  .passthrough();
 
 /** Resolves the cloud, or throws a ConfigError that names every missing or wrong key. */
 export function loadCloudConfig(opts: LoadCloudConfigOptions = {}): CloudConfig {
@@ -179,8 +184,13 @@ export function loadCloudConfig(opts: LoadCloudConfigOptions = {}): CloudConfig 
     const clouds = loadYaml(configSearchPath('clouds', env, cwd, home), read, problems);
     const secure = loadYaml(configSearchPath('secure', env, cwd, home), read, problems);
     const c = clouds && isDict(clouds.doc.clouds) ? clouds.doc.clouds[cloudName] : undefined;
-    if (!clouds && !problems.length) problems.push({ path: 'clouds.yaml', message: `OS_CLOUD=${cloudName} but no clouds.yaml in ${configSearchPath('clouds', env, cwd, home).join(', ')}` });
-    else if (clouds && !isDict(c)) problems.push({ path: `${clouds.path}: clouds.${cloudName}`, message: `no cloud named "${cloudName}" (have: ${isDict(clouds.doc.clouds) ? Object.keys(clouds.doc.clouds).join(', ') : 'none'})` });
+    if (!clouds && !problems.length)
+      problems.push({ path: 'clouds.yaml', message: `OS_CLOUD=${cloudName} but no clouds.yaml in ${configSearchPath('clouds', env, cwd, home).join(', ')}` });
+    else if (clouds && !isDict(c))
+      problems.push({
+        path: `${clouds.path}: clouds.${cloudName}`,
+        message: `no cloud named "${cloudName}" (have: ${isDict(clouds.doc.clouds) ? Object.keys(clouds.doc.clouds).join(', ') : 'none'})`,
+      });
     if (clouds && isDict(c)) {
       entry = c;
       sources.push(clouds.path);
@@ -196,12 +206,18 @@ export function loadCloudConfig(opts: LoadCloudConfigOptions = {}): CloudConfig 
   if (Object.keys(envPart).length) sources.push('environment (OS_*)');
   entry = deepMerge(entry, envPart);
   if (!problems.length && !cloudName && !isDict(entry.auth)) {
-    problems.push({ path: 'OS_CLOUD / OS_AUTH_URL', message: 'no OpenStack credentials: set OS_CLOUD (with a clouds.yaml) or the OS_AUTH_URL/OS_USERNAME/OS_PASSWORD… variables' });
+    problems.push({
+      path: 'OS_CLOUD / OS_AUTH_URL',
+      message: 'no OpenStack credentials: set OS_CLOUD (with a clouds.yaml) or the OS_AUTH_URL/OS_USERNAME/OS_PASSWORD… variables',
+    });
   }
   if (problems.length) throw new ConfigError(problems, 'OpenStack credentials');
   const parsed = entrySchema.safeParse(entry);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), sources.join(', '));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      sources.join(', '),
+    );
   }
   const e = parsed.data;
   const auth = buildAuth(e.auth_type, e.auth, problems);
@@ -247,11 +263,18 @@ function buildAuth(authType: string | undefined, a: Dict, problems: Problem[]): 
     const secret = s('application_credential_secret');
     if (!secret) problems.push({ path: 'auth.application_credential_secret', message: 'required for application-credential auth' });
     if (!s('application_credential_id') && !(s('application_credential_name') && (user.userId || user.username))) {
-      problems.push({ path: 'auth.application_credential_id', message: 'expected application_credential_id, or application_credential_name with username/user_id' });
+      problems.push({
+        path: 'auth.application_credential_id',
+        message: 'expected application_credential_id, or application_credential_name with username/user_id',
+      });
     }
     if (problems.length) return undefined;
     return {
-      type, authUrl, applicationCredentialSecret: secret!, ...user, ...dom,
+      type,
+      authUrl,
+      applicationCredentialSecret: secret!,
+      ...user,
+      ...dom,
       ...(s('application_credential_id') ? { applicationCredentialId: s('application_credential_id') } : {}),
       ...(s('application_credential_name') ? { applicationCredentialName: s('application_credential_name') } : {}),
     };
@@ -262,16 +285,25 @@ function buildAuth(authType: string | undefined, a: Dict, problems: Problem[]): 
   }
   if (!user.username && !user.userId) problems.push({ path: 'auth.username', message: 'expected username (or user_id) for password auth' });
   if (!s('password')) problems.push({ path: 'auth.password', message: 'expected a password (clouds.yaml, secure.yaml or OS_PASSWORD)' });
-  if (user.username && !user.userId && !userDomainName && !userDomainId) problems.push({ path: 'auth.user_domain_name', message: 'a user given by name needs user_domain_name or user_domain_id (e.g. Default)' });
+  if (user.username && !user.userId && !userDomainName && !userDomainId)
+    problems.push({ path: 'auth.user_domain_name', message: 'a user given by name needs user_domain_name or user_domain_id (e.g. Default)' });
   const projectDomainName = s('project_domain_name') ?? (s('project_domain_id') ? undefined : s('default_domain_name'));
   const projectDomainId = s('project_domain_id') ?? (projectDomainName ? undefined : s('default_domain_id'));
-  if (s('project_name') && !s('project_id') && !projectDomainName && !projectDomainId) problems.push({ path: 'auth.project_domain_name', message: 'a project given by name needs project_domain_name or project_domain_id (e.g. Default)' });
+  if (s('project_name') && !s('project_id') && !projectDomainName && !projectDomainId)
+    problems.push({ path: 'auth.project_domain_name', message: 'a project given by name needs project_domain_name or project_domain_id (e.g. Default)' });
   if (problems.length) return undefined;
   const opt = (k: string, v: string | undefined) => (v ? { [k]: v } : {});
   return {
-    type, authUrl, password: s('password')!, ...user, ...dom,
-    ...opt('projectName', s('project_name')), ...opt('projectId', s('project_id')),
-    ...opt('projectDomainName', s('project_id') ? undefined : projectDomainName), ...opt('projectDomainId', s('project_id') ? undefined : projectDomainId),
-    ...opt('domainName', s('domain_name')), ...opt('domainId', s('domain_id')),
+    type,
+    authUrl,
+    password: s('password')!,
+    ...user,
+    ...dom,
+    ...opt('projectName', s('project_name')),
+    ...opt('projectId', s('project_id')),
+    ...opt('projectDomainName', s('project_id') ? undefined : projectDomainName),
+    ...opt('projectDomainId', s('project_id') ? undefined : projectDomainId),
+    ...opt('domainName', s('domain_name')),
+    ...opt('domainId', s('domain_id')),
   };
 }

@@ -10,19 +10,23 @@ import { parseApiError, requestIdOf } from './api-error-body.js';
 import { WireFailure, type Transport } from './transport.js';
 
 const catalogSchema = z.array(
-  z.object({
-    type: z.string(),
-    name: z.string().optional(),
-    endpoints: z.array(z.object({ interface: z.string(), url: z.string(), region_id: z.string().nullish(), region: z.string().nullish() }).passthrough()),
-  }).passthrough(),
+  z
+    .object({
+      type: z.string(),
+      name: z.string().optional(),
+      endpoints: z.array(z.object({ interface: z.string(), url: z.string(), region_id: z.string().nullish(), region: z.string().nullish() }).passthrough()),
+    })
+    .passthrough(),
 );
 const tokenBodySchema = z.object({
-  token: z.object({
-    expires_at: z.string(),
-    catalog: catalogSchema.default([]),
-    project: z.object({ id: z.string(), name: z.string().optional() }).passthrough().optional(),
-    user: z.object({ id: z.string(), name: z.string().optional() }).passthrough().optional(),
-  }).passthrough(),
+  token: z
+    .object({
+      expires_at: z.string(),
+      catalog: catalogSchema.default([]),
+      project: z.object({ id: z.string(), name: z.string().optional() }).passthrough().optional(),
+      user: z.object({ id: z.string(), name: z.string().optional() }).passthrough().optional(),
+    })
+    .passthrough(),
 });
 export type ServiceCatalog = z.infer<typeof catalogSchema>;
 
@@ -91,7 +95,10 @@ export class KeystoneSession {
     }
     const have = token.catalog.map((s) => `${s.type}(${s.endpoints.map((e) => `${e.interface}@${e.region_id ?? e.region ?? '-'}`).join(',')})`).join(' ');
     throw new OpenStackApiError(`no ${types.join('/')} endpoint for interface ${iface}${region ? ` in region ${region}` : ''}`, {
-      method: 'CATALOG', url: this.config.auth.authUrl, outcome: 'not-sent', apiMessage: `catalog has: ${have || 'nothing'}`,
+      method: 'CATALOG',
+      url: this.config.auth.authUrl,
+      outcome: 'not-sent',
+      apiMessage: `catalog has: ${have || 'nothing'}`,
     });
   }
 
@@ -100,7 +107,13 @@ export class KeystoneSession {
     const body = JSON.stringify(authBody(this.config.auth));
     let res;
     try {
-      res = await this.transport.send({ method: 'POST', url, headers: { 'content-type': 'application/json', accept: 'application/json' }, body, timeoutMs: this.timeoutMs });
+      res = await this.transport.send({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body,
+        timeoutMs: this.timeoutMs,
+      });
     } catch (e) {
       // Outcomes here are about the call that needed the token: without one it was never sent.
       const why = e instanceof WireFailure ? e.message : String(e);
@@ -109,7 +122,12 @@ export class KeystoneSession {
     if (res.status !== 201 && res.status !== 200) {
       const api = parseApiError(res.text);
       throw new OpenStackApiError('Keystone authentication failed', {
-        method: 'POST', url, status: res.status, outcome: 'not-sent', ...requestIdOf(res.headers), ...api,
+        method: 'POST',
+        url,
+        status: res.status,
+        outcome: 'not-sent',
+        ...requestIdOf(res.headers),
+        ...api,
       });
     }
     const value = res.headers.get('x-subject-token');
@@ -117,7 +135,11 @@ export class KeystoneSession {
     const expiresAt = parsed.success ? Date.parse(parsed.data.token.expires_at) : NaN;
     if (!value || !parsed.success || Number.isNaN(expiresAt)) {
       throw new OpenStackApiError('Keystone answered without a usable token (X-Subject-Token, token.expires_at)', {
-        method: 'POST', url, status: res.status, outcome: 'not-sent', ...requestIdOf(res.headers),
+        method: 'POST',
+        url,
+        status: res.status,
+        outcome: 'not-sent',
+        ...requestIdOf(res.headers),
       });
     }
     this.issued++;

@@ -67,10 +67,18 @@ export function parseNovaNotification(body: Buffer | string): NovaEvent | undefi
   const ev: NovaEvent = { eventType: m.data.event_type, timestamp: osloTime(m.data.timestamp), publisherId: m.data.publisher_id, payload: data };
   if (m.data.event_type.startsWith('instance.')) {
     const i = instanceData.safeParse(data);
-    if (i.success) Object.assign(ev, { instanceUuid: i.data.uuid, host: i.data.host ?? null, state: i.data.state ?? null, taskState: i.data.task_state ?? null });
+    if (i.success)
+      Object.assign(ev, { instanceUuid: i.data.uuid, host: i.data.host ?? null, state: i.data.state ?? null, taskState: i.data.task_state ?? null });
   } else if (m.data.event_type.startsWith('service.')) {
     const s = serviceData.safeParse(data);
-    if (s.success) ev.service = { host: s.data.host, binary: s.data.binary, disabled: s.data.disabled, disabledReason: s.data.disabled_reason ?? null, forcedDown: s.data.forced_down };
+    if (s.success)
+      ev.service = {
+        host: s.data.host,
+        binary: s.data.binary,
+        disabled: s.data.disabled,
+        disabledReason: s.data.disabled_reason ?? null,
+        forcedDown: s.data.forced_down,
+      };
   }
   return ev;
 }

@@ -130,8 +130,15 @@ export class OpenStackHttp {
       let res: WireResponse;
       try {
         res = await this.transport.send({
-          method, url, timeoutMs,
-          headers: { 'x-auth-token': token.value, accept: 'application/json', ...versionHeaders(service, o.microversion), ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          method,
+          url,
+          timeoutMs,
+          headers: {
+            'x-auth-token': token.value,
+            accept: 'application/json',
+            ...versionHeaders(service, o.microversion),
+            ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
           ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
         });
       } catch (e) {
@@ -164,7 +171,13 @@ export class OpenStackHttp {
         // A 502/504 comes from a proxy in front of the API: the API may have acted on a write.
         const outcome = !isRead && (res.status === 502 || res.status === 504) ? 'unknown' : 'rejected';
         throw new OpenStackApiError(`${service} API refused ${method} ${path.split('?')[0]}`, {
-          method, url, status: res.status, outcome, attempts: attempt, ...requestIdOf(res.headers), ...parseApiError(res.text),
+          method,
+          url,
+          status: res.status,
+          outcome,
+          attempts: attempt,
+          ...requestIdOf(res.headers),
+          ...parseApiError(res.text),
         });
       }
       return this.parse(res, method, url, o.schema);
@@ -183,7 +196,11 @@ export class OpenStackHttp {
     if (!r.success) {
       const issue = r.error.issues[0];
       throw new OpenStackApiError('unexpected response body', {
-        method, url, status: res.status, outcome: method === 'GET' ? 'rejected' : 'unknown', ...requestIdOf(res.headers),
+        method,
+        url,
+        status: res.status,
+        outcome: method === 'GET' ? 'rejected' : 'unknown',
+        ...requestIdOf(res.headers),
         apiMessage: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'does not match'}; body starts ${res.text.slice(0, 200)}`,
       });
     }

@@ -5,8 +5,27 @@
 import { systemClock, type Clock } from '../../core/clock.js';
 import { movedAllocations } from './cloud.js';
 import type {
-  Allocations, BlockMigration, Cloud, ComputeService, Fallback, HostUsage, InstanceAction, Migration, MigrationFilter, Network, Port, PortFilter,
-  PortSpec, PortUpdate, Server, ServerFilter, ServerInterface, ServerVolume, Subnet, Volume, VolumeAttachment,
+  Allocations,
+  BlockMigration,
+  Cloud,
+  ComputeService,
+  Fallback,
+  HostUsage,
+  InstanceAction,
+  Migration,
+  MigrationFilter,
+  Network,
+  Port,
+  PortFilter,
+  PortSpec,
+  PortUpdate,
+  Server,
+  ServerFilter,
+  ServerInterface,
+  ServerVolume,
+  Subnet,
+  Volume,
+  VolumeAttachment,
 } from './cloud.js';
 import type { CloudConfig } from './cloud-config.js';
 import { KeystoneSession } from './keystone-session.js';
@@ -57,7 +76,12 @@ export class RestCloud implements Cloud {
   private async updateService(host: string, binary: string, body: Record<string, unknown>): Promise<ComputeService> {
     const svc = await this.getComputeService(host, binary);
     if (!svc) {
-      throw new OpenStackApiError(`no ${binary} service on host ${host}`, { method: 'GET', url: `/os-services?host=${host}&binary=${binary}`, status: 404, outcome: 'rejected' });
+      throw new OpenStackApiError(`no ${binary} service on host ${host}`, {
+        method: 'GET',
+        url: `/os-services?host=${host}&binary=${binary}`,
+        status: 404,
+        outcome: 'rejected',
+      });
     }
     const r = await this.http.put('compute', `/os-services/${enc(svc.id)}`, { body, schema: s.serviceBody });
     return r.service;
@@ -154,10 +178,7 @@ export class RestCloud implements Cloud {
   // --- network ----------------------------------------------------------------------------------
 
   async listPorts(f: PortFilter = {}): Promise<Port[]> {
-    const fixed = [
-      ...(f.fixedIp ? [`ip_address=${f.fixedIp}`] : []),
-      ...(f.subnetId ? [`subnet_id=${f.subnetId}`] : []),
-    ];
+    const fixed = [...(f.fixedIp ? [`ip_address=${f.fixedIp}`] : []), ...(f.subnetId ? [`subnet_id=${f.subnetId}`] : [])];
     const r = await this.http.get('network', '/ports', {
       query: { network_id: f.networkId, device_id: f.deviceId, device_owner: f.deviceOwner, name: f.name, fixed_ips: fixed.length ? fixed : undefined },
       schema: s.portsBody,
@@ -194,11 +215,17 @@ export class RestCloud implements Cloud {
   }
 
   async findNetwork(nameOrId: string): Promise<Network | undefined> {
-    const byId = /^[0-9a-f-]{36}$/.test(nameOrId) ? await this.http.get('network', `/networks/${enc(nameOrId)}`, { schema: s.networkBody, allow404: true }) : undefined;
+    const byId = /^[0-9a-f-]{36}$/.test(nameOrId)
+      ? await this.http.get('network', `/networks/${enc(nameOrId)}`, { schema: s.networkBody, allow404: true })
+      : undefined;
     if (byId) return byId.network;
     const r = await this.http.get('network', '/networks', { query: { name: nameOrId }, schema: s.networksBody });
     if (r.networks.length > 1) {
-      throw new OpenStackApiError(`network name "${nameOrId}" is ambiguous (${r.networks.length} networks); use its id`, { method: 'GET', url: '/v2.0/networks', outcome: 'rejected' });
+      throw new OpenStackApiError(`network name "${nameOrId}" is ambiguous (${r.networks.length} networks); use its id`, {
+        method: 'GET',
+        url: '/v2.0/networks',
+        outcome: 'rejected',
+      });
     }
     return r.networks[0];
   }
@@ -235,7 +262,9 @@ export class RestCloud implements Cloud {
   }
 
   async attachVolume(serverId: string, volumeId: string, device?: string): Promise<void> {
-    await this.http.post('compute', `/servers/${enc(serverId)}/os-volume_attachments`, { body: { volumeAttachment: { volumeId, ...(device ? { device } : {}) } } });
+    await this.http.post('compute', `/servers/${enc(serverId)}/os-volume_attachments`, {
+      body: { volumeAttachment: { volumeId, ...(device ? { device } : {}) } },
+    });
   }
 
   async detachVolume(serverId: string, volumeId: string): Promise<void> {
@@ -243,7 +272,10 @@ export class RestCloud implements Cloud {
   }
 
   async listVolumeAttachments(f: { instanceId?: string; volumeId?: string }): Promise<VolumeAttachment[]> {
-    const r = await this.http.get('volume', '/attachments/detail', { query: { all_tenants: 1, instance_id: f.instanceId, volume_id: f.volumeId }, schema: s.attachmentsBody });
+    const r = await this.http.get('volume', '/attachments/detail', {
+      query: { all_tenants: 1, instance_id: f.instanceId, volume_id: f.volumeId },
+      schema: s.attachmentsBody,
+    });
     return r.attachments;
   }
 
@@ -278,7 +310,9 @@ export class RestCloud implements Cloud {
     const usages = await this.http.get('placement', `/resource_providers/${enc(rp.uuid)}/usages`, { schema: s.usagesBody });
     const allocs = await this.http.get('placement', `/resource_providers/${enc(rp.uuid)}/allocations`, { schema: s.allocationsBody });
     return {
-      providerId: rp.uuid, providerName: rp.name, usages: usages.usages,
+      providerId: rp.uuid,
+      providerName: rp.name,
+      usages: usages.usages,
       allocations: Object.fromEntries(Object.entries(allocs.allocations).map(([c, a]) => [c, a.resources])),
     };
   }

@@ -20,9 +20,7 @@ export interface KnownHostEntry {
 }
 
 /** The outcome of checking a presented host key. */
-export type HostKeyVerdict =
-  | { status: 'ok'; entry: KnownHostEntry }
-  | { status: 'unknown' | 'changed' | 'revoked'; entry?: KnownHostEntry };
+export type HostKeyVerdict = { status: 'ok'; entry: KnownHostEntry } | { status: 'unknown' | 'changed' | 'revoked'; entry?: KnownHostEntry };
 
 /** The key type named inside an SSH public key blob (its first string). */
 export function keyTypeOfBlob(blob: Buffer): string {

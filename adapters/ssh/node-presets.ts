@@ -116,7 +116,11 @@ export function nodeCommands(settings: NodePresetSettings, host: HostName): Node
             logPath: undefined,
             logTail: (n = 50) => template('journalctl --no-pager -o short-iso -n {n} -u {unit}', { n: arg.int(n), unit }),
             amqpLines: (n = 20) =>
-              template('journalctl --no-pager -o short-iso -u {unit} | grep -F -i -e {pattern} | tail -n {n}', { unit, pattern: arg.pattern(AMQP_CONNECTED), n: arg.int(n) }),
+              template('journalctl --no-pager -o short-iso -u {unit} | grep -F -i -e {pattern} | tail -n {n}', {
+                unit,
+                pattern: arg.pattern(AMQP_CONNECTED),
+                n: arg.int(n),
+              }),
           }
         : fileLog(s.logPath ?? '/var/log/nova/nova-compute.log');
       return {

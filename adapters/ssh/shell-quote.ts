@@ -44,9 +44,7 @@ export const argSchemas = {
   /** Non-negative integer up to 10^9. */
   int: z.number().int().min(0).max(1_000_000_000),
   /** A fixed-string search pattern: printable ASCII words and spaces. */
-  pattern: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9 .,:_/=@+-]{0,199}$/, 'expected a plain search text of letters, digits, spaces and . , : _ / = @ + -'),
+  pattern: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 .,:_/=@+-]{0,199}$/, 'expected a plain search text of letters, digits, spaces and . , : _ / = @ + -'),
   /** A path inside a guest file system ("/" or plain segments; no "..", no name starting with "." or "-"). */
   guestPath: absolutePath,
   /** A libvirt domain name as Nova makes it (instance-0000002a). */

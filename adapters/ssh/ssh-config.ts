@@ -47,7 +47,19 @@ export interface ResolvedHost {
   strictHostKeyChecking: string;
 }
 
-const KNOWN = new Set(['host', 'match', 'include', 'hostname', 'port', 'user', 'identityfile', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile', 'stricthostkeychecking']);
+const KNOWN = new Set([
+  'host',
+  'match',
+  'include',
+  'hostname',
+  'port',
+  'user',
+  'identityfile',
+  'proxyjump',
+  'userknownhostsfile',
+  'globalknownhostsfile',
+  'stricthostkeychecking',
+]);
 
 /** Split a line into words, honouring double quotes, and `key=value`. */
 function words(line: string, where: string): string[] {
@@ -83,7 +95,12 @@ function words(line: string, where: string): string[] {
 }
 
 /** Parse ssh_config text. `include` reads an Include target (glob already expanded). */
-export function parseSshConfig(text: string, file = 'ssh_config', include?: (pattern: string) => Array<{ file: string; text: string }>, depth = 0): ParsedSshConfig {
+export function parseSshConfig(
+  text: string,
+  file = 'ssh_config',
+  include?: (pattern: string) => Array<{ file: string; text: string }>,
+  depth = 0,
+): ParsedSshConfig {
   const blocks: Array<{ patterns: string[] | undefined; options: Array<{ key: string; args: string[]; where: string }> }> = [{ patterns: ['*'], options: [] }];
   const warnings: string[] = [];
   const problems: Array<{ path: string; message: string }> = [];
@@ -110,7 +127,8 @@ export function parseSshConfig(text: string, file = 'ssh_config', include?: (pat
           // Included options belong to the current block unless the file opens its own Host blocks.
           const [head, ...rest] = sub.blocks;
           blocks[blocks.length - 1]!.options.push(...(head?.options ?? []).map((o) => ({ ...o, args: [...o.args] })));
-          for (const b of rest) blocks.push({ patterns: b.patterns ? [...b.patterns] : undefined, options: [...b.options.map((o) => ({ ...o, args: [...o.args] }))] });
+          for (const b of rest)
+            blocks.push({ patterns: b.patterns ? [...b.patterns] : undefined, options: [...b.options.map((o) => ({ ...o, args: [...o.args] }))] });
         }
     } else if (!KNOWN.has(key)) {
       // Every other option is ssh's business, not ours (Ciphers, ControlMaster…): ignored on purpose.
@@ -126,7 +144,13 @@ export function parseSshConfig(text: string, file = 'ssh_config', include?: (pat
 
 /** OpenSSH pattern: `*` and `?` wildcards, case-insensitive. */
 export function matchPattern(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return re.test(name);
 }
 
@@ -216,8 +240,18 @@ export function loadSshConfig(path: string, ctx: ExpandContext = defaultExpandCo
     const p = isAbsolute(p0) ? p0 : join(base, p0);
     const dir = dirname(p);
     const leaf = basename(p);
-    const names = leaf.includes('*') || leaf.includes('?') ? (existsSync(dir) ? readdirSync(dir).filter((n) => matchPattern(leaf, n)).sort() : []) : [leaf];
-    return names.map((n) => join(dir, n)).filter((f) => existsSync(f)).map((f) => ({ file: f, text: readFileSync(f, 'utf8') }));
+    const names =
+      leaf.includes('*') || leaf.includes('?')
+        ? existsSync(dir)
+          ? readdirSync(dir)
+              .filter((n) => matchPattern(leaf, n))
+              .sort()
+          : []
+        : [leaf];
+    return names
+      .map((n) => join(dir, n))
+      .filter((f) => existsSync(f))
+      .map((f) => ({ file: f, text: readFileSync(f, 'utf8') }));
   };
   return parseSshConfig(readFileSync(path, 'utf8'), path, include);
 }

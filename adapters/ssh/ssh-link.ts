@@ -132,7 +132,10 @@ export function openLink(r: ResolvedHost, s: LinkSettings, sock?: Duplex, via?: 
 export function forwardThrough(jump: Client, jumpName: string, host: string, port: number, target: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     jump.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-      if (err) reject(new SshError(target, `jump host ${jumpName} could not open a channel to ${host}:${port}: ${err.message}`, { cause: err, details: { via: jumpName } }));
+      if (err)
+        reject(
+          new SshError(target, `jump host ${jumpName} could not open a channel to ${host}:${port}: ${err.message}`, { cause: err, details: { via: jumpName } }),
+        );
       else resolve(stream);
     });
   });

@@ -67,7 +67,12 @@ export async function openStepUpDialog(action: ButtonAction, ctx: ActionContext,
       close: { type: 'plain_text', text: 'Back' },
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: `Operation \`${operationId}\` reads a customer's data. Type the code of your authenticator app.` } },
-        { type: 'input', block_id: 'totp', label: { type: 'plain_text', text: 'TOTP code' }, element: { type: 'plain_text_input', action_id: 'totp', min_length: 6, max_length: 6 } },
+        {
+          type: 'input',
+          block_id: 'totp',
+          label: { type: 'plain_text', text: 'TOTP code' },
+          element: { type: 'plain_text_input', action_id: 'totp', min_length: 6, max_length: 6 },
+        },
       ],
     },
   });
@@ -75,7 +80,8 @@ export async function openStepUpDialog(action: ButtonAction, ctx: ActionContext,
 
 /** Pure check before the dialog is acknowledged: errors by block id keep it open. */
 export function checkDialog(view: ViewSubmission): Record<string, string> | undefined {
-  if (view.callbackId === STEP_UP_DIALOG) return /^\d{6}$/.test((view.values.totp ?? '').trim()) ? undefined : { totp: 'expected the 6 digits your authenticator app shows' };
+  if (view.callbackId === STEP_UP_DIALOG)
+    return /^\d{6}$/.test((view.values.totp ?? '').trim()) ? undefined : { totp: 'expected the 6 digits your authenticator app shows' };
   if (view.callbackId !== REJECT_DIALOG && view.callbackId !== BREAK_GLASS_DIALOG) return undefined;
   const r = reasonSchema.safeParse(view.values.reason ?? '');
   return r.success ? undefined : { reason: r.error.issues[0]?.message ?? 'expected a reason' };

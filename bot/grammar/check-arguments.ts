@@ -83,7 +83,7 @@ export function checkArguments(spec: CommandSpec, tokens: readonly Token[]): { a
 
   // Extra words: those right after an unquoted option usually are the rest of a value with spaces.
   const extra = positionals.slice(spec.positionals.length);
-  for (let i = 0; i < extra.length; ) {
+  for (let i = 0; i < extra.length;) {
     const start = extra[i]!;
     let j = i + 1;
     while (j < extra.length && extra[j]!.index === extra[j - 1]!.index + 1) j++;
@@ -92,11 +92,19 @@ export function checkArguments(spec: CommandSpec, tokens: readonly Token[]): { a
       const whole = [before.value, ...extra.slice(i, j).map((e) => e.token.text)].join(' ');
       problems.push({
         path: before.key,
-        message: `${before.key}= is followed by ${showValue(extra.slice(i, j).map((e) => e.token.text).join(' '))}: quote a value with spaces, e.g. ${before.key}=${quoteValue(whole)}`,
+        message: `${before.key}= is followed by ${showValue(
+          extra
+            .slice(i, j)
+            .map((e) => e.token.text)
+            .join(' '),
+        )}: quote a value with spaces, e.g. ${before.key}=${quoteValue(whole)}`,
       });
     } else {
       for (const e of extra.slice(i, j)) {
-        problems.push({ path: 'args', message: `unexpected ${showValue(e.token.text)}: this command takes ${positionalSummary(spec)}.${extraWordHint(spec, e.token)}` });
+        problems.push({
+          path: 'args',
+          message: `unexpected ${showValue(e.token.text)}: this command takes ${positionalSummary(spec)}.${extraWordHint(spec, e.token)}`,
+        });
       }
     }
     i = j;
@@ -119,4 +127,3 @@ export function checkArguments(spec: CommandSpec, tokens: readonly Token[]): { a
   for (const k of [...spec.positionals, ...spec.options, ...spec.flags].map((x) => x.key)) if (k in args) ordered[k] = args[k];
   return { args: ordered, problems };
 }
-

@@ -94,7 +94,10 @@ function verbProblem(family: CommandFamily, tokens: readonly Token[], names: Com
 
 /** The usage to show when the text does not even tokenize: the command's, if its first word is one. */
 function guessUsage(family: CommandFamily, text: string, names: CommandNames): string {
-  const words = text.trim().split(/\s+/).map((w) => w.toLowerCase());
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .map((w) => w.toLowerCase());
   const spec = commandsOf(family).find((s) => [s.words, ...s.aliases].some((ws) => ws.every((w, i) => words[i] === w)));
   return spec ? usageOf(spec, names) : familyUsage(family, names);
 }
@@ -110,7 +113,10 @@ export function parseCommand(slash: string, text: string, options: ParseOptions 
   if (!family) throw new ChatOpsError('UNKNOWN_COMMAND', `unknown slash command ${slash}`, { details: { command: slash } });
   const input = normalizeSlackText(text);
   if (input.length > MAX_TEXT_LENGTH) {
-    throw new InputError([{ path: 'text', message: `the command text has ${input.length} characters; at most ${MAX_TEXT_LENGTH} are accepted` }], familyUsage(family, names));
+    throw new InputError(
+      [{ path: 'text', message: `the command text has ${input.length} characters; at most ${MAX_TEXT_LENGTH} are accepted` }],
+      familyUsage(family, names),
+    );
   }
   const tokenized = tokenize(input);
   if (!tokenized.ok) throw new InputError([tokenized.problem], guessUsage(family, input, names));
@@ -131,7 +137,10 @@ export function parseCommand(slash: string, text: string, options: ParseOptions 
   }
   const { args, problems } = checkArguments(spec, rest);
   if (problems.length === 0 && options.now !== undefined && typeof args['at'] === 'number' && args['at'] <= options.now) {
-    problems.push({ path: 'at', message: `${formatUtcTime(args['at'])} is not in the future (now is ${formatUtcTime(options.now)}); expected a later UTC time, or in=<duration>` });
+    problems.push({
+      path: 'at',
+      message: `${formatUtcTime(args['at'])} is not in the future (now is ${formatUtcTime(options.now)}); expected a later UTC time, or in=<duration>`,
+    });
   }
   if (problems.length) throw new InputError(problems, usageOf(spec, names));
   return { kind: 'command', command: { family, verb: spec.verb, name: spec.name, args: Object.freeze(args) } };

@@ -26,8 +26,18 @@ export const SLASH_COMMANDS: readonly SlashCommandSpec[] = [
     description: "Inspect a failed instance's disk (read-only, approved)",
     usageHint: 'inspect <uuid> reason="…" [path=…] | help',
   },
-  { family: 'volume', command: '/volume', description: 'Re-attach the volumes of a node after a reboot', usageHint: 'reattach <host> [instance=<uuid>] | help' },
-  { family: 'ip', command: '/ip', description: 'Public IPs: create ports, detach, check, recover lost addresses', usageHint: 'port create|detach|check|recover … | help' },
+  {
+    family: 'volume',
+    command: '/volume',
+    description: 'Re-attach the volumes of a node after a reboot',
+    usageHint: 'reattach <host> [instance=<uuid>] | help',
+  },
+  {
+    family: 'ip',
+    command: '/ip',
+    description: 'Public IPs: create ports, detach, check, recover lost addresses',
+    usageHint: 'port create|detach|check|recover … | help',
+  },
   { family: 'op', command: '/op', description: 'Operations: list, show, resume, abort, undo', usageHint: 'list|show|resume|abort|undo <op-id> | help' },
   { family: 'schedule', command: '/schedule', description: 'Scheduled runs: list, cancel', usageHint: 'list|cancel <schedule-id> | help' },
 ];

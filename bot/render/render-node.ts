@@ -22,7 +22,10 @@ export function renderNodeStatus(st: NodeStatus, locks: readonly LockRecord[], n
             .sort((a, b) => b[1] - a[1])
             .map(([k, n]) => `${n} ${escapeMrkdwn(k)}`)
             .join(', ')}`;
-  const proc = 'error' in st.process ? `Process on the node: could not be checked (${escapeMrkdwn(st.process.error)})` : `Process on the node: ${st.process.running ? 'running' : '*not running*'}${st.process.detail ? ` — ${escapeMrkdwn(st.process.detail)}` : ''}`;
+  const proc =
+    'error' in st.process
+      ? `Process on the node: could not be checked (${escapeMrkdwn(st.process.error)})`
+      : `Process on the node: ${st.process.running ? 'running' : '*not running*'}${st.process.detail ? ` — ${escapeMrkdwn(st.process.detail)}` : ''}`;
   const amqp =
     'error' in st.amqp
       ? `Last AMQP connection: log not readable (${escapeMrkdwn(st.amqp.error)})`
@@ -30,7 +33,9 @@ export function renderNodeStatus(st: NodeStatus, locks: readonly LockRecord[], n
         ? 'Last AMQP connection: none in the log (Zed logs the first connection at DEBUG only)'
         : `Last AMQP connection: ${formatUtcTime(st.amqp.at)}${st.amqp.server ? ` to ${escapeMrkdwn(st.amqp.server)}` : ''} (${Math.round((now - st.amqp.at) / 60_000)} min ago)`;
   const held = locks.filter((l) => l.key === st.host || l.key.endsWith(`:${st.host}`));
-  const ops = held.length ? held.map((l) => `Operation ${code(l.operationId)} holds this host (asked by <@${l.requester.userId}> at ${formatUtcTime(l.acquiredAt)})`).join('\n') : 'No operation holds this host.';
+  const ops = held.length
+    ? held.map((l) => `Operation ${code(l.operationId)} holds this host (asked by <@${l.requester.userId}> at ${formatUtcTime(l.acquiredAt)})`).join('\n')
+    : 'No operation holds this host.';
   const blocks = [header(`Node ${st.host}`), section([svc, proc, amqp, inst, ops].join('\n'))];
   if (!('error' in st.instances) && st.instances.sample.length) {
     const lines = st.instances.sample.map((i) => `${code(i.id)} ${escapeMrkdwn(i.name)} · ${escapeMrkdwn(i.status)}`);
@@ -45,12 +50,16 @@ export function renderNodeStatus(st: NodeStatus, locks: readonly LockRecord[], n
 export function renderNodeList(p: NodeListPage): Rendered {
   const filter = p.state ? ` (${p.state})` : '';
   if (!p.rows.length) return { text: `No compute nodes${filter}.`, blocks: [section(`No compute nodes${filter} in cloud ${escapeMrkdwn(p.cloud)}.`)] };
-  const lines = p.rows.map(({ service: s, instances }) =>
-    `${code(s.host)} ${upDown(s)} · *${s.status}*${s.disabledReason ? ` (${escapeMrkdwn(s.disabledReason)})` : ''} · ${instances === undefined ? '? instances' : `${instances} instance${instances === 1 ? '' : 's'}`}${s.zone ? ` · ${escapeMrkdwn(s.zone)}` : ''}`,
+  const lines = p.rows.map(
+    ({ service: s, instances }) =>
+      `${code(s.host)} ${upDown(s)} · *${s.status}*${s.disabledReason ? ` (${escapeMrkdwn(s.disabledReason)})` : ''} · ${instances === undefined ? '? instances' : `${instances} instance${instances === 1 ? '' : 's'}`}${s.zone ? ` · ${escapeMrkdwn(s.zone)}` : ''}`,
   );
   const more = p.page < p.pages ? ` · next: \`/node list${p.state ? ` state=${p.state}` : ''} page=${p.page + 1}\`` : '';
   return {
     text: `${p.total} compute nodes${filter}, page ${p.page} of ${p.pages}`,
-    blocks: [...packLines(lines, 8, (n) => `… and ${n} more`), context(`${p.total} nodes${filter} · page ${p.page} of ${p.pages}${more} · cloud ${escapeMrkdwn(p.cloud)}`)],
+    blocks: [
+      ...packLines(lines, 8, (n) => `… and ${n} more`),
+      context(`${p.total} nodes${filter} · page ${p.page} of ${p.pages}${more} · cloud ${escapeMrkdwn(p.cloud)}`),
+    ],
   };
 }

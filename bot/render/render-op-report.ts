@@ -45,7 +45,9 @@ export function renderOpShow(r: OperationReport): SlackMessage {
 }
 
 export function renderOpList(ops: OperationRecord[]): SlackMessage {
-  const lines = ops.map((op) => `• \`${op.id}\` ${escapeMrkdwn(op.runbook)} ${escapeMrkdwn(op.target)} — *${op.state}* — <@${op.requester.userId}> ${iso(op.createdAt)}`);
+  const lines = ops.map(
+    (op) => `• \`${op.id}\` ${escapeMrkdwn(op.runbook)} ${escapeMrkdwn(op.target)} — *${op.state}* — <@${op.requester.userId}> ${iso(op.createdAt)}`,
+  );
   return { text: `${ops.length} operations`, blocks: pack('Operations (newest first)', lines.length ? lines : ['(none)'], 10) };
 }
 

@@ -59,7 +59,13 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
     context(`Asked by <@${p.requester.userId}>`, `plan ${code(plan.hash.slice(0, 12))}`),
   ];
   if (plan.warnings?.length) {
-    blocks.push(...packLines(plan.warnings.map((w) => `:large_yellow_circle: ${escapeMrkdwn(w)}`), 2, (n) => `… and ${n} more warnings (see \`/op show ${p.operationId}\`)`));
+    blocks.push(
+      ...packLines(
+        plan.warnings.map((w) => `:large_yellow_circle: ${escapeMrkdwn(w)}`),
+        2,
+        (n) => `… and ${n} more warnings (see \`/op show ${p.operationId}\`)`,
+      ),
+    );
   }
   // Keep room for the header, summary, warnings, approval text and buttons.
   const room = L.blocksPerMessage - blocks.length - 4;
@@ -67,7 +73,9 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
   if (p.approval) {
     const a = p.approval;
     blocks.push(
-      section(`*Needs ${a.needed} approval${a.needed > 1 ? 's' : ''}* from ${a.approversText} (not <@${p.requester.userId}>). Expires <!date^${Math.floor(a.expiresAt / 1000)}^{time}|in a while>.`),
+      section(
+        `*Needs ${a.needed} approval${a.needed > 1 ? 's' : ''}* from ${a.approversText} (not <@${p.requester.userId}>). Expires <!date^${Math.floor(a.expiresAt / 1000)}^{time}|in a while>.`,
+      ),
       {
         type: 'actions',
         block_id: `approval:${a.requestId}`,
@@ -80,12 +88,21 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
             value: approvalButtonValue(a.requestId, plan.hash),
             confirm: {
               title: { type: 'plain_text', text: 'Approve this plan?' },
-              text: { type: 'mrkdwn', text: clip(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. It starts right away.`, L.confirmText) },
+              text: {
+                type: 'mrkdwn',
+                text: clip(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. It starts right away.`, L.confirmText),
+              },
               confirm: { type: 'plain_text', text: 'Approve' },
               deny: { type: 'plain_text', text: 'Back' },
             },
           },
-          { type: 'button', action_id: 'approval.reject', text: { type: 'plain_text', text: 'Reject' }, style: 'danger', value: approvalButtonValue(a.requestId, plan.hash) },
+          {
+            type: 'button',
+            action_id: 'approval.reject',
+            text: { type: 'plain_text', text: 'Reject' },
+            style: 'danger',
+            value: approvalButtonValue(a.requestId, plan.hash),
+          },
           { type: 'button', action_id: 'approval.cancel', text: { type: 'plain_text', text: 'Cancel' }, value: approvalButtonValue(a.requestId, plan.hash) },
           ...(a.breakGlass
             ? [
@@ -96,7 +113,10 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
                   value: approvalButtonValue(a.requestId, plan.hash),
                   confirm: {
                     title: { type: 'plain_text' as const, text: 'Run without a second person?' },
-                    text: { type: 'mrkdwn' as const, text: 'Only for the break-glass group, only in an emergency. It is announced in the channel and audited.' },
+                    text: {
+                      type: 'mrkdwn' as const,
+                      text: 'Only for the break-glass group, only in an emergency. It is announced in the channel and audited.',
+                    },
                     confirm: { type: 'plain_text' as const, text: 'Break glass' },
                     deny: { type: 'plain_text' as const, text: 'Back' },
                   },

@@ -96,7 +96,13 @@ export function renderStatusCard(m: StatusModel, now: number): SlackMessage {
       type: 'actions',
       block_id: clip(`op:${op.opId}`, L.blockId),
       elements: [
-        { type: 'button', action_id: STATUS_CARD_ACTIONS.resume, text: { type: 'plain_text', text: 'Resume (needs approval)' }, value: op.opId, style: 'primary' },
+        {
+          type: 'button',
+          action_id: STATUS_CARD_ACTIONS.resume,
+          text: { type: 'plain_text', text: 'Resume (needs approval)' },
+          value: op.opId,
+          style: 'primary',
+        },
         { type: 'button', action_id: STATUS_CARD_ACTIONS.abort, text: { type: 'plain_text', text: 'Abort' }, value: op.opId, style: 'danger' },
       ],
     });
@@ -146,7 +152,9 @@ export function renderFinalSummary(m: StatusModel): SlackMessage {
   const head = `${STATE_LABEL[m.state]} in ${formatDuration(total)}: ${c.ok} ok, ${c.skipped} already done, ${c.failed} failed, ${c.pending + c.inDoubt} not run or in doubt (of ${c.total}).`;
   const timed = m.steps.filter((s) => s.startedAt !== undefined && s.endedAt !== undefined);
   const slowest = [...timed].sort((a, b) => b.endedAt! - b.startedAt! - (a.endedAt! - a.startedAt!)).slice(0, 10);
-  const lines = slowest.map((s) => `• ${escapeMrkdwn(clip(s.title, 200))}: ${formatDuration(s.endedAt! - s.startedAt!)}${s.state === 'failed' ? ' (failed)' : ''}`);
+  const lines = slowest.map(
+    (s) => `• ${escapeMrkdwn(clip(s.title, 200))}: ${formatDuration(s.endedAt! - s.startedAt!)}${s.state === 'failed' ? ' (failed)' : ''}`,
+  );
   const blocks: KnownBlock[] = [section(`${head}${m.finishDetail ? `\n${escapeMrkdwn(m.finishDetail)}` : ''}`)];
   if (lines.length) {
     blocks.push(section(`${timed.length > slowest.length ? `Slowest ${slowest.length} of ${timed.length} steps` : 'Step durations'}:\n${lines.join('\n')}`));

@@ -40,7 +40,9 @@ export function command(d: Def): CommandSpec {
 export const differentHosts =
   (aKey: string, aName: string, bKey: string, bName: string) =>
   (args: Readonly<Record<string, unknown>>): Problem[] =>
-    args[aKey] !== undefined && args[aKey] === args[bKey] ? [{ path: bName, message: `${bName} must differ from ${aName} (both are ${String(args[aKey])})` }] : [];
+    args[aKey] !== undefined && args[aKey] === args[bKey]
+      ? [{ path: bName, message: `${bName} must differ from ${aName} (both are ${String(args[aKey])})` }]
+      : [];
 
 /** The options that make a schedulable command a scheduled run; they never reach the runbook's input. */
 export const SCHEDULE_KEYS = ['at', 'in'] as const;

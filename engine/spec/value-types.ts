@@ -96,7 +96,12 @@ export const UTC_TIME: ValueType = {
 
 export const OP_ID: ValueType = { schema: operationId, value: operationId, placeholder: '<op-id>', expected: 'an operation id such as op-abcdefgh2345' };
 
-export const SCHEDULE_ID: ValueType = { schema: scheduleId, value: scheduleId, placeholder: '<schedule-id>', expected: 'a schedule id such as sc-abcdefgh2345' };
+export const SCHEDULE_ID: ValueType = {
+  schema: scheduleId,
+  value: scheduleId,
+  placeholder: '<schedule-id>',
+  expected: 'a schedule id such as sc-abcdefgh2345',
+};
 
 /** `yes`/`no` → true/false. */
 export const YES_NO: ValueType = {
@@ -113,7 +118,12 @@ export const YES_NO: ValueType = {
 
 /** A whole number in [min, max]. */
 export function intRange(min: number, max: number): ValueType {
-  return { schema: boundedInt(min, max), value: z.number().int().min(min).max(max), placeholder: `${min}-${max}`, expected: `a whole number from ${min} to ${max}` };
+  return {
+    schema: boundedInt(min, max),
+    value: z.number().int().min(min).max(max),
+    placeholder: `${min}-${max}`,
+    expected: `a whole number from ${min} to ${max}`,
+  };
 }
 
 /**

@@ -79,10 +79,15 @@ approvals:
   const ends = new WeakMap<BotProcess, Promise<string | null>>();
   /** The signal that ended the process (one listener per process, however often it is asked). */
   const exited = (b: BotProcess) => {
-    if (!ends.has(b)) ends.set(b, new Promise<string | null>((r) => (b.child.exitCode !== null || b.child.signalCode ? r(b.child.signalCode) : b.child.once('exit', (_c, s) => r(s)))));
+    if (!ends.has(b))
+      ends.set(
+        b,
+        new Promise<string | null>((r) => (b.child.exitCode !== null || b.child.signalCode ? r(b.child.signalCode) : b.child.once('exit', (_c, s) => r(s)))),
+      );
     return ends.get(b)!;
   };
-  const serversOf = async () => (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`));
+  const serversOf = async () =>
+    (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`));
 
   beforeAll(async () => {
     await requireLab();
@@ -90,7 +95,10 @@ approvals:
     prefix = uniquePrefix('crash').replace(/-$/, '');
     await sshHost('c01', 'lab-nova-compute start');
     await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
-    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '5', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '5', '--prefix', prefix, '--host', 'c01'], {
+      reject: false,
+      timeout: 600_000,
+    });
     if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
     const off = (await serversOf()).find((s) => s['Name'] === `${prefix}-vm-1`)!;
     await osOk(['server', 'stop', off['ID']!]);
@@ -192,12 +200,16 @@ approvals:
     for (const s of mine) {
       expect(s['Host'], `${s['Name']} ${log.join('\n')}`).toBe('c02');
       const migrations = await osJson<Row[]>(['server', 'migration', 'list', '--server', s['ID']!]);
-      expect(migrations.map((m) => m['Status']), `${s['Name']}: ${log.join('\n')}`).toEqual([s['Status'] === 'SHUTOFF' ? 'confirmed' : 'completed']);
+      expect(
+        migrations.map((m) => m['Status']),
+        `${s['Name']}: ${log.join('\n')}`,
+      ).toEqual([s['Status'] === 'SHUTOFF' ? 'confirmed' : 'completed']);
     }
     expect(mine.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
     // Nothing left pointing at c01 (invariant 2): port bindings, and Placement allocations on c02 only.
     const rest = await Rest.login();
-    const rps = (await rest.call<{ resource_providers: { uuid: string; name: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers`)).body.resource_providers;
+    const rps = (await rest.call<{ resource_providers: { uuid: string; name: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers`)).body
+      .resource_providers;
     const c02 = rps.find((r) => r.name === 'c02')!.uuid;
     let bound = 0;
     for (const s of mine) {

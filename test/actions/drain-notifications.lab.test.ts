@@ -19,7 +19,11 @@ const N = 4;
 
 /** nova-api's access-log lines written since byte `from`. */
 function apiLinesSince(from: number): string[] {
-  return readFileSync(NOVA_API_LOG).subarray(from).toString('utf8').split('\n').filter((l) => l.includes('nova.osapi_compute.wsgi.server'));
+  return readFileSync(NOVA_API_LOG)
+    .subarray(from)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.includes('nova.osapi_compute.wsgi.server'));
 }
 
 describe("Nova's notifications on the lab", () => {
@@ -32,7 +36,11 @@ describe("Nova's notifications on the lab", () => {
     await requireLab();
     lock = await holdLabHost('c01');
     prefix = uniquePrefix('notif').replace(/-$/, '');
-    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+    const seeded = await execa(
+      'bash',
+      [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'],
+      { reject: false, timeout: 600_000 },
+    );
     if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
     servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
   }, 900_000);
@@ -40,7 +48,10 @@ describe("Nova's notifications on the lab", () => {
   afterAll(async () => {
     await lab?.close();
     // the drain disabled c01 (stop-service=no): put it back as it was, whatever happened
-    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env: { ...process.env, OS_CLIENT_CONFIG_FILE: labInfo().cloudsYaml, OS_CLOUD: 'lab' }, reject: false });
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], {
+      env: { ...process.env, OS_CLIENT_CONFIG_FILE: labInfo().cloudsYaml, OS_CLOUD: 'lab' },
+      reject: false,
+    });
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
     lock?.release();
   }, 900_000);
@@ -80,7 +91,7 @@ describe("Nova's notifications on the lab", () => {
     expect(card.text, story()).toMatch(/succeeded/);
     // what the bot asked of nova-api during the drain (before this test's own reads below)
     // nova-api writes a request's line after its response: wait until every move request is there
-    const lines = await waitFor('the drain\'s requests in nova-api\'s log', () => {
+    const lines = await waitFor("the drain's requests in nova-api's log", () => {
       const l = apiLinesSince(from);
       return servers.slice(1).every((id) => l.some((x) => x.includes(`POST /v2.1/servers/${id}/action`))) && l;
     });

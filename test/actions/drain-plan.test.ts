@@ -21,10 +21,22 @@ import { checkBlocks } from '../../slack-standin/block-check.js';
 import { systemClock } from '../../core/clock.js';
 
 const svc = (host: string, o: Partial<ComputeService> = {}): ComputeService => ({
-  id: `id-${host}`, host, binary: 'nova-compute', status: 'enabled', state: 'up', disabledReason: null, forcedDown: false, updatedAt: null, ...o,
+  id: `id-${host}`,
+  host,
+  binary: 'nova-compute',
+  status: 'enabled',
+  state: 'up',
+  disabledReason: null,
+  forcedDown: false,
+  updatedAt: null,
+  ...o,
 });
 const srv = (n: number, status: string, host = 'c01', taskState: string | null = null): Server => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, name: `vm-${String(n).padStart(3, '0')}`, status, taskState, host,
+  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  name: `vm-${String(n).padStart(3, '0')}`,
+  status,
+  taskState,
+  host,
 });
 
 /** The read calls planning makes, over arrays; any other call fails the test. */
@@ -51,9 +63,19 @@ function readOnlyCloud(services: ComputeService[], servers: Server[]): Cloud {
 function deps(cloud: Cloud, history?: NodeDeps['history']): NodeDeps {
   return {
     node: {
-      name: 'test', cloud, clock: systemClock, sudo: false, migrationTimeoutMs: 60_000,
+      name: 'test',
+      cloud,
+      clock: systemClock,
+      sudo: false,
+      migrationTimeoutMs: 60_000,
       commands: (h) => nodeCommands({ preset: 'systemd' }, h),
-      shell: { run: async () => { throw new Error('no SSH while planning'); }, equivalent: (h, c) => `ssh ${h} ${c.display}`, close: async () => undefined },
+      shell: {
+        run: async () => {
+          throw new Error('no SSH while planning');
+        },
+        equivalent: (h, c) => `ssh ${h} ${c.display}`,
+        close: async () => undefined,
+      },
     },
     ...(history ? { history } : {}),
   };
@@ -64,7 +86,15 @@ const args = (o: Record<string, unknown> = {}) => drainRunbook.input.parse({ hos
 
 describe('drain plan', () => {
   const services = [svc('c01'), svc('c02')];
-  const servers = [srv(1, 'ACTIVE'), srv(2, 'SHUTOFF'), srv(3, 'ERROR'), srv(4, 'PAUSED'), srv(5, 'ACTIVE', 'c01', 'rebooting'), srv(6, 'ACTIVE', 'c02'), srv(7, 'SUSPENDED')];
+  const servers = [
+    srv(1, 'ACTIVE'),
+    srv(2, 'SHUTOFF'),
+    srv(3, 'ERROR'),
+    srv(4, 'PAUSED'),
+    srv(5, 'ACTIVE', 'c01', 'rebooting'),
+    srv(6, 'ACTIVE', 'c02'),
+    srv(7, 'SUSPENDED'),
+  ];
 
   it('moves ACTIVE/PAUSED live and SHUTOFF cold, names the rest with what happens to them, and orders the steps of §1', async () => {
     const draft = await drainRunbook.plan(args(), deps(readOnlyCloud(services, servers)), ctx);
@@ -98,7 +128,10 @@ describe('drain plan', () => {
     expect(draft.steps.map((s) => s.id)).toContain('pin-init');
     expect(draft.steps.flatMap((s) => s.equivalent).join('\n')).toContain('--live-migration --host c02 --block-migration');
     const a = finalizePlan('node.drain', draft);
-    const b = finalizePlan('node.drain', await drainRunbook.plan(args({ parallel: 4, to: 'c02', mode: 'block', pinInit: true }), deps(readOnlyCloud(services, many.slice(1))), ctx));
+    const b = finalizePlan(
+      'node.drain',
+      await drainRunbook.plan(args({ parallel: 4, to: 'c02', mode: 'block', pinInit: true }), deps(readOnlyCloud(services, many.slice(1))), ctx),
+    );
     expect(a.hash).not.toBe(b.hash); // an instance gone between plan and start is drift
     // steps() rebuilt from the stored plan match the plan's steps one for one
     expect(drainRunbook.steps(a, d).map((s) => s.id)).toEqual(a.steps.map((s) => s.id));
@@ -115,9 +148,23 @@ describe('undrain plan', () => {
   it('brings back only recorded instances that still exist and are elsewhere; names the rest', async () => {
     const servers = [srv(1, 'ACTIVE', 'c02'), srv(2, 'SHUTOFF', 'c02'), srv(3, 'ERROR', 'c02'), srv(4, 'ACTIVE', 'c01')];
     const moved = (n: number): MoveResult => ({ id: srv(n, '').id, name: `vm-${String(n).padStart(3, '0')}`, from: 'c01', to: 'c02', result: 'moved', ms: 1 });
-    const history = { lastDrain: async () => ({ opId: 'op-aaaaaaaaaaaa', at: 0, instances: [1, 2, 3, 4, 9].map(moved) }), drainUnderWay: async () => undefined };
-    const draft = await undrainRunbook.plan({ host: 'c01', migrateBack: true }, deps(readOnlyCloud([svc('c01', { status: 'disabled', state: 'down' })], servers), history), ctx);
-    expect(draft.steps.map((s) => s.id)).toEqual(['init-files-back', 'start-service', 'verify-service', 'enable-service', `migrate-back:${srv(1, '').id}`, `migrate-back:${srv(2, '').id}`]);
+    const history = {
+      lastDrain: async () => ({ opId: 'op-aaaaaaaaaaaa', at: 0, instances: [1, 2, 3, 4, 9].map(moved) }),
+      drainUnderWay: async () => undefined,
+    };
+    const draft = await undrainRunbook.plan(
+      { host: 'c01', migrateBack: true },
+      deps(readOnlyCloud([svc('c01', { status: 'disabled', state: 'down' })], servers), history),
+      ctx,
+    );
+    expect(draft.steps.map((s) => s.id)).toEqual([
+      'init-files-back',
+      'start-service',
+      'verify-service',
+      'enable-service',
+      `migrate-back:${srv(1, '').id}`,
+      `migrate-back:${srv(2, '').id}`,
+    ]);
     const w = draft.warnings!.join('\n');
     expect(w).toMatch(/vm-003 .* ERROR on c02: Nova cannot migrate it/);
     expect(w).toMatch(/vm-009 .* deleted since the drain/);
@@ -128,11 +175,24 @@ describe('undrain plan', () => {
     const store = await openStore({ kind: 'sqlite', path: ':memory:' });
     const history = storeDrainHistory(store);
     const cloud = readOnlyCloud([svc('c01', { status: 'disabled' })], [srv(1, 'ACTIVE', 'c02')]);
-    const drain = await store.createOperation({ runbook: 'node.drain', target: 'c01', plan: {}, planHash: 'h', state: 'running', requester: { userId: 'U0ALICE01', teamId: 'T1' }, channelId: 'C1' });
+    const drain = await store.createOperation({
+      runbook: 'node.drain',
+      target: 'c01',
+      plan: {},
+      planHash: 'h',
+      state: 'running',
+      requester: { userId: 'U0ALICE01', teamId: 'T1' },
+      channelId: 'C1',
+    });
     for (const migrateBack of [true, false]) {
-      const err = await undrainRunbook.plan({ host: 'c01', migrateBack }, deps(cloud, history), ctx).then(() => undefined, (e: unknown) => e as ChatOpsError);
+      const err = await undrainRunbook.plan({ host: 'c01', migrateBack }, deps(cloud, history), ctx).then(
+        () => undefined,
+        (e: unknown) => e as ChatOpsError,
+      );
       expect(err?.code).toBe('LOCK_HELD');
-      expect(err?.message).toBe(`c01 is still being drained: operation ${drain.id} is running; undrain once it has finished, or abort it first (\`/op abort ${drain.id}\`).`);
+      expect(err?.message).toBe(
+        `c01 is still being drained: operation ${drain.id} is running; undrain once it has finished, or abort it first (\`/op abort ${drain.id}\`).`,
+      );
     }
     // another host's drain does not matter
     const c02 = readOnlyCloud([svc('c02')], []);
@@ -147,7 +207,14 @@ describe('undrain plan', () => {
 
 describe('pure parts', () => {
   it('classifies statuses as Nova allows migrations', () => {
-    expect(['ACTIVE', 'PAUSED', 'SHUTOFF', 'ERROR', 'SUSPENDED', 'SHELVED_OFFLOADED'].map(moveKindOf)).toEqual(['live', 'live', 'cold', undefined, undefined, undefined]);
+    expect(['ACTIVE', 'PAUSED', 'SHUTOFF', 'ERROR', 'SUSPENDED', 'SHELVED_OFFLOADED'].map(moveKindOf)).toEqual([
+      'live',
+      'live',
+      'cold',
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
   it('names batches by instance when one at a time', () => {
     const i = { id: 'u', name: 'n', status: 'ACTIVE', kind: 'live' as const };
@@ -156,14 +223,27 @@ describe('pure parts', () => {
     expect(batchesOf([{ ...i, kind: 'cold' }, i], 1).map((b) => b[0]!.kind)).toEqual(['live', 'cold']);
   });
   it('splits the origins of 500 instances into replies Slack accepts', () => {
-    const moved = Array.from({ length: 500 }, (_, k): MoveResult => ({ id: `i${k}`, name: `server-${k}-${'x'.repeat(40)}`, from: 'c01', to: 'c02', result: 'moved', ms: 5000 }));
+    const moved = Array.from({ length: 500 }, (_, k): MoveResult => ({
+      id: `i${k}`,
+      name: `server-${k}-${'x'.repeat(40)}`,
+      from: 'c01',
+      to: 'c02',
+      result: 'moved',
+      ms: 5000,
+    }));
     const chunks = originLines('c01', moved);
     expect(chunks.every((c) => c.length <= 2900)).toBe(true);
     expect(chunks.join('\n').match(/→ c02/g)).toHaveLength(500);
     expect(chunks.length).toBeLessThan(15);
   });
   it('pages and filters services, and renders within Slack limits', () => {
-    const all = Array.from({ length: 60 }, (_, k) => svc(`n${String(k).padStart(3, '0')}`, { state: k % 3 ? 'up' : 'down', status: k % 2 ? 'enabled' : 'disabled', disabledReason: k % 2 ? null : 'x'.repeat(300) }));
+    const all = Array.from({ length: 60 }, (_, k) =>
+      svc(`n${String(k).padStart(3, '0')}`, {
+        state: k % 3 ? 'up' : 'down',
+        status: k % 2 ? 'enabled' : 'disabled',
+        disabledReason: k % 2 ? null : 'x'.repeat(300),
+      }),
+    );
     const p = pageServices(all, 2, 'up');
     expect(p.total).toBe(40);
     expect(p.pages).toBe(2);
@@ -173,7 +253,14 @@ describe('pure parts', () => {
     expect(checkBlocks(r.blocks)).toEqual([]);
     expect(JSON.stringify(r.blocks)).toContain('page=2');
     const st = renderNodeStatus(
-      { host: 'c01', cloud: 'c', service: svc('c01', { status: 'disabled', disabledReason: '<b>maint</b>' }), instances: { total: 300, byStatus: { ACTIVE: 290, ERROR: 10 }, sample: Array.from({ length: 10 }, (_, k) => srv(k, 'ACTIVE')) }, process: { running: false, detail: 'inactive' }, amqp: { at: 0, server: '10.0.0.5:5672' } },
+      {
+        host: 'c01',
+        cloud: 'c',
+        service: svc('c01', { status: 'disabled', disabledReason: '<b>maint</b>' }),
+        instances: { total: 300, byStatus: { ACTIVE: 290, ERROR: 10 }, sample: Array.from({ length: 10 }, (_, k) => srv(k, 'ACTIVE')) },
+        process: { running: false, detail: 'inactive' },
+        amqp: { at: 0, server: '10.0.0.5:5672' },
+      },
       [{ key: 'host:c01', operationId: 'op-bbbbbbbbbbbb', requester: { userId: 'U1', teamId: 'T1' }, acquiredAt: 0 }],
       60_000,
     );

@@ -32,7 +32,10 @@ async function restartC01(): Promise<void> {
 
 /** Two plain servers on c01 (no port, no volume), named `prefix`-*. */
 async function seedTwo(prefix: string): Promise<void> {
-  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], { reject: false, timeout: 600_000 });
+  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], {
+    reject: false,
+    timeout: 600_000,
+  });
   if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
 }
 
@@ -67,7 +70,9 @@ describe('a stuck live migration', () => {
     expect(run.card.text, run.story()).toMatch(/failed/);
     expect(run.story()).toMatch(/aborted through the API/);
 
-    const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`));
+    const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) =>
+      s['Name']!.startsWith(`${prefix}-`),
+    );
     expect(mine).toHaveLength(2);
     // The first server's migration was cancelled by the abort and it stayed on c01, running.
     const first = mine.sort((a, b) => a['Name']!.localeCompare(b['Name']!))[0]!;
@@ -130,10 +135,17 @@ describe('a migration Nova refuses', () => {
     const run = await runApprovedOnLab(lab!, 'drain c01 reason=refused-test to=c02 stop-service=no', 600_000);
     expect(run.card.text, run.story()).toMatch(/failed/);
     const story = run.story();
-    expect(story).toMatch(/failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: No valid host was found\.\); the instance is still on c01 \(ACTIVE\)/);
+    expect(story).toMatch(
+      /failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: No valid host was found\.\); the instance is still on c01 \(ACTIVE\)/,
+    );
 
-    const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`)).sort((a, b) => a['Name']!.localeCompare(b['Name']!));
-    expect(mine.map((s) => [s['Status'], s['Host']])).toEqual([['ACTIVE', 'c01'], ['ACTIVE', 'c01']]);
+    const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long']))
+      .filter((s) => s['Name']!.startsWith(`${prefix}-`))
+      .sort((a, b) => a['Name']!.localeCompare(b['Name']!));
+    expect(mine.map((s) => [s['Status'], s['Host']])).toEqual([
+      ['ACTIVE', 'c01'],
+      ['ACTIVE', 'c01'],
+    ]);
     // three refused attempts for the first, none for the second
     expect((await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[0]!['ID']!])).map((m) => m['Status'])).toEqual(['error', 'error', 'error']);
     expect(await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[1]!['ID']!])).toEqual([]);

@@ -69,11 +69,29 @@ export async function startLabBot(o: {
   db?: boolean;
 }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
-  const env = { ...process.env, OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, OS_COMPUTE_API_VERSION: '2.79', PYTHONWARNINGS: 'ignore', LAB_RABBITMQ_PASSWORD: 'guest' };
+  const env = {
+    ...process.env,
+    OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`,
+    OS_COMPUTE_API_VERSION: '2.79',
+    PYTHONWARNINGS: 'ignore',
+    LAB_RABBITMQ_PASSWORD: 'guest',
+  };
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const built = buildDeps({ ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false, notifications: o.notifications ?? false }), source: 'test' }, systemClock, store, env);
-  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: o.transport, store, runbooks: RUNBOOKS, deps: built.deps, owner: `lab-${o.transport}-${o.backend}` });
+  const built = buildDeps(
+    { ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false, notifications: o.notifications ?? false }), source: 'test' },
+    systemClock,
+    store,
+    env,
+  );
+  const { bot, slack } = await startInProcessBot<NodeDeps>({
+    standin,
+    transport: o.transport,
+    store,
+    runbooks: RUNBOOKS,
+    deps: built.deps,
+    owner: `lab-${o.transport}-${o.backend}`,
+  });
   return {
     standin,
     store,
@@ -96,7 +114,11 @@ export async function startLabBot(o: {
  */
 export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<{ release(): void }> {
   const { spawn } = await import('node:child_process');
-  const holder = spawn('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn(
+    'flock',
+    ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), `/tmp/openstack-lab-${host}.lock`, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     holder.stdout!.once('data', () => resolve());
     holder.once('exit', (code) => reject(new Error(`could not lock the lab host ${host} (flock exited ${code})`)));
@@ -109,7 +131,12 @@ export async function holdLabHost(host: string, timeoutMs = 3_600_000): Promise<
  * Other tests share the lab, so the plan may drift between asking and approving (a server of theirs
  * came or went): the bot then shows the new plan, and bob approves that one (at most 3 times).
  */
-export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: number, o: { planTimeoutMs?: number; command?: string } = {}): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
+export async function runApprovedOnLab(
+  lab: LabBot,
+  text: string,
+  timeoutMs: number,
+  o: { planTimeoutMs?: number; command?: string } = {},
+): Promise<{ card: Message; opId: string; story(): string; planShownAt: number; finishedAt: number }> {
   const ws = lab.standin.workspace;
   const before = ws.messages('ops').length;
   const ack = await lab.slack.command({ user: 'alice', channel: 'ops', command: o.command ?? '/node', text });
@@ -125,11 +152,20 @@ export async function runApprovedOnLab(lab: LabBot, text: string, timeoutMs: num
     if (!approve) break;
     const drifts = ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length;
     await lab.slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
-    await ws.waitFor(() => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts, 120_000, `${text} to start`);
+    await ws.waitFor(
+      () => !buttonsOf(card().blocks).some((b) => b.value === approve.value) || ws.thread('ops', ts).filter((m) => /plan changed/.test(m.text)).length > drifts,
+      120_000,
+      `${text} to start`,
+    );
   }
   // The card's text is `<runbook> <target>: <state>, …`; a running card may say "1 failed" while its cleanup steps run.
   await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), timeoutMs, `${text} to finish`);
   const finishedAt = Date.now();
-  const story = () => ws.thread('ops', ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
+  const story = () =>
+    ws
+      .thread('ops', ts)
+      .map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`)
+      .join('\n')
+      .slice(0, 6000);
   return { card: card(), opId, story, planShownAt, finishedAt };
 }

@@ -60,7 +60,11 @@ describe('moveInstance meets a confirmation in flight', () => {
     });
     const cd = { ...lab!.deps.node!, cloud };
     const ctl = new AbortController();
-    const move = moveInstance(cd, { id, name: `${prefix}vm`, status: 'SHUTOFF', kind: 'cold' }, { source: 'c01', dest: 'c02', blockMigration: 'auto', signal: ctl.signal, beforeStart: async () => undefined });
+    const move = moveInstance(
+      cd,
+      { id, name: `${prefix}vm`, status: 'SHUTOFF', kind: 'cold' },
+      { source: 'c01', dest: 'c02', blockMigration: 'auto', signal: ctl.signal, beforeStart: async () => undefined },
+    );
     let failed: unknown;
     let settled = false;
     move.then(
@@ -68,7 +72,10 @@ describe('moveInstance meets a confirmation in flight', () => {
       (e: unknown) => ((failed = e), (settled = true)),
     );
     // Several polls that found the confirmation under way (before the fix: a second confirmation and its 400).
-    await waitFor('moveInstance to see the confirmation under way three times', () => settled || calls.filter((k) => k === 'listMigrations').length >= 3, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor('moveInstance to see the confirmation under way three times', () => settled || calls.filter((k) => k === 'listMigrations').length >= 3, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     expect(failed).toBeUndefined();
     expect(settled).toBe(false); // still waiting: c01 holds the confirmation
     expect(calls).not.toContain('confirmResize');

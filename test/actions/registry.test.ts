@@ -40,7 +40,17 @@ describe('the registry of actions/ (one registration per command)', () => {
         expect(['runbook', 'query'], r.spec.name).toContain(r.spec.kind);
       }
     }
-    expect(RUNBOOKS.map((r) => r.name)).toEqual(['node.drain', 'node.undrain', 'node.check', 'node.evacuate', 'instance.inspect', 'volume.reattach', 'ip.port-create', 'ip.detach', 'ip.recover']);
+    expect(RUNBOOKS.map((r) => r.name)).toEqual([
+      'node.drain',
+      'node.undrain',
+      'node.check',
+      'node.evacuate',
+      'instance.inspect',
+      'volume.reattach',
+      'ip.port-create',
+      'ip.detach',
+      'ip.recover',
+    ]);
     expect([...QUERIES.keys()]).toEqual(['node.status', 'node.list', 'ip.check']);
   });
 

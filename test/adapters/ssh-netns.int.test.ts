@@ -101,7 +101,11 @@ describe('SSH adapter through network namespaces', () => {
       );
       await waitFor('the remote sleep to start', () => {
         try {
-          return execFileSync('pgrep', ['-f', `^sleep ${marker}$`]).toString().trim() !== '';
+          return (
+            execFileSync('pgrep', ['-f', `^sleep ${marker}$`])
+              .toString()
+              .trim() !== ''
+          );
         } catch {
           return false;
         }

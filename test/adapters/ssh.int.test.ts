@@ -8,7 +8,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arg, createRemoteShell, HostKeyError, RemoteCommandError, SshError, template, shellQuote, nodeCommands, amqpConnectedSince } from '../../adapters/ssh.js';
+import {
+  arg,
+  createRemoteShell,
+  HostKeyError,
+  RemoteCommandError,
+  SshError,
+  template,
+  shellQuote,
+  nodeCommands,
+  amqpConnectedSince,
+} from '../../adapters/ssh.js';
 import { cleanupAll, genKey, scratchDir, startAgent, startSshd, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -79,7 +89,9 @@ describe('SSH adapter on real sshd', () => {
       expect(r.stdout).toBe('Connected to AMQP server on\n');
       expect(r.stdoutTruncated).toBe(false);
       expect(r.durationMs).toBeGreaterThanOrEqual(0);
-      expect(sh.equivalent('node-a', template('systemctl stop {unit}', { unit: arg.unit('nova-compute') }), { sudo: true })).toBe('ssh node-a sudo systemctl stop nova-compute');
+      expect(sh.equivalent('node-a', template('systemctl stop {unit}', { unit: arg.unit('nova-compute') }), { sudo: true })).toBe(
+        'ssh node-a sudo systemctl stop nova-compute',
+      );
     } finally {
       await sh.close();
     }
@@ -178,7 +190,9 @@ describe('SSH adapter on real sshd', () => {
     const marker = 600 + (process.pid % 300); // a sleep nobody else runs
     const mine = () => {
       try {
-        return execFileSync('pgrep', ['-f', `^sleep ${marker}$`]).toString().trim();
+        return execFileSync('pgrep', ['-f', `^sleep ${marker}$`])
+          .toString()
+          .trim();
       } catch {
         return '';
       }
@@ -223,10 +237,14 @@ describe('SSH adapter on real sshd', () => {
       // Kill sshd and every session (the connection dies), start it again with the same keys.
       await a.stop();
       a = await startSshd({ address: a.address, port: a.port, dir: a.dir });
-      await waitFor('the old connection to be noticed dead', async () => {
-        const r = await sh.run('node-a', template('id -u', {})).catch((e: unknown) => e);
-        return !(r instanceof Error) && r;
-      }, 10_000);
+      await waitFor(
+        'the old connection to be noticed dead',
+        async () => {
+          const r = await sh.run('node-a', template('id -u', {})).catch((e: unknown) => e);
+          return !(r instanceof Error) && r;
+        },
+        10_000,
+      );
       expect(sh.connectionsOpened).toBe(2);
     } finally {
       await sh.close();
@@ -256,7 +274,11 @@ describe('SSH adapter on real sshd', () => {
       const slow = sh.run('one', template('sleep {n}', { n: arg.int(marker) }), { timeoutMs: 90_000 });
       await waitFor('the first session to run its command', () => {
         try {
-          return execFileSync('pgrep', ['-f', `^sleep ${marker}$`]).toString().trim() !== '';
+          return (
+            execFileSync('pgrep', ['-f', `^sleep ${marker}$`])
+              .toString()
+              .trim() !== ''
+          );
         } catch {
           return false;
         }
@@ -300,11 +322,17 @@ describe('SSH adapter on real sshd', () => {
   it('carries every argument through the remote shell intact: the quoting, property-tested on real sh', () => {
     // Real /bin/sh decides: each quoted string must print back as exactly itself.
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', minLength: 0, maxLength: 40 }).filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 20 }), (xs) => {
-        const script = `printf '%s\\0' ${xs.map(shellQuote).join(' ')}`;
-        const out = execFileSync('/bin/sh', ['-c', script]).toString();
-        expect(out.split('\0').slice(0, -1)).toEqual(xs.map((x) => Buffer.from(x).toString()));
-      }),
+      fc.property(
+        fc.array(
+          fc.string({ unit: 'binary', minLength: 0, maxLength: 40 }).filter((s) => !s.includes('\0')),
+          { minLength: 1, maxLength: 20 },
+        ),
+        (xs) => {
+          const script = `printf '%s\\0' ${xs.map(shellQuote).join(' ')}`;
+          const out = execFileSync('/bin/sh', ['-c', script]).toString();
+          expect(out.split('\0').slice(0, -1)).toEqual(xs.map((x) => Buffer.from(x).toString()));
+        },
+      ),
       { numRuns: 150 },
     );
   });

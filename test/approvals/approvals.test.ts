@@ -58,7 +58,14 @@ describe('who may ask', () => {
     );
     expect(await refusal(approvals.request({ operation, plan, purpose: 'start', requester: stranger }))).toBeInstanceOf(NotAuthorizedError);
     const ap = await approvals.request({ operation, plan, purpose: 'start', requester: ops.alice });
-    expect(ap).toMatchObject({ state: 'pending', kind: 'change', required: 1, planHash: operation.planHash, expiresAt: clock.now() + 30 * MIN, requester: ops.alice });
+    expect(ap).toMatchObject({
+      state: 'pending',
+      kind: 'change',
+      required: 1,
+      planHash: operation.planHash,
+      expiresAt: clock.now() + 30 * MIN,
+      requester: ops.alice,
+    });
     expect(ap?.policy).toMatchObject({ approvers: { users: [], groups: ['S0LEADS'] }, pendingTtlMs: 30 * MIN, startWindowMs: 10 * MIN });
   });
 
@@ -72,7 +79,9 @@ describe('who may ask', () => {
   it('refuses when nobody is configured to approve a change', async () => {
     const a = approvalsOn(store, { default: { requesters: { groups: ['S0OPS'] } } });
     const { operation, plan } = await newOperation(store);
-    expect((await refusal(a.request({ operation, plan, purpose: 'start', requester: ops.alice }))).message).toMatch(/nobody is configured to approve node.drain/);
+    expect((await refusal(a.request({ operation, plan, purpose: 'start', requester: ops.alice }))).message).toMatch(
+      /nobody is configured to approve node.drain/,
+    );
   });
 
   it('the config schema names bad keys', () => {
@@ -107,7 +116,11 @@ describe('deciding', () => {
     expect((await refusal(approvals.approve(ap.id, stranger))).message).toBe('<@USTRANGER> may not approve node.drain; approvers: <!subteam^S0LEADS>');
     clock.advance(5 * MIN);
     const done = await approvals.approve(ap.id, lead);
-    expect(done).toMatchObject({ state: 'approved', approvers: [{ userId: lead.userId, teamId: lead.teamId, at: clock.now() }], startBy: clock.now() + 10 * MIN });
+    expect(done).toMatchObject({
+      state: 'approved',
+      approvers: [{ userId: lead.userId, teamId: lead.teamId, at: clock.now() }],
+      startBy: clock.now() + 10 * MIN,
+    });
     const again = await refusal(approvals.approve(ap.id, ops.bob));
     expect(again).toBeInstanceOf(ApprovalStateError);
     expect(again.message).toMatch(/already approved by <@ULEAD>/);
@@ -129,7 +142,11 @@ describe('deciding', () => {
 
   it('a person removed from the config since the request can no longer approve', async () => {
     const ap = await ask();
-    const now = new Approvals({ store, config: approvalsConfigSchema.parse({ ...baseConfig, default: { ...baseConfig.default, approvers: { users: ['UBOB'] } } }), groups: resolverOver(groupTable()) });
+    const now = new Approvals({
+      store,
+      config: approvalsConfigSchema.parse({ ...baseConfig, default: { ...baseConfig.default, approvers: { users: ['UBOB'] } } }),
+      groups: resolverOver(groupTable()),
+    });
     expect(await refusal(now.approve(ap.id, lead))).toBeInstanceOf(NotAuthorizedError);
     expect((await now.approve(ap.id, ops.bob)).state).toBe('approved');
   });
@@ -221,7 +238,12 @@ describe('user-data access', () => {
   it('needs approval even for a read-only plan, a reason, and its own approver group', async () => {
     const { operation, plan } = await newOperation(store, 'instance.inspect', 'read');
     expect(await refusal(approvals.request({ operation, plan, purpose: 'start', requester: ops.alice }))).toBeInstanceOf(InputError);
-    const ap = (await approvals.request({ operation, plan: { ...plan, args: { reason: 'ticket 4711: customer asked' } }, purpose: 'start', requester: ops.alice }))!;
+    const ap = (await approvals.request({
+      operation,
+      plan: { ...plan, args: { reason: 'ticket 4711: customer asked' } },
+      purpose: 'start',
+      requester: ops.alice,
+    }))!;
     expect(ap).toMatchObject({ kind: 'user_data', required: 1, expiresAt: clock.now() + 15 * MIN });
     expect(ap.policy).toMatchObject({ requestReason: 'ticket 4711: customer asked', approvers: { groups: ['S0PRIVACY'] } });
     expect(await refusal(approvals.approve(ap.id, lead))).toBeInstanceOf(NotAuthorizedError); // change approvers do not count
@@ -243,10 +265,20 @@ describe('break-glass', () => {
     const pending = (await approvals.request({ operation, plan, purpose: 'start', requester: oncall }))!;
     const r = await approvals.breakGlass({ operation, plan, purpose: 'start', requester: oncall, reason: 'incident 1234: host on fire' });
     expect(r.announce).toBe(true);
-    expect(r.approval).toMatchObject({ kind: 'break_glass', state: 'approved', required: 0, reason: 'incident 1234: host on fire', startBy: clock.now() + 10 * MIN });
+    expect(r.approval).toMatchObject({
+      kind: 'break_glass',
+      state: 'approved',
+      required: 0,
+      reason: 'incident 1234: host on fire',
+      startBy: clock.now() + 10 * MIN,
+    });
     expect((await store.getApproval(pending.id))?.state).toBe('void');
     const audit = await store.listAudit({ operationId: operation.id });
-    expect(audit.at(-1)).toMatchObject({ kind: 'approval.break_glass', actor: 'UONCALL@T0000001', payload: { reason: 'incident 1234: host on fire', announce: true } });
+    expect(audit.at(-1)).toMatchObject({
+      kind: 'approval.break_glass',
+      actor: 'UONCALL@T0000001',
+      payload: { reason: 'incident 1234: host on fire', announce: true },
+    });
     expect(await approvals.consume(r.approval.id, operation.planHash)).toMatchObject({ consumedAt: clock.now() });
   });
 

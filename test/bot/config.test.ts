@@ -63,13 +63,20 @@ describe('per-cloud request budget and notifications', () => {
     const c = loadConfig({}, file('clouds: { a: { cloud: a, requestBudget: { services: { compute: { perSecond: 5, burst: 2 } } } } }\n'));
     expect(c.clouds.a?.requestBudget).toEqual({ perSecond: 20, burst: 10, services: { compute: { perSecond: 5, burst: 2 } } });
     expect(() => loadConfig({}, file('clouds: { a: { cloud: a, requestBudget: { perSecond: 0 } } }\n'))).toThrow(/clouds\.a\.requestBudget\.perSecond/);
-    expect(() => loadConfig({}, file('clouds: { a: { cloud: a, requestBudget: { services: { dns: { perSecond: 1, burst: 1 } } } } }\n'))).toThrow(/requestBudget\.services/);
+    expect(() => loadConfig({}, file('clouds: { a: { cloud: a, requestBudget: { services: { dns: { perSecond: 1, burst: 1 } } } } }\n'))).toThrow(
+      /requestBudget\.services/,
+    );
   });
 
   it('refuses a password in the notifications URL and puts the one from the environment in', () => {
     expect(() => loadConfig({}, file('clouds: { a: { cloud: a, notifications: { url: "amqp://nova:s3cret@rabbit:5672/" } } }\n'))).toThrow(/no password/);
     const c = loadConfig({}, file('clouds: { a: { cloud: a, notifications: { url: "amqp://nova@rabbit:5672/" } } }\n'));
-    expect(c.clouds.a?.notifications).toEqual({ url: 'amqp://nova@rabbit:5672/', passwordEnv: 'CHATOPS_NOTIFICATIONS_PASSWORD', exchange: 'nova', topic: 'versioned_notifications' });
+    expect(c.clouds.a?.notifications).toEqual({
+      url: 'amqp://nova@rabbit:5672/',
+      passwordEnv: 'CHATOPS_NOTIFICATIONS_PASSWORD',
+      exchange: 'nova',
+      topic: 'versioned_notifications',
+    });
     expect(amqpUrl('amqp://nova@rabbit:5672/', 'p@ss/word')).toBe('amqp://nova:p%40ss%2Fword@rabbit:5672/');
     expect(amqpUrl('amqp://nova@rabbit:5672/', undefined)).toBe('amqp://nova@rabbit:5672/');
   });

@@ -10,7 +10,8 @@ describe('classifySlackError', () => {
     expect(classifySlackError(Object.assign(new Error('rl'), { code: ErrorCode.RateLimitedError, retryAfter: 30 }), 0, 60_000)).toEqual({ retryInMs: 30_000 });
   });
   it('drops a message Slack will never accept, and only that', () => {
-    for (const e of ['channel_not_found', 'message_not_found', 'msg_too_long', 'invalid_blocks', 'invalid_auth']) expect(classifySlackError(platform(e), 0, 60_000)).toEqual({ drop: e });
+    for (const e of ['channel_not_found', 'message_not_found', 'msg_too_long', 'invalid_blocks', 'invalid_auth'])
+      expect(classifySlackError(platform(e), 0, 60_000)).toEqual({ drop: e });
   });
   it('backs off exponentially, capped, on transient errors', () => {
     const http = Object.assign(new Error('502'), { code: ErrorCode.HTTPError });

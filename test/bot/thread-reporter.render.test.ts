@@ -32,7 +32,12 @@ describe('status card rendering', () => {
     const m = initialModel(view(1000), 0);
     for (let i = 0; i < 400; i++) {
       applyEvent(m, { type: 'step-started', at: i * 1000, stepId: `s${i}` });
-      applyEvent(m, i % 50 === 7 ? { type: 'step-failed', at: i * 1000 + 900, stepId: `s${i}`, failure: { message: 'x' } } : { type: 'step-finished', at: i * 1000 + 900, stepId: `s${i}`, outcome: 'ok' });
+      applyEvent(
+        m,
+        i % 50 === 7
+          ? { type: 'step-failed', at: i * 1000 + 900, stepId: `s${i}`, failure: { message: 'x' } }
+          : { type: 'step-finished', at: i * 1000 + 900, stepId: `s${i}`, outcome: 'ok' },
+      );
     }
     applyEvent(m, { type: 'step-started', at: 400_000, stepId: 's400' });
     applyEvent(m, { type: 'step-progress', at: 400_001, stepId: 's400', done: 3, total: 10, note: 'copying disk' });
@@ -68,14 +73,23 @@ describe('status card rendering', () => {
   it('a failure reply keeps the end of a long output, survives code fences and fits a section', () => {
     const m = initialModel(view(1), 0);
     const out = `${'noise\n'.repeat(2000)}\`\`\` fence\nLAST LINE: disk full`;
-    const reply = renderFailureReply(m, 's0', { message: 'boom <script>', code: 'REMOTE_COMMAND_FAILED', command: 'ssh c01 systemctl stop nova-compute', exitStatus: 1, outputTail: out });
+    const reply = renderFailureReply(m, 's0', {
+      message: 'boom <script>',
+      code: 'REMOTE_COMMAND_FAILED',
+      command: 'ssh c01 systemctl stop nova-compute',
+      exitStatus: 1,
+      outputTail: out,
+    });
     expect(checkBlocks(reply.blocks)).toEqual([]);
     const text = JSON.stringify(reply.blocks);
     expect(text).toContain('LAST LINE: disk full');
     expect(text).toContain('Exit status: 1');
     expect(text).toContain('boom &lt;script&gt;');
     expect(text).not.toContain('``` fence');
-    const many = renderFailuresReply(m, Array.from({ length: 40 }, () => ({ stepId: 's0', failure: { message: 'm', outputTail: out } })));
+    const many = renderFailuresReply(
+      m,
+      Array.from({ length: 40 }, () => ({ stepId: 's0', failure: { message: 'm', outputTail: out } })),
+    );
     expect(checkBlocks(many.blocks)).toEqual([]);
     expect(JSON.stringify(many.blocks).length).toBeLessThan(13_000);
     expect(JSON.stringify(many.blocks)).toContain('…and 30 more failures');

@@ -126,7 +126,9 @@ describe('thread reporter', () => {
     expect(calls(200)).toHaveLength(0);
     expect(calls(429).length).toBeGreaterThan(0);
     const gaps = stepTimes.slice(1).map((t, i) => t - stepTimes[i]!);
-    console.info(`429 storm: ${stepTimes.length} step events, longest gap between them ${Math.max(...gaps).toFixed(1)} ms, run ended with ${calls(429).length} refused Slack calls`);
+    console.info(
+      `429 storm: ${stepTimes.length} step events, longest gap between them ${Math.max(...gaps).toFixed(1)} ms, run ended with ${calls(429).length} refused Slack calls`,
+    );
     await drive(() => replies().length >= 1 && (card()?.text.includes('succeeded') ?? false), 5_000, 400);
     // It waited as told instead of hammering: about one call per Retry-After during the storm.
     expect(calls(429).length).toBeLessThanOrEqual(25);

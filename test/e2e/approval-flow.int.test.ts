@@ -38,7 +38,15 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
     store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') }, clock);
     scratch = sqliteScratch(join(dir, 'scratch.sqlite'));
-    ({ bot, slack } = await startInProcessBot<ScratchDeps>({ standin, transport, store, runbooks: [drainLike as never], deps: { scratch }, owner: `test-${transport}`, breakGlass: true }));
+    ({ bot, slack } = await startInProcessBot<ScratchDeps>({
+      standin,
+      transport,
+      store,
+      runbooks: [drainLike as never],
+      deps: { scratch },
+      owner: `test-${transport}`,
+      breakGlass: true,
+    }));
   });
   afterAll(async () => {
     await bot?.shutdown(5000);
@@ -115,7 +123,11 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     expect(ws().openViews('bob')).toHaveLength(1);
     expect((await store.getOperation(opId))!.state).toBe('pending_approval');
     await slack.submitView({ user: 'bob', viewId: dialog.id, values: { reason: { reason: 'disks are not ready' } } });
-    await ws().waitFor(() => /rejected by <@U0BOB0001>: disks are not ready/i.test(ws().message('ops', preview.ts)!.text), 10_000, 'the card to show the reason');
+    await ws().waitFor(
+      () => /rejected by <@U0BOB0001>: disks are not ready/i.test(ws().message('ops', preview.ts)!.text),
+      10_000,
+      'the card to show the reason',
+    );
     expect((await store.getOperation(opId))!.state).toBe('rejected');
     const audit = await store.listAudit({ operationId: opId });
     expect(audit.some((a) => a.kind === 'approval.rejected' && JSON.stringify(a.payload).includes('disks are not ready'))).toBe(true);
@@ -149,7 +161,14 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     await ws().waitFor(() => /break-glass group/.test(lastEphemeral('carol')), 10_000, 'carol refused');
     expect(await scratch.counts(opId)).toEqual({});
     await breakGlass('dave', 'hypervisor on fire');
-    await ws().waitFor(() => ws().messages('ops').some((m) => /Break glass.*<@U0DAVE001>.*hypervisor on fire/.test(m.text)), 10_000, 'the announcement in the channel');
+    await ws().waitFor(
+      () =>
+        ws()
+          .messages('ops')
+          .some((m) => /Break glass.*<@U0DAVE001>.*hypervisor on fire/.test(m.text)),
+      10_000,
+      'the announcement in the channel',
+    );
     await ws().waitFor(() => ws().message('ops', preview.ts)!.text.includes('succeeded'), 20_000, 'the run');
     expect(await scratch.counts(opId)).toEqual({ 'write-1': 1, 'write-2': 1, destroy: 1, 'write-3': 1, cleanup: 1 });
     const audit = await store.listAudit({ operationId: opId, limit: 1000 });
@@ -162,7 +181,14 @@ describe.each(['http', 'socket'] as const)('approvals over %s', (transport) => {
     const opId = opIdOf(preview);
     await scratch.addInstance(host, 'vm-new');
     await click('bob', preview, 'approval.approve');
-    await ws().waitFor(() => ws().thread('ops', preview.ts).some((m) => /plan changed/i.test(m.text)), 10_000, 'the drift reply');
+    await ws().waitFor(
+      () =>
+        ws()
+          .thread('ops', preview.ts)
+          .some((m) => /plan changed/i.test(m.text)),
+      10_000,
+      'the drift reply',
+    );
     expect(await scratch.counts(opId)).toEqual({});
     await ws().waitFor(() => ws().message('ops', preview.ts)!.edits.length > 0, 10_000, 'the preview to show the new plan');
     const renewed = structuredClone(ws().message('ops', preview.ts)!);

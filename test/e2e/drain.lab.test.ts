@@ -31,7 +31,12 @@ const api = async <T>(url: string): Promise<T> => {
   if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
   return r.body;
 };
-interface NovaServer { id: string; name: string; status: string; 'OS-EXT-SRV-ATTR:host': string | null }
+interface NovaServer {
+  id: string;
+  name: string;
+  status: string;
+  'OS-EXT-SRV-ATTR:host': string | null;
+}
 /** Our servers as `openstack server list --long` names the columns. */
 const serversOf = async (prefix: string): Promise<Row[]> =>
   (await api<{ servers: NovaServer[] }>(`${NOVA_URL}/servers/detail?all_tenants=1&name=${encodeURIComponent(`^${prefix}`)}`)).servers
@@ -40,7 +45,8 @@ const serversOf = async (prefix: string): Promise<Row[]> =>
 const portHostsOf = async (serverId: string): Promise<string[]> =>
   (await api<{ ports: { 'binding:host_id': string }[] }>(`${NEUTRON_URL}/ports?device_id=${serverId}`)).ports.map((p) => p['binding:host_id']);
 const serviceOf = async (host: string) =>
-  (await api<{ services: { status: string; state: string; disabled_reason: string | null }[] }>(`${NOVA_URL}/os-services?binary=nova-compute&host=${host}`)).services[0]!;
+  (await api<{ services: { status: string; state: string; disabled_reason: string | null }[] }>(`${NOVA_URL}/os-services?binary=nova-compute&host=${host}`))
+    .services[0]!;
 
 async function restoreHost(): Promise<void> {
   await sshHost(HOST, 'lab-nova-compute start');
@@ -58,7 +64,10 @@ beforeAll(async () => {
   lock = await holdLabHost(HOST);
   prefix = uniquePrefix('drain').replace(/-$/, '');
   await restoreHost();
-  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(NET), '--prefix', prefix, '--host', HOST], { reject: false, timeout: 600_000 });
+  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(NET), '--prefix', prefix, '--host', HOST], {
+    reject: false,
+    timeout: 600_000,
+  });
   if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
   const mine = await serversOf(prefix);
   const off = mine.find((s) => s['Name'] === `${prefix}-vm-1`)!;
@@ -101,7 +110,12 @@ describe.each([
   const runApproved = (text: string, timeoutMs: number) => runApprovedOnLab(lab, text, timeoutMs);
 
   /** The thread as text, for failure messages. */
-  const story = (card: Message) => ws().thread('ops', card.ts).map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`).join('\n').slice(0, 6000);
+  const story = (card: Message) =>
+    ws()
+      .thread('ops', card.ts)
+      .map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`)
+      .join('\n')
+      .slice(0, 6000);
 
   it(`drains ${HOST}: Nova shows it empty and disabled with the reason, nova-compute stopped, ports bound elsewhere; undrain brings everything home`, async () => {
     const mine = await serversOf(prefix);
@@ -133,7 +147,9 @@ describe.each([
     // A readable thread: replies only for approval, milestones and the summary.
     const thread = ws().thread('ops', drain.card.ts);
     expect(thread.length).toBeLessThanOrEqual(15);
-    expect(thread.some((m) => m.text.includes(`${prefix}-netvm-1: ${HOST} → c02`) || JSON.stringify(m.blocks ?? []).includes(`${prefix}-netvm-1: ${HOST} → c02`))).toBe(true);
+    expect(
+      thread.some((m) => m.text.includes(`${prefix}-netvm-1: ${HOST} → c02`) || JSON.stringify(m.blocks ?? []).includes(`${prefix}-netvm-1: ${HOST} → c02`)),
+    ).toBe(true);
 
     const undrain = await runApproved(`undrain ${HOST} migrate-back`, 1_800_000);
     expect(undrain.card.text, story(undrain.card)).toMatch(/succeeded/);

@@ -71,7 +71,8 @@ function terminal(cmd: string, args: string[], env: NodeJS.ProcessEnv): Terminal
         const m = re.exec(out.slice(from));
         if (m) return m;
         if (child.exitCode !== null) throw new Error(`npm start exited (${child.exitCode}) before ${re}:\n${out.slice(-3000)}`);
-        if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${re}; the terminal showed:\n${out.slice(Math.max(from, out.length - 4000))}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${ms} ms waiting for ${re}; the terminal showed:\n${out.slice(Math.max(from, out.length - 4000))}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     },
@@ -85,9 +86,19 @@ describe('docs/local-mode.md on the lab', () => {
   let term: Terminal | undefined;
   let rest: Rest;
   const ours = async () =>
-    (await rest.call<{ servers: { name: string; status: string; 'OS-EXT-SRV-ATTR:host': string }[] }>('GET', `${NOVA_URL}/servers/detail?all_tenants=1&name=${encodeURIComponent(`^${prefix}`)}`)).body.servers;
+    (
+      await rest.call<{ servers: { name: string; status: string; 'OS-EXT-SRV-ATTR:host': string }[] }>(
+        'GET',
+        `${NOVA_URL}/servers/detail?all_tenants=1&name=${encodeURIComponent(`^${prefix}`)}`,
+      )
+    ).body.servers;
   const service = async () =>
-    (await rest.call<{ services: { status: string; state: string; disabled_reason: string | null }[] }>('GET', `${NOVA_URL}/os-services?binary=nova-compute&host=c01`)).body.services[0]!;
+    (
+      await rest.call<{ services: { status: string; state: string; disabled_reason: string | null }[] }>(
+        'GET',
+        `${NOVA_URL}/os-services?binary=nova-compute&host=c01`,
+      )
+    ).body.services[0]!;
 
   beforeAll(async () => {
     await requireLab();
@@ -108,7 +119,10 @@ describe('docs/local-mode.md on the lab', () => {
     // 1. The lab: the seed command, as written (sudo is a no-op for root; our own prefix)
     const [seed] = section('1.');
     expect(seed).toEqual(['sudo bash lab/seed --servers 6 --prefix demo --host c01']);
-    const argv = seed![0]!.replace(/^sudo /, '').replace('--prefix demo', `--prefix ${prefix}`).split(' ');
+    const argv = seed![0]!
+      .replace(/^sudo /, '')
+      .replace('--prefix demo', `--prefix ${prefix}`)
+      .split(' ');
     await execa(argv[0]!, argv.slice(1), { cwd: REPO, timeout: 600_000 });
     expect((await ours()).map((s) => s['OS-EXT-SRV-ATTR:host'])).toEqual(Array(6).fill('c01'));
 

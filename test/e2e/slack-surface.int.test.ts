@@ -55,7 +55,9 @@ describe.each(['http', 'socket'] as const)('the bot over %s', (mode) => {
     for (const when of ['at=2099-12-01T02:00Z', 'in=2h']) {
       const r = await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=kernel-update ${when}` });
       expect(r.timedOut).toBe(false);
-      expect(text(r.ackBody)).toContain(`scheduled runs are not available in this version of the bot yet, so ${when.split('=')[0]}= is refused and nothing was done`);
+      expect(text(r.ackBody)).toContain(
+        `scheduled runs are not available in this version of the bot yet, so ${when.split('=')[0]}= is refused and nothing was done`,
+      );
     }
     expect(standin.workspace.messages('ops')).toHaveLength(0);
   });
@@ -65,7 +67,10 @@ describe.each(['http', 'socket'] as const)('the bot over %s', (mode) => {
     const first = await slack.command({ user: 'alice', channel: 'ops', command: '/op', text: 'list', triggerId: `trig-${mode}-1` });
     expect(text(first.ackBody)).toContain('/op list');
     await standin.workspace.waitFor(() => standin.workspace.ephemerals('alice').length >= before + 2, 10_000, 'the /op list answer');
-    const again = await slack.command({ user: 'alice', channel: 'ops', command: '/op', text: 'list', triggerId: `trig-${mode}-1` }, { retryNum: 1, retryReason: 'timeout' });
+    const again = await slack.command(
+      { user: 'alice', channel: 'ops', command: '/op', text: 'list', triggerId: `trig-${mode}-1` },
+      { retryNum: 1, retryReason: 'timeout' },
+    );
     expect(again.timedOut).toBe(false);
     const count = standin.workspace.ephemerals('alice').length;
     // A third, distinct command proves the bot is still answering; the retry added nothing.

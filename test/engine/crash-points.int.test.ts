@@ -31,12 +31,17 @@ interface ChildOut {
 
 function child(where: FixtureWhere, env: Record<string, string>): Promise<ChildOut> {
   return new Promise((resolve) => {
-    const p = execFile(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, CRASH_FIXTURE: JSON.stringify(where), ...env }, timeout: 30_000 }, (_err, stdout, stderr) => {
-      const lines = stdout.split('\n');
-      const events = lines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as OperationEvent);
-      const res = lines.find((l) => l.startsWith('RESULT '));
-      resolve({ code: p.exitCode, signal: p.signalCode, events, result: res ? JSON.parse(res.slice(7)) : undefined, stderr });
-    });
+    const p = execFile(
+      process.execPath,
+      ['--import', 'tsx', CHILD],
+      { env: { ...process.env, CRASH_FIXTURE: JSON.stringify(where), ...env }, timeout: 30_000 },
+      (_err, stdout, stderr) => {
+        const lines = stdout.split('\n');
+        const events = lines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as OperationEvent);
+        const res = lines.find((l) => l.startsWith('RESULT '));
+        resolve({ code: p.exitCode, signal: p.signalCode, events, result: res ? JSON.parse(res.slice(7)) : undefined, stderr });
+      },
+    );
   });
 }
 
@@ -90,9 +95,13 @@ async function crashAndRestart(where: FixtureWhere, stepId: string, phase: Crash
       } else {
         expect(mine.map((e) => [e.attempt, e.status, e.reconciled])).toEqual([[1, 'ok', false]]);
       }
-      if (doubtful) expect((await fx.store.listAudit({ operationId: opId })).some((a) => a.kind === 'step.reconciled' && a.payload.stepId === stepId)).toBe(true);
+      if (doubtful)
+        expect((await fx.store.listAudit({ operationId: opId })).some((a) => a.kind === 'step.reconciled' && a.payload.stepId === stepId)).toBe(true);
       // Steps that completed before the crash were not started again after it.
-      const before = SCRATCH_STEPS.slice(0, SCRATCH_STEPS.findIndex((s) => s.id === stepId)).map((s) => s.id);
+      const before = SCRATCH_STEPS.slice(
+        0,
+        SCRATCH_STEPS.findIndex((s) => s.id === stepId),
+      ).map((s) => s.id);
       for (const id of before) expect(second.events.some((e) => e.type === 'step-started' && e.stepId === id)).toBe(false);
     }
     // The approval that started the run is spent.
@@ -166,33 +175,44 @@ describe('crash points on MariaDB', () => {
     const [storeDb, scratchDb] = [`${prefix}_${n}_store`, `${prefix}_${n}_scratch`];
     made.push(storeDb, scratchDb);
     for (const db of [storeDb, scratchDb]) await admin.query(`CREATE DATABASE \`${db}\``);
-    await crashAndRestart({ store: { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb }, scratch: `mysql:${scratchDb}` }, stepId, phase);
+    await crashAndRestart(
+      { store: { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb }, scratch: `mysql:${scratchDb}` },
+      stepId,
+      phase,
+    );
     for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE \`${db}\``);
   });
 });
 
 describe('crash during the cleanup of a failed run', () => {
-  it.each(['before-intent', 'after-intent'] as const)('kill -9 at cleanup:%s after write-2 failed: the failed step is not retried, the run ends failed', async (phase) => {
-    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
-    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
-    try {
-      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01', fail: 'write-2' }), CHATOPS_CRASH_AT: `cleanup:${phase}` });
-      expect(first.signal).toBe('SIGKILL');
-      const second = await child(where, { CRASH_MODE: 'restart' });
-      const fx = await openFixture(where);
+  it.each(['before-intent', 'after-intent'] as const)(
+    'kill -9 at cleanup:%s after write-2 failed: the failed step is not retried, the run ends failed',
+    async (phase) => {
+      const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+      const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
       try {
-        const [op] = await fx.store.listOperations({});
-        expect(second.result).toEqual([{ opId: op!.id, end: 'failed' }]);
-        expect(await fx.scratch.counts(op!.id)).toEqual({ 'write-1': 1, cleanup: 1 });
-        expect((await fx.store.listJournal(op!.id)).filter((e) => e.stepId === 'write-2').map((e) => e.status)).toEqual(['failed']);
-        expect(second.events.some((e) => e.type === 'step-started' && e.stepId !== 'cleanup')).toBe(false);
+        const first = await child(where, {
+          CRASH_MODE: 'submit',
+          CRASH_ARGS: JSON.stringify({ host: 'c01', fail: 'write-2' }),
+          CHATOPS_CRASH_AT: `cleanup:${phase}`,
+        });
+        expect(first.signal).toBe('SIGKILL');
+        const second = await child(where, { CRASH_MODE: 'restart' });
+        const fx = await openFixture(where);
+        try {
+          const [op] = await fx.store.listOperations({});
+          expect(second.result).toEqual([{ opId: op!.id, end: 'failed' }]);
+          expect(await fx.scratch.counts(op!.id)).toEqual({ 'write-1': 1, cleanup: 1 });
+          expect((await fx.store.listJournal(op!.id)).filter((e) => e.stepId === 'write-2').map((e) => e.status)).toEqual(['failed']);
+          expect(second.events.some((e) => e.type === 'step-started' && e.stepId !== 'cleanup')).toBe(false);
+        } finally {
+          await fx.close();
+        }
       } finally {
-        await fx.close();
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });
 
 describe('an operation in doubt waits for an operator', () => {
@@ -200,7 +220,9 @@ describe('an operation in doubt waits for an operator', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crash-'));
     const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
     try {
-      expect((await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'destroy:after-intent' })).signal).toBe('SIGKILL');
+      expect((await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'destroy:after-intent' })).signal).toBe(
+        'SIGKILL',
+      );
       expect((await child(where, { CRASH_MODE: 'restart' })).code).toBe(0);
       const fx = await openFixture(where);
       try {
@@ -232,7 +254,13 @@ describe('a replica that dies for good', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crash-'));
     const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
     try {
-      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01' }), CHATOPS_CRASH_AT: 'write-2:after-effect', CRASH_OWNER: 'replica-a', CRASH_LEASE_MS: '4000' });
+      const first = await child(where, {
+        CRASH_MODE: 'submit',
+        CRASH_ARGS: JSON.stringify({ host: 'c01' }),
+        CHATOPS_CRASH_AT: 'write-2:after-effect',
+        CRASH_OWNER: 'replica-a',
+        CRASH_LEASE_MS: '4000',
+      });
       expect(first.signal).toBe('SIGKILL');
       const other = await openFixture(where, { owner: 'replica-b' });
       try {

@@ -16,7 +16,11 @@ describe('crash points', () => {
 
   it('kills only at the chosen point, saying which one first', () => {
     const kills: string[] = [];
-    const cp = crashPointsFromEnv({ CHATOPS_CRASH_AT: 'b:after-effect' }, () => kills.push('kill'), (line) => kills.push(line));
+    const cp = crashPointsFromEnv(
+      { CHATOPS_CRASH_AT: 'b:after-effect' },
+      () => kills.push('kill'),
+      (line) => kills.push(line),
+    );
     cp.hit('a', 'after-effect');
     cp.hit('b', 'after-intent');
     expect(kills).toEqual([]);

@@ -40,7 +40,14 @@ describe('ctx.checked', () => {
             };
           }),
       };
-      const engine = new Engine<ScratchDeps>({ store: a.store, approvals: testApprovals(a.store), runbooks: [wrapped], deps: { scratch: a.scratch }, owner: 'replica-a', reporterFor: () => ({ emit: () => undefined }) });
+      const engine = new Engine<ScratchDeps>({
+        store: a.store,
+        approvals: testApprovals(a.store),
+        runbooks: [wrapped],
+        deps: { scratch: a.scratch },
+        owner: 'replica-a',
+        reporterFor: () => ({ emit: () => undefined }),
+      });
       const sub = await engine.submit(scratchCommand({ host: 'c03' }));
       if (sub.kind !== 'needs-approval') throw new Error('expected approval');
       const dec = await engine.approve(sub.approval.id, BOB);

@@ -62,8 +62,18 @@ describe('runner faults', () => {
       const sub = await a.engine.submit(scratchCommand({ host: 'c02' }));
       if (sub.kind !== 'needs-approval') throw new Error('expected approval');
       // The same approved operation, run by a bot version whose runbook lost a step.
-      const changed: Runbook<never, ScratchDeps> = { ...(scratchRunbook as unknown as Runbook<never, ScratchDeps>), steps: (p, d) => scratchRunbook.steps(p, d).slice(1) };
-      const other = new Engine<ScratchDeps>({ store: a.store, approvals: testApprovals(a.store), runbooks: [changed], deps: { scratch: a.scratch }, owner: 'replica-a', reporterFor: () => ({ emit: () => undefined }) });
+      const changed: Runbook<never, ScratchDeps> = {
+        ...(scratchRunbook as unknown as Runbook<never, ScratchDeps>),
+        steps: (p, d) => scratchRunbook.steps(p, d).slice(1),
+      };
+      const other = new Engine<ScratchDeps>({
+        store: a.store,
+        approvals: testApprovals(a.store),
+        runbooks: [changed],
+        deps: { scratch: a.scratch },
+        owner: 'replica-a',
+        reporterFor: () => ({ emit: () => undefined }),
+      });
       const dec = await other.approve(sub.approval.id, BOB);
       if (dec.start?.kind !== 'started') throw new Error('expected start');
       expect(await dec.start.done).toBe('needs-operator');

@@ -23,7 +23,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the child; sends SIGTERM once `termOn` holds for a line. Resolves with its lines and exit. */
-function run(env: Record<string, string>, termOn?: (line: string) => boolean): Promise<{ lines: string[]; code: number | null; signal: string | null; termToExitMs: number }> {
+function run(
+  env: Record<string, string>,
+  termOn?: (line: string) => boolean,
+): Promise<{ lines: string[]; code: number | null; signal: string | null; termToExitMs: number }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, CRASH_FIXTURE: JSON.stringify(where), ...env } });
     const lines: string[] = [];
@@ -54,10 +57,7 @@ const startOf = (stepId: string) => (line: string) => line.startsWith('EVENT ') 
 
 describe('SIGTERM', () => {
   it('lets the current step end, starts no new one, flushes, exits; a restart continues without repeating', async () => {
-    const first = await run(
-      { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01', slow: 'write-2', slowMs: 1500 }) },
-      startOf('write-2'),
-    );
+    const first = await run({ CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01', slow: 'write-2', slowMs: 1500 }) }, startOf('write-2'));
     expect(first.code).toBe(0);
     expect(first.lines).toContain('SHUTDOWN {"clean":true}');
     const started = first.lines.filter((l) => l.includes('"step-started"')).map((l) => (JSON.parse(l.slice(6)) as { stepId: string }).stepId);
@@ -86,10 +86,7 @@ describe('SIGTERM', () => {
   });
 
   it('a step that hangs past the bound: exit anyway; the restart finds it in doubt and reconciles it', async () => {
-    const first = await run(
-      { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c02', hang: 'write-2' }), SHUTDOWN_MS: '500' },
-      startOf('write-2'),
-    );
+    const first = await run({ CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c02', hang: 'write-2' }), SHUTDOWN_MS: '500' }, startOf('write-2'));
     expect(first.code).toBe(0);
     expect(first.lines).toContain('SHUTDOWN {"clean":false}');
     console.info(`SIGTERM → exit: ${first.termToExitMs} ms`);

@@ -50,6 +50,9 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
     metrics: createMetrics(),
     statusCardIntervalMs: 500,
   });
-  const slack = new SlackDriver(standin, o.transport === 'http' ? { kind: 'http', url: `http://127.0.0.1:${bot.slack.port}/slack/events` } : { kind: 'socket' });
+  const slack = new SlackDriver(
+    standin,
+    o.transport === 'http' ? { kind: 'http', url: `http://127.0.0.1:${bot.slack.port}/slack/events` } : { kind: 'socket' },
+  );
   return { bot, slack };
 }

@@ -142,7 +142,9 @@ export async function startSshd(o: SshdOptions): Promise<Sshd> {
   );
   execFileSync('mkdir', ['-p', '/run/sshd']);
   const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', conf];
-  const child: ChildProcess = o.netns ? spawn('ip', ['netns', 'exec', o.netns, ...argv], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = o.netns
+    ? spawn('ip', ['netns', 'exec', o.netns, ...argv], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (b: Buffer) => {
     log += b.toString();
@@ -220,7 +222,10 @@ export function makeNetns(): Netns {
     } catch {
       /* namespace already gone */
     }
-    for (const a of [['netns', 'del', name], ['link', 'del', hostIf]]) {
+    for (const a of [
+      ['netns', 'del', name],
+      ['link', 'del', hostIf],
+    ]) {
       try {
         ip(...a);
       } catch {

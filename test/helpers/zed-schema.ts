@@ -112,7 +112,10 @@ const MARK = 'chatops zed-schema test db';
  * Only databases carrying our comment, created on this machine by a pid that no longer exists.
  */
 async function sweepOrphans(admin: Connection): Promise<void> {
-  const [rows] = await admin.query<RowDataPacket[]>('SELECT schema_name AS s, schema_comment AS c FROM information_schema.schemata WHERE schema_comment LIKE ?', [`${MARK} %`]);
+  const [rows] = await admin.query<RowDataPacket[]>(
+    'SELECT schema_name AS s, schema_comment AS c FROM information_schema.schemata WHERE schema_comment LIKE ?',
+    [`${MARK} %`],
+  );
   for (const r of rows) {
     const m = /pid=(\d+) host=(\S+)/.exec(String(r['c']));
     if (!m || m[2] !== hostname() || alive(Number(m[1]))) continue;

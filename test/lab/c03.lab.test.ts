@@ -23,8 +23,19 @@ describe('c03: the libvirt compute host', () => {
   let domain = '';
   beforeAll(async () => {
     await requireLab();
-    const s = await osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.inspect', '--image', 'inspect-ext4', '--nic', 'none',
-      '--availability-zone', 'inspect', `${P}guest`]);
+    const s = await osJson<{ id: string }>([
+      'server',
+      'create',
+      '--flavor',
+      'm1.inspect',
+      '--image',
+      'inspect-ext4',
+      '--nic',
+      'none',
+      '--availability-zone',
+      'inspect',
+      `${P}guest`,
+    ]);
     id = s.id;
     await waitServer(id, 'ACTIVE', 'c03');
     domain = String((await osJson<Record<string, unknown>>(['server', 'show', id]))['OS-EXT-SRV-ATTR:instance_name']);
@@ -50,10 +61,10 @@ describe('c03: the libvirt compute host', () => {
 
   it('keeps ordinary flavors off c03: Placement never offers it without the trait m1.inspect requires', async () => {
     const rest = await Rest.login();
-    const c03 = (await candidates(rest, 'resources=VCPU:1,MEMORY_MB:64,DISK_GB:1&required=CUSTOM_LAB_INSPECT'));
+    const c03 = await candidates(rest, 'resources=VCPU:1,MEMORY_MB:64,DISK_GB:1&required=CUSTOM_LAB_INSPECT');
     expect(c03).toHaveLength(1);
     const ordinary = await candidates(rest, 'resources=VCPU:1,MEMORY_MB:64,DISK_GB:1&required=!CUSTOM_LAB_INSPECT');
-    expect(ordinary.length).toBeGreaterThanOrEqual(2);   // c01 and c02
+    expect(ordinary.length).toBeGreaterThanOrEqual(2); // c01 and c02
     expect(ordinary).not.toContain(c03[0]);
     const tiny = await osJson<{ properties: Record<string, string> }>(['flavor', 'show', 'm1.tiny']);
     expect(tiny.properties['trait:CUSTOM_LAB_INSPECT']).toBe('forbidden');

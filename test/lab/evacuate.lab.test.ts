@@ -3,8 +3,20 @@
 // comes back (AMQP line in its log), cleans up, is forced up and enabled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  NOVA_URL, Rest, bootServer, cleanup, computeService, os, osJson, osOk, requireLab, restoreHost, sshHost,
-  uniquePrefix, waitFor, waitServer,
+  NOVA_URL,
+  Rest,
+  bootServer,
+  cleanup,
+  computeService,
+  os,
+  osJson,
+  osOk,
+  requireLab,
+  restoreHost,
+  sshHost,
+  uniquePrefix,
+  waitFor,
+  waitServer,
 } from './lab-helpers.js';
 
 const P = uniquePrefix('evac');
@@ -31,8 +43,7 @@ describe('evacuate after c01 is really down (openstack CLI against the lab)', ()
     expect(status.exitCode).toBe(3);
     expect(status.stdout).toMatch(/not running/);
     // service_down_time is 15 s in the lab
-    await waitFor('Nova to see c01 down', async () => (await computeService('c01')).State === 'down',
-      { timeoutMs: 60_000, intervalMs: 2000 });
+    await waitFor('Nova to see c01 down', async () => (await computeService('c01')).State === 'down', { timeoutMs: 60_000, intervalMs: 2000 });
   });
 
   it('forces c01 down and evacuates its servers to c02 (CLI, then REST for the second)', async () => {
@@ -52,8 +63,7 @@ describe('evacuate after c01 is really down (openstack CLI against the lab)', ()
     expect(port).toBeDefined();
     expect((await osJson<Record<string, unknown>>(['port', 'show', port!.ID]))['binding_host_id']).toBe('c02');
 
-    const migrations = await osJson<Record<string, unknown>[]>(['server', 'migration', 'list', '--type', 'evacuation',
-      '--host', 'c01']);
+    const migrations = await osJson<Record<string, unknown>[]>(['server', 'migration', 'list', '--type', 'evacuation', '--host', 'c01']);
     const ours = migrations.filter((m) => m['Server UUID'] === plain || m['Server UUID'] === withPort);
     expect(ours).toHaveLength(2);
     expect(ours.every((m) => m['Status'] === 'done')).toBe(true);
@@ -68,20 +78,26 @@ describe('evacuate after c01 is really down (openstack CLI against the lab)', ()
     const since = (await sshHost('c01', 'date -u "+%F %T"')).stdout.trim();
     expect((await sshHost('c01', 'lab-nova-compute start')).exitCode).toBe(0);
     expect((await sshHost('c01', 'lab-nova-compute status')).exitCode).toBe(0);
-    const amqp = await waitFor('"Connected to AMQP" in c01\'s log after the start', async () => {
-      const r = await sshHost('c01', 'grep "Connected to AMQP server on" /var/log/nova/nova-compute-c01.log | tail -1');
-      const line = r.stdout.trim();
-      return line && line.slice(0, 19) >= since ? line : undefined;
-    }, { timeoutMs: 60_000 });
+    const amqp = await waitFor(
+      '"Connected to AMQP" in c01\'s log after the start',
+      async () => {
+        const r = await sshHost('c01', 'grep "Connected to AMQP server on" /var/log/nova/nova-compute-c01.log | tail -1');
+        const line = r.stdout.trim();
+        return line && line.slice(0, 19) >= since ? line : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(amqp).toMatch(/Connected to AMQP server on 127\.0\.0\.1:5672/);
 
     // the restarted compute marks the evacuations completed; only then is --up accepted
-    await waitFor('evacuations of c01 completed', async () => {
-      const ms = await osJson<Record<string, unknown>[]>(['server', 'migration', 'list', '--type', 'evacuation',
-        '--host', 'c01']);
-      return ms.filter((m) => m['Server UUID'] === plain || m['Server UUID'] === withPort)
-        .every((m) => m['Status'] === 'completed');
-    }, { timeoutMs: 90_000, intervalMs: 2000 });
+    await waitFor(
+      'evacuations of c01 completed',
+      async () => {
+        const ms = await osJson<Record<string, unknown>[]>(['server', 'migration', 'list', '--type', 'evacuation', '--host', 'c01']);
+        return ms.filter((m) => m['Server UUID'] === plain || m['Server UUID'] === withPort).every((m) => m['Status'] === 'completed');
+      },
+      { timeoutMs: 90_000, intervalMs: 2000 },
+    );
     await osOk(['compute', 'service', 'set', '--up', 'c01', 'nova-compute']);
     await osOk(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
     const s = await waitFor('c01 up', async () => {

@@ -31,12 +31,18 @@ export function uniquePrefix(tag: string): string {
 }
 
 /** Result of one CLI call; tests assert on exitCode where the CLI's behaviour is the point. */
-export interface CliResult { exitCode: number; stdout: string; stderr: string }
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `openstack ARGS` against the lab; never throws on a non-zero exit. */
 export async function os(args: string[], opts: { cloud?: string } = {}): Promise<CliResult> {
   const r = await execa(OPENSTACK, args, {
-    env: { ...cliEnv, OS_CLOUD: opts.cloud ?? 'lab' }, reject: false, timeout: 120_000,
+    env: { ...cliEnv, OS_CLOUD: opts.cloud ?? 'lab' },
+    reject: false,
+    timeout: 120_000,
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -55,8 +61,7 @@ export async function osJson<T = Record<string, unknown>>(args: string[], opts: 
 
 /** Runs a command on a lab compute host over SSH with the lab's ssh_config (the bot's files). */
 export async function sshHost(host: 'c01' | 'c02' | 'c03', command: string): Promise<CliResult> {
-  const r = await execa('ssh', ['-F', SSH_CONFIG, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command],
-    { reject: false, timeout: 90_000 });
+  const r = await execa('ssh', ['-F', SSH_CONFIG, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command], { reject: false, timeout: 90_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -71,12 +76,18 @@ export async function requireLab(): Promise<void> {
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
   // the lab is shared: a previous test may still be bringing a host back; wait for both (bounded)
   const rest = await Rest.login();
-  await waitFor('nova-compute c01 and c02 up, enabled and not forced down', async () => {
-    const { body } = await rest.call<{ services: { host: string; status: string; state: string; forced_down: boolean }[] }>(
-      'GET', `${NOVA_URL}/os-services?binary=nova-compute`);
-    const ready = body.services.filter((x) => ['c01', 'c02'].includes(x.host) && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
-    return ready.length === 2;
-  }, { timeoutMs: 180_000, intervalMs: 2000 });
+  await waitFor(
+    'nova-compute c01 and c02 up, enabled and not forced down',
+    async () => {
+      const { body } = await rest.call<{ services: { host: string; status: string; state: string; forced_down: boolean }[] }>(
+        'GET',
+        `${NOVA_URL}/os-services?binary=nova-compute`,
+      );
+      const ready = body.services.filter((x) => ['c01', 'c02'].includes(x.host) && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
+      return ready.length === 2;
+    },
+    { timeoutMs: 180_000, intervalMs: 2000 },
+  );
 }
 
 /** Deletes everything named with prefix (servers, volumes, ports, networks; all projects). */
@@ -85,17 +96,22 @@ export async function cleanup(prefix: string): Promise<void> {
 }
 
 /** Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. */
-export async function bootServer(name: string, host: 'c01' | 'c02',
-  opts: { network?: string; cloud?: string } = {}): Promise<string> {
+export async function bootServer(name: string, host: 'c01' | 'c02', opts: { network?: string; cloud?: string } = {}): Promise<string> {
   const nic = opts.network ? ['--network', opts.network] : ['--nic', 'none'];
-  const s = await osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', ...nic,
-    '--availability-zone', `nova:${host}`, name], opts);
+  const s = await osJson<{ id: string }>(
+    ['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', ...nic, '--availability-zone', `nova:${host}`, name],
+    opts,
+  );
   await waitServer(s.id, 'ACTIVE');
   return s.id;
 }
 
 /** The fields of `server show` the tests look at. */
-export interface ServerView { status: string; host: string; taskState: string | null }
+export interface ServerView {
+  status: string;
+  host: string;
+  taskState: string | null;
+}
 
 export async function showServer(id: string): Promise<ServerView> {
   const s = await osJson<Record<string, unknown>>(['server', 'show', id]);
@@ -108,15 +124,25 @@ export async function showServer(id: string): Promise<ServerView> {
 
 /** Waits until the server has status (and no task in progress); fails early on ERROR. */
 export async function waitServer(id: string, status: string, host?: string): Promise<ServerView> {
-  return waitFor(`server ${id} ${status}${host ? ` on ${host}` : ''}`, async () => {
-    const s = await showServer(id);
-    if (s.status === 'ERROR' && status !== 'ERROR') throw new Error(`server ${id} went to ERROR`);
-    return s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
-  }, { timeoutMs: 120_000 });
+  return waitFor(
+    `server ${id} ${status}${host ? ` on ${host}` : ''}`,
+    async () => {
+      const s = await showServer(id);
+      if (s.status === 'ERROR' && status !== 'ERROR') throw new Error(`server ${id} went to ERROR`);
+      return s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 
 /** One compute service as `compute service list --long` shows it. */
-export interface ComputeService { Host: string; Status: string; State: string; 'Forced Down': boolean; 'Disabled Reason': string | null }
+export interface ComputeService {
+  Host: string;
+  Status: string;
+  State: string;
+  'Forced Down': boolean;
+  'Disabled Reason': string | null;
+}
 
 export async function computeService(host: 'c01' | 'c02'): Promise<ComputeService> {
   const list = await osJson<ComputeService[]>(['compute', 'service', 'list', '--service', 'nova-compute', '--host', host, '--long']);
@@ -129,8 +155,10 @@ export async function computeService(host: 'c01' | 'c02'): Promise<ComputeServic
 export async function restoreHost(host: 'c01' | 'c02'): Promise<void> {
   await sshHost(host, 'lab-nova-compute start');
   // force-up is refused (400) until the restarted compute has completed its evacuation records
-  await waitFor(`${host} forced up`, async () => (await os(['compute', 'service', 'set', '--up', host, 'nova-compute'])).exitCode === 0,
-    { timeoutMs: 120_000, intervalMs: 2000 });
+  await waitFor(`${host} forced up`, async () => (await os(['compute', 'service', 'set', '--up', host, 'nova-compute'])).exitCode === 0, {
+    timeoutMs: 120_000,
+    intervalMs: 2000,
+  });
   await osOk(['compute', 'service', 'set', '--enable', host, 'nova-compute']);
   await waitFor(`${host} up`, async () => (await computeService(host)).State === 'up', { timeoutMs: 60_000 });
 }
@@ -140,10 +168,16 @@ export class Rest {
   private constructor(readonly token: string) {}
 
   static async login(): Promise<Rest> {
-    const body = { auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: 'admin' } } },
-      scope: { project: { name: 'admin', domain: { name: 'Default' } } } } };
+    const body = {
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: 'admin' } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    };
     const r = await fetch('http://127.0.0.1:5000/v3/auth/tokens', {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
     const token = r.headers.get('x-subject-token');
     if (r.status !== 201 || !token) throw new Error(`keystone login failed: ${r.status}`);

@@ -6,35 +6,46 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB, osJson, requireLab, uniquePrefix } from './lab-helpers.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const P = uniquePrefix('seed').slice(0, -1);   // lab/seed appends "-"
+const P = uniquePrefix('seed').slice(0, -1); // lab/seed appends "-"
 
 /** PIDs of every process the lab started (from its PID files) and their children. */
 function labPids(): Set<number> {
-  const roots = readdirSync(`${LAB}/pids`).filter((f) => f.endsWith('.pid'))
-    .map((f) => Number(readFileSync(`${LAB}/pids/${f}`, 'utf8').trim())).filter((n) => n > 0);
+  const roots = readdirSync(`${LAB}/pids`)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => Number(readFileSync(`${LAB}/pids/${f}`, 'utf8').trim()))
+    .filter((n) => n > 0);
   const pids = new Set(roots);
   // children: one pass over /proc is enough (workers are direct children of the recorded process)
   for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {
       const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
       if (pids.has(ppid)) pids.add(Number(d));
-    } catch { /* process ended meanwhile */ }
+    } catch {
+      /* process ended meanwhile */
+    }
   }
   return pids;
 }
 
-interface SeedOut { servers: string[]; net_servers: string[]; ports: string[]; volumes: { id: string; server: string }[] }
+interface SeedOut {
+  servers: string[];
+  net_servers: string[];
+  ports: string[];
+  volumes: { id: string; server: string }[];
+}
 
 describe('lab scripts', () => {
   beforeAll(requireLab);
-  afterAll(async () => { await execa('bash', [`${REPO}lab/reset`, '--prefix', `${P}-`]); });
+  afterAll(async () => {
+    await execa('bash', [`${REPO}lab/reset`, '--prefix', `${P}-`]);
+  });
 
   it('binds only loopback addresses with every process it started', async () => {
     const pids = labPids();
     expect(pids.size).toBeGreaterThanOrEqual(14);
     const { stdout } = await execa('ss', ['-H', '-ltunp']);
     const ours = stdout.split('\n').filter((l) => [...l.matchAll(/pid=(\d+)/g)].some((m) => pids.has(Number(m[1]))));
-    expect(ours.length).toBeGreaterThanOrEqual(8);   // 6 APIs + 2 sshd at least
+    expect(ours.length).toBeGreaterThanOrEqual(8); // 6 APIs + 2 sshd at least
     const addresses = ours.map((l) => l.trim().split(/\s+/)[4] ?? '');
     for (const a of addresses) expect(a).toMatch(/^(127\.\d+\.\d+\.\d+|\[::1\]):\d+$/);
     expect(addresses).toEqual(expect.arrayContaining(['127.0.0.11:22', '127.0.0.12:22', '127.0.0.1:5000', '127.0.0.1:8774']));
@@ -49,8 +60,7 @@ describe('lab scripts', () => {
   });
 
   it('lab/seed creates servers on c01, ports with IPv4+IPv6, an attached volume; reset --prefix removes them', async () => {
-    const r = await execa('bash', [`${REPO}lab/seed`, '--servers', '4', '--net-servers', '2', '--ports', '2', '--prefix', P],
-      { timeout: 600_000 });
+    const r = await execa('bash', [`${REPO}lab/seed`, '--servers', '4', '--net-servers', '2', '--ports', '2', '--prefix', P], { timeout: 600_000 });
     const out = JSON.parse(r.stdout) as SeedOut;
     expect(out.servers).toHaveLength(2);
     expect(out.net_servers).toHaveLength(2);

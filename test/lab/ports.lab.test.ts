@@ -5,18 +5,32 @@ import { NEUTRON_URL, Rest, cleanup, os, osJson, osOk, requireLab, uniquePrefix 
 
 const P = uniquePrefix('port');
 
-interface FixedIp { subnet_id: string; ip_address: string }
-interface PortView { id: string; name: string; fixed_ips: FixedIp[]; device_id: string; device_owner: string;
-  binding_host_id: string | null }
-interface ListedPort { ID: string; Name: string; 'Fixed IP Addresses': FixedIp[] }
+interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+interface PortView {
+  id: string;
+  name: string;
+  fixed_ips: FixedIp[];
+  device_id: string;
+  device_owner: string;
+  binding_host_id: string | null;
+}
+interface ListedPort {
+  ID: string;
+  Name: string;
+  'Fixed IP Addresses': FixedIp[];
+}
 
 const v4 = (p: { fixed_ips: FixedIp[] }) => p.fixed_ips.map((f) => f.ip_address).filter((a) => !a.includes(':'));
 const v6 = (p: { fixed_ips: FixedIp[] }) => p.fixed_ips.map((f) => f.ip_address).filter((a) => a.includes(':'));
 
 /** A free IPv4 address of the pool's upper end (other tests may hold some). */
 async function freeV4(): Promise<string> {
-  const used = new Set((await osJson<ListedPort[]>(['port', 'list', '--network', 'Public_AGILE']))
-    .flatMap((p) => p['Fixed IP Addresses'].map((f) => f.ip_address)));
+  const used = new Set(
+    (await osJson<ListedPort[]>(['port', 'list', '--network', 'Public_AGILE'])).flatMap((p) => p['Fixed IP Addresses'].map((f) => f.ip_address)),
+  );
   for (let i = 250; i > 200; i--) if (!used.has(`192.0.2.${i}`)) return `192.0.2.${i}`;
   throw new Error('no free address in 192.0.2.201-250');
 }
@@ -37,11 +51,17 @@ describe('ports on Public_AGILE (openstack CLI against the lab)', () => {
 
   it('gets an exact IP back with --fixed-ip, and is refused when that IP is taken', async () => {
     const ip = await freeV4();
-    const port = await osJson<PortView>(['port', 'create', '--network', 'Public_AGILE',
-      '--fixed-ip', `subnet=Public_AGILE_v4,ip-address=${ip}`, `${P}lost-ip`]);
+    const port = await osJson<PortView>([
+      'port',
+      'create',
+      '--network',
+      'Public_AGILE',
+      '--fixed-ip',
+      `subnet=Public_AGILE_v4,ip-address=${ip}`,
+      `${P}lost-ip`,
+    ]);
     expect(v4(port)).toEqual([ip]);
-    const again = await os(['port', 'create', '--network', 'Public_AGILE',
-      '--fixed-ip', `subnet=Public_AGILE_v4,ip-address=${ip}`, `${P}lost-ip-2`]);
+    const again = await os(['port', 'create', '--network', 'Public_AGILE', '--fixed-ip', `subnet=Public_AGILE_v4,ip-address=${ip}`, `${P}lost-ip-2`]);
     expect(again.exitCode).not.toBe(0);
     expect(again.stderr).toMatch(/already allocated|IpAddressAlreadyAllocated|in use/i);
     await osOk(['port', 'set', '--name', `${P}don't delete`, port.id]);
@@ -61,8 +81,9 @@ describe('ports on Public_AGILE (openstack CLI against the lab)', () => {
     expect(half.device_id).toBe(`${P}fake-device`);
 
     const rest = await Rest.login();
-    const r = await rest.call<{ port: Record<string, unknown> }>('PUT', `${NEUTRON_URL}/ports/${port.id}`,
-      { port: { device_id: '', device_owner: '', 'binding:host_id': '', 'binding:profile': {} } });
+    const r = await rest.call<{ port: Record<string, unknown> }>('PUT', `${NEUTRON_URL}/ports/${port.id}`, {
+      port: { device_id: '', device_owner: '', 'binding:host_id': '', 'binding:profile': {} },
+    });
     expect(r.status).toBe(200);
     const clean = await osJson<PortView>(['port', 'show', port.id]);
     expect(clean.device_id).toBe('');

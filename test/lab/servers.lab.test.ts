@@ -1,14 +1,17 @@
 // Runbook §1/§2 on the real lab: server list by host across projects, live and block migration
 // (with the modern CLI syntax), hard reboot; and the OSC 6.0.0 syntax change the bot must know.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bootServer, cleanup, os, osJson, osOk, requireLab, showServer, uniquePrefix, waitServer,
-} from './lab-helpers.js';
+import { bootServer, cleanup, os, osJson, osOk, requireLab, showServer, uniquePrefix, waitServer } from './lab-helpers.js';
 
 const P = uniquePrefix('srv');
 
-interface ListedServer { ID: string; Name: string }
-interface ListedPort { ID: string }
+interface ListedServer {
+  ID: string;
+  Name: string;
+}
+interface ListedPort {
+  ID: string;
+}
 
 describe('servers (openstack CLI against the lab)', () => {
   beforeAll(requireLab);
@@ -16,8 +19,9 @@ describe('servers (openstack CLI against the lab)', () => {
 
   it('lists the servers of a host across projects only with --all-projects', async () => {
     // a member of "demo" cannot pick the host: boot there first and follow it
-    const demo = await osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros',
-      '--nic', 'none', `${P}demo`], { cloud: 'lab-demo' });
+    const demo = await osJson<{ id: string }>(['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--nic', 'none', `${P}demo`], {
+      cloud: 'lab-demo',
+    });
     const host = (await waitServer(demo.id, 'ACTIVE')).host as 'c01' | 'c02';
     expect(['c01', 'c02']).toContain(host);
     const mine = await bootServer(`${P}admin`, host);

@@ -6,14 +6,22 @@ import { bootServer, cleanup, osJson, osOk, requireLab, uniquePrefix, waitFor } 
 
 const P = uniquePrefix('vol');
 
-interface VolumeView { id: string; status: string; attachments: { server_id: string; device: string }[] }
+interface VolumeView {
+  id: string;
+  status: string;
+  attachments: { server_id: string; device: string }[];
+}
 
 async function volumeStatus(id: string, status: string): Promise<VolumeView> {
-  return waitFor(`volume ${id} ${status}`, async () => {
-    const v = await osJson<VolumeView>(['volume', 'show', id]);
-    if (v.status.startsWith('error')) throw new Error(`volume ${id} went to ${v.status}`);
-    return v.status === status ? v : undefined;
-  }, { timeoutMs: 90_000 });
+  return waitFor(
+    `volume ${id} ${status}`,
+    async () => {
+      const v = await osJson<VolumeView>(['volume', 'show', id]);
+      if (v.status.startsWith('error')) throw new Error(`volume ${id} went to ${v.status}`);
+      return v.status === status ? v : undefined;
+    },
+    { timeoutMs: 90_000 },
+  );
 }
 
 /** The runbook's instance/volume query, rewritten for volume_attachment (read-only). */
@@ -25,7 +33,9 @@ async function pairsOnHost(host: string): Promise<{ uuid: string; volume: string
          from cinder.volume_attachment a
          join cinder.volumes v on v.id = a.volume_id and v.deleted = 0
          join nova.instances i on i.uuid = a.instance_uuid and i.deleted = 0
-        where a.deleted = 0 and i.host = ?`, [host]);
+        where a.deleted = 0 and i.host = ?`,
+      [host],
+    );
     return rows as { uuid: string; volume: string; attach_status: string; mountpoint: string }[];
   } finally {
     await db.end();

@@ -15,14 +15,24 @@ const reasons: string[] = [];
 
 const approveBlocks = [
   { type: 'section', text: { type: 'mrkdwn', text: 'Drain c01?' } },
-  { type: 'actions', block_id: 'plan-1', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-1' },
-    { type: 'button', text: { type: 'plain_text', text: 'Reject' }, action_id: 'reject', value: 'plan-1' }] },
+  {
+    type: 'actions',
+    block_id: 'plan-1',
+    elements: [
+      { type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-1' },
+      { type: 'button', text: { type: 'plain_text', text: 'Reject' }, action_id: 'reject', value: 'plan-1' },
+    ],
+  },
 ];
 
 beforeAll(async () => {
   standin = await new SlackStandin().start();
   app = new App({
-    token: standin.botToken, signingSecret: standin.signingSecret, botId: BOT.botId, botUserId: BOT.userId, logLevel: LogLevel.ERROR,
+    token: standin.botToken,
+    signingSecret: standin.signingSecret,
+    botId: BOT.botId,
+    botUserId: BOT.userId,
+    logLevel: LogLevel.ERROR,
     clientOptions: { slackApiUrl: standin.apiUrl, retryConfig: { retries: 0 } },
   });
   app.command('/node', async ({ ack, command, client, context }) => {
@@ -36,7 +46,10 @@ beforeAll(async () => {
     await client.views.open({
       trigger_id: (body as { trigger_id: string }).trigger_id,
       view: {
-        type: 'modal', callback_id: 'reject_reason', title: { type: 'plain_text', text: 'Reject' }, submit: { type: 'plain_text', text: 'Reject' },
+        type: 'modal',
+        callback_id: 'reject_reason',
+        title: { type: 'plain_text', text: 'Reject' },
+        submit: { type: 'plain_text', text: 'Reject' },
         blocks: [{ type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'text' } }],
       },
     });
@@ -95,7 +108,10 @@ describe('Bolt HTTP receiver against the stand-in', () => {
   });
 
   it('answers 400 when the Content-Type carries a charset, and to a malformed interactive body', async () => {
-    const charset = await driver.command({ user: 'alice', channel: '#ops', command: '/node', text: 'x' }, { contentType: 'application/x-www-form-urlencoded; charset=utf-8' });
+    const charset = await driver.command(
+      { user: 'alice', channel: '#ops', command: '/node', text: 'x' },
+      { contentType: 'application/x-www-form-urlencoded; charset=utf-8' },
+    );
     expect(charset.status).toBe(400);
     const m = standin.workspace.messages('ops').find((x) => x.text === 'plan')!;
     const broken = await driver.click({ user: 'bob', message: { channel: '#ops', ts: m.ts }, actionId: 'approve' }, { rawBody: 'payload=%7Bnot-json' });
@@ -106,7 +122,10 @@ describe('Bolt HTTP receiver against the stand-in', () => {
   it('passes X-Slack-Retry-Num through, and a replay of the same bytes is delivered again (Bolt does not dedupe)', async () => {
     const first = await driver.command({ user: 'alice', channel: '#ops', command: '/node', text: 'retry' }, { retryNum: 1, retryReason: 'http_timeout' });
     await driver.resend(first.request!);
-    expect(seen).toEqual([{ command: '/node', text: 'retry', retryNum: 1 }, { command: '/node', text: 'retry', retryNum: 1 }]);
+    expect(seen).toEqual([
+      { command: '/node', text: 'retry', retryNum: 1 },
+      { command: '/node', text: 'retry', retryNum: 1 },
+    ]);
   });
 
   it('delivers a button click as block_actions; respond() replaces the original message', async () => {
@@ -114,7 +133,11 @@ describe('Bolt HTTP receiver against the stand-in', () => {
     const plan = await standin.workspace.waitFor(() => standin.workspace.messages('ops').findLast((m) => m.text === 'plan'));
     const r = await driver.click({ user: 'bob', message: { channel: '#ops', ts: plan.ts }, actionId: 'approve' });
     expect(r).toMatchObject({ status: 200, timedOut: false });
-    expect(r.payload).toMatchObject({ type: 'block_actions', actions: [{ action_id: 'approve', block_id: 'plan-1', value: 'plan-1' }], container: { message_ts: plan.ts } });
+    expect(r.payload).toMatchObject({
+      type: 'block_actions',
+      actions: [{ action_id: 'approve', block_id: 'plan-1', value: 'plan-1' }],
+      container: { message_ts: plan.ts },
+    });
     await standin.workspace.waitFor(() => standin.workspace.message('ops', plan.ts)?.text === 'approved by U0BOB0001');
     expect(standin.workspace.message('ops', plan.ts)?.edits.map((e) => e.text)).toEqual(['plan']);
   });

@@ -15,13 +15,19 @@ const opens = () => standin.workspace.calls.filter((c) => c.method === 'apps.con
 beforeAll(async () => {
   standin = await new SlackStandin().start();
   app = new App({
-    token: standin.botToken, appToken: standin.appToken, socketMode: true, botId: BOT.botId, botUserId: BOT.userId, logLevel: LogLevel.ERROR,
+    token: standin.botToken,
+    appToken: standin.appToken,
+    socketMode: true,
+    botId: BOT.botId,
+    botUserId: BOT.userId,
+    logLevel: LogLevel.ERROR,
     clientOptions: { slackApiUrl: standin.apiUrl, retryConfig: { retries: 0 } },
   });
   app.command('/node', async ({ ack, command, client }) => {
     await ack(`checking ${command.text}`);
     await client.chat.postMessage({
-      channel: command.channel_id, text: 'plan',
+      channel: command.channel_id,
+      text: 'plan',
       blocks: [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'p1' }] }],
     });
   });

@@ -8,7 +8,10 @@ import { SlackStandin } from '../../slack-standin/slack-standin.js';
 import { BOT } from '../../slack-standin/workspace.js';
 
 // The HTTP driver against a bare server that records exactly what arrives and answers as told.
-interface Got { headers: IncomingMessage['headers']; body: string }
+interface Got {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 let standin: SlackStandin;
 let bot: Server;
 let driver: SlackDriver;
@@ -39,8 +42,11 @@ afterEach(async () => {
 
 const verifies = (g: Got, secret = standin.signingSecret): boolean => {
   try {
-    verifySlackRequest({ signingSecret: secret, body: g.body,
-      headers: { 'x-slack-signature': String(g.headers['x-slack-signature']), 'x-slack-request-timestamp': Number(g.headers['x-slack-request-timestamp']) } });
+    verifySlackRequest({
+      signingSecret: secret,
+      body: g.body,
+      headers: { 'x-slack-signature': String(g.headers['x-slack-signature']), 'x-slack-request-timestamp': Number(g.headers['x-slack-request-timestamp']) },
+    });
     return true;
   } catch {
     return false;
@@ -55,9 +61,28 @@ describe('HTTP driver', () => {
     expect(verifies(g)).toBe(true);
     expect(verifies(g, 'another-secret')).toBe(false);
     const form = Object.fromEntries(new URLSearchParams(g.body));
-    expect(Object.keys(form).sort()).toEqual(['api_app_id', 'channel_id', 'channel_name', 'command', 'is_enterprise_install', 'response_url',
-      'team_domain', 'team_id', 'text', 'token', 'trigger_id', 'user_id', 'user_name']);
-    expect(form).toMatchObject({ user_id: 'U0ALICE01', channel_id: 'C0OPS0001', command: '/node', text: 'drain c01 reason="disk swap"', token: standin.verificationToken });
+    expect(Object.keys(form).sort()).toEqual([
+      'api_app_id',
+      'channel_id',
+      'channel_name',
+      'command',
+      'is_enterprise_install',
+      'response_url',
+      'team_domain',
+      'team_id',
+      'text',
+      'token',
+      'trigger_id',
+      'user_id',
+      'user_name',
+    ]);
+    expect(form).toMatchObject({
+      user_id: 'U0ALICE01',
+      channel_id: 'C0OPS0001',
+      command: '/node',
+      text: 'drain c01 reason="disk swap"',
+      token: standin.verificationToken,
+    });
     expect(form.response_url).toMatch(new RegExp(`^${standin.url}/response/`));
     expect(form.trigger_id).toMatch(/^\d+\.\d+\.[0-9a-f]{32}$/);
   });
@@ -80,15 +105,33 @@ describe('HTTP driver', () => {
   });
 
   it('posts a click as payload=<block_actions JSON>, taking value and block_id from the message', async () => {
-    const blocks = [{ type: 'actions', block_id: 'plan-7', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-7', style: 'primary' }] }];
-    const m = standin.workspace.addMessage({ channel: 'C0OPS0001', user: BOT.userId, botId: BOT.botId, text: 'plan', blocks, replyBroadcast: false, via: 'api' });
+    const blocks = [
+      {
+        type: 'actions',
+        block_id: 'plan-7',
+        elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'plan-7', style: 'primary' }],
+      },
+    ];
+    const m = standin.workspace.addMessage({
+      channel: 'C0OPS0001',
+      user: BOT.userId,
+      botId: BOT.botId,
+      text: 'plan',
+      blocks,
+      replyBroadcast: false,
+      via: 'api',
+    });
     expect(buttonsOf(m.blocks)).toEqual([{ actionId: 'approve', blockId: 'plan-7', text: 'Approve', value: 'plan-7', style: 'primary' }]);
     await driver.click({ user: 'bob', message: { channel: '#ops', ts: m.ts }, actionId: 'approve' });
     const payload = JSON.parse(new URLSearchParams(got[0]!.body).get('payload')!) as Record<string, unknown>;
     expect(verifies(got[0]!)).toBe(true);
     expect(payload).toMatchObject({
-      type: 'block_actions', user: { id: 'U0BOB0001', username: 'bob' }, api_app_id: BOT.appId, team: { id: 'T0CHATOPS' },
-      container: { type: 'message', message_ts: m.ts, channel_id: 'C0OPS0001', is_ephemeral: false }, channel: { id: 'C0OPS0001', name: 'ops' },
+      type: 'block_actions',
+      user: { id: 'U0BOB0001', username: 'bob' },
+      api_app_id: BOT.appId,
+      team: { id: 'T0CHATOPS' },
+      container: { type: 'message', message_ts: m.ts, channel_id: 'C0OPS0001', is_ephemeral: false },
+      channel: { id: 'C0OPS0001', name: 'ops' },
       message: { ts: m.ts, text: 'plan', bot_id: BOT.botId },
       actions: [{ action_id: 'approve', block_id: 'plan-7', value: 'plan-7', type: 'button', text: { text: 'Approve' } }],
     });
@@ -98,8 +141,19 @@ describe('HTTP driver', () => {
   });
 
   it('clicks on an ephemeral message without a message field', async () => {
-    const e = standin.workspace.addEphemeral({ channel: 'C0OPS0001', user: 'U0CAROL01', text: 'confirm?', via: 'api',
-      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'go?' }, accessory: { type: 'button', text: { type: 'plain_text', text: 'Go' }, action_id: 'go', value: '1' } }] });
+    const e = standin.workspace.addEphemeral({
+      channel: 'C0OPS0001',
+      user: 'U0CAROL01',
+      text: 'confirm?',
+      via: 'api',
+      blocks: [
+        {
+          type: 'section',
+          text: { type: 'mrkdwn', text: 'go?' },
+          accessory: { type: 'button', text: { type: 'plain_text', text: 'Go' }, action_id: 'go', value: '1' },
+        },
+      ],
+    });
     await driver.click({ user: 'carol', message: { channel: '#ops', ts: e.ts, ephemeral: true }, actionId: 'go' });
     const payload = JSON.parse(new URLSearchParams(got[0]!.body).get('payload')!) as Record<string, unknown>;
     expect(payload).toMatchObject({ container: { is_ephemeral: true }, actions: [{ action_id: 'go', value: '1' }] });

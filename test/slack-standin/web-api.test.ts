@@ -15,13 +15,22 @@ const client0 = (s: SlackStandin, token = s.botToken, opts: ConstructorParameter
 
 /** The Slack error name of a rejected call. */
 async function slackError(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => undefined, (e: unknown) => e as { code?: string; data?: { error?: string } });
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e as { code?: string; data?: { error?: string } },
+  );
   expect(err?.code, 'the call should have been rejected').toBe(ErrorCode.PlatformError);
   return err?.data?.error ?? '';
 }
 
 const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
-const button = (over: Record<string, unknown> = {}) => ({ type: 'button', text: { type: 'plain_text', text: 'Approve' }, action_id: 'approve', value: 'v', ...over });
+const button = (over: Record<string, unknown> = {}) => ({
+  type: 'button',
+  text: { type: 'plain_text', text: 'Approve' },
+  action_id: 'approve',
+  value: 'v',
+  ...over,
+});
 const actions = (elements: unknown[]) => ({ type: 'actions', elements });
 
 beforeEach(async () => {
@@ -113,8 +122,16 @@ describe('Block Kit and message limits, rejected as Slack rejects them', () => {
     ['action_id over 255', { blocks: [actions([button({ action_id: 'a'.repeat(L.actionId + 1) })])] }, 'invalid_blocks'],
     ['block_id over 255', { blocks: [{ ...section('x'), block_id: 'b'.repeat(L.blockId + 1) }] }, 'invalid_blocks'],
     ['26 action elements', { blocks: [actions(Array.from({ length: L.actionsElements + 1 }, (_, i) => button({ action_id: `a${i}` })))] }, 'invalid_blocks'],
-    ['11 fields', { blocks: [{ type: 'section', fields: Array.from({ length: L.sectionFields + 1 }, () => ({ type: 'mrkdwn', text: 'f' })) }] }, 'invalid_blocks'],
-    ['11 context elements', { blocks: [{ type: 'context', elements: Array.from({ length: L.contextElements + 1 }, () => ({ type: 'mrkdwn', text: 'c' })) }] }, 'invalid_blocks'],
+    [
+      '11 fields',
+      { blocks: [{ type: 'section', fields: Array.from({ length: L.sectionFields + 1 }, () => ({ type: 'mrkdwn', text: 'f' })) }] },
+      'invalid_blocks',
+    ],
+    [
+      '11 context elements',
+      { blocks: [{ type: 'context', elements: Array.from({ length: L.contextElements + 1 }, () => ({ type: 'mrkdwn', text: 'c' })) }] },
+      'invalid_blocks',
+    ],
     ['text over 40,000', { text: 't'.repeat(L.messageText + 1) }, 'msg_too_long'],
     ['nothing to show', { text: '' }, 'no_text'],
   ];
@@ -128,7 +145,11 @@ describe('Block Kit and message limits, rejected as Slack rejects them', () => {
     const full = [
       { type: 'header', text: { type: 'plain_text', text: 'h'.repeat(L.headerText) } },
       { ...section('s'.repeat(L.sectionText)), block_id: 'b'.repeat(L.blockId) },
-      actions(Array.from({ length: L.actionsElements }, (_, i) => button({ action_id: `${i}`.padEnd(L.actionId, 'a'), value: 'v'.repeat(L.buttonValue), text: { type: 'plain_text', text: 't'.repeat(L.buttonText) } }))),
+      actions(
+        Array.from({ length: L.actionsElements }, (_, i) =>
+          button({ action_id: `${i}`.padEnd(L.actionId, 'a'), value: 'v'.repeat(L.buttonValue), text: { type: 'plain_text', text: 't'.repeat(L.buttonText) } }),
+        ),
+      ),
       ...Array.from({ length: L.blocksPerMessage - 3 }, () => section('x')),
     ];
     await client.chat.postMessage({ channel: 'C0OPS0001', text: 't'.repeat(L.messageText), blocks: full });
@@ -183,7 +204,10 @@ describe('rate limits and faults', () => {
 
   it('answers injected 5xx as an HTTP error, then recovers', async () => {
     standin.injectRateLimit({ retryAfterSec: 30 }); // every method, until cleared
-    await expect(client0(standin, standin.botToken, { rejectRateLimitedCalls: true }).auth.test()).rejects.toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 30 });
+    await expect(client0(standin, standin.botToken, { rejectRateLimitedCalls: true }).auth.test()).rejects.toMatchObject({
+      code: ErrorCode.RateLimitedError,
+      retryAfter: 30,
+    });
     standin.clearFaults();
     standin.inject5xx({ method: 'users.info', count: 1, status: 503 });
     await expect(client.users.info({ user: 'U0BOB0001' })).rejects.toMatchObject({ code: ErrorCode.HTTPError, statusCode: 503 });

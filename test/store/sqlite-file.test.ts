@@ -18,7 +18,14 @@ it('creates the directory and a file only its owner can read, in WAL mode, that 
   const path = join(dir, 'not', 'yet', 'state.db');
   const clock = new ManualClock();
   const s = await openStore({ kind: 'sqlite', path }, clock);
-  const op = await s.createOperation({ runbook: 'node.drain', target: 'c01', plan: {}, planHash: 'h', requester: { userId: 'U1', teamId: 'T1' }, channelId: 'C1' });
+  const op = await s.createOperation({
+    runbook: 'node.drain',
+    target: 'c01',
+    plan: {},
+    planHash: 'h',
+    requester: { userId: 'U1', teamId: 'T1' },
+    channelId: 'C1',
+  });
   await s.close();
   expect(statSync(path).mode & 0o777).toBe(0o600);
   const raw = new Database(path, { readonly: true });

@@ -18,7 +18,15 @@ it('exactly one winner per race across two processes', async () => {
   const store = await openStore({ kind: 'sqlite', path });
   const alice = { userId: 'UALICE', teamId: 'T1' };
   const op = await store.createOperation({ runbook: 'node.drain', target: 'c01', plan: {}, planHash: 'h', requester: alice, channelId: 'C1' });
-  const ap = await store.createApproval({ operationId: op.id, planHash: 'h', kind: 'change', policy: {}, required: 1, requester: alice, expiresAt: Date.now() + 60_000 });
+  const ap = await store.createApproval({
+    operationId: op.id,
+    planHash: 'h',
+    kind: 'change',
+    policy: {},
+    required: 1,
+    requester: alice,
+    expiresAt: Date.now() + 60_000,
+  });
   await store.close();
   const worker = join(import.meta.dirname, 'fixtures', 'race-worker.ts');
   const run = (label: string) => execa('node', ['--import', 'tsx', worker, path, op.id, ap.id, 'host:c01', label, '200', dir], { cwd: process.cwd() });

@@ -29,7 +29,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
     await backend.teardown();
   });
 
-  const newOp = (s: Store = a) => s.createOperation({ runbook: 'node.drain', target: `c-${uniq()}`, plan, planHash: 'h1', requester: alice, channelId: 'C0000001' });
+  const newOp = (s: Store = a) =>
+    s.createOperation({ runbook: 'node.drain', target: `c-${uniq()}`, plan, planHash: 'h1', requester: alice, channelId: 'C0000001' });
 
   it('migrates once and reports its schema version', async () => {
     expect(await a.schemaVersion()).toBe(1);
@@ -39,7 +40,16 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
   it('creates and reads operations with generated ids, defaults and JSON round-trip', async () => {
     const op = await newOp();
     expect(operationId.safeParse(op.id).success).toBe(true);
-    expect(op).toMatchObject({ state: 'pending_approval', planHash: 'h1', requester: alice, owner: null, leaseUntil: null, version: 1, threadTs: null, detail: {} });
+    expect(op).toMatchObject({
+      state: 'pending_approval',
+      planHash: 'h1',
+      requester: alice,
+      owner: null,
+      leaseUntil: null,
+      version: 1,
+      threadTs: null,
+      detail: {},
+    });
     expect(op.plan).toEqual(plan);
     expect(op.createdAt).toBe(clock.now());
     expect(await b.getOperation(op.id)).toEqual(op);
@@ -49,7 +59,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
   it('updates operations only when the compare-and-set conditions hold', async () => {
     const op = await newOp();
     clock.advance(1000);
-    const up = await a.updateOperation(op.id, { state: 'approved', threadTs: '1700000000.000100', detail: { step: 1 } }, { version: op.version, state: 'pending_approval' });
+    const up = await a.updateOperation(
+      op.id,
+      { state: 'approved', threadTs: '1700000000.000100', detail: { step: 1 } },
+      { version: op.version, state: 'pending_approval' },
+    );
     expect(up).toMatchObject({ state: 'approved', threadTs: '1700000000.000100', detail: { step: 1 }, version: 2, updatedAt: clock.now() });
     // Stale version, wrong state, wrong owner: each refused, nothing written.
     expect(await b.updateOperation(op.id, { state: 'running' }, { version: op.version })).toBeNull();
@@ -135,22 +149,45 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
 
   it('approvals: create, then every decision is a compare-and-set on version and state', async () => {
     const op = await newOp();
-    const ap = await a.createApproval({ operationId: op.id, planHash: 'h1', kind: 'change', policy: { required: 1 }, required: 1, requester: alice, expiresAt: clock.now() + 1_800_000 });
+    const ap = await a.createApproval({
+      operationId: op.id,
+      planHash: 'h1',
+      kind: 'change',
+      policy: { required: 1 },
+      required: 1,
+      requester: alice,
+      expiresAt: clock.now() + 1_800_000,
+    });
     expect(ap).toMatchObject({ state: 'pending', purpose: 'start', approvers: [], decidedBy: null, consumedAt: null, version: 1 });
     expect(ap.id).toMatch(/^ap-[a-z2-7]{12}$/);
     const vote = { userId: bob.userId, teamId: bob.teamId, at: clock.now() };
-    const won = await a.updateApproval(ap.id, { state: 'approved', approvers: [vote], decidedAt: clock.now(), startBy: clock.now() + 600_000 }, { version: 1, state: 'pending' });
+    const won = await a.updateApproval(
+      ap.id,
+      { state: 'approved', approvers: [vote], decidedAt: clock.now(), startBy: clock.now() + 600_000 },
+      { version: 1, state: 'pending' },
+    );
     expect(won).toMatchObject({ state: 'approved', approvers: [vote], version: 2 });
     expect(await b.updateApproval(ap.id, { state: 'rejected', decidedBy: bob }, { version: 1, state: 'pending' })).toBeNull();
     expect(await b.updateApproval(ap.id, { state: 'rejected' }, { version: 2, state: 'pending' })).toBeNull();
-    expect(await b.updateApproval(ap.id, { consumedAt: clock.now() }, { version: 2, state: 'approved' })).toMatchObject({ consumedAt: clock.now(), version: 3 });
+    expect(await b.updateApproval(ap.id, { consumedAt: clock.now() }, { version: 2, state: 'approved' })).toMatchObject({
+      consumedAt: clock.now(),
+      version: 3,
+    });
     expect((await b.listApprovals({ operationId: op.id })).map((x) => x.id)).toEqual([ap.id]);
     expect(await b.listApprovals({ operationId: op.id, states: ['pending'] })).toEqual([]);
   });
 
   it('lists pending approvals past their expiry by the store clock', async () => {
     const op = await newOp();
-    const ap = await a.createApproval({ operationId: op.id, planHash: 'h1', kind: 'change', policy: {}, required: 1, requester: alice, expiresAt: clock.now() + 60_000 });
+    const ap = await a.createApproval({
+      operationId: op.id,
+      planHash: 'h1',
+      kind: 'change',
+      policy: {},
+      required: 1,
+      requester: alice,
+      expiresAt: clock.now() + 60_000,
+    });
     expect((await a.listApprovals({ states: ['pending'], expiresBefore: clock.now() })).map((x) => x.id)).not.toContain(ap.id);
     clock.advance(60_000);
     expect((await a.listApprovals({ states: ['pending'], expiresBefore: clock.now() })).map((x) => x.id)).toContain(ap.id);
@@ -182,7 +219,12 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
   it('audit: append-only entries listed per operation in order', async () => {
     const op = await newOp();
     const e1 = await a.appendAudit({ actor: 'UALICE1@T000001', kind: 'operation.requested', operationId: op.id, payload: { raw: '/node drain c01' } });
-    const e2 = await b.appendAudit({ actor: 'bot:replica-b', kind: 'step.intent', operationId: op.id, payload: { step: 'disable-service', unicode: 'Grüße ✓' } });
+    const e2 = await b.appendAudit({
+      actor: 'bot:replica-b',
+      kind: 'step.intent',
+      operationId: op.id,
+      payload: { step: 'disable-service', unicode: 'Grüße ✓' },
+    });
     await a.appendAudit({ actor: 'bot:replica-a', kind: 'bot.started' });
     expect(e2.seq).toBeGreaterThan(e1.seq);
     const list = await a.listAudit({ operationId: op.id });
@@ -229,10 +271,22 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
 
     it('decide the same approval version: exactly one wins', async () => {
       const op = await newOp();
-      const ap = await a.createApproval({ operationId: op.id, planHash: 'h1', kind: 'change', policy: {}, required: 1, requester: alice, expiresAt: clock.now() + 60_000 });
+      const ap = await a.createApproval({
+        operationId: op.id,
+        planHash: 'h1',
+        kind: 'change',
+        policy: {},
+        required: 1,
+        requester: alice,
+        expiresAt: clock.now() + 60_000,
+      });
       const results = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          (i % 2 ? a : b).updateApproval(ap.id, { state: i % 3 ? 'approved' : 'rejected', decidedBy: { userId: `U${i}XX`, teamId: 'T1' } }, { version: 1, state: 'pending' }),
+          (i % 2 ? a : b).updateApproval(
+            ap.id,
+            { state: i % 3 ? 'approved' : 'rejected', decidedBy: { userId: `U${i}XX`, teamId: 'T1' } },
+            { version: 1, state: 'pending' },
+          ),
         ),
       );
       expect(results.filter((r) => r !== null)).toHaveLength(1);

@@ -38,6 +38,8 @@ describe('SQL adapter config', () => {
   });
 
   it('display copies quote values for reading and are never what runs', () => {
-    expect(display('UPDATE `n`.`instances` SET `host` = ? WHERE (`id` = ?)', ["c02'; --", 7])).toBe("UPDATE `n`.`instances` SET `host` = 'c02\\'; --' WHERE (`id` = 7)");
+    expect(display('UPDATE `n`.`instances` SET `host` = ? WHERE (`id` = ?)', ["c02'; --", 7])).toBe(
+      "UPDATE `n`.`instances` SET `host` = 'c02\\'; --' WHERE (`id` = 7)",
+    );
   });
 });

@@ -62,7 +62,15 @@ describe('runbook queries', () => {
     await rows.attachedVolume(other.uuid, 'c03', '/dev/vdb');
     const got = await db.volumesOnHost('c01');
     expect(got).toEqual([
-      expect.objectContaining({ instanceUuid: a.uuid, host: 'c01', volumeId: va.volumeId, volumeStatus: 'in-use', attachStatus: 'attached', mountpoint: '/dev/vdb', attachmentId: va.attachmentId }),
+      expect.objectContaining({
+        instanceUuid: a.uuid,
+        host: 'c01',
+        volumeId: va.volumeId,
+        volumeStatus: 'in-use',
+        attachStatus: 'attached',
+        mountpoint: '/dev/vdb',
+        attachmentId: va.attachmentId,
+      }),
       expect.objectContaining({ instanceUuid: b.uuid, volumeId: vb.volumeId, mountpoint: '/dev/vdc' }),
     ]);
   });
@@ -108,7 +116,10 @@ describe('evacuate by SQL', () => {
     const bind = await one<{ port_id: string; host: string }>(`SELECT port_id, host FROM ${T('neutron', 'ml2_port_bindings')}`);
     expect(Object.fromEntries(bind.map((r) => [r.port_id, r.host]))).toEqual({ [pa]: 'c02', [pb1]: 'c02', [pb2]: 'c02', [po]: 'c03' });
     const lv = await one(`SELECT host, COUNT(*) AS n FROM ${T('neutron', 'ml2_port_binding_levels')} GROUP BY host ORDER BY host`);
-    expect(lv).toEqual([{ host: 'c02', n: 4 }, { host: 'c03', n: 1 }]);
+    expect(lv).toEqual([
+      { host: 'c02', n: 4 },
+      { host: 'c03', n: 1 },
+    ]);
 
     expect(journal.entries.map((e) => [e.statement, e.rows.length, e.writeId, e.operationId])).toEqual([
       ['evacuate.nova.instances', 2, res.writeIds[0], 'op-1'],
@@ -186,12 +197,17 @@ describe('evacuate by SQL', () => {
   it('sets node to the destination compute node nova knows, and refuses when that is unknown or ambiguous', async () => {
     const a = await rows.instance('c01');
     const input = { from: 'c01', to: 'c05', instanceUuids: [a.uuid] };
-    await expect(db.planEvacuate(input)).rejects.toMatchObject({ code: 'INPUT_INVALID', problems: [{ path: 'to', message: expect.stringContaining('c05 has no compute node') }] });
+    await expect(db.planEvacuate(input)).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+      problems: [{ path: 'to', message: expect.stringContaining('c05 has no compute node') }],
+    });
     await rows.computeNode('c05', 'c05.nodes.example.com');
     const plan = await db.planEvacuate(input);
     expect(plan.target.toNode).toBe('c05.nodes.example.com');
     expect(plan.statements[0]!.params.slice(0, 2)).toEqual(['c05', 'c05.nodes.example.com']);
-    await expect(db.planEvacuate({ ...input, toNode: 'c05' })).rejects.toMatchObject({ problems: [{ path: 'toNode', message: 'c05 has no compute node c05; it has c05.nodes.example.com' }] });
+    await expect(db.planEvacuate({ ...input, toNode: 'c05' })).rejects.toMatchObject({
+      problems: [{ path: 'toNode', message: 'c05 has no compute node c05; it has c05.nodes.example.com' }],
+    });
     await rows.computeNode('c05', 'c05-b.nodes.example.com');
     await expect(db.planEvacuate(input)).rejects.toMatchObject({ problems: [{ path: 'toNode', message: expect.stringContaining('say which one') }] });
     const res = await db.applyEvacuate({ ...input, toNode: 'c05-b.nodes.example.com' }, plan.expected, { journal: new MemoryJournal() });
@@ -199,7 +215,9 @@ describe('evacuate by SQL', () => {
   });
 
   it('refuses to evacuate onto the same host and refuses non-UUIDs', async () => {
-    await expect(db.planEvacuate({ from: 'c01', to: 'c01', instanceUuids: ['0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(db.planEvacuate({ from: 'c01', to: 'c01', instanceUuids: ['0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'] })).rejects.toMatchObject({
+      code: 'INPUT_INVALID',
+    });
     await expect(db.planEvacuate({ from: 'c01', to: 'c02', instanceUuids: ["x' OR '1'='1"] })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 });
@@ -209,10 +227,17 @@ describe('sessions', () => {
     const pools = new DbPools(loadDbConfig(z.config({ queryTimeoutMs: 7_000, lockWaitTimeoutSec: 3 })));
     try {
       await pools.withSession(['nova', 'neutron'], 'test', async (s) => {
-        const [v] = await s.rows('nova', 'test.vars', 'SELECT @@session.sql_safe_updates AS safe, @@session.max_statement_time AS mst, @@session.innodb_lock_wait_timeout AS lw', []);
+        const [v] = await s.rows(
+          'nova',
+          'test.vars',
+          'SELECT @@session.sql_safe_updates AS safe, @@session.max_statement_time AS mst, @@session.innodb_lock_wait_timeout AS lw',
+          [],
+        );
         expect([Number(v!['safe']), Number(v!['mst']), Number(v!['lw'])]).toEqual([1, 7, 3]);
         // An UPDATE whose WHERE uses no index (display_name) is refused by the server itself (1175), whatever a future caller builds.
-        const err = await s.write('nova', 'test.keyless', `UPDATE ${s.table('nova', 'instances')} SET host = ? WHERE display_name = ?`, ['x', 'y']).catch((e: unknown) => e);
+        const err = await s
+          .write('nova', 'test.keyless', `UPDATE ${s.table('nova', 'instances')} SET host = ? WHERE display_name = ?`, ['x', 'y'])
+          .catch((e: unknown) => e);
         expect(err).toMatchObject({ code: 'DB_FAILED', info: { errno: 1175, statement: 'test.keyless' } });
       });
     } finally {
@@ -255,7 +280,13 @@ describe('grants preflight', () => {
 
         const { a } = await arrange();
         const before = await rows.snapshot();
-        const err = await ro.applyEvacuate({ from: 'c01', to: 'c02', instanceUuids: [a.uuid] }, { instances: 1, portBindings: 1, portBindingLevels: 1 }, { journal: new MemoryJournal() }).catch((e: unknown) => e);
+        const err = await ro
+          .applyEvacuate(
+            { from: 'c01', to: 'c02', instanceUuids: [a.uuid] },
+            { instances: 1, portBindings: 1, portBindingLevels: 1 },
+            { journal: new MemoryJournal() },
+          )
+          .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(DbPreflightError);
         expect((err as Error).message).toContain('UPDATE(host) on neutron.ml2_port_binding_levels');
         expect(await rows.snapshot()).toEqual(before);

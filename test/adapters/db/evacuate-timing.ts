@@ -7,7 +7,10 @@ import { createDbAdapter, MemoryJournal } from '../../../adapters/db.js';
 import { createZedDatabases } from '../../helpers/zed-schema.js';
 import { ZedRows } from './zed-rows.js';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const ns = sizes.length ? sizes : [1, 10, 50, 200];
 const ROUNDS = 5;
 

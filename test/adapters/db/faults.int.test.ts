@@ -82,7 +82,9 @@ describe('evacuate by SQL under faults', () => {
     const { input, expected } = await arrange();
     const before = await rows.snapshot();
     const trig = `${mysql.escapeId(z.schemas.neutron)}.\`inject_fail\``;
-    await z.admin.query(`CREATE TRIGGER ${trig} BEFORE UPDATE ON ${T('neutron', 'ml2_port_bindings')} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'`);
+    await z.admin.query(
+      `CREATE TRIGGER ${trig} BEFORE UPDATE ON ${T('neutron', 'ml2_port_bindings')} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'`,
+    );
     try {
       const journal = new MemoryJournal();
       const err = await db.applyEvacuate(input, expected, { journal }).catch((e: unknown) => e);
@@ -101,7 +103,11 @@ describe('evacuate by SQL under faults', () => {
     const { input, expected } = await arrange();
     const before = await rows.snapshot();
     let n = 0;
-    const journal = { preImage: async () => { if (++n === 2) throw new Error('journal disk full'); } };
+    const journal = {
+      preImage: async () => {
+        if (++n === 2) throw new Error('journal disk full');
+      },
+    };
     const err = await db.applyEvacuate(input, expected, { journal }).catch((e: unknown) => e);
     // The journal's own error reaches the caller unchanged.
     expect(err).toBeInstanceOf(Error);
@@ -115,7 +121,9 @@ describe('evacuate by SQL under faults', () => {
     const journal = new MemoryJournal();
     // The other transaction first does a lot of work, so InnoDB picks our (lighter) one as the victim.
     await other.query('START TRANSACTION');
-    await other.query(`INSERT INTO ${T('neutron', 'standardattributes')} (resource_type, revision_number) SELECT 'filler', 0 FROM ${mysql.escapeId(z.schemas.neutron)}.seq_1_to_500`);
+    await other.query(
+      `INSERT INTO ${T('neutron', 'standardattributes')} (resource_type, revision_number) SELECT 'filler', 0 FROM ${mysql.escapeId(z.schemas.neutron)}.seq_1_to_500`,
+    );
     await other.query(`SELECT * FROM ${T('neutron', 'ml2_port_bindings')} WHERE port_id = ? FOR UPDATE`, [pa]);
     const running = db.applyEvacuate(input, expected, { journal });
     await waitForBindingsRead();
@@ -235,7 +243,9 @@ describe('evacuate by SQL under faults', () => {
       await z.admin.query(`GRANT SELECT, UPDATE ON ${mysql.escapeId(z.schemas.neutron)}.* TO ?@'%'`, [user]);
       const plan = await split.planEvacuate(input);
       expect(plan).toMatchObject({ singleTransaction: false, expected });
-      await z.admin.query(`CREATE TRIGGER ${trig} BEFORE UPDATE ON ${T('neutron', 'ml2_port_binding_levels')} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected on levels'`);
+      await z.admin.query(
+        `CREATE TRIGGER ${trig} BEFORE UPDATE ON ${T('neutron', 'ml2_port_binding_levels')} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected on levels'`,
+      );
       const journal = new MemoryJournal();
       const err = await split.applyEvacuate(input, expected, { journal }).catch((e: unknown) => e);
       expect((err as Error).message).toContain('injected on levels');

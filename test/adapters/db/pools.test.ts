@@ -20,7 +20,14 @@ afterAll(async () => {
 
 const cfg = (port: number) => {
   const e = { host: '127.0.0.1', port, user: 'nobody', password: '', database: 'nova' };
-  return { nova: e, nova_api: { ...e, database: 'nova_api' }, neutron: { ...e, database: 'neutron' }, cinder: { ...e, database: 'cinder' }, connectTimeoutMs: 300, acquireTimeoutMs: 2_000 };
+  return {
+    nova: e,
+    nova_api: { ...e, database: 'nova_api' },
+    neutron: { ...e, database: 'neutron' },
+    cinder: { ...e, database: 'cinder' },
+    connectTimeoutMs: 300,
+    acquireTimeoutMs: 2_000,
+  };
 };
 
 describe('SQL adapter connection faults', () => {

@@ -37,7 +37,8 @@ export class ZedRows {
     );
     const id = r.insertId;
     // Nova soft-deletes with deleted = id (so the unique keys keep working).
-    if (opts.deleted) await this.c.query(`UPDATE ${this.t('nova', 'instances')} SET deleted = id, deleted_at = UTC_TIMESTAMP(), vm_state = 'deleted' WHERE id = ?`, [id]);
+    if (opts.deleted)
+      await this.c.query(`UPDATE ${this.t('nova', 'instances')} SET deleted = id, deleted_at = UTC_TIMESTAMP(), vm_state = 'deleted' WHERE id = ?`, [id]);
     return { id, uuid };
   }
 
@@ -93,7 +94,10 @@ export class ZedRows {
         [id, h, '{"connectivity": "l2", "port_filter": true, "bridge_name": "brq' + net.id.slice(0, 11) + '"}', status],
       );
       for (let level = 0; level < (opts.levels ?? 1); level++) {
-        await this.c.query(`INSERT INTO ${this.t('neutron', 'ml2_port_binding_levels')} (port_id, host, level, driver, segment_id) VALUES (?, ?, ?, 'linuxbridge', ?)`, [id, h, level, net.segmentId]);
+        await this.c.query(
+          `INSERT INTO ${this.t('neutron', 'ml2_port_binding_levels')} (port_id, host, level, driver, segment_id) VALUES (?, ?, ?, 'linuxbridge', ?)`,
+          [id, h, level, net.segmentId],
+        );
       }
     };
     await bind(host, 'ACTIVE');
@@ -102,19 +106,42 @@ export class ZedRows {
   }
 
   /** An LVM volume attached to an instance (cinder's new-style attachment record). `deleted` marks the attachment deleted (detached). */
-  async attachedVolume(instanceUuid: string, attachedHost: string, mountpoint: string, opts: { deleted?: boolean } = {}): Promise<{ volumeId: string; attachmentId: string }> {
+  async attachedVolume(
+    instanceUuid: string,
+    attachedHost: string,
+    mountpoint: string,
+    opts: { deleted?: boolean } = {},
+  ): Promise<{ volumeId: string; attachmentId: string }> {
     const volumeId = randomUUID();
     const attachmentId = randomUUID();
     await this.c.query(
       `INSERT INTO ${this.t('cinder', 'volumes')} (created_at, updated_at, deleted, id, user_id, project_id, host, size, availability_zone, status, attach_status, display_name,
          volume_type_id, bootable, multiattach, shared_targets, use_quota, provider_location)
        VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), 0, ?, ?, ?, 'controller@lvm#lvm', 1, 'nova', ?, ?, ?, '5c2a1f4e-8d3b-4a6c-9e7f-1b2c3d4e5f60', 0, 0, 0, 1, ?)`,
-      [volumeId, USER, PROJECT, opts.deleted ? 'available' : 'in-use', opts.deleted ? 'detached' : 'attached', `vol-${volumeId.slice(0, 8)}`, `127.0.0.1:3260,iqn.2010-10.org.openstack:volume-${volumeId} 1`],
+      [
+        volumeId,
+        USER,
+        PROJECT,
+        opts.deleted ? 'available' : 'in-use',
+        opts.deleted ? 'detached' : 'attached',
+        `vol-${volumeId.slice(0, 8)}`,
+        `127.0.0.1:3260,iqn.2010-10.org.openstack:volume-${volumeId} 1`,
+      ],
     );
     await this.c.query(
       `INSERT INTO ${this.t('cinder', 'volume_attachment')} (created_at, updated_at, deleted_at, deleted, id, volume_id, attached_host, instance_uuid, mountpoint, attach_time, detach_time, attach_mode, attach_status, connection_info, connector)
        VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), NULL, 'rw', ?, '{"driver_volume_type": "iscsi"}', ?)`,
-      [opts.deleted ? new Date().toISOString().slice(0, 19).replace('T', ' ') : null, opts.deleted ? 1 : 0, attachmentId, volumeId, attachedHost, instanceUuid, mountpoint, opts.deleted ? 'detached' : 'attached', JSON.stringify({ host: attachedHost })],
+      [
+        opts.deleted ? new Date().toISOString().slice(0, 19).replace('T', ' ') : null,
+        opts.deleted ? 1 : 0,
+        attachmentId,
+        volumeId,
+        attachedHost,
+        instanceUuid,
+        mountpoint,
+        opts.deleted ? 'detached' : 'attached',
+        JSON.stringify({ host: attachedHost }),
+      ],
     );
     return { volumeId, attachmentId };
   }

@@ -21,7 +21,10 @@ it('drops databases left by a killed run (our comment, dead pid) and leaves any 
     await z0.admin.query(`CREATE DATABASE \`${foreign}\` COMMENT 'someone else'`);
     const z1 = await createZedDatabases([]);
     await z1.drop();
-    const [r] = await z0.admin.query<RowDataPacket[]>('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name IN (?, ?)', [orphan, foreign]);
+    const [r] = await z0.admin.query<RowDataPacket[]>('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name IN (?, ?)', [
+      orphan,
+      foreign,
+    ]);
     expect(r.map((x) => x['s'])).toEqual([foreign]);
   } finally {
     await z0.admin.query(`DROP DATABASE IF EXISTS \`${orphan}\``);

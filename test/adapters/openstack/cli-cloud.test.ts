@@ -28,7 +28,14 @@ describe('CLI equivalents', () => {
 
   it('asks for a specific fixed IP on port create and port list', () => {
     expect(cliCommands.createPort({ networkId: 'net', name: 'ip-recovery', fixedIp: { subnetId: 'sub', ipAddress: '192.0.2.77' } }).argv).toEqual([
-      'openstack', 'port', 'create', '--network', 'net', '--fixed-ip', 'subnet=sub,ip-address=192.0.2.77', 'ip-recovery',
+      'openstack',
+      'port',
+      'create',
+      '--network',
+      'net',
+      '--fixed-ip',
+      'subnet=sub,ip-address=192.0.2.77',
+      'ip-recovery',
     ]);
     expect(cliCommands.listPorts({ fixedIp: '192.0.2.77' }).argv).toEqual(['openstack', 'port', 'list', '--fixed-ip', 'ip-address=192.0.2.77']);
   });
@@ -45,14 +52,40 @@ class ScriptedRunner implements CommandRunner {
   }
 }
 const has = (argv: string[], ...words: string[]) => words.every((w) => argv.includes(w));
-const mig = (id: number) => ({ Id: id, UUID: `m-${id}`, 'Server UUID': 's-1', Status: 'done', Type: 'evacuation', 'Source Compute': 'c01', 'Dest Compute': 'c02' });
-const noRest = { updatePort: async (): Promise<Port> => { throw new Error('REST not expected'); } };
+const mig = (id: number) => ({
+  Id: id,
+  UUID: `m-${id}`,
+  'Server UUID': 's-1',
+  Status: 'done',
+  Type: 'evacuation',
+  'Source Compute': 'c01',
+  'Dest Compute': 'c02',
+});
+const noRest = {
+  updatePort: async (): Promise<Port> => {
+    throw new Error('REST not expected');
+  },
+};
 
 describe('CliCloud around OSC 6.0.0', () => {
   it('passes the cloud, the pinned microversion and -f json', async () => {
     const r = new ScriptedRunner(() => ({ stdout: '[]' }));
     await new CliCloud({ runner: r, globalArgs: ['--os-cloud', 'lab'], rest: noRest }).listComputeServices({ host: 'c01' });
-    expect(r.calls[0]).toEqual(['openstack', '--os-cloud', 'lab', '--os-compute-api-version', '2.79', 'compute', 'service', 'list', '--long', '--host', 'c01', '-f', 'json']);
+    expect(r.calls[0]).toEqual([
+      'openstack',
+      '--os-cloud',
+      'lab',
+      '--os-compute-api-version',
+      '2.79',
+      'compute',
+      'service',
+      'list',
+      '--long',
+      '--host',
+      'c01',
+      '-f',
+      'json',
+    ]);
   });
 
   it('treats exit 1 after evacuate as success when Nova recorded the evacuation', async () => {
@@ -78,10 +111,23 @@ describe('CliCloud around OSC 6.0.0', () => {
 
   it('clears device_id through REST because `port set --device ""` is ignored, and says so', async () => {
     const asked: PortUpdate[] = [];
-    const rest = { updatePort: async (_id: string, c: PortUpdate): Promise<Port> => {
-      asked.push(c);
-      return { id: 'p-1', name: '', networkId: 'n', macAddress: 'm', status: 'DOWN', fixedIps: [], deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} };
-    } };
+    const rest = {
+      updatePort: async (_id: string, c: PortUpdate): Promise<Port> => {
+        asked.push(c);
+        return {
+          id: 'p-1',
+          name: '',
+          networkId: 'n',
+          macAddress: 'm',
+          status: 'DOWN',
+          fixedIps: [],
+          deviceId: '',
+          deviceOwner: '',
+          bindingHostId: '',
+          bindingProfile: {},
+        };
+      },
+    };
     const r = new ScriptedRunner(() => ({}));
     const cli = new CliCloud({ runner: r, rest });
     const p = await cli.updatePort('p-1', { deviceId: '', deviceOwner: '', bindingProfile: {}, bindingHostId: '' });
@@ -92,14 +138,18 @@ describe('CliCloud around OSC 6.0.0', () => {
   });
 
   it('a write that timed out has an unknown outcome; a refused one is rejected', async () => {
-    const t = await new CliCloud({ runner: new ScriptedRunner(() => ({ timedOut: true, exitCode: undefined })), rest: noRest }).stopServer('s').catch((x: unknown) => x);
+    const t = await new CliCloud({ runner: new ScriptedRunner(() => ({ timedOut: true, exitCode: undefined })), rest: noRest })
+      .stopServer('s')
+      .catch((x: unknown) => x);
     expect(t).toMatchObject({ code: 'OPENSTACK_CLI', outcome: 'unknown' });
     const refused = await new CliCloud({ runner: new ScriptedRunner(() => ({ exitCode: 1, stderr: 'Conflict (HTTP 409) (Request-ID: req-1)' })), rest: noRest })
-      .stopServer('s').catch((x: unknown) => x);
+      .stopServer('s')
+      .catch((x: unknown) => x);
     expect(refused).toMatchObject({ outcome: 'rejected', stderrTail: 'Conflict (HTTP 409) (Request-ID: req-1)' });
     const sdk = 'ConflictException: 409: Client Error for url: http://127.0.0.1:9696/v2.0/ports, IP address 192.0.2.249 already allocated in subnet s';
     const conflict = await new CliCloud({ runner: new ScriptedRunner(() => ({ exitCode: 1, stderr: sdk })), rest: noRest })
-      .createPort({ networkId: 'n', fixedIp: { ipAddress: '192.0.2.249' } }).catch((x: unknown) => x);
+      .createPort({ networkId: 'n', fixedIp: { ipAddress: '192.0.2.249' } })
+      .catch((x: unknown) => x);
     expect(conflict).toMatchObject({ outcome: 'rejected', stderrTail: sdk });
   });
 
@@ -110,9 +160,22 @@ describe('CliCloud around OSC 6.0.0', () => {
 
   it('keeps bulk create all-or-nothing by deleting what it made', async () => {
     let n = 0;
-    const port = (id: string) => ({ id, name: 'ip-recovery', network_id: 'n', mac_address: 'm', status: 'DOWN', fixed_ips: [], device_id: '', device_owner: '' });
-    const r = new ScriptedRunner((a) => (has(a, 'create') ? (++n === 3 ? { exitCode: 1, stderr: 'quota (HTTP 409)' } : { stdout: JSON.stringify(port(`p-${n}`)) }) : {}));
-    const e = await new CliCloud({ runner: r, rest: noRest }).createPorts([1, 2, 3].map(() => ({ networkId: 'n', name: 'ip-recovery' }))).catch((x: unknown) => x);
+    const port = (id: string) => ({
+      id,
+      name: 'ip-recovery',
+      network_id: 'n',
+      mac_address: 'm',
+      status: 'DOWN',
+      fixed_ips: [],
+      device_id: '',
+      device_owner: '',
+    });
+    const r = new ScriptedRunner((a) =>
+      has(a, 'create') ? (++n === 3 ? { exitCode: 1, stderr: 'quota (HTTP 409)' } : { stdout: JSON.stringify(port(`p-${n}`)) }) : {},
+    );
+    const e = await new CliCloud({ runner: r, rest: noRest })
+      .createPorts([1, 2, 3].map(() => ({ networkId: 'n', name: 'ip-recovery' })))
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(OpenStackCliError);
     expect(r.calls.filter((c) => has(c, 'delete')).map((c) => c.at(-1))).toEqual(['p-1', 'p-2']);
   });

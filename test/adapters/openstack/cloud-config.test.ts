@@ -41,20 +41,32 @@ describe('clouds.yaml search path', () => {
     const c = load({ '/work/here/clouds.yaml': LAB, '/home/op/.config/openstack/clouds.yaml': 'clouds: {}' }, { OS_CLOUD: 'lab' });
     expect(c).toMatchObject({ name: 'lab', regionName: 'RegionOne', interface: 'public', insecure: false, sources: ['/work/here/clouds.yaml'] });
     expect(c.auth).toEqual({
-      type: 'password', authUrl: 'http://127.0.0.1:5000/v3', username: 'admin', password: 'admin', userDomainName: 'Default', projectName: 'admin', projectDomainName: 'Default',
+      type: 'password',
+      authUrl: 'http://127.0.0.1:5000/v3',
+      username: 'admin',
+      password: 'admin',
+      userDomainName: 'Default',
+      projectName: 'admin',
+      projectDomainName: 'Default',
     });
   });
 
   it('honours OS_CLIENT_CONFIG_FILE first, then XDG_CONFIG_HOME, then /etc/openstack', () => {
-    expect(load({ '/tmp/mine.yaml': LAB, '/work/here/clouds.yaml': 'clouds: {}' }, { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: '/tmp/mine.yaml' }).sources).toEqual(['/tmp/mine.yaml']);
+    expect(
+      load({ '/tmp/mine.yaml': LAB, '/work/here/clouds.yaml': 'clouds: {}' }, { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: '/tmp/mine.yaml' }).sources,
+    ).toEqual(['/tmp/mine.yaml']);
     expect(load({ '/xdg/openstack/clouds.yaml': LAB }, { OS_CLOUD: 'lab', XDG_CONFIG_HOME: '/xdg' }).sources).toEqual(['/xdg/openstack/clouds.yaml']);
     expect(load({ '/home/op/.config/openstack/clouds.yml': LAB }, { OS_CLOUD: 'lab' }).sources).toEqual(['/home/op/.config/openstack/clouds.yml']);
     expect(load({ '/etc/openstack/clouds.yaml': LAB }, { OS_CLOUD: 'lab' }).sources).toEqual(['/etc/openstack/clouds.yaml']);
   });
 
   it('merges secure.yaml into the cloud', () => {
-    const clouds = 'clouds:\n  prod:\n    auth: { auth_url: "https://k/v3", username: u, user_domain_name: Default, project_name: p, project_domain_name: Default }\n';
-    const c = load({ '/etc/openstack/clouds.yaml': clouds, '/home/op/.config/openstack/secure.yaml': 'clouds:\n  prod:\n    auth: { password: from-secure }\n' }, { OS_CLOUD: 'prod' });
+    const clouds =
+      'clouds:\n  prod:\n    auth: { auth_url: "https://k/v3", username: u, user_domain_name: Default, project_name: p, project_domain_name: Default }\n';
+    const c = load(
+      { '/etc/openstack/clouds.yaml': clouds, '/home/op/.config/openstack/secure.yaml': 'clouds:\n  prod:\n    auth: { password: from-secure }\n' },
+      { OS_CLOUD: 'prod' },
+    );
     expect(c.auth).toMatchObject({ password: 'from-secure', username: 'u' });
     expect(c.sources).toEqual(['/etc/openstack/clouds.yaml', '/home/op/.config/openstack/secure.yaml']);
   });
@@ -73,15 +85,24 @@ describe('clouds.yaml search path', () => {
 
   it('builds an application-credential auth', () => {
     expect(load({ '/work/here/clouds.yaml': LAB }, { OS_CLOUD: 'appcred' }).auth).toEqual({
-      type: 'v3applicationcredential', authUrl: 'https://keystone.example.com/v3', applicationCredentialId: 'ac-1', applicationCredentialSecret: 's',
+      type: 'v3applicationcredential',
+      authUrl: 'https://keystone.example.com/v3',
+      applicationCredentialId: 'ac-1',
+      applicationCredentialSecret: 's',
     });
   });
 });
 
 describe('OS_* variables alone', () => {
   const openrc = {
-    OS_AUTH_URL: 'http://127.0.0.1:5000/v3', OS_USERNAME: 'admin', OS_PASSWORD: 'admin', OS_PROJECT_NAME: 'admin',
-    OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_REGION_NAME: 'RegionOne', OS_INTERFACE: 'public',
+    OS_AUTH_URL: 'http://127.0.0.1:5000/v3',
+    OS_USERNAME: 'admin',
+    OS_PASSWORD: 'admin',
+    OS_PROJECT_NAME: 'admin',
+    OS_USER_DOMAIN_NAME: 'Default',
+    OS_PROJECT_DOMAIN_NAME: 'Default',
+    OS_REGION_NAME: 'RegionOne',
+    OS_INTERFACE: 'public',
   };
 
   it('resolves an openrc', () => {
@@ -91,8 +112,26 @@ describe('OS_* variables alone', () => {
   });
 
   it('infers application-credential auth and takes OS_CACERT / OS_INSECURE', () => {
-    const c = load({}, { OS_AUTH_URL: 'https://k/v3', OS_APPLICATION_CREDENTIAL_NAME: 'bot', OS_APPLICATION_CREDENTIAL_SECRET: 's', OS_USERNAME: 'ops', OS_USER_DOMAIN_NAME: 'Default', OS_CACERT: '/ca.pem', OS_INSECURE: 'true' });
-    expect(c.auth).toEqual({ type: 'v3applicationcredential', authUrl: 'https://k/v3', applicationCredentialName: 'bot', applicationCredentialSecret: 's', username: 'ops', userDomainName: 'Default' });
+    const c = load(
+      {},
+      {
+        OS_AUTH_URL: 'https://k/v3',
+        OS_APPLICATION_CREDENTIAL_NAME: 'bot',
+        OS_APPLICATION_CREDENTIAL_SECRET: 's',
+        OS_USERNAME: 'ops',
+        OS_USER_DOMAIN_NAME: 'Default',
+        OS_CACERT: '/ca.pem',
+        OS_INSECURE: 'true',
+      },
+    );
+    expect(c.auth).toEqual({
+      type: 'v3applicationcredential',
+      authUrl: 'https://k/v3',
+      applicationCredentialName: 'bot',
+      applicationCredentialSecret: 's',
+      username: 'ops',
+      userDomainName: 'Default',
+    });
     expect(c).toMatchObject({ cacert: '/ca.pem', insecure: true });
   });
 

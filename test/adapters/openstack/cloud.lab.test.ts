@@ -69,7 +69,8 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     await serverSettled(rest, s.id, 'ACTIVE', 'c02');
     // Until the record is "completed" the source still holds the move; the scheduler then finds no host.
     await waitFor('first live migration completed', async () =>
-      ((await rest.listMigrations({ serverId: s.id })).every((m) => m.status === 'completed') ? true : undefined));
+      (await rest.listMigrations({ serverId: s.id })).every((m) => m.status === 'completed') ? true : undefined,
+    );
     await cloud.liveMigrateServer(s.id, { blockMigration: true });
     await serverSettled(rest, s.id, 'ACTIVE', 'c01');
     // The migration record turns "completed" a moment after the server is ACTIVE on its new host.
@@ -88,7 +89,8 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     try {
       await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
       await waitFor('the refused migration recorded as error', async () =>
-        ((await rest.listMigrations({ serverId: s.id })).some((m) => m.status === 'error') ? true : undefined));
+        (await rest.listMigrations({ serverId: s.id })).some((m) => m.status === 'error') ? true : undefined,
+      );
     } finally {
       await rest.enableComputeService('c02', 'nova-compute');
     }

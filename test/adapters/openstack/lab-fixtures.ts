@@ -39,11 +39,15 @@ export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
 
 /** Waits until the server has no task and is in `status` (on `host` when given). */
 export function serverSettled(cloud: Cloud, id: string, status: string, host?: string, ms?: number): Promise<Server> {
-  return waitFor(`server ${id} ${status}${host ? ` on ${host}` : ''}`, async () => {
-    const s = await cloud.getServer(id);
-    if (s?.status === 'ERROR') throw new Error(`server ${id} went to ERROR`);
-    return s && s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
-  }, ms);
+  return waitFor(
+    `server ${id} ${status}${host ? ` on ${host}` : ''}`,
+    async () => {
+      const s = await cloud.getServer(id);
+      if (s?.status === 'ERROR') throw new Error(`server ${id} went to ERROR`);
+      return s && s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
+    },
+    ms,
+  );
 }
 
 const idBody = (key: string) => z.object({ [key]: z.object({ id: z.string() }).passthrough() });
@@ -61,9 +65,14 @@ export class LabSeeder {
 
   private async refs(): Promise<{ flavorRef: string; imageRef: string }> {
     if (!this.flavorId) {
-      const f = await this.rest.http.get('compute', '/flavors', { schema: z.object({ flavors: z.array(z.object({ id: z.string(), name: z.string() }).passthrough()) }) });
+      const f = await this.rest.http.get('compute', '/flavors', {
+        schema: z.object({ flavors: z.array(z.object({ id: z.string(), name: z.string() }).passthrough()) }),
+      });
       this.flavorId = f.flavors.find((x) => x.name === 'm1.tiny')?.id;
-      const i = await this.rest.http.get('image', '/images', { query: { name: 'cirros' }, schema: z.object({ images: z.array(z.object({ id: z.string() }).passthrough()) }) });
+      const i = await this.rest.http.get('image', '/images', {
+        query: { name: 'cirros' },
+        schema: z.object({ images: z.array(z.object({ id: z.string() }).passthrough()) }),
+      });
       this.imageId = i.images[0]?.id;
       if (!this.flavorId || !this.imageId) throw new Error('the lab lacks flavor m1.tiny or image cirros (lab/up creates them)');
     }
@@ -74,12 +83,23 @@ export class LabSeeder {
   async server(host: string, o: { portId?: string; name?: string } = {}): Promise<Server> {
     // The lab is shared: another suite may have disabled the host for a moment (its drain test);
     // a boot then fails with NoValidHost. Wait until the host takes servers again.
-    await waitFor(`${host} enabled and up`, async () => {
-      const s = await this.rest.getComputeService(host);
-      return s?.status === 'enabled' && s.state === 'up' ? true : undefined;
-    }, 120_000);
+    await waitFor(
+      `${host} enabled and up`,
+      async () => {
+        const s = await this.rest.getComputeService(host);
+        return s?.status === 'enabled' && s.state === 'up' ? true : undefined;
+      },
+      120_000,
+    );
     const r = await this.rest.http.post('compute', '/servers', {
-      body: { server: { name: o.name ?? `${this.prefix}-${this.servers.size}`, ...(await this.refs()), availability_zone: `nova:${host}`, networks: o.portId ? [{ port: o.portId }] : 'none' } },
+      body: {
+        server: {
+          name: o.name ?? `${this.prefix}-${this.servers.size}`,
+          ...(await this.refs()),
+          availability_zone: `nova:${host}`,
+          networks: o.portId ? [{ port: o.portId }] : 'none',
+        },
+      },
       schema: idBody('server'),
     });
     const id = (r as { server: { id: string } }).server.id;
@@ -88,7 +108,10 @@ export class LabSeeder {
   }
 
   async volume(): Promise<string> {
-    const r = await this.rest.http.post('volume', '/volumes', { body: { volume: { size: 1, name: `${this.prefix}-vol-${this.volumes.size}` } }, schema: idBody('volume') });
+    const r = await this.rest.http.post('volume', '/volumes', {
+      body: { volume: { size: 1, name: `${this.prefix}-vol-${this.volumes.size}` } },
+      schema: idBody('volume'),
+    });
     const id = (r as { volume: { id: string } }).volume.id;
     this.volumes.add(id);
     await waitFor(`volume ${id} available`, async () => ((await this.rest.getVolume(id))?.status === 'available' ? true : undefined));
@@ -106,7 +129,8 @@ export class LabSeeder {
       }
     };
     for (const id of this.servers) await attempt(`server ${id}`, () => this.rest.http.delete('compute', `/servers/${id}`, { allow404: true }));
-    for (const id of this.servers) await attempt(`server ${id}`, () => waitFor(`server ${id} deleted`, async () => ((await this.rest.getServer(id)) ? undefined : true)));
+    for (const id of this.servers)
+      await attempt(`server ${id}`, () => waitFor(`server ${id} deleted`, async () => ((await this.rest.getServer(id)) ? undefined : true)));
     this.servers.clear();
     for (const id of this.volumes) {
       await attempt(`volume ${id}`, async () => {

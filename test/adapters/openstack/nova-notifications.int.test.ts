@@ -54,13 +54,23 @@ describe('NovaNotifications on RabbitMQ', () => {
     const got = sub.next((e) => e.instanceUuid === uuid, 5_000);
     publish('versioned_notifications.info', osloBody('instance.live_migration_post.end', { uuid, host: 'c02', state: 'active', task_state: null }));
     const e = await got;
-    expect(e).toMatchObject({ eventType: 'instance.live_migration_post.end', instanceUuid: uuid, host: 'c02', state: 'active', taskState: null, publisherId: 'nova-compute:c01' });
+    expect(e).toMatchObject({
+      eventType: 'instance.live_migration_post.end',
+      instanceUuid: uuid,
+      host: 'c02',
+      state: 'active',
+      taskState: null,
+      publisherId: 'nova-compute:c01',
+    });
     expect(e!.timestamp).toBe(Date.UTC(2026, 11, 3, 6, 41, 12) + 654.321);
   });
 
   it('delivers service.update with the service view', async () => {
     const got = sub.next((e) => e.eventType === 'service.update', 5_000);
-    publish('versioned_notifications.info', osloBody('service.update', { host: 'c01', binary: 'nova-compute', disabled: true, disabled_reason: 'maintenance', forced_down: true }));
+    publish(
+      'versioned_notifications.info',
+      osloBody('service.update', { host: 'c01', binary: 'nova-compute', disabled: true, disabled_reason: 'maintenance', forced_down: true }),
+    );
     expect((await got)?.service).toEqual({ host: 'c01', binary: 'nova-compute', disabled: true, disabledReason: 'maintenance', forcedDown: true });
   });
 
@@ -147,7 +157,12 @@ describe('oslo parsing', () => {
     expect(osloTime('2026-12-03 06:41:12')).toBe(Date.UTC(2026, 11, 3, 6, 41, 12));
     expect(osloTime('2026-12-03T06:41:12.5')).toBe(Date.UTC(2026, 11, 3, 6, 41, 12) + 500);
     expect(Number.isNaN(osloTime('yesterday'))).toBe(true);
-    const bare = JSON.stringify({ event_type: 'instance.evacuate', publisher_id: 'nova-api:controller', timestamp: '2026-12-03 06:41:12', payload: { 'nova_object.data': { uuid: 'u', host: 'c02' } } });
+    const bare = JSON.stringify({
+      event_type: 'instance.evacuate',
+      publisher_id: 'nova-api:controller',
+      timestamp: '2026-12-03 06:41:12',
+      payload: { 'nova_object.data': { uuid: 'u', host: 'c02' } },
+    });
     expect(parseNovaNotification(bare)).toMatchObject({ eventType: 'instance.evacuate', instanceUuid: 'u', host: 'c02' });
     expect(parseNovaNotification('null')).toBeUndefined();
   });

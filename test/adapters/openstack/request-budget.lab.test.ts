@@ -15,7 +15,9 @@ const NOVA_API_LOG = '/var/log/nova/nova-api.log';
 
 /** Start times (ms) of the requests in nova-api's log whose line contains `marker`. */
 function arrivals(marker: string): number[] {
-  const lines = readFileSync(NOVA_API_LOG, 'utf8').split('\n').filter((l) => l.includes(marker));
+  const lines = readFileSync(NOVA_API_LOG, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(marker));
   return lines
     .map((l) => {
       const m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .* time: ([\d.]+)$/.exec(l);

@@ -6,8 +6,16 @@ import { RestCloud, type RestCloudOptions } from '../../../adapters/openstack/re
 import { FakeOpenStackWire } from './fake-openstack-wire.js';
 
 const svc = (over: Record<string, unknown> = {}) => ({
-  id: 'aaaaaaaa-0000-4000-8000-000000000001', host: 'c01', binary: 'nova-compute', zone: 'nova', status: 'enabled', state: 'up',
-  disabled_reason: null, forced_down: false, updated_at: '2026-11-25T12:00:00.000000', ...over,
+  id: 'aaaaaaaa-0000-4000-8000-000000000001',
+  host: 'c01',
+  binary: 'nova-compute',
+  zone: 'nova',
+  status: 'enabled',
+  state: 'up',
+  disabled_reason: null,
+  forced_down: false,
+  updated_at: '2026-11-25T12:00:00.000000',
+  ...over,
 });
 
 let wire: FakeOpenStackWire;
@@ -16,8 +24,20 @@ const clock = new ManualClock(Date.UTC(2026, 10, 25, 12));
 
 function config(over: Partial<CloudConfig> = {}): CloudConfig {
   return {
-    name: 'test', interface: 'public', regionName: 'RegionOne', insecure: false, sources: [],
-    auth: { type: 'password', authUrl: `${wire.base}/v3`, username: 'admin', password: 'pw', userDomainName: 'Default', projectName: 'admin', projectDomainName: 'Default' },
+    name: 'test',
+    interface: 'public',
+    regionName: 'RegionOne',
+    insecure: false,
+    sources: [],
+    auth: {
+      type: 'password',
+      authUrl: `${wire.base}/v3`,
+      username: 'admin',
+      password: 'pw',
+      userDomainName: 'Default',
+      projectName: 'admin',
+      projectDomainName: 'Default',
+    },
     ...over,
   };
 }
@@ -26,7 +46,10 @@ function open(opts: RestCloudOptions = {}, over: Partial<CloudConfig> = {}): Res
   return cloud;
 }
 async function failure(p: Promise<unknown>): Promise<OpenStackApiError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(OpenStackApiError);
   return e as OpenStackApiError;
 }
@@ -60,9 +83,13 @@ describe('Keystone session', () => {
   });
 
   it('authenticates with an application credential and no explicit scope', async () => {
-    await open({}, { auth: { type: 'v3applicationcredential', authUrl: `${wire.base}/v3`, applicationCredentialId: 'ac-1', applicationCredentialSecret: 's3cret' } })
-      .listComputeServices();
-    expect(wire.requests[0]!.body).toEqual({ auth: { identity: { methods: ['application_credential'], application_credential: { id: 'ac-1', secret: 's3cret' } } } });
+    await open(
+      {},
+      { auth: { type: 'v3applicationcredential', authUrl: `${wire.base}/v3`, applicationCredentialId: 'ac-1', applicationCredentialSecret: 's3cret' } },
+    ).listComputeServices();
+    expect(wire.requests[0]!.body).toEqual({
+      auth: { identity: { methods: ['application_credential'], application_credential: { id: 'ac-1', secret: 's3cret' } } },
+    });
   });
 
   it('picks the endpoint by interface and region', async () => {
@@ -115,9 +142,20 @@ describe('Keystone session', () => {
   });
 
   it("reports Keystone's own message when authentication fails", async () => {
-    wire.authReply = { status: 401, headers: { 'x-openstack-request-id': 'req-k1' }, body: { error: { code: 401, title: 'Unauthorized', message: 'The account is locked for user: x.' } } };
+    wire.authReply = {
+      status: 401,
+      headers: { 'x-openstack-request-id': 'req-k1' },
+      body: { error: { code: 401, title: 'Unauthorized', message: 'The account is locked for user: x.' } },
+    };
     const e = await failure(open().stopServer('s-1'));
-    expect(e).toMatchObject({ code: 'OPENSTACK_API', status: 401, requestId: 'req-k1', apiMessage: 'The account is locked for user: x.', method: 'POST', outcome: 'not-sent' });
+    expect(e).toMatchObject({
+      code: 'OPENSTACK_API',
+      status: 401,
+      requestId: 'req-k1',
+      apiMessage: 'The account is locked for user: x.',
+      method: 'POST',
+      outcome: 'not-sent',
+    });
     expect(wire.count('POST', /action/)).toBe(0);
   });
 });
@@ -125,13 +163,22 @@ describe('Keystone session', () => {
 describe('timeouts, retries and errors', () => {
   it('retries a read on 503 and 429, then succeeds', async () => {
     wire.route('GET', /^\/network\/v2\.0\/ports/, (_r, n) =>
-      n === 1 ? { status: 503, body: 'Service Unavailable' } : n === 2 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 200, body: { ports: [] } });
+      n === 1
+        ? { status: 503, body: 'Service Unavailable' }
+        : n === 2
+          ? { status: 429, headers: { 'retry-after': '0' } }
+          : { status: 200, body: { ports: [] } },
+    );
     expect(await open().listPorts()).toEqual([]);
     expect(wire.count('GET', /ports/)).toBe(3);
   });
 
   it('never retries a write that got a 5xx, and says the API refused it', async () => {
-    wire.route('POST', /\/action$/, () => ({ status: 500, headers: { 'x-compute-request-id': 'req-n1' }, body: { computeFault: { code: 500, message: 'Unexpected API Error.' } } }));
+    wire.route('POST', /\/action$/, () => ({
+      status: 500,
+      headers: { 'x-compute-request-id': 'req-n1' },
+      body: { computeFault: { code: 500, message: 'Unexpected API Error.' } },
+    }));
     const e = await failure(open().rebootServer('s-1', 'HARD'));
     expect(e).toMatchObject({ status: 500, outcome: 'rejected', requestId: 'req-n1', apiMessage: 'Unexpected API Error.', apiType: 'computeFault' });
     expect(wire.count('POST', /\/action$/)).toBe(1);
@@ -143,7 +190,9 @@ describe('timeouts, retries and errors', () => {
     expect(e.outcome).toBe('unknown');
     expect(e.message).toMatch(/read the state back/);
     expect(wire.count('POST', /\/action$/)).toBe(1);
-    expect(wire.requests.find((r) => r.method === 'POST' && /action/.test(r.path))!.body).toEqual({ 'os-migrateLive': { host: null, block_migration: 'auto' } });
+    expect(wire.requests.find((r) => r.method === 'POST' && /action/.test(r.path))!.body).toEqual({
+      'os-migrateLive': { host: null, block_migration: 'auto' },
+    });
   });
 
   it('a write whose connection drops has an unknown outcome too', async () => {
@@ -168,8 +217,16 @@ describe('timeouts, retries and errors', () => {
   });
 
   it.each([
-    ['Nova conflictingRequest', { conflictingRequest: { code: 409, message: "Cannot 'os-migrateLive' instance while it is in task_state migrating" } }, { apiType: 'conflictingRequest', apiMessage: "Cannot 'os-migrateLive' instance while it is in task_state migrating" }],
-    ['Neutron', { NeutronError: { type: 'IpAddressAlreadyAllocated', message: 'IP address 192.0.2.77 already allocated in subnet x', detail: '' } }, { apiType: 'IpAddressAlreadyAllocated', apiMessage: 'IP address 192.0.2.77 already allocated in subnet x' }],
+    [
+      'Nova conflictingRequest',
+      { conflictingRequest: { code: 409, message: "Cannot 'os-migrateLive' instance while it is in task_state migrating" } },
+      { apiType: 'conflictingRequest', apiMessage: "Cannot 'os-migrateLive' instance while it is in task_state migrating" },
+    ],
+    [
+      'Neutron',
+      { NeutronError: { type: 'IpAddressAlreadyAllocated', message: 'IP address 192.0.2.77 already allocated in subnet x', detail: '' } },
+      { apiType: 'IpAddressAlreadyAllocated', apiMessage: 'IP address 192.0.2.77 already allocated in subnet x' },
+    ],
     ['Placement', { errors: [{ status: 409, title: 'Conflict', detail: 'consumer generation conflict' }] }, { apiMessage: 'consumer generation conflict' }],
     ['plain text', '<html><body><h1>409 Conflict</h1>There was a conflict.</body></html>', { apiMessage: '409 Conflict There was a conflict.' }],
   ])('shapes a %s error body', async (_name, body, expected) => {
@@ -206,9 +263,23 @@ describe('REST requests', () => {
   });
 
   it('filters ports by fixed IP and creates several in one request', async () => {
-    const port = (id: string, ip: string) => ({ id, name: 'ip-recovery', network_id: 'n-1', mac_address: 'fa:16:3e:00:00:01', status: 'DOWN', fixed_ips: [{ subnet_id: 's-1', ip_address: ip }], device_id: '', device_owner: '', 'binding:host_id': '', 'binding:profile': {} });
+    const port = (id: string, ip: string) => ({
+      id,
+      name: 'ip-recovery',
+      network_id: 'n-1',
+      mac_address: 'fa:16:3e:00:00:01',
+      status: 'DOWN',
+      fixed_ips: [{ subnet_id: 's-1', ip_address: ip }],
+      device_id: '',
+      device_owner: '',
+      'binding:host_id': '',
+      'binding:profile': {},
+    });
     wire.route('GET', /^\/network\/v2\.0\/ports/, () => ({ status: 200, body: { ports: [port('p-1', '192.0.2.77')] } }));
-    wire.route('POST', /^\/network\/v2\.0\/ports$/, (r) => ({ status: 201, body: { ports: (r.body as { ports: unknown[] }).ports.map((_, i) => port(`p-${i}`, `192.0.2.${10 + i}`)) } }));
+    wire.route('POST', /^\/network\/v2\.0\/ports$/, (r) => ({
+      status: 201,
+      body: { ports: (r.body as { ports: unknown[] }).ports.map((_, i) => port(`p-${i}`, `192.0.2.${10 + i}`)) },
+    }));
     open();
     const found = await cloud.listPorts({ fixedIp: '192.0.2.77', networkId: 'n-1' });
     expect(found[0]?.fixedIps).toEqual([{ subnetId: 's-1', ipAddress: '192.0.2.77' }]);
@@ -219,19 +290,30 @@ describe('REST requests', () => {
   });
 
   it('clears a port binding with one PUT', async () => {
-    wire.route('PUT', /^\/network\/v2\.0\/ports\/p-1$/, () => ({ status: 200, body: { port: { id: 'p-1', network_id: 'n', mac_address: 'm', status: 'DOWN' } } }));
+    wire.route('PUT', /^\/network\/v2\.0\/ports\/p-1$/, () => ({
+      status: 200,
+      body: { port: { id: 'p-1', network_id: 'n', mac_address: 'm', status: 'DOWN' } },
+    }));
     const p = await open().updatePort('p-1', { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} });
     expect(p.deviceId).toBe('');
     expect(wire.requests.at(-1)!.body).toEqual({ port: { device_id: '', device_owner: '', 'binding:host_id': '', 'binding:profile': {} } });
   });
 
   it('asks Cinder for attachments with its microversion and Placement for a host', async () => {
-    wire.route('GET', /^\/volume\/v3\/p-1\/attachments\/detail/, () => ({ status: 200, body: { attachments: [{ id: 'at-1', volume_id: 'v-1', instance: 's-1', status: 'attached' }] } }));
+    wire.route('GET', /^\/volume\/v3\/p-1\/attachments\/detail/, () => ({
+      status: 200,
+      body: { attachments: [{ id: 'at-1', volume_id: 'v-1', instance: 's-1', status: 'attached' }] },
+    }));
     wire.route('GET', /^\/placement\/resource_providers\?/, () => ({ status: 200, body: { resource_providers: [{ uuid: 'rp-1', name: 'c01' }] } }));
     wire.route('GET', /^\/placement\/resource_providers\/rp-1\/usages/, () => ({ status: 200, body: { usages: { VCPU: 2 } } }));
-    wire.route('GET', /^\/placement\/resource_providers\/rp-1\/allocations/, () => ({ status: 200, body: { allocations: { 's-1': { resources: { VCPU: 2 } } } } }));
+    wire.route('GET', /^\/placement\/resource_providers\/rp-1\/allocations/, () => ({
+      status: 200,
+      body: { allocations: { 's-1': { resources: { VCPU: 2 } } } },
+    }));
     open();
-    expect(await cloud.listVolumeAttachments({ instanceId: 's-1' })).toEqual([{ id: 'at-1', volumeId: 'v-1', instanceId: 's-1', status: 'attached', attachedAt: null }]);
+    expect(await cloud.listVolumeAttachments({ instanceId: 's-1' })).toEqual([
+      { id: 'at-1', volumeId: 'v-1', instanceId: 's-1', status: 'attached', attachedAt: null },
+    ]);
     expect(wire.requests.at(-1)!.headers['openstack-api-version']).toBe('volume 3.27');
     expect(await cloud.getHostUsage('c01')).toEqual({ providerId: 'rp-1', providerName: 'c01', usages: { VCPU: 2 }, allocations: { 's-1': { VCPU: 2 } } });
     expect(wire.requests.at(-1)!.headers['openstack-api-version']).toBe('placement 1.28');

@@ -26,11 +26,17 @@ afterEach(async () => {
 });
 
 function open(tls: Partial<CloudConfig>): RestCloud {
-  cloud = new RestCloud({
-    name: 'tls', interface: 'public', insecure: false, sources: [],
-    auth: { type: 'password', authUrl: `${wire.base}/v3`, userId: 'u-1', password: 'pw' },
-    ...tls,
-  }, { readAttempts: 1, timeoutMs: 5_000 });
+  cloud = new RestCloud(
+    {
+      name: 'tls',
+      interface: 'public',
+      insecure: false,
+      sources: [],
+      auth: { type: 'password', authUrl: `${wire.base}/v3`, userId: 'u-1', password: 'pw' },
+      ...tls,
+    },
+    { readAttempts: 1, timeoutMs: 5_000 },
+  );
   return cloud;
 }
 
@@ -40,7 +46,9 @@ it('trusts the CA bundle named by cacert', async () => {
 });
 
 it('refuses a server whose CA it does not know, before sending anything', async () => {
-  const e = await open({}).listComputeServices().catch((x: unknown) => x);
+  const e = await open({})
+    .listComputeServices()
+    .catch((x: unknown) => x);
   expect(e).toBeInstanceOf(OpenStackApiError);
   expect(e).toMatchObject({ outcome: 'not-sent' });
   expect((e as Error).message).toMatch(/TLS verification failed .*set cacert/);

@@ -7,7 +7,11 @@ const eq = (c: { display: string }) => c.display;
 describe('node command presets', () => {
   it('systemd: systemctl stop/start/is-active, the nova log, unit files and a daemon-reload', () => {
     const n = nodeCommands({ preset: 'systemd' }, 'c01');
-    expect([eq(n.stop), eq(n.start), eq(n.status.command)]).toEqual(['systemctl stop nova-compute', 'systemctl start nova-compute', 'systemctl is-active nova-compute']);
+    expect([eq(n.stop), eq(n.start), eq(n.status.command)]).toEqual([
+      'systemctl stop nova-compute',
+      'systemctl start nova-compute',
+      'systemctl is-active nova-compute',
+    ]);
     expect(n.stop.text).toBe("systemctl stop 'nova-compute'");
     expect(sshEquivalent('c01', n.stop, true)).toBe('ssh c01 sudo systemctl stop nova-compute');
     expect(n.status.isRunning({ exitCode: 0, stdout: 'active\n' })).toBe(true);
@@ -78,7 +82,9 @@ describe('node command presets', () => {
 
   it('moves files aside without overwriting, and checks existence', () => {
     const m = moveFile('/etc/init/nova-compute.conf', '/root/tmp/nova-compute.conf');
-    expect(m.display).toBe('if [ -e /root/tmp/nova-compute.conf ]; then echo refusing to overwrite /root/tmp/nova-compute.conf >&2; exit 17; fi; mkdir -p -- /root/tmp && mv -- /etc/init/nova-compute.conf /root/tmp/nova-compute.conf');
+    expect(m.display).toBe(
+      'if [ -e /root/tmp/nova-compute.conf ]; then echo refusing to overwrite /root/tmp/nova-compute.conf >&2; exit 17; fi; mkdir -p -- /root/tmp && mv -- /etc/init/nova-compute.conf /root/tmp/nova-compute.conf',
+    );
     expect(fileExists('/etc/init.d/nova-compute').okExitCodes).toEqual([0, 1]);
   });
 });

@@ -24,7 +24,8 @@ describe("nova-compute's log", () => {
   });
 
   it("counts Zed's INFO 'Reconnected to AMQP server on' (the first connect is DEBUG-only there)", () => {
-    const log = '2026-11-25 15:00:00.000 7 INFO oslo.messaging._drivers.impl_rabbit [-] [0a1b] Reconnected to AMQP server on 127.0.0.1:5672 via [amqp] client with port 5.';
+    const log =
+      '2026-11-25 15:00:00.000 7 INFO oslo.messaging._drivers.impl_rabbit [-] [0a1b] Reconnected to AMQP server on 127.0.0.1:5672 via [amqp] client with port 5.';
     expect(amqpConnectedSince(log, Date.UTC(2026, 10, 25, 14))).toMatchObject({ server: '127.0.0.1:5672' });
   });
 });

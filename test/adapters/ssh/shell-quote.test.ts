@@ -24,9 +24,12 @@ function unquote(word: string): string | undefined {
 describe('shell quoting and templates', () => {
   it('quotes any string into one word that means exactly that string', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')), (s) => {
-        expect(unquote(shellQuote(s))).toBe(s);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')),
+        (s) => {
+          expect(unquote(shellQuote(s))).toBe(s);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

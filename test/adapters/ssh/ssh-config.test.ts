@@ -60,7 +60,11 @@ describe('ssh_config subset', () => {
   });
 
   it('parses ProxyJump chains and none', () => {
-    expect(parseProxyJump('a,b@c:23,ssh://d@[2001:db8::1]:24')).toEqual([{ host: 'a' }, { host: 'c', user: 'b', port: 23 }, { host: '2001:db8::1', user: 'd', port: 24 }]);
+    expect(parseProxyJump('a,b@c:23,ssh://d@[2001:db8::1]:24')).toEqual([
+      { host: 'a' },
+      { host: 'c', user: 'b', port: 23 },
+      { host: '2001:db8::1', user: 'd', port: 24 },
+    ]);
     expect(parseProxyJump('none')).toEqual([]);
     expect(() => parseProxyJump('a:99999')).toThrow(ConfigError);
   });

@@ -12,14 +12,61 @@ export const SHELL_META = [';', '|', '&', '$', '`', '(', ')', '<', '>', '*', '?'
 export const SQL_META = ["'", '"', ';', '--', '/*', '*/', '#'];
 /** Every Unicode white space except U+0020 (see WHITESPACE for all). */
 export const OTHER_SPACES = [
-  '\t', '\n', '\v', '\f', '\r', '\u0085', '\u00a0', '\u1680', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006',
-  '\u2007', '\u2008', '\u2009', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff',
+  '\t',
+  '\n',
+  '\v',
+  '\f',
+  '\r',
+  '\u0085',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u2001',
+  '\u2002',
+  '\u2003',
+  '\u2004',
+  '\u2005',
+  '\u2006',
+  '\u2007',
+  '\u2008',
+  '\u2009',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
 ];
 export const WHITESPACE = [' ', ...OTHER_SPACES];
 /** Unicode format characters: soft hyphen, zero-width, joiners, bidi marks, overrides and isolates, tags. */
 export const FORMAT_CHARS = [
-  '\u00ad', '\u061c', '\u180e', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e',
-  '\u2060', '\u2061', '\u2062', '\u2063', '\u2064', '\u2066', '\u2067', '\u2068', '\u2069', '\ufff9', '\ufffa', '\ufffb', '\u{e0001}',
+  '\u00ad',
+  '\u061c',
+  '\u180e',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2060',
+  '\u2061',
+  '\u2062',
+  '\u2063',
+  '\u2064',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\ufff9',
+  '\ufffa',
+  '\ufffb',
+  '\u{e0001}',
   '\u{e0041}',
 ];
 export const LONE_SURROGATES = ['\ud800', '\udbff', '\udc00', '\udfff'];
@@ -58,9 +105,16 @@ export function inject(valid: fc.Arbitrary<string>, bad: fc.Arbitrary<string> = 
 /** Text made mostly of `alphabet`, with dangerous characters mixed in now and then. */
 export function nearly(alphabet: string, maxLength = 40): fc.Arbitrary<string> {
   return fc
-    .array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...alphabet) }, { weight: 1, arbitrary: dangerous() }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 2 }) }), {
-      maxLength,
-    })
+    .array(
+      fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom(...alphabet) },
+        { weight: 1, arbitrary: dangerous() },
+        { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 2 }) },
+      ),
+      {
+        maxLength,
+      },
+    )
     .map((cs) => cs.join(''));
 }
 
@@ -79,7 +133,16 @@ const part = (max: number) => fc.option(fc.integer({ min: 0, max }));
 export const validDuration: fc.Arbitrary<string> = fc
   .record({ d: part(300), h: part(99), m: part(999), s: part(9999) })
   .filter((r) => (r.d ?? 0) + (r.h ?? 0) + (r.m ?? 0) + (r.s ?? 0) > 0)
-  .map((r) => [['d', r.d], ['h', r.h], ['m', r.m], ['s', r.s]].map(([u, n]) => (n === null ? '' : `${n}${u}`)).join(''));
+  .map((r) =>
+    [
+      ['d', r.d],
+      ['h', r.h],
+      ['m', r.m],
+      ['s', r.s],
+    ]
+      .map(([u, n]) => (n === null ? '' : `${n}${u}`))
+      .join(''),
+  );
 export const validUtcTime: fc.Arbitrary<string> = fc
   .integer({ min: Date.UTC(2000, 0, 1) / 1000, max: Date.UTC(2099, 11, 31) / 1000 })
   .map((sec) => formatUtcTime(sec * 1000));

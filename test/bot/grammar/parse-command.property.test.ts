@@ -114,34 +114,34 @@ function validCommand(spec: CommandSpec): fc.Arbitrary<Case> {
   );
   const options = fc.tuple(...spec.options.map((o) => (o.required ? validText(o.type).map((v) => v as string | null) : fc.option(validText(o.type)))));
   const flags = fc.tuple(...spec.flags.map(() => fc.boolean()));
-  return fc.tuple(positionals, options, flags, fc.array(fc.boolean(), { minLength: 24, maxLength: 24 })).chain(
-    ([pos, opts, fl, merge]) => {
-      const expected: Record<string, unknown> = {};
-      const words: string[] = [];
-      pos.forEach(([v, w], i) => {
-        const p = spec.positionals[i]!;
-        expected[p.key] = p.type.schema.parse(v);
-        words.push(w);
-      });
-      const given = spec.options.map((o, i) => [o, opts[i] ?? null] as const).filter(([o, v]) => v !== null && !spec.exclusive.some((g) => g.indexOf(o.name) > 0));
-      for (const o of spec.options) if (o.default !== undefined) expected[o.key] = o.default;
-      for (const [o, v] of given) expected[o.key] = o.type.schema.parse(v!);
-      spec.flags.forEach((f, i) => (expected[f.key] = fl[i]!));
-      const rest = fc.tuple(...given.map(([o, v]) => written(v!, false).map((w) => `${merge[0] ? o.name.toUpperCase() : o.name}=${w}`)));
-      return rest.map((optionTokens) => {
-        // Interleave options and flags among the positionals, keeping each list's own order.
-        const others = [...optionTokens, ...spec.flags.filter((_, i) => fl[i]).map((f) => f.name)];
-        const out: string[] = [...spec.words];
-        let a = 0;
-        let b = 0;
-        for (let k = 0; a < words.length || b < others.length; k++) {
-          if (b >= others.length || (a < words.length && merge[k % merge.length])) out.push(words[a++]!);
-          else out.push(others[b++]!);
-        }
-        return { spec, text: out.join(merge[1] ? '  ' : ' '), expected };
-      });
-    },
-  );
+  return fc.tuple(positionals, options, flags, fc.array(fc.boolean(), { minLength: 24, maxLength: 24 })).chain(([pos, opts, fl, merge]) => {
+    const expected: Record<string, unknown> = {};
+    const words: string[] = [];
+    pos.forEach(([v, w], i) => {
+      const p = spec.positionals[i]!;
+      expected[p.key] = p.type.schema.parse(v);
+      words.push(w);
+    });
+    const given = spec.options
+      .map((o, i) => [o, opts[i] ?? null] as const)
+      .filter(([o, v]) => v !== null && !spec.exclusive.some((g) => g.indexOf(o.name) > 0));
+    for (const o of spec.options) if (o.default !== undefined) expected[o.key] = o.default;
+    for (const [o, v] of given) expected[o.key] = o.type.schema.parse(v!);
+    spec.flags.forEach((f, i) => (expected[f.key] = fl[i]!));
+    const rest = fc.tuple(...given.map(([o, v]) => written(v!, false).map((w) => `${merge[0] ? o.name.toUpperCase() : o.name}=${w}`)));
+    return rest.map((optionTokens) => {
+      // Interleave options and flags among the positionals, keeping each list's own order.
+      const others = [...optionTokens, ...spec.flags.filter((_, i) => fl[i]).map((f) => f.name)];
+      const out: string[] = [...spec.words];
+      let a = 0;
+      let b = 0;
+      for (let k = 0; a < words.length || b < others.length; k++) {
+        if (b >= others.length || (a < words.length && merge[k % merge.length])) out.push(words[a++]!);
+        else out.push(others[b++]!);
+      }
+      return { spec, text: out.join(merge[1] ? '  ' : ' '), expected };
+    });
+  });
 }
 
 describe('valid commands round-trip', () => {
@@ -171,11 +171,7 @@ describe('whatever text is accepted yields clean args', () => {
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
     { weight: 1, arbitrary: fc.constantFrom('migrate-back', 'reboot-instances', '"', '“', "'", '<http://x|', '&amp;', '&lt;', '&gt;', '|') },
   );
-  const line = fc.tuple(
-    fc.constantFrom(...allCommands()),
-    fc.array(piece, { maxLength: 6 }),
-    fc.constantFrom(' ', '  ', '\t', '\u00a0'),
-  );
+  const line = fc.tuple(fc.constantFrom(...allCommands()), fc.array(piece, { maxLength: 6 }), fc.constantFrom(' ', '  ', '\t', '\u00a0'));
 
   it('no accepted command carries a dangerous character, a leading "-" or "--" in any value (10,000 cases)', () => {
     let accepted = 0;

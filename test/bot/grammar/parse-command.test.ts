@@ -32,7 +32,9 @@ describe('parseCommand: every command, happy path', () => {
     });
   });
   it('/node drain with every option, normalised', () => {
-    const c = command('/node drain C01.Example.COM reason="disk swap  in rack 4" to=c02 mode=BLOCK parallel=4 stop-service=no pin-init=yes at=2026-12-01T02:00Z');
+    const c = command(
+      '/node drain C01.Example.COM reason="disk swap  in rack 4" to=c02 mode=BLOCK parallel=4 stop-service=no pin-init=yes at=2026-12-01T02:00Z',
+    );
     expect(c.args).toEqual({
       host: 'c01.example.com',
       reason: 'disk swap in rack 4',
@@ -54,7 +56,10 @@ describe('parseCommand: every command, happy path', () => {
     expect(command('/node check c01 reboot-instances').args).toEqual({ host: 'c01', rebootInstances: true });
   });
   it('/node evacuate', () => {
-    expect(command('/node evacuate c01 c02 reason="mainboard dead"')).toMatchObject({ name: 'node.evacuate', args: { from: 'c01', to: 'c02', method: 'api', reason: 'mainboard dead' } });
+    expect(command('/node evacuate c01 c02 reason="mainboard dead"')).toMatchObject({
+      name: 'node.evacuate',
+      args: { from: 'c01', to: 'c02', method: 'api', reason: 'mainboard dead' },
+    });
     expect(command('/node evacuate c01 c02 method=db reason=INC-4711').args['method']).toBe('db');
   });
   it('/node copy-instances, status, list', () => {
@@ -64,8 +69,16 @@ describe('parseCommand: every command, happy path', () => {
     expect(command('/node list page=3 state=Disabled').args).toEqual({ page: 3, state: 'disabled' });
   });
   it('/instance inspect', () => {
-    expect(command(`/instance inspect ${UUID} reason="INC-4711 recover config"`).args).toEqual({ instance: UUID, reason: 'INC-4711 recover config', path: '/', device: 'disk' });
-    expect(command(`/instance inspect ${UUID} reason=recovery path=//etc//nova/ device=disk.local`).args).toMatchObject({ path: '/etc/nova', device: 'disk.local' });
+    expect(command(`/instance inspect ${UUID} reason="INC-4711 recover config"`).args).toEqual({
+      instance: UUID,
+      reason: 'INC-4711 recover config',
+      path: '/',
+      device: 'disk',
+    });
+    expect(command(`/instance inspect ${UUID} reason=recovery path=//etc//nova/ device=disk.local`).args).toMatchObject({
+      path: '/etc/nova',
+      device: 'disk.local',
+    });
   });
   it('/volume reattach', () => {
     expect(command('/volume reattach c01').args).toEqual({ host: 'c01' });
@@ -74,7 +87,10 @@ describe('parseCommand: every command, happy path', () => {
   it('/ip port create (two words, or the port-create alias)', () => {
     const c = command('/ip port create example-fqdn-01.sys.example.com');
     expect(c).toEqual({ family: 'ip', verb: 'port-create', name: 'ip.port-create', args: { fqdn: 'example-fqdn-01.sys.example.com' } });
-    expect(command('/ip port-create example-fqdn-01.sys.example.com network=Public_AGILE').args).toEqual({ fqdn: 'example-fqdn-01.sys.example.com', network: 'Public_AGILE' });
+    expect(command('/ip port-create example-fqdn-01.sys.example.com network=Public_AGILE').args).toEqual({
+      fqdn: 'example-fqdn-01.sys.example.com',
+      network: 'Public_AGILE',
+    });
   });
   it('/ip detach, check, recover', () => {
     expect(command('/ip detach 96.118.182.107')).toMatchObject({ name: 'ip.detach', args: { ip: '96.118.182.107' } });
@@ -104,7 +120,9 @@ describe('parseCommand: every command, happy path', () => {
 describe('parseCommand: Slack encodings', () => {
   it('unwraps auto-linked host names and decodes entities', () => {
     expect(command('/node status <http://c01.example.com|c01.example.com>').args).toEqual({ host: 'c01.example.com' });
-    expect(command('/ip port create <http://example-fqdn-01.sys.example.com|example-fqdn-01.sys.example.com>').args['fqdn']).toBe('example-fqdn-01.sys.example.com');
+    expect(command('/ip port create <http://example-fqdn-01.sys.example.com|example-fqdn-01.sys.example.com>').args['fqdn']).toBe(
+      'example-fqdn-01.sys.example.com',
+    );
   });
   it('reads smart quotes as Slack clients insert them', () => {
     expect(command('/node drain c01 reason=“disk swap in rack 4”').args['reason']).toBe('disk swap in rack 4');
@@ -150,7 +168,10 @@ describe('parseCommand: errors', () => {
     expect(e.problems.find((p) => p.path === 'resaon')!.message).toMatch(/unknown option "resaon=". Did you mean reason=\?/);
     expect(e.problems.find((p) => p.path === 'mode')!.message).toBe('got "fast": expected one of live, block, auto');
     expect(e.problems.find((p) => p.path === 'host')!.message).toMatch(/^missing <host>: expected a host name/);
-    expect(e.problems.filter((p) => p.path === 'parallel').map((p) => p.message)).toEqual(['got "17": expected a whole number from 1 to 16', 'parallel= is given twice; give it once']);
+    expect(e.problems.filter((p) => p.path === 'parallel').map((p) => p.message)).toEqual([
+      'got "17": expected a whole number from 1 to 16',
+      'parallel= is given twice; give it once',
+    ]);
   });
   it('suggests close values of closed sets', () => {
     expect(inputError('/node drain c01 reason=abc mode=blok').problems[0]!.message).toMatch(/\(did you mean block\?\)/);
@@ -167,12 +188,18 @@ describe('parseCommand: errors', () => {
   it('reports extra positionals and guesses what they meant', () => {
     expect(inputError('/node status c01 c02').problems).toEqual([{ path: 'args', message: 'unexpected "c02": this command takes 1 argument (<host>).' }]);
     expect(inputError('/node undrain c01 migrateback').problems[0]!.message).toMatch(/Did you mean migrate-back\?/);
-    expect(inputError('/node drain c01 reason').problems.map((p) => p.message).join()).toMatch(/Did you mean reason=<text>\?/);
+    expect(
+      inputError('/node drain c01 reason')
+        .problems.map((p) => p.message)
+        .join(),
+    ).toMatch(/Did you mean reason=<text>\?/);
     expect(inputError('/node list extra').problems[0]!.message).toMatch(/takes no arguments/);
   });
   it('tells to quote a value with spaces', () => {
     const e = inputError('/node drain c01 reason=disk swap in rack 4');
-    expect(e.problems).toEqual([{ path: 'reason', message: 'reason= is followed by "swap in rack 4": quote a value with spaces, e.g. reason="disk swap in rack 4"' }]);
+    expect(e.problems).toEqual([
+      { path: 'reason', message: 'reason= is followed by "swap in rack 4": quote a value with spaces, e.g. reason="disk swap in rack 4"' },
+    ]);
   });
   it('refuses duplicate options and flags, and flags given a value', () => {
     expect(inputError('/node drain c01 reason=a1b reason=c2d').problems).toEqual([{ path: 'reason', message: 'reason= is given twice; give it once' }]);
@@ -186,14 +213,20 @@ describe('parseCommand: errors', () => {
     expect(inputError('/node undrain c01 reason=maint').problems[0]!.message).toBe('unknown option "reason=". This command takes: migrate-back');
   });
   it('refuses at= with in=, and a time in the past when now is known', () => {
-    expect(inputError('/node drain c01 reason=abc at=2026-12-01T02:00Z in=2h').problems).toEqual([{ path: 'in', message: 'at= and in= exclude each other; give one' }]);
+    expect(inputError('/node drain c01 reason=abc at=2026-12-01T02:00Z in=2h').problems).toEqual([
+      { path: 'in', message: 'at= and in= exclude each other; give one' },
+    ]);
     const now = Date.UTC(2026, 11, 1, 3, 0);
-    expect(inputError('/node drain c01 reason=abc at=2026-12-01T02:00Z', { now }).problems[0]!.message).toMatch(/is not in the future \(now is 2026-12-01T03:00Z\)/);
+    expect(inputError('/node drain c01 reason=abc at=2026-12-01T02:00Z', { now }).problems[0]!.message).toMatch(
+      /is not in the future \(now is 2026-12-01T03:00Z\)/,
+    );
     expect(command('/node drain c01 reason=abc at=2026-12-01T04:00Z', { now }).args['at']).toBe(Date.UTC(2026, 11, 1, 4, 0));
   });
   it('refuses source and destination being the same host', () => {
     expect(inputError('/node drain c01 reason=abc to=C01').problems).toEqual([{ path: 'to', message: 'to must differ from host (both are c01)' }]);
-    expect(inputError('/node evacuate c01 c01 reason=abc').problems).toEqual([{ path: 'to-host', message: 'to-host must differ from from-host (both are c01)' }]);
+    expect(inputError('/node evacuate c01 c01 reason=abc').problems).toEqual([
+      { path: 'to-host', message: 'to-host must differ from from-host (both are c01)' },
+    ]);
     expect(inputError('/node copy-instances c01 c01').problems[0]!.path).toBe('to-host');
   });
   it('refuses paths that climb out or carry symbols', () => {
@@ -204,7 +237,10 @@ describe('parseCommand: errors', () => {
   it('refuses unknown verbs with a suggestion and the family usage', () => {
     const e = inputError('/node drian c01');
     expect(e.problems).toEqual([
-      { path: 'verb', message: 'unknown command "/node drian". Did you mean "/node drain"? /node takes: drain, undrain, check, evacuate, copy-instances, status, list, help' },
+      {
+        path: 'verb',
+        message: 'unknown command "/node drian". Did you mean "/node drain"? /node takes: drain, undrain, check, evacuate, copy-instances, status, list, help',
+      },
     ]);
     expect(e.usage.split('\n')).toHaveLength(8);
     expect(inputError('/ip port creat x.example.com').problems[0]!.message).toMatch(/Did you mean "\/ip port create"\?/);

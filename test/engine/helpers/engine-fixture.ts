@@ -37,7 +37,15 @@ export interface Fixture {
 
 export async function openFixture(
   where: FixtureWhere,
-  o: { owner?: string; reporterFor?: (op: OperationRecord) => Reporter; env?: Record<string, string | undefined>; stepTimeoutMs?: number; leaseMs?: number; gate?: ScratchDeps['gate']; hangDisabled?: boolean } = {},
+  o: {
+    owner?: string;
+    reporterFor?: (op: OperationRecord) => Reporter;
+    env?: Record<string, string | undefined>;
+    stepTimeoutMs?: number;
+    leaseMs?: number;
+    gate?: ScratchDeps['gate'];
+    hangDisabled?: boolean;
+  } = {},
 ): Promise<Fixture> {
   const store = await openStore(where.store);
   const scratch = where.scratch.startsWith('mysql:') ? await mysqlScratch(where.scratch.slice(6)) : sqliteScratch(where.scratch);

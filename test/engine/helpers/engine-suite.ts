@@ -92,7 +92,11 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       if (sub.kind !== 'needs-approval') throw new Error('expected an approval request');
       // What engine.approve() writes before start(): the approval approved, the operation approved.
       const now = fx.store.clock.now();
-      let a = await fx.store.updateApproval(sub.approval.id, { state: 'approved', approvers: [{ ...BOB, at: now }], decidedAt: now }, { version: sub.approval.version, state: 'pending' });
+      let a = await fx.store.updateApproval(
+        sub.approval.id,
+        { state: 'approved', approvers: [{ ...BOB, at: now }], decidedAt: now },
+        { version: sub.approval.version, state: 'pending' },
+      );
       if (consumedFirst) a = await fx.store.updateApproval(sub.approval.id, { consumedAt: now }, { version: a!.version, state: 'approved' });
       expect(a).not.toBeNull();
       expect(await fx.store.updateOperation(sub.operation.id, { state: 'approved' }, { state: 'pending_approval' })).not.toBeNull();
@@ -193,7 +197,10 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
     });
 
     it('refuses input that does not match the runbook schema, with its usage', async () => {
-      await expect(fx.engine.submit(scratchCommand({ host: 'Bad Host!' }))).rejects.toMatchObject({ code: 'INPUT_INVALID', usage: expect.stringContaining('/test scratch') });
+      await expect(fx.engine.submit(scratchCommand({ host: 'Bad Host!' }))).rejects.toMatchObject({
+        code: 'INPUT_INVALID',
+        usage: expect.stringContaining('/test scratch'),
+      });
     });
 
     it('/op show and /op list render what the store knows, within Slack limits', async () => {

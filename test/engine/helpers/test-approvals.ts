@@ -40,9 +40,15 @@ export function testApprovals(store: Store, o: { ttlMs?: number; startWindowMs?:
     },
     async approve(id, actor) {
       const a = await get(id);
-      if (a.requester.userId === actor.userId && a.requester.teamId === actor.teamId) throw new NotAuthorizedError('you asked for this; someone else must approve it');
+      if (a.requester.userId === actor.userId && a.requester.teamId === actor.teamId)
+        throw new NotAuthorizedError('you asked for this; someone else must approve it');
       const now = store.clock.now();
-      return decide(id, actor, () => ({ state: 'approved', approvers: [{ userId: actor.userId, teamId: actor.teamId, at: now }], decidedAt: now, startBy: now + window }));
+      return decide(id, actor, () => ({
+        state: 'approved',
+        approvers: [{ userId: actor.userId, teamId: actor.teamId, at: now }],
+        decidedAt: now,
+        startBy: now + window,
+      }));
     },
     reject: (id, actor, reason) => decide(id, actor, () => ({ state: 'rejected', decidedBy: actor, reason, decidedAt: store.clock.now() })),
     cancel: (id, actor) => decide(id, actor, () => ({ state: 'cancelled', decidedBy: actor, decidedAt: store.clock.now() })),
