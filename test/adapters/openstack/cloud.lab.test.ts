@@ -44,7 +44,8 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
 
   it('lists compute services and disables/enables one with a reason', async () => {
     const all = await cloud.listComputeServices({ binary: 'nova-compute' });
-    expect(all.map((s) => s.host).sort()).toEqual(['c01', 'c02']);
+    // c01 and c02 (fake driver) and c03 (libvirt, for /instance inspect)
+    expect(all.map((s) => s.host).sort()).toEqual(['c01', 'c02', 'c03']);
     expect(await cloud.getComputeService('nowhere')).toBeUndefined();
     const off = await cloud.disableComputeService('c02', 'nova-compute', `${backend} contract maintenance`);
     expect(off).toMatchObject({ host: 'c02', status: 'disabled', disabledReason: `${backend} contract maintenance` });
