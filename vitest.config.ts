@@ -34,9 +34,11 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
-      // The lab runs in lanes that touch different hosts, side by side (group 2), after the sweep of
-      // what a killed run left (group 1: test/lab/lab-reset.lab.test.ts). Inside a lane, one file at a
-      // time: they share its hosts.
+      // The lab runs in lanes by the hosts a file touches (group 2), after the sweep of what a killed
+      // run left (group 1: test/lab/lab-reset.lab.test.ts). Inside a lane, one file at a time: they
+      // share its hosts. Lanes can run side by side only when vitest has workers for them: on this
+      // 2-core machine its default (one worker) still runs them one after the other — measured in
+      // CI; raising maxWorkers for the lab alone is the next step.
       {
         test: {
           name: 'lab-reset',
