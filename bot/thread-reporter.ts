@@ -114,6 +114,7 @@ export class ThreadReporter implements Reporter {
   private blockedUntil = 0;
   private attempt = 0;
   private busy = false;
+  private replaying = false;
   private timer: unknown;
   private timerAt = Infinity;
   private idleWaiters: (() => void)[] = [];
@@ -137,13 +138,17 @@ export class ThreadReporter implements Reporter {
   emit(e: OperationEvent): void {
     try {
       const now = this.s.now();
-      if (e.type === 'started') this.model = initialModel(e.op, e.at);
+      if (e.type === 'started') {
+        this.model = initialModel(e.op, e.at);
+        this.replaying = e.replay === true;
+      }
       const m = this.model;
       if (!m) return; // events before 'started' have no card to go on
       applyEvent(m, e);
       if (!this.cardDirty) this.cardDirtySince = now;
       this.cardDirty = true;
-      if (e.type === 'step-failed') this.replies.push({ kind: 'failure', stepId: e.stepId, failure: e.failure, queuedAt: now });
+      // A replayed end (a killed process finished the run) rebuilds the card; its failures were replied to then.
+      if (e.type === 'step-failed' && !this.replaying) this.replies.push({ kind: 'failure', stepId: e.stepId, failure: e.failure, queuedAt: now });
       else if (e.type === 'milestone') this.push(() => renderMilestoneReply(e.text), now);
       else if (e.type === 'in-doubt') this.push(() => renderInDoubtReply(m, e.stepId, e.detail), now);
       else if (e.type === 'finished') this.push(() => renderFinalSummary(m), now);

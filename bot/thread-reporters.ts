@@ -14,11 +14,17 @@ export interface ThreadReportersOptions {
   minEditIntervalMs?: number;
   /** Persist the card's ts for an operation (e.g. store.updateOperation(id, { cardTs, threadTs })). */
   rememberCard?: (opId: string, ts: string) => Promise<unknown>;
+  /**
+   * Record that a run's end reached the thread (`at` of its `finished` event), so that a start-up does
+   * not tell it again (Engine.markReported). Awaited by `flushAll`.
+   */
+  rememberReported?: (opId: string, endedAt: number) => Promise<unknown>;
   log?: ThreadReporterOptions['log'];
 }
 
 export class ThreadReporters {
   private readonly live = new Map<string, ThreadReporter>();
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly o: ThreadReportersOptions) {}
 
@@ -55,11 +61,17 @@ export class ThreadReporters {
         r.emit(e);
         // A finished run's queue is dropped once its last message went out (a long-lived bot runs many).
         if (e.type === 'finished') {
-          void r.flush().then(() => {
+          const done = r.flush().then(async (delivered) => {
+            if (delivered && e.state !== 'interrupted' && this.o.rememberReported)
+              await this.o
+                .rememberReported(op.id, e.at)
+                .catch((err: unknown) => this.o.log?.('could not record that the end was reported', { opId: op.id, err: String(err) }));
             if (this.live.get(op.id) !== r) return;
             r.close();
             this.live.delete(op.id);
           });
+          this.ending.add(done);
+          void done.finally(() => this.ending.delete(done));
         }
       },
     };
@@ -68,6 +80,10 @@ export class ThreadReporters {
   /** Waits until every thread delivered what it has (true) or `timeoutMs` passed (false). */
   async flushAll(timeoutMs = 5000): Promise<boolean> {
     const results = await Promise.all([...this.live.values()].map((r) => r.flush(timeoutMs)));
+    // and the records that runs' ends were delivered (bounded by the same time)
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.ending]), new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
+    clearTimeout(t);
     return results.every(Boolean);
   }
 

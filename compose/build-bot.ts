@@ -75,6 +75,7 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     chat: client.chat,
     minEditIntervalMs: p.statusCardIntervalMs,
     rememberCard: (opId, ts) => recordCard(p.store, opId, ts),
+    rememberReported: (opId, endedAt): Promise<void> => engine.markReported(opId, endedAt),
     log: (msg, fields) => p.logger.warn(fields, msg),
   });
   const approvals = p.approvals(slackGroupResolver(client, p.clock));
@@ -127,6 +128,9 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
       );
     }
     await engine.reconcileOnStartup();
+    // Ends a killed process wrote but never showed: the card says so now.
+    const told = await engine.reportUnreported();
+    if (told.length > 0) p.logger.info({ operations: told }, 'told the end of operations a previous process finished');
     for (const r of await engine.startLeftApproved()) {
       if (r.kind === 'started') continue;
       const op = await p.store.getOperation(r.opId);

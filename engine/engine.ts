@@ -12,7 +12,7 @@ import type { ApprovalsPort } from './approvals-port.js';
 import type { CrashPoints } from './crash-points.js';
 import type { Reporter, RunEnd } from './reporter.js';
 import { finalizePlan, type Runbook } from './runbook.js';
-import { Runner } from './runner.js';
+import { lastRunOf, Runner } from './runner.js';
 import { isUndoRunbook, UNDO_SUFFIX, undoRunbook } from './undo-runbook.js';
 
 export interface EngineOptions<D> {
@@ -355,6 +355,36 @@ export class Engine<D> {
       out.push(await this.start(op.id));
     }
     return out;
+  }
+
+  /**
+   * At start-up, after `reconcileOnStartup`: operations that ended (their end state written) in a
+   * process killed before the thread said so — the card would show them running for ever. Their end
+   * is told again from the store (`Runner.replayEnd`); nothing runs. Only runs that ended within
+   * `withinMs` (default a day) and whose delivery was never recorded (`markReported`).
+   */
+  async reportUnreported(withinMs = 24 * 3600_000): Promise<string[]> {
+    const { store } = this.o;
+    const since = store.clock.now() - withinMs;
+    const out: string[] = [];
+    const ended = await store.listOperations({ states: ['succeeded', 'failed', 'aborted', 'in_doubt'], limit: 200 });
+    for (const op of ended) {
+      const run = lastRunOf(op);
+      if (!run || run.endedAt < since || op.detail.reportedAt === run.endedAt || this.runner.isActive(op.id)) continue;
+      await this.runner.replayEnd(op, this.o.reporterFor(op));
+      out.push(op.id);
+    }
+    return out;
+  }
+
+  /**
+   * The thread now shows how the run that ended at `endedAt` ended (the reporter delivered its last
+   * message): a later start-up does not tell it again. A newer run or a concurrent change wins.
+   */
+  async markReported(opId: string, endedAt: number): Promise<void> {
+    const op = await this.o.store.getOperation(opId);
+    if (!op || lastRunOf(op)?.endedAt !== endedAt || op.detail.reportedAt === endedAt) return;
+    await this.o.store.updateOperation(opId, { detail: { ...op.detail, reportedAt: endedAt } }, { version: op.version });
   }
 
   /** The message that is the operation's thread parent and status card, once Slack posted it. */

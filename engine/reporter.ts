@@ -32,7 +32,8 @@ export interface StepFailure {
 export type RunEnd = 'succeeded' | 'failed' | 'aborted' | 'needs-operator' | 'interrupted';
 
 export type OperationEvent =
-  | { type: 'started'; at: number; op: OperationView; resumed?: boolean }
+  /** `replay`: the end of a run a killed process finished, told again from the store (nothing runs; no failure replies again). */
+  | { type: 'started'; at: number; op: OperationView; resumed?: boolean; replay?: boolean }
   | { type: 'step-started'; at: number; stepId: string }
   | { type: 'step-progress'; at: number; stepId: string; done: number; total: number; note?: string }
   | { type: 'step-finished'; at: number; stepId: string; outcome: 'ok' | 'skipped' | 'reconciled' | 'undone'; detail?: string }

@@ -14,7 +14,7 @@ import { noCrashPoints, type CrashPoints } from './crash-points.js';
 import type { OperationView, Reporter, RunEnd } from './reporter.js';
 import type { ExecutableStep, JsonValue, Runbook, StepContext } from './runbook.js';
 import { settleInDoubt } from './in-doubt.js';
-import { bounded, failureJson, failureOf } from './step-failure.js';
+import { bounded, failureFromJson, failureJson, failureOf } from './step-failure.js';
 
 /** What the runner needs of the store. */
 export type RunnerStore = Pick<
@@ -169,18 +169,7 @@ export class Runner<D> {
     // An abort survives a restart: it is written on the operation before the run is told.
     if (op.detail.aborting !== undefined) mode = { ...mode, abort: true, actor: mode.actor ?? String(op.detail.aborting) };
     const startedAt = now();
-    const view: OperationView = {
-      opId: op.id,
-      runbook: op.runbook,
-      target: op.target,
-      summary: plan.summary,
-      requester: op.requester,
-      approvers: Array.isArray(op.detail.approvers) ? (op.detail.approvers as OperationView['approvers']) : [],
-      channelId: op.channelId,
-      ...(op.threadTs ? { threadTs: op.threadTs } : {}),
-      steps: plan.steps.map((s) => ({ id: s.id, title: s.title, effect: s.effect, ...(s.always ? { always: true } : {}) })),
-    };
-    reporter.emit({ type: 'started', at: startedAt, op: view, resumed: last.size > 0 });
+    reporter.emit({ type: 'started', at: startedAt, op: viewOf(op), resumed: last.size > 0 });
     let end: RunEnd | undefined;
     try {
       for (const step of steps) {
@@ -334,6 +323,27 @@ export class Runner<D> {
     };
   }
 
+  /**
+   * Tells the thread how an operation ended, again, from the store alone: for an operation a killed
+   * process finished (its end state written) before its card said so. The card is rebuilt from the
+   * journal — completed steps, failed ones — and the final summary follows. Nothing runs and nothing
+   * is written; the caller records the delivery (`Engine.markReported`).
+   */
+  async replayEnd(op: OperationRecord, reporter: Reporter): Promise<void> {
+    const run = lastRunOf(op);
+    if (!run) return;
+    const last = new Map<string, JournalEntry>();
+    for (const e of await this.o.store.listJournal(op.id)) last.set(e.stepId, e);
+    reporter.emit({ type: 'started', at: run.startedAt, op: viewOf(op), resumed: true, replay: true });
+    for (const [stepId, e] of last) {
+      const at = e.resultAt ?? run.endedAt;
+      if (e.status === 'ok' || e.status === 'skipped')
+        reporter.emit({ type: 'step-finished', at, stepId, outcome: e.status === 'ok' ? (e.reconciled ? 'reconciled' : 'ok') : 'skipped' });
+      else if (e.status === 'failed') reporter.emit({ type: 'step-failed', at, stepId, failure: failureFromJson(e.output) });
+    }
+    reporter.emit({ type: 'finished', at: run.endedAt, state: run.end });
+  }
+
   private async finish(
     op: OperationRecord,
     end: RunEnd,
@@ -347,10 +357,40 @@ export class Runner<D> {
     const state = end === 'needs-operator' ? 'in_doubt' : end === 'interrupted' ? 'running' : end;
     const detail = { ...op.detail, lastRun: { startedAt, endedAt: at, end, ...(actor ? { by: actor } : {}) } };
     await store.updateOperation(op.id, { state, detail }, { owner: this.o.owner });
+    // From here until the card shows the end, a kill leaves a finished operation whose thread does not
+    // say so: `replayEnd` at the next start-up closes that gap (the kill -9 tests aim here too).
+    if (end !== 'interrupted') this.crash.hit(END_POINT, 'after-result');
     // A finished operation frees its hosts; one in doubt or interrupted keeps them.
     if (end === 'succeeded' || end === 'failed' || end === 'aborted') await store.releaseLocksOf(op.id);
     await audit(`operation.${end === 'needs-operator' ? 'in_doubt' : end}`, { durationMs: at - startedAt, ...(actor ? { by: actor } : {}) });
     await store.releaseOperation(op.id, this.o.owner);
     reporter.emit({ type: 'finished', at, state: end, detail: end === 'interrupted' ? 'the bot is restarting; the operation continues when it is back' : '' });
   }
+}
+
+/** The crash point of an operation's end (`CHATOPS_CRASH_AT=@end:after-result`): after its end state is written. */
+export const END_POINT = '@end';
+
+const RUN_ENDS: readonly RunEnd[] = ['succeeded', 'failed', 'aborted', 'needs-operator'];
+
+/** How the operation's last run ended, as `finish` wrote it (undefined when no run finished). */
+export function lastRunOf(op: OperationRecord): { startedAt: number; endedAt: number; end: RunEnd } | undefined {
+  const r = op.detail.lastRun as { startedAt?: unknown; endedAt?: unknown; end?: unknown } | undefined;
+  if (!r || typeof r.endedAt !== 'number' || typeof r.startedAt !== 'number' || !RUN_ENDS.includes(r.end as RunEnd)) return undefined;
+  return { startedAt: r.startedAt, endedAt: r.endedAt, end: r.end as RunEnd };
+}
+
+function viewOf(op: OperationRecord): OperationView {
+  const plan = op.plan as unknown as Plan;
+  return {
+    opId: op.id,
+    runbook: op.runbook,
+    target: op.target,
+    summary: plan.summary,
+    requester: op.requester,
+    approvers: Array.isArray(op.detail.approvers) ? (op.detail.approvers as OperationView['approvers']) : [],
+    channelId: op.channelId,
+    ...(op.threadTs ? { threadTs: op.threadTs } : {}),
+    steps: plan.steps.map((s) => ({ id: s.id, title: s.title, effect: s.effect, ...(s.always ? { always: true } : {}) })),
+  };
 }

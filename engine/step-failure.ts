@@ -41,6 +41,20 @@ export function failureJson(f: StepFailure): Record<string, string | number | nu
   return o;
 }
 
+/** A failure read back from the journal (what `failureJson` wrote). */
+export function failureFromJson(o: Record<string, unknown> | null): StepFailure {
+  const f = o ?? {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const exit = f.exitStatus;
+  return {
+    message: str(f.message) ?? 'failed',
+    ...(str(f.code) !== undefined ? { code: str(f.code)! } : {}),
+    ...(str(f.command) !== undefined ? { command: str(f.command)! } : {}),
+    ...(typeof exit === 'number' || exit === null ? { exitStatus: exit } : {}),
+    ...(str(f.outputTail) !== undefined ? { outputTail: str(f.outputTail)! } : {}),
+  };
+}
+
 /**
  * Runs `fn` with a signal that aborts when `parent` aborts or after `ms`; rejects with TimeoutError
  * at the deadline even if `fn` ignores its signal (a hung step must not hang the runner).

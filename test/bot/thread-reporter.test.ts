@@ -191,4 +191,55 @@ describe('thread reporter', () => {
     expect(standin.workspace.messages(CHANNEL)).toHaveLength(1);
     await b.close();
   });
+
+  it('an end a killed process wrote but never showed is told at the next start: the card says failed, the failure is not replied twice', async () => {
+    const where = { store: { kind: 'sqlite' as const, path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    const threads = (store: () => Fixture['store'], engine: () => Fixture['engine']) =>
+      new ThreadReporters({
+        chat: client.chat,
+        scheduler: sched,
+        rememberCard: (opId, ts) => store().updateOperation(opId, { cardTs: ts, threadTs: ts }, {}),
+        rememberReported: (opId, endedAt) => engine().markReported(opId, endedAt),
+      });
+    // The first process: its thread shows the start and the failure reply; the 'finished' event is
+    // lost (the process died after writing the end state), which a reporter that drops it stands for.
+    const t1 = threads(
+      () => a.store,
+      () => a.engine,
+    );
+    const a = await openFixture(where, {
+      reporterFor: (op) => {
+        const r = t1.reporterFor(op);
+        return { emit: (e) => (e.type === 'finished' ? undefined : r.emit(e)) };
+      },
+    });
+    const sub = await a.engine.submit(scratchCommand({ host: 'c07', fail: 'write-2' }));
+    if (sub.kind !== 'needs-approval') throw new Error('expected approval');
+    const dec = await a.engine.approve(sub.approval.id, BOB);
+    if (dec.start?.kind !== 'started') throw new Error('expected start');
+    expect(await dec.start.done).toBe('failed');
+    await drive(() => replies().length === 1, 500);
+    await waitFor('card ts stored', async () => (await a.store.getOperation(sub.operation.id))?.cardTs === card()!.ts);
+    expect(card()!.text).toMatch(/: running/);
+    await a.close();
+
+    const t2 = threads(
+      () => b.store,
+      () => b.engine,
+    );
+    const b = await openFixture(where, { reporterFor: (op) => t2.reporterFor(op) });
+    expect(await b.engine.reconcileOnStartup()).toEqual([]);
+    expect(await b.engine.reportUnreported()).toEqual([sub.operation.id]);
+    await drive(() => /: failed/.test(card()?.text ?? '') && replies().length === 2, 500);
+    expect(standin.workspace.messages(CHANNEL)).toHaveLength(1);
+    expect(replies().map((m) => (m.text.match(/failed in/) ? 'summary' : 'failure'))).toEqual(['failure', 'summary']);
+    expect(JSON.stringify(replies()[0]!.blocks)).toContain('Write row 2');
+    let recorded = false;
+    await drive(() => {
+      void b.store.getOperation(sub.operation.id).then((op) => (recorded = op?.detail.reportedAt !== undefined));
+      return recorded;
+    }, 500);
+    expect(await b.engine.reportUnreported()).toEqual([]);
+    await b.close();
+  });
 });

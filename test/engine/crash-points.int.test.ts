@@ -26,6 +26,7 @@ interface ChildOut {
   signal: NodeJS.Signals | null;
   events: OperationEvent[];
   result: unknown;
+  told: unknown;
   stderr: string;
 }
 
@@ -39,7 +40,15 @@ function child(where: FixtureWhere, env: Record<string, string>): Promise<ChildO
         const lines = stdout.split('\n');
         const events = lines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as OperationEvent);
         const res = lines.find((l) => l.startsWith('RESULT '));
-        resolve({ code: p.exitCode, signal: p.signalCode, events, result: res ? JSON.parse(res.slice(7)) : undefined, stderr });
+        const told = lines.find((l) => l.startsWith('TOLD '));
+        resolve({
+          code: p.exitCode,
+          signal: p.signalCode,
+          events,
+          result: res ? JSON.parse(res.slice(7)) : undefined,
+          told: told ? JSON.parse(told.slice(5)) : undefined,
+          stderr,
+        });
       },
     );
   });
@@ -152,6 +161,54 @@ describe('all four phases of one step in one operation', () => {
         ]);
       } finally {
         await fx.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a kill after the end state is written, before the thread says so', () => {
+  it.each([
+    ['succeeded', {}],
+    ['failed', { fail: 'write-2' }],
+  ] as const)('the next start-up tells the end (%s) from the store, once; nothing runs again', async (end, args) => {
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    const where: FixtureWhere = { store: { kind: 'sqlite', path: join(dir, 'state.db') }, scratch: join(dir, 'scratch.db') };
+    try {
+      const first = await child(where, { CRASH_MODE: 'submit', CRASH_ARGS: JSON.stringify({ host: 'c01', ...args }), CHATOPS_CRASH_AT: '@end:after-result' });
+      expect(first.signal, first.stderr).toBe('SIGKILL');
+      expect(first.events.some((e) => e.type === 'finished')).toBe(false);
+      const fx = await openFixture(where);
+      const [op] = await fx.store.listOperations({});
+      const counts = await fx.scratch.counts(op!.id);
+      await fx.close();
+      expect(op!.state).toBe(end);
+
+      const second = await child(where, { CRASH_MODE: 'restart' });
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.result).toEqual([]); // nothing was running
+      expect(second.told).toEqual([op!.id]);
+      // The card rebuilt from the journal: after write-2 failed only the cleanup ran.
+      const steps = end === 'succeeded' ? SCRATCH_STEPS.map((s) => `${s.id} ok`) : ['write-1 ok', 'write-2 failed', 'cleanup ok'];
+      expect(
+        second.events
+          .filter((e) => e.type === 'step-finished' || e.type === 'step-failed')
+          .map((e) => `${e.stepId} ${e.type === 'step-failed' ? 'failed' : e.outcome}`),
+      ).toEqual(steps);
+      expect(second.events[0]).toMatchObject({ type: 'started', replay: true });
+      expect(second.events.at(-1)).toMatchObject({ type: 'finished', state: end });
+      if (end === 'failed') expect(second.events.find((e) => e.type === 'step-failed')).toMatchObject({ stepId: 'write-2' });
+
+      // Told once: the next start-up has nothing to tell, and nothing ran in either.
+      const third = await child(where, { CRASH_MODE: 'restart' });
+      expect(third.told).toEqual([]);
+      expect(third.events).toEqual([]);
+      const fx2 = await openFixture(where);
+      try {
+        expect(await fx2.scratch.counts(op!.id)).toEqual(counts);
+      } finally {
+        await fx2.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
