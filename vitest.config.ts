@@ -34,11 +34,11 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
-      // The lab runs in lanes by the hosts a file touches (group 2), after the sweep of what a killed
-      // run left (group 1: test/lab/lab-reset.lab.test.ts). Inside a lane, one file at a time: they
-      // share its hosts. Lanes can run side by side only when vitest has workers for them: on this
-      // 2-core machine its default (one worker) still runs them one after the other — measured in
-      // CI; raising maxWorkers for the lab alone is the next step.
+      // The lab runs in lanes by the hosts a file touches, after the sweep of what a killed run left
+      // (lab-reset: test/lab/lab-reset.lab.test.ts). Inside a lane, one file at a time: they share its
+      // hosts. `npm test` (test/run) runs the lanes side by side, one vitest process each: one vitest
+      // run cannot (projects of one group share one worker pool, so a lane's files would run beside
+      // each other). A plain `vitest run` still runs everything, lanes one after the other (groupOrder).
       {
         test: {
           name: 'lab-reset',
