@@ -277,6 +277,20 @@ export class Approvals {
     return snapshotOf(a).stepUp === 'totp' || (a.kind === 'user_data' && this.o.config.userData?.totp !== undefined);
   }
 
+  /**
+   * Whether `actor` may approve this request under its policy (the requester never may). Read-only:
+   * used where an approver's say counts beyond a vote, e.g. aborting an operation.
+   */
+  async mayApprove(approvalId: string, actor: Requester): Promise<boolean> {
+    try {
+      await this.checkEligible(await this.get(approvalId), actor);
+      return true;
+    } catch (e) {
+      if (e instanceof NotAuthorizedError) return false;
+      throw e;
+    }
+  }
+
   // ───────────── helpers ─────────────
 
   private checkStepUp(a: ApprovalRecord, approver: Requester, stepUp: StepUp): void {

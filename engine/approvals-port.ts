@@ -22,6 +22,8 @@ export interface ApprovalsPort {
   reject(approvalId: string, actor: Requester, reason: string): Promise<ApprovalRecord>;
   /** The requester withdraws the request. */
   cancel(approvalId: string, actor: Requester): Promise<ApprovalRecord>;
+  /** Whether `actor` may approve this request under its policy (read-only; the requester never may). */
+  mayApprove?(approvalId: string, actor: Requester): Promise<boolean>;
   /**
    * Break glass: the requester starts without a second person, with a reason; audited and announced.
    * Absent when the approvals module offers no such path. Throws NotAuthorizedError when refused.

@@ -248,6 +248,9 @@ export class Engine<D> {
    */
   async abort(opId: string, actor: Requester): Promise<{ kind: 'aborting' | 'aborted'; done?: Promise<RunEnd> }> {
     const { store } = this.o;
+    const known = await store.getOperation(opId);
+    if (!known) throw new ChatOpsError('OPERATION_NOT_FOUND', `no operation ${opId}`, { details: { opId } });
+    await this.mayControl(known, actor, 'abort');
     await store.appendAudit({ actor: who(actor), kind: 'operation.abort_requested', operationId: opId, payload: {} });
     if (this.runner.isActive(opId)) {
       // Written first so that a restart in the middle of the cleanup still knows it is aborting.
@@ -279,6 +282,23 @@ export class Engine<D> {
         { details: { opId } },
       );
     return { kind: 'aborting', done: this.runner.run(running, this.runbook(op.runbook), this.o.reporterFor(running), { abort: true, actor: who(actor) }) };
+  }
+
+  /**
+   * Who may stop someone's operation: its requester, or a person who may approve its plan (under the
+   * policy of its approval requests). Anyone else is refused, and the refusal is audited.
+   */
+  private async mayControl(op: OperationRecord, actor: Requester, what: 'abort'): Promise<void> {
+    const same = op.requester.userId === actor.userId && op.requester.teamId === actor.teamId;
+    if (same) return;
+    const mayApprove = this.o.approvals.mayApprove?.bind(this.o.approvals);
+    if (mayApprove) {
+      for (const a of (await this.o.store.listApprovals({ operationId: op.id })).reverse()) if (await mayApprove(a.id, actor)) return;
+    }
+    await this.o.store.appendAudit({ actor: who(actor), kind: `operation.${what}_refused`, operationId: op.id, payload: {} });
+    throw new NotAuthorizedError(`only the requester (<@${op.requester.userId}>) or someone who may approve ${op.runbook} may ${what} ${op.id}`, {
+      opId: op.id,
+    });
   }
 
   /**

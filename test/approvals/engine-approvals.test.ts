@@ -39,7 +39,7 @@ beforeEach(async () => {
       default: { requesters: { groups: ['S0OPS'] }, approvers: { groups: ['S0LEADS'] } },
       runbooks: { 'test.scratch': { approvals: 2 } },
     }),
-    groups: staticGroupResolver({ S0OPS: [ALICE.userId], S0LEADS: clickers.map((c) => c.userId) }),
+    groups: staticGroupResolver({ S0OPS: [ALICE.userId, 'U0OPS2'], S0LEADS: clickers.map((c) => c.userId) }),
   });
   engine = new Engine<ScratchDeps>({
     store,
@@ -93,5 +93,23 @@ describe('engine with the real approvals', () => {
     expect((await store.getOperation(sub.operation.id))?.state).toBe('rejected');
     await expect(engine.approve(sub.approval.id, clickers[6]!)).rejects.toMatchObject({ code: 'APPROVAL_DECIDED' });
     expect(await scratch.counts(sub.operation.id)).toEqual({});
+  });
+
+  it('abort: the requester or an approver of the plan; a requester-group member who may not approve is refused and audited', async () => {
+    const sub = await engine.submit(scratchCommand({ host: 'c04' }, ALICE));
+    if (sub.kind !== 'needs-approval') throw new Error('expected an approval request');
+    // an operator who may ask (S0OPS) but not approve: not hers to stop
+    const bystander = person('U0OPS2');
+    await expect(engine.abort(sub.operation.id, bystander)).rejects.toMatchObject({ code: 'NOT_AUTHORIZED' });
+    await expect(engine.abort(sub.operation.id, person('U0STRANGER'))).rejects.toMatchObject({ code: 'NOT_AUTHORIZED' });
+    expect((await store.getOperation(sub.operation.id))?.state).toBe('pending_approval');
+    const audit = await store.listAudit({ operationId: sub.operation.id });
+    expect(audit.filter((a) => a.kind.startsWith('operation.abort')).map((a) => a.kind)).toEqual(['operation.abort_refused', 'operation.abort_refused']);
+    // a lead may
+    expect((await engine.abort(sub.operation.id, clickers[7]!)).kind).toBe('aborted');
+    expect((await store.getOperation(sub.operation.id))?.state).toBe('aborted');
+    // and the requester may stop her own
+    const own = await engine.submit(scratchCommand({ host: 'c05' }, ALICE));
+    expect((await engine.abort(own.operation.id, ALICE)).kind).toBe('aborted');
   });
 });

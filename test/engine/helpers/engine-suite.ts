@@ -176,6 +176,13 @@ export function engineSuite(name: string, backend: () => Promise<Backend>): void
       expect(err.message).toContain('alice');
       expect((await fx.store.getApproval(sub.approval.id))?.consumedAt).toBeNull();
 
+      // Someone who neither asked nor may approve cannot stop it: refused, audited, nothing changed.
+      const mallory = { userId: 'U0MALLORY', teamId: 'T0ELSE', userName: 'mallory' };
+      await expect(fx.engine.abort(first.opId, mallory)).rejects.toMatchObject({ code: 'NOT_AUTHORIZED' });
+      const audit = await fx.store.listAudit({ operationId: first.opId });
+      expect(audit.filter((a) => a.actor.includes('U0MALLORY')).map((a) => a.kind)).toEqual(['operation.abort_refused']);
+      expect((await fx.store.getOperation(first.opId))?.state).toBe('running');
+      expect((await fx.store.getOperation(first.opId))?.detail.aborting).toBeUndefined();
       expect((await fx.engine.abort(first.opId, BOB)).kind).toBe('aborting');
       expect(await first.done).toBe('aborted');
       expect(await fx.scratch.counts(first.opId)).toEqual({ cleanup: 1 });

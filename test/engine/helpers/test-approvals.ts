@@ -1,6 +1,6 @@
 /**
  * A minimal ApprovalsPort over the store, for the engine's tests until approvals/ is wired in:
- * one approval from anyone but the requester (user id + team id), pending TTL 30 min, start window
+ * one approval from anyone of the requester's team but the requester (user id + team id), pending TTL 30 min, start window
  * 10 min, decisions as one compare-and-set. The real policy lives in approvals/.
  */
 import { ChatOpsError, NotAuthorizedError } from '../../../core/errors.js';
@@ -49,6 +49,10 @@ export function testApprovals(store: Store, o: { ttlMs?: number; startWindowMs?:
         decidedAt: now,
         startBy: now + window,
       }));
+    },
+    async mayApprove(id, actor) {
+      const a = await get(id);
+      return a.requester.teamId === actor.teamId && a.requester.userId !== actor.userId;
     },
     reject: (id, actor, reason) => decide(id, actor, () => ({ state: 'rejected', decidedBy: actor, reason, decidedAt: store.clock.now() })),
     cancel: (id, actor) => decide(id, actor, () => ({ state: 'cancelled', decidedBy: actor, decidedAt: store.clock.now() })),
