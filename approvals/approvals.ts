@@ -19,7 +19,7 @@ import { memoGroupResolver } from './cached-group-resolver.js';
 import type { GroupResolver } from './group-resolver.js';
 import { resolvePolicy, type ResolvedPolicy } from './resolve-policy.js';
 import { describeState, snapshotOf } from './describe-state.js';
-import { totpMatches } from './step-up.js';
+import { totpStep } from './step-up.js';
 
 export interface ApprovalsOptions {
   store: Store;
@@ -52,6 +52,8 @@ export interface BreakGlassResult {
   announce: true;
 }
 
+const noSecret = (r: Requester) =>
+  new NotAuthorizedError(`<@${r.userId}> has no TOTP secret enrolled; user-data approvals need one (ask an administrator)`, { reason: 'no totp secret' });
 const actorOf = (r: Requester): string => `${r.userId}@${r.teamId}`;
 const personOf = (r: Requester): Requester => ({ userId: r.userId, teamId: r.teamId, ...(r.userName ? { userName: r.userName } : {}) });
 
@@ -112,7 +114,7 @@ export class Approvals {
     let a = await this.pending(approvalId);
     await this.refusing(a.operationId, approver, 'approve', async () => {
       await this.checkEligible(a, approver);
-      this.checkStepUp(a, approver, stepUp);
+      await this.checkStepUp(a, approver, stepUp);
     });
     for (let round = 0; round < a.required + 20; round++) {
       if (a.approvers.some((v) => samePerson(v, approver))) {
@@ -271,6 +273,21 @@ export class Approvals {
     return { approval, announce: true };
   }
 
+  /**
+   * Before the bot asks `approver` for a TOTP code: refuses (audited) someone who may not approve
+   * this request at all, or who has no secret enrolled, so that only a person whose code could
+   * count is shown the modal; then says whether a code is needed.
+   */
+  async stepUpFor(approvalId: string, approver: Requester): Promise<boolean> {
+    const a = await this.pending(approvalId);
+    if (!this.needsStepUp(a)) return false;
+    await this.refusing(a.operationId, approver, 'approve', async () => {
+      await this.checkEligible(a, approver);
+      if (!this.o.totpSecrets?.has(approver.userId)) throw noSecret(approver);
+    });
+    return true;
+  }
+
   /** Whether approving this request also needs a TOTP code (the bot then asks for it in a modal). */
   needsStepUp(a: ApprovalRecord): boolean {
     // As asked when the request was made, or as configured now (step-up switched on meanwhile).
@@ -293,16 +310,22 @@ export class Approvals {
 
   // ───────────── helpers ─────────────
 
-  private checkStepUp(a: ApprovalRecord, approver: Requester, stepUp: StepUp): void {
+  private async checkStepUp(a: ApprovalRecord, approver: Requester, stepUp: StepUp): Promise<void> {
     if (!this.needsStepUp(a)) return;
     const secret = this.o.totpSecrets?.get(approver.userId);
-    if (!secret)
-      throw new NotAuthorizedError(`<@${approver.userId}> has no TOTP secret enrolled; user-data approvals need one (ask an administrator)`, {
-        reason: 'no totp secret',
-      });
+    if (!secret) throw noSecret(approver);
     if (stepUp.totp === undefined) throw new NotAuthorizedError('approving user-data access needs your TOTP code as well', { reason: 'totp missing' });
-    if (!totpMatches(secret, stepUp.totp.trim(), this.store.clock.now(), this.o.config.userData?.totp?.window ?? 1)) {
-      throw new NotAuthorizedError('that TOTP code is not valid now; nothing was approved', { reason: 'totp wrong' });
+    const window = this.o.config.userData?.totp?.window ?? 1;
+    const now = this.store.clock.now();
+    const step = totpStep(secret, stepUp.totp.trim(), now, window);
+    if (step === null) throw new NotAuthorizedError('that TOTP code is not valid now; nothing was approved', { reason: 'totp wrong' });
+    // One use per code (RFC 6238 §5.2), kept in the store so that a restart or a second bot process
+    // does not forget it: a code seen by someone else, or a replayed submission, approves nothing.
+    // The key outlives the code's acceptance window ((2·window + 1) steps) with a step to spare.
+    if (!(await this.store.firstSeen(`totp:${approver.userId}:${step}`, (2 * window + 2) * 30_000))) {
+      throw new NotAuthorizedError('that TOTP code was already used; wait for the next code of your authenticator app. Nothing was approved', {
+        reason: 'totp replayed',
+      });
     }
   }
 

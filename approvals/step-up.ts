@@ -26,9 +26,14 @@ export function parseTotpSecrets(raw: string | undefined, variable: string): Rea
   return out;
 }
 
-/** Whether `code` is the approver's current TOTP code (30 s steps, 6 digits, ±`window` steps). */
-export function totpMatches(secret: string, code: string, now: number, window: number): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
+/**
+ * The time step (counter, 30 s each) of `code` when it is one of the approver's codes within
+ * ±`window` steps of `now`, else null. The caller keeps each accepted step per approver so that a
+ * code works once (RFC 6238 §5.2: the verifier must not accept the same code a second time).
+ */
+export function totpStep(secret: string, code: string, now: number, window: number): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
   const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
-  return totp.validate({ token: code, timestamp: now, window }) !== null;
+  const delta = totp.validate({ token: code, timestamp: now, window });
+  return delta === null ? null : totp.counter({ timestamp: now }) + delta;
 }

@@ -18,6 +18,12 @@ export interface ApprovalsPort {
   request(input: { operation: OperationRecord; plan: Plan; purpose: ApprovalPurpose; requester: Requester }): Promise<ApprovalRecord | null>;
   /** One person's approval; the result is 'approved' once enough eligible people approved. */
   approve(approvalId: string, actor: Requester, stepUp?: { totp?: string }): Promise<ApprovalRecord>;
+  /**
+   * Before an approval that needs a step-up (a TOTP code typed in a dialog): throws
+   * NotAuthorizedError when `actor` may not approve it at all, else says whether a code is needed.
+   * Absent when the approvals module has no step-up.
+   */
+  stepUpFor?(approvalId: string, actor: Requester): Promise<boolean>;
   /** Reject with a reason (required). */
   reject(approvalId: string, actor: Requester, reason: string): Promise<ApprovalRecord>;
   /** The requester withdraws the request. */

@@ -125,6 +125,11 @@ export class Engine<D> {
     return { approval, start: await this.start(op.id, actor) };
   }
 
+  /** Whether approving needs a TOTP code first (the dialog); refuses someone who may not approve at all. */
+  async stepUpFor(approvalId: string, actor: Requester): Promise<boolean> {
+    return (await this.o.approvals.stepUpFor?.(approvalId, actor)) ?? false;
+  }
+
   async reject(approvalId: string, actor: Requester, reason: string): Promise<DecisionResult> {
     const approval = await auditedDecision(this.o.store, approvalId, actor, 'reject', () => this.o.approvals.reject(approvalId, actor, reason), { reason });
     if (approval.state === 'rejected') await this.approvalEnded(approval);

@@ -5,7 +5,7 @@
  * type, and values must come from `arg.*`.
  */
 import { z } from 'zod';
-import { absolutePath, hostName } from '../../core/values.js';
+import { absolutePath, hostName, ipAddress } from '../../core/values.js';
 import { InputError } from '../../core/errors.js';
 
 /** POSIX single quoting: the result is one shell word whose value is exactly `s`. */
@@ -26,7 +26,7 @@ export interface TemplateArg {
   readonly kind: ArgKind;
   readonly value: string;
 }
-export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain';
+export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain' | 'ip';
 
 /** The whitelist of argument schemas. None admits a quote, control character or a leading '-'. */
 export const argSchemas = {
@@ -49,6 +49,8 @@ export const argSchemas = {
   guestPath: absolutePath,
   /** A libvirt domain name as Nova makes it (instance-0000002a). */
   domain: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected a libvirt domain name such as instance-0000002a'),
+  /** An IPv4 or IPv6 address in canonical form (digits, hex, '.' and ':' only). */
+  ip: ipAddress,
 } as const;
 
 function makeArg(kind: ArgKind, schema: z.ZodType<string | number>, v: unknown): TemplateArg {
@@ -69,6 +71,7 @@ export const arg = {
   pattern: (v: string) => makeArg('pattern', argSchemas.pattern, v),
   guestPath: (v: string) => makeArg('guestPath', argSchemas.guestPath, v),
   domain: (v: string) => makeArg('domain', argSchemas.domain, v),
+  ip: (v: string) => makeArg('ip', argSchemas.ip, v),
   /** One of a fixed set of words (e.g. start|stop|status). */
   choice: <T extends string>(v: T, allowed: readonly T[]) => {
     if (!allowed.includes(v)) throw new InputError([{ path: 'choice', message: `expected one of ${allowed.join(', ')}` }], 'template argument');
@@ -77,6 +80,9 @@ export const arg = {
 } as const;
 
 const ctorToken = Symbol('RemoteCommand');
+
+/** The shell a template is written for: POSIX `sh` (the default), or `bash` where it needs bash (e.g. `/dev/tcp`). */
+export type TemplateShell = 'sh' | 'bash';
 
 /** A command ready to send: only `template()` makes one. */
 export class RemoteCommand {
@@ -90,6 +96,7 @@ export class RemoteCommand {
     readonly args: Readonly<Record<string, string>>,
     text: string,
     display: string,
+    readonly shell: TemplateShell,
   ) {
     if (token !== ctorToken) throw new TypeError('RemoteCommand is made by template() only');
     this.text = text;
@@ -97,10 +104,17 @@ export class RemoteCommand {
   }
 }
 
-type RemoteCommandCtor = new (token: symbol, template: string, args: Readonly<Record<string, string>>, text: string, display: string) => RemoteCommand;
+type RemoteCommandCtor = new (
+  token: symbol,
+  template: string,
+  args: Readonly<Record<string, string>>,
+  text: string,
+  display: string,
+  shell: TemplateShell,
+) => RemoteCommand;
 // The constructor is private to this module: only template() below reaches it.
-const makeCommand = (tpl: string, args: Record<string, string>, text: string, display: string): RemoteCommand =>
-  new (RemoteCommand as unknown as RemoteCommandCtor)(ctorToken, tpl, Object.freeze({ ...args }), text, display);
+const makeCommand = (tpl: string, args: Record<string, string>, text: string, display: string, shell: TemplateShell): RemoteCommand =>
+  new (RemoteCommand as unknown as RemoteCommandCtor)(ctorToken, tpl, Object.freeze({ ...args }), text, display, shell);
 
 // Template text: printable ASCII without quotes, backslash or backtick; '{' only as a placeholder.
 const TEMPLATE_OK = /^[\x20-\x7e]+$/;
@@ -111,8 +125,15 @@ const FORBIDDEN = /['"\\`]|\$\(/;
  * `{name}` must have exactly one argument and every argument must be used.
  *
  *   template('systemctl stop {unit}', { unit: arg.unit('nova-compute') })
+ *
+ * `shell: 'bash'` runs the text under `bash -c` instead of `sh -c` (same rules for the text and the
+ * arguments; the node must have bash).
  */
-export function template<T extends string>(tpl: string extends T ? never : T, args: Readonly<Record<string, TemplateArg>>): RemoteCommand {
+export function template<T extends string>(
+  tpl: string extends T ? never : T,
+  args: Readonly<Record<string, TemplateArg>>,
+  opts: { shell?: TemplateShell } = {},
+): RemoteCommand {
   const t: string = tpl;
   if (!TEMPLATE_OK.test(t) || FORBIDDEN.test(t)) throw new TypeError(`template has characters it may not contain: ${t}`);
   const used = new Set<string>();
@@ -128,7 +149,8 @@ export function template<T extends string>(tpl: string extends T ? never : T, ar
   const display = fill(displayQuote);
   for (const k of Object.keys(args)) if (!used.has(k)) throw new TypeError(`template argument ${k} is not used by: ${t}`);
   const values = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v.value]));
-  return makeCommand(t, values, text, display);
+  const shell = opts.shell ?? 'sh';
+  return makeCommand(t, values, text, shell === 'bash' ? `bash -c ${displayQuote(display)}` : display, shell);
 }
 
 /** The command line an operator would type: `ssh c01 sudo systemctl stop nova-compute`. */
@@ -139,12 +161,12 @@ export function sshEquivalent(host: string, cmd: RemoteCommand, sudo = false): s
 /**
  * The line sent to sshd. A command of plain words runs as is (`sudo -n -- systemctl stop 'x'`, so
  * a sudoers rule for that exact command matches); one with shell syntax (`if`, `|`, `;`) runs
- * under `sh -c`. With `remoteTimeoutSec`, coreutils `timeout` bounds it on the node too, so it
+ * under `sh -c`, a bash template always under `bash -c`. With `remoteTimeoutSec`, coreutils `timeout` bounds it on the node too, so it
  * dies even when the link to us does.
  */
 export function remoteLine(cmd: RemoteCommand, o: { sudo: boolean; remoteTimeoutSec: number | undefined }): string {
-  const simple = /^[A-Za-z0-9_./{} =:,@+-]+$/.test(cmd.template);
-  let line = simple ? cmd.text : `sh -c ${shellQuote(cmd.text)}`;
+  const simple = cmd.shell === 'sh' && /^[A-Za-z0-9_./{} =:,@+-]+$/.test(cmd.template);
+  let line = simple ? cmd.text : `${cmd.shell} -c ${shellQuote(cmd.text)}`;
   if (o.sudo) line = `sudo -n -- ${line}`;
   if (o.remoteTimeoutSec !== undefined) line = `timeout -k 5 ${o.remoteTimeoutSec} ${line}`;
   return line;

@@ -16,8 +16,10 @@ export async function approvalButton(d: DispatchDeps, action: ButtonAction, ctx:
   if (approval.planHash !== bound.planHash) {
     return ctx.ephemeral('That button belongs to an earlier version of the plan; the plan has changed. Look at the newest plan in the thread.');
   }
-  if (action.actionId === 'approval.approve' && (approval.policy as { stepUp?: string }).stepUp === 'totp') {
+  if (action.actionId === 'approval.approve' && (await d.engine.stepUpFor(approval.id, ctx.actor))) {
     // User data with step-up: the code is typed in a dialog; the approval happens on its submission.
+    // Asked of approvals/ (not read from the request's snapshot), so that someone who may not
+    // approve is refused before any dialog, and step-up switched on after the request still asks.
     return openStepUpDialog(action, ctx, approval.operationId);
   }
   if (action.actionId === 'approval.approve') {

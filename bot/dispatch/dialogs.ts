@@ -18,14 +18,38 @@ export const STEP_UP_DIALOG = 'approval.step_up';
 
 const mention = (r: Requester) => `<@${r.userId}>`;
 
+/** Slack's answers to views.open when the click's trigger_id can no longer open a dialog. */
+const STALE_TRIGGER = new Set(['expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id']);
+
+/**
+ * views.open with the click's trigger_id. Slack honours a trigger_id once and for 3 s: a click that
+ * reached the bot late (a slow link, a busy bot) cannot open its dialog, and the person is told to
+ * click again rather than "something went wrong" — nothing was decided.
+ */
+async function openDialog(ctx: ActionContext, triggerId: string, view: Record<string, unknown>, button: string): Promise<void> {
+  try {
+    await ctx.client.views.open({ trigger_id: triggerId, view: view as never });
+  } catch (e) {
+    const slackError = (e as { data?: { error?: unknown } }).data?.error;
+    if (typeof slackError === 'string' && STALE_TRIGGER.has(slackError)) {
+      throw new ChatOpsError(
+        'BUTTON_INVALID',
+        `Slack did not let this click open its dialog (${slackError}: a click opens a dialog once, within 3 s, and this one reached the bot too late); click ${button} again. Nothing was approved or changed`,
+      );
+    }
+    throw e;
+  }
+}
+
 /** Opens the dialog asking why, for the Reject or Break glass button of operation `operationId`. */
 export async function openReasonDialog(action: ButtonAction, ctx: ActionContext, operationId: string): Promise<void> {
   const breaking = action.actionId === 'approval.break_glass';
   if (!action.triggerId) throw new ChatOpsError('BUTTON_INVALID', 'this needs a reason, and the click carried no way to ask for one');
   const meta = JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs });
-  await ctx.client.views.open({
-    trigger_id: action.triggerId,
-    view: {
+  await openDialog(
+    ctx,
+    action.triggerId,
+    {
       type: 'modal',
       callback_id: breaking ? BREAK_GLASS_DIALOG : REJECT_DIALOG,
       private_metadata: meta,
@@ -50,15 +74,17 @@ export async function openReasonDialog(action: ButtonAction, ctx: ActionContext,
         },
       ],
     },
-  });
+    breaking ? 'Break glass' : 'Reject',
+  );
 }
 
 /** Opens the dialog asking an approver of user-data access for the code of their authenticator app. */
 export async function openStepUpDialog(action: ButtonAction, ctx: ActionContext, operationId: string): Promise<void> {
   if (!action.triggerId) throw new ChatOpsError('BUTTON_INVALID', 'approving this needs a TOTP code, and the click carried no way to ask for one');
-  await ctx.client.views.open({
-    trigger_id: action.triggerId,
-    view: {
+  await openDialog(
+    ctx,
+    action.triggerId,
+    {
       type: 'modal',
       callback_id: STEP_UP_DIALOG,
       private_metadata: JSON.stringify({ value: action.value, channel: action.channelId, ts: action.messageTs }),
@@ -75,7 +101,8 @@ export async function openStepUpDialog(action: ButtonAction, ctx: ActionContext,
         },
       ],
     },
-  });
+    'Approve',
+  );
 }
 
 /** Pure check before the dialog is acknowledged: errors by block id keep it open. */

@@ -14,11 +14,12 @@ export function renderIpCheck(a: IpCheckAnswer): Rendered {
   const where = `${a.ip.includes(':') ? `[${a.ip}]` : a.ip}:${a.port}`;
   const text =
     a.outcome === 'open'
-      ? `:large_green_circle: ${where} is open (connected in ${a.ms} ms)${a.banner ? `; banner: ${a.banner}` : '; no banner within 1 s'}`
+      ? `:large_green_circle: ${where} is open (connected in ${a.ms} ms)${a.banner ? `; banner: ${escapeMrkdwn(a.banner)}` : '; no banner within 1 s'}`
       : `:red_circle: ${where} ${WHY[a.outcome]} (${a.ms} ms${a.code ? `, ${a.code}` : ''})`;
   const body =
     a.outcome === 'open'
       ? `:large_green_circle: ${code(where)} is *open* (connected in ${a.ms} ms)\n${a.banner ? `Banner: ${code(a.banner)}` : 'No banner within 1 s.'}`
       : `:red_circle: ${code(where)} ${escapeMrkdwn(WHY[a.outcome])} (${a.ms} ms${a.code ? `, ${a.code}` : ''})`;
-  return { text, blocks: [section(body), context(`From the bot · equivalent: ${code(a.equivalent)}`)] };
+  const origin = a.from ? `From ${code(a.from)} over SSH (times measured on the node)` : 'From the bot';
+  return { text: a.from ? `${text} — from ${a.from}` : text, blocks: [section(body), context(`${origin} · equivalent: ${code(a.equivalent)}`)] };
 }

@@ -60,6 +60,28 @@ describe('user-data step-up (TOTP)', () => {
     await expect(approvals.approve(a.id, lead, { totp: code(PIA_SECRET, clock.now()) })).rejects.toThrow(/may not approve/);
   });
 
+  it('a code approves once (RFC 6238 §5.2): the same code on another request, even a code of the previous step, is refused; the next step works', async () => {
+    const a = await request();
+    const b = await request();
+    const now = code(PIA_SECRET, clock.now());
+    expect(await approvals.approve(a.id, privacy.pia, { totp: now })).toMatchObject({ state: 'approved' });
+    await expect(approvals.approve(b.id, privacy.pia, { totp: now })).rejects.toThrow(/already used/);
+    clock.advance(30_000); // the code is still inside the ±1 step window, and still used
+    await expect(approvals.approve(b.id, privacy.pia, { totp: now })).rejects.toThrow(/already used/);
+    expect((await store.getApproval(b.id))!.state).toBe('pending');
+    expect(JSON.stringify(await store.listAudit({ operationId: b.operationId }))).toContain('totp replayed');
+    expect(await approvals.approve(b.id, privacy.pia, { totp: code(PIA_SECRET, clock.now()) })).toMatchObject({ state: 'approved' });
+  });
+
+  it('stepUpFor: refuses (audited) someone who may not approve or has no secret, before any code is asked', async () => {
+    const a = await request();
+    expect(await approvals.stepUpFor(a.id, privacy.pia)).toBe(true);
+    await expect(approvals.stepUpFor(a.id, lead)).rejects.toThrow(/may not approve/);
+    await expect(approvals.stepUpFor(a.id, privacy.pat)).rejects.toThrow(/no TOTP secret enrolled/);
+    await expect(approvals.stepUpFor(a.id, ops.alice)).rejects.toThrow(NotAuthorizedError);
+    expect((await store.listAudit({ operationId: a.operationId })).filter((e) => e.kind === 'approval.refused')).toHaveLength(3);
+  });
+
   it('reads the secrets from the environment once, refusing a malformed variable without echoing it', () => {
     expect(parseTotpSecrets(undefined, 'X').size).toBe(0);
     expect(() => parseTotpSecrets('U0PIA=not-base32!', 'CHATOPS_TOTP_SECRETS')).toThrow(ConfigError);

@@ -38,7 +38,7 @@ describe('/instance inspect survives kill -9 at every step and at random times',
     new Promise<string | null>((r) => (b.child.exitCode !== null || b.child.signalCode ? r(b.child.signalCode) : b.child.once('exit', (_c, s) => r(s))));
 
   beforeAll(async () => {
-    await requireLab();
+    await requireLab(['c03']); // c03 only: c01/c02 belong to the other lock
     guest = await bootGuest(`${P}guest`);
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   }, 300_000);

@@ -58,7 +58,7 @@ describe('/instance inspect on the libvirt host c03', () => {
   }
 
   beforeAll(async () => {
-    await requireLab();
+    await requireLab(['c03']); // c03 only: c01/c02 belong to the other lock
     [guest, blank] = await Promise.all([bootGuest(`${P}guest`), bootGuest(`${P}blank`, 'cirros')]);
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
     ({ bot, slack } = await startInspectBot(standin, dir));

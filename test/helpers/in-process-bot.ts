@@ -5,6 +5,7 @@
  */
 import { pino } from 'pino';
 import { Approvals } from '../../approvals/approvals.js';
+import type { GroupResolver } from '../../approvals/group-resolver.js';
 import type { Runbook } from '../../engine/runbook.js';
 import { LOCAL_APPROVALS } from '../../compose/build-approvals.js';
 import { buildBot, type Bot } from '../../compose/build-bot.js';
@@ -23,6 +24,8 @@ export interface InProcessBotOptions<D> {
   deps: D;
   owner: string;
   breakGlass?: boolean;
+  /** Approvals other than the local-mode ones (e.g. a user-data class with TOTP step-up). */
+  approvals?: (groups: GroupResolver) => Approvals;
 }
 
 export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{ bot: Bot<D>; slack: SlackDriver }> {
@@ -40,7 +43,7 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
       requestTimeoutMs: 5000,
     },
     store,
-    approvals: (groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups }),
+    approvals: o.approvals ?? ((groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups })),
     ...(o.breakGlass ? { breakGlass: true } : {}),
     runbooks: o.runbooks,
     deps: o.deps,

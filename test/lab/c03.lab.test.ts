@@ -22,7 +22,7 @@ describe('c03: the libvirt compute host', () => {
   let id = '';
   let domain = '';
   beforeAll(async () => {
-    await requireLab();
+    await requireLab(['c03']); // c03 only: c01/c02 belong to the other lock
     const s = await osJson<{ id: string }>([
       'server',
       'create',

@@ -69,22 +69,26 @@ export async function sshHost(host: 'c01' | 'c02' | 'c03', command: string): Pro
 export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
   waitUntil(what, probe, { timeoutMs: 90_000, intervalMs: 1000, ...(typeof options === 'number' ? { timeoutMs: options } : options) });
 
-/** Fails fast, with the fix, when the lab is not running. */
-export async function requireLab(): Promise<void> {
+/**
+ * Fails fast, with the fix, when the lab is not running; then waits (bounded) until the compute
+ * hosts the test uses are up, enabled and not forced down. A test waits only for its own hosts:
+ * the c03 files run under the c03 lock while another test may hold c01 down under the c01/c02 lock.
+ */
+export async function requireLab(hosts: readonly ('c01' | 'c02' | 'c03')[] = ['c01', 'c02']): Promise<void> {
   if (!existsSync(CLOUDS_YAML)) throw new Error(`${CLOUDS_YAML} missing: run "npm run lab:up" (bash lab/up) first`);
   const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
-  // the lab is shared: a previous test may still be bringing a host back; wait for both (bounded)
+  // the lab is shared: a previous test may still be bringing a host back; wait for ours (bounded)
   const rest = await Rest.login();
   await waitFor(
-    'nova-compute c01 and c02 up, enabled and not forced down',
+    `nova-compute ${hosts.join(' and ')} up, enabled and not forced down`,
     async () => {
       const { body } = await rest.call<{ services: { host: string; status: string; state: string; forced_down: boolean }[] }>(
         'GET',
         `${NOVA_URL}/os-services?binary=nova-compute`,
       );
-      const ready = body.services.filter((x) => ['c01', 'c02'].includes(x.host) && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
-      return ready.length === 2;
+      const ready = body.services.filter((x) => hosts.includes(x.host as 'c01') && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
+      return ready.length === hosts.length;
     },
     { timeoutMs: 180_000, intervalMs: 2000 },
   );
