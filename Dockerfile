@@ -40,4 +40,6 @@ VOLUME ["/var/lib/chatops"]
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
-CMD ["node", "dist/compose/main.js"]
+# A 1 MB young generation (V8's default grows to 16 MB semi-spaces, 3× that reserved): the bot's
+# allocations are small and short, and idle RSS drops by ~28 MB (bench/idle-rss.ts; issue 15).
+CMD ["node", "--max-semi-space-size=1", "dist/compose/main.js"]
