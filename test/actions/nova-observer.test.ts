@@ -12,112 +12,10 @@ import { moveInstance, observingMoves, type PlannedInstance } from '../../action
 import { NovaObserver, tickDelay, type PollSchedule } from '../../actions/steps/nova-observer.js';
 import { configSchema } from '../../bot/config.js';
 import { systemClock } from '../../core/clock.js';
-import { FakeOpenStackWire, type Recorded } from '../adapters/openstack/fake-openstack-wire.js';
+import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
+import { MiniNova } from '../adapters/openstack/mini-nova.js';
 
 const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000 };
-const MOVE_MS = 250;
-
-interface NovaServer {
-  id: string;
-  name: string;
-  status: string;
-  task: string | null;
-  host: string;
-  updated: number;
-}
-interface NovaMigration {
-  id: number;
-  uuid: string;
-  server: string;
-  status: string;
-  source: string;
-  dest: string;
-  updated: number;
-}
-
-/** A Nova that moves servers by itself: the API call sets the task, the "compute" finishes MOVE_MS later. */
-class MiniNova {
-  servers = new Map<string, NovaServer>();
-  migrations: NovaMigration[] = [];
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  constructor(readonly wire: FakeOpenStackWire) {
-    const query = (r: Recorded) => new URL(r.path, 'http://x').searchParams;
-    const since = (r: Recorded) => {
-      const v = query(r).get('changes-since');
-      return v ? Date.parse(v) : -Infinity;
-    };
-    const server = (s: NovaServer) => ({
-      id: s.id,
-      name: s.name,
-      status: s.status,
-      'OS-EXT-STS:task_state': s.task,
-      'OS-EXT-SRV-ATTR:host': s.host,
-      updated: new Date(s.updated).toISOString(),
-    });
-    const migration = (m: NovaMigration) => ({
-      id: m.id,
-      uuid: m.uuid,
-      instance_uuid: m.server,
-      status: m.status,
-      migration_type: 'live-migration',
-      source_compute: m.source,
-      dest_compute: m.dest,
-      updated_at: new Date(m.updated).toISOString(),
-    });
-    wire.route('GET', /^\/compute\/v2\.1\/servers\/detail/, (r) => {
-      const q = query(r);
-      const list = [...this.servers.values()].filter((s) => s.updated >= since(r) && (!q.get('host') || s.host === q.get('host')));
-      return { status: 200, body: { servers: list.map(server) } };
-    });
-    wire.route('GET', /^\/compute\/v2\.1\/servers\/[^/?]+$/, (r) => {
-      const s = this.servers.get(r.path.split('/').at(-1)!);
-      return s ? { status: 200, body: { server: server(s) } } : { status: 404, body: { itemNotFound: { code: 404, message: 'not found' } } };
-    });
-    wire.route('GET', /^\/compute\/v2\.1\/os-migrations/, (r) => {
-      const q = query(r);
-      const list = this.migrations.filter(
-        (m) =>
-          m.updated >= since(r) &&
-          (!q.get('host') || m.source === q.get('host') || m.dest === q.get('host')) &&
-          (!q.get('instance_uuid') || m.server === q.get('instance_uuid')),
-      );
-      return { status: 200, body: { migrations: list.map(migration) } };
-    });
-    wire.route('POST', /^\/compute\/v2\.1\/servers\/[^/]+\/action$/, (r) => {
-      const s = this.servers.get(r.path.split('/').at(-2)!)!;
-      const dest = ((r.body as { 'os-migrateLive': { host: string } })['os-migrateLive'].host ?? 'c02') as string;
-      const m: NovaMigration = {
-        id: this.migrations.length + 1,
-        uuid: `m-${s.id}`,
-        server: s.id,
-        status: 'running',
-        source: s.host,
-        dest,
-        updated: Date.now(),
-      };
-      this.migrations.push(m);
-      Object.assign(s, { status: 'MIGRATING', task: 'migrating', updated: Date.now() });
-      this.timers.push(
-        setTimeout(() => {
-          Object.assign(s, { status: 'ACTIVE', task: null, host: dest, updated: Date.now() });
-          // Nova marks the record completed a moment after the instance landed
-          this.timers.push(setTimeout(() => Object.assign(m, { status: 'completed', updated: Date.now() }), 20));
-        }, MOVE_MS),
-      );
-      return { status: 202 };
-    });
-  }
-  add(n: number, host = 'c01', updated = Date.now()): PlannedInstance[] {
-    return Array.from({ length: n }, (_, k) => {
-      const id = `00000000-0000-4000-8000-${String(this.servers.size + 1).padStart(12, '0')}`;
-      this.servers.set(id, { id, name: `vm-${k}`, status: 'ACTIVE', task: null, host, updated });
-      return { id, name: `vm-${k}`, status: 'ACTIVE', kind: 'live' as const };
-    });
-  }
-  stop() {
-    for (const t of this.timers) clearTimeout(t);
-  }
-}
 
 let wire: FakeOpenStackWire;
 let nova: MiniNova;
@@ -181,7 +79,7 @@ async function moveBatch(instances: PlannedInstance[]) {
 
 beforeEach(async () => {
   wire = await new FakeOpenStackWire().start();
-  nova = new MiniNova(wire);
+  nova = new MiniNova(wire, { moveMs: 250 });
   cloud = new RestCloud(cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
 });
 afterEach(async () => {
