@@ -2,12 +2,19 @@
  * A drain of 1,000 instances with parallel=8, bot side (issue 15): the bot as main.ts assembles it
  * (in this process, HTTP, SQLite store, the Slack stand-in, alice asks and bob approves) against a
  * wire-level Nova (test/adapters/openstack/mini-nova.ts on FakeOpenStackWire, read through RestCloud)
- * whose live migrations end by themselves BENCH_MOVE_MS after the request. Seeding 1,000 fake-driver
+ * whose live migrations end by themselves BENCH_MOVE_MS after the request. BENCH_BOT=process (default)
+ * runs the bot as the image does — the production build with the Dockerfile's CMD flags, its own
+ * process, so its peak RSS is its own (VmHWM, and VmRSS sampled every 100 ms); BENCH_BOT=inprocess
+ * builds it in this process (stand-in and fake Nova share the heap: an upper bound). Seeding 1,000 fake-driver
  * servers on the shared lab was not possible on this 2-core machine in the time; this measures
  * everything that is the bot's at that size: planning, the plan hash, the preview against Slack's
  * limits, the Slack messages written, the status card, `/op show`, the journal, and the process's
- * peak RSS and heap (sampled every 100 ms; stand-in and fake Nova share the process: an upper bound).
+ * peak RSS.
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { SlackDriver } from '../slack-standin/driver.js';
+import { BOT } from '../slack-standin/workspace.js';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,18 +87,29 @@ async function main(): Promise<void> {
   };
   const dir = mkdtempSync(join(tmpdir(), 'chatops-1000-'));
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
-  const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-  const { bot, slack } = await startInProcessBot<NodeDeps>({ standin, transport: 'http', store, runbooks: RUNBOOKS, deps, owner: 'bench-1000' });
+  const sqlite = join(dir, 'state.sqlite');
+  const own = (process.env.BENCH_BOT ?? 'process') === 'process';
+  let bot: { shutdown(ms: number): Promise<void> } | undefined;
+  let slack: SlackDriver;
+  let pid = process.pid;
+  let storeIn: Awaited<ReturnType<typeof openStore>> | undefined;
+  if (own) {
+    const b = await startProductionBot(dir, wire.base, standin);
+    slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${b.port}/slack/events` });
+    pid = b.pid;
+    bot = { shutdown: b.stop };
+  } else {
+    storeIn = await openStore({ kind: 'sqlite', path: sqlite });
+    const started = await startInProcessBot<NodeDeps>({ standin, transport: 'http', store: storeIn, runbooks: RUNBOOKS, deps, owner: 'bench-1000' });
+    slack = started.slack;
+    bot = started.bot;
+  }
   const ws = standin.workspace;
+  const rssKb = (key: 'VmRSS' | 'VmHWM') => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 
   let peakRss = 0;
-  let peakHeap = 0;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 100);
-  const idle = process.memoryUsage();
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKb('VmRSS') * 1024)), 100);
+  const idleRss = rssKb('VmRSS') * 1024;
 
   const before = ws.messages('ops').length;
   const t0 = performance.now();
@@ -104,7 +122,8 @@ async function main(): Promise<void> {
   const preview = measure(card());
   const previewText = JSON.stringify(card().blocks);
   const opId = /op-[a-z2-7]{12}/.exec(previewText)![0];
-  const op = await store.getOperation(opId);
+  const reader = storeIn ?? (await openStore({ kind: 'sqlite', path: sqlite }));
+  const op = await reader.getOperation(opId);
   const plan = (op as unknown as { plan: Parameters<typeof planHash>[0] }).plan;
   const hashRuns: number[] = [];
   for (let k = 0; k < 5; k++) {
@@ -132,7 +151,8 @@ async function main(): Promise<void> {
       .find((e) => (e as { via?: string }).via !== 'ack');
   await ws.waitFor(() => answer() !== undefined, 60_000, '/op show');
   const show = answer()!;
-  const journal = await store.listJournal(opId);
+  const hwm = rssKb('VmHWM') * 1024;
+  const journal = await reader.listJournal(opId);
   const journalJson = JSON.stringify(journal).length;
   const moved = [...nova.servers.values()].filter((s) => s.host === 'c02').length;
   const within = (m: ReturnType<typeof measure>) => m.blocks <= SLACK_LIMITS.blocksPerMessage && m.longestText <= SLACK_LIMITS.markdownText;
@@ -159,11 +179,12 @@ async function main(): Promise<void> {
     journal: { entries: journal.length, jsonMb: MB(journalJson), sqliteMb: MB(statSync(join(dir, 'state.sqlite')).size) },
     novaRequests: { total: requests.length, perInstance: Math.round((requests.length / N) * 10) / 10 },
     memory: {
-      idleRssMb: MB(idle.rss),
-      peakRssMb: MB(peakRss),
-      idleHeapMb: MB(idle.heapUsed),
-      peakHeapMb: MB(peakHeap),
-      note: 'one process: bot + stand-in + fake Nova (upper bound)',
+      bot: own
+        ? 'its own process: node --max-semi-space-size=1 dist/compose/main.js (the image)'
+        : 'in this process with the stand-in and fake Nova (upper bound)',
+      idleRssMb: MB(idleRss),
+      peakRssSampledMb: MB(peakRss),
+      peakRssVmHwmMb: MB(hwm),
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -173,11 +194,70 @@ async function main(): Promise<void> {
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO, 'bench/results/drain-1000.json'), JSON.stringify(result, null, 2));
   await bot.shutdown(5000);
-  await store.close();
+  await reader.close();
   await standin.stop();
   nova.stop();
   await cloud.close();
   await wire.stop();
+}
+
+/** The production build as the image runs it, pointed at the fake Nova (a clouds.yaml of its own) and the stand-in. */
+async function startProductionBot(
+  dir: string,
+  novaBase: string,
+  standin: SlackStandin,
+): Promise<{ pid: number; port: number; stop(ms: number): Promise<void> }> {
+  if (!existsSync(join(REPO, 'dist/compose/main.js'))) {
+    const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+    if (b.status !== 0) throw new Error('the production build failed');
+  }
+  const cmd = /^CMD \[(.*)\]$/m.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))?.[1];
+  const argv = (JSON.parse(`[${cmd ?? ''}]`) as string[]).slice(1);
+  writeFileSync(
+    join(dir, 'clouds.yaml'),
+    `clouds:\n  bench:\n    auth: { auth_url: "${novaBase}/v3", username: admin, password: pw, project_name: admin, user_domain_name: Default, project_domain_name: Default }\n    region_name: RegionOne\n    interface: public\n`,
+  );
+  writeFileSync(
+    join(dir, 'chatops.yaml'),
+    [
+      `store: { kind: sqlite, path: ${join(dir, 'state.sqlite')} }`,
+      `http: { port: 0, host: 127.0.0.1 }`,
+      `slack: { botId: ${BOT.botId}, botUserId: ${BOT.userId} }`,
+      `logging: { level: warn }`,
+      `defaultCloud: bench`,
+      `clouds: { bench: { cloud: bench, nodeCommands: { preset: lab }, migrationTimeout: 5m } }`,
+      `approvals: { default: { requesters: { channels: [C0OPS0001] }, approvers: { groups: [S0APPROVE] } } }`,
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, argv, {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      NODE_ENV: 'production',
+      CHATOPS_CONFIG: join(dir, 'chatops.yaml'),
+      OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'),
+      SLACK_BOT_TOKEN: standin.botToken,
+      SLACK_API_URL: standin.apiUrl,
+      SLACK_SIGNING_SECRET: standin.signingSecret,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  for (let t = 0; !/^ready on port (\d+)/m.test(out); t += 100) {
+    if (t > 60_000 || child.exitCode !== null) throw new Error(`the bot did not start:\n${out.slice(-2000)}`);
+    await sleep(100);
+  }
+  return {
+    pid: child.pid!,
+    port: Number(/^ready on port (\d+)/m.exec(out)![1]),
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 main().catch((e: unknown) => {
