@@ -9,7 +9,8 @@
  * servers on the shared lab was not possible on this 2-core machine in the time; this measures
  * everything that is the bot's at that size: planning, the plan hash, the preview against Slack's
  * limits, the Slack messages written, the status card, `/op show`, the journal, and the process's
- * peak RSS.
+ * peak RSS; and acknowledgement latency (BENCH_ACK_TOTAL commands, BENCH_ACK_IN_FLIGHT at a time: /op list,
+ * help, a refused drain) before the drain and from the approval on, while it runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,6 +38,13 @@ import { startInProcessBot } from '../test/helpers/in-process-bot.js';
 const N = Number(process.env.BENCH_SERVERS ?? 1000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
 const MOVE_MS = Number(process.env.BENCH_MOVE_MS ?? 300);
+const ACK_IN_FLIGHT = Number(process.env.BENCH_ACK_IN_FLIGHT ?? 10);
+const ACK_TOTAL = Number(process.env.BENCH_ACK_TOTAL ?? 1000);
+const ACK_MIX: [string, string][] = [
+  ['/op', 'list'],
+  ['/node', 'help drain'],
+  ['/node', 'drain c01;reboot reason=x'],
+];
 const REPO = resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = (b: number) => Math.round(b / 104857.6) / 10;
@@ -132,10 +140,35 @@ async function main(): Promise<void> {
     hashRuns.push(performance.now() - h0);
   }
   const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve')!;
+  // acknowledgement latency: the same load before the drain (idle) and while it runs
+  const ackLoad = async (until: () => boolean, max: number) => {
+    const ms: number[] = [];
+    let next = 0;
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: ACK_IN_FLIGHT }, async () => {
+        while (!until() && next < max) {
+          const [command, text] = ACK_MIX[next++ % ACK_MIX.length]!;
+          const r = await slack.command({ user: 'carol', channel: 'ops', command, text });
+          if (r.timedOut || r.status !== 200) failed++;
+          ms.push(r.ackMs);
+        }
+      }),
+    );
+    if (ms.length === 0) return undefined;
+    ms.sort((x, y) => x - y);
+    const pct = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]! * 10) / 10;
+    return { acks: ms.length, notAcked: failed, p50Ms: pct(50), p99Ms: pct(99), maxMs: Math.round(ms.at(-1)! * 10) / 10 };
+  };
+  const ackIdle = await ackLoad(() => false, ACK_TOTAL);
+  let draining = true;
   const a0 = performance.now();
   await slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
+  const ackDuring = ackLoad(() => !draining, ACK_TOTAL);
   await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 3_600_000, 'the drain to finish');
   const runMs = performance.now() - a0;
+  draining = false;
+  const ackWhileDraining = await ackDuring;
   await sleep(2000); // the last card edit and summary
   clearInterval(sampler);
 
@@ -175,6 +208,14 @@ async function main(): Promise<void> {
     opShow: {
       ...measure({ text: show.text ?? '', blocks: show.blocks as unknown[] }),
       withinSlackLimits: within(measure({ text: show.text ?? '', blocks: show.blocks as unknown[] })),
+    },
+    ack: {
+      inFlight: ACK_IN_FLIGHT,
+      mix: ACK_MIX.map((m) => m.join(' ')),
+      idle: ackIdle,
+      whileDraining: ackWhileDraining,
+      floorP99Ms: 100,
+      client: 'this process (stand-in, fake Nova, load)',
     },
     journal: { entries: journal.length, jsonMb: MB(journalJson), sqliteMb: MB(statSync(join(dir, 'state.sqlite')).size) },
     novaRequests: { total: requests.length, perInstance: Math.round((requests.length / N) * 10) / 10 },
@@ -229,7 +270,8 @@ async function startProductionBot(
       `approvals: { default: { requesters: { channels: [C0OPS0001] }, approvers: { groups: [S0APPROVE] } } }`,
     ].join('\n'),
   );
-  const child = spawn(process.execPath, argv, {
+  // BENCH_NODE_ARGS: extra node flags before the CMD's (e.g. --trace-gc); the bot's output goes to bot.log
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...argv], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -256,6 +298,8 @@ async function startProductionBot(
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      writeFileSync(join(dir, 'bot.log'), out);
+      process.stdout.write(`the bot's output: ${join(dir, 'bot.log')}\n`);
     },
   };
 }

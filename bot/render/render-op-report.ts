@@ -28,7 +28,7 @@ function pack(title: string, lines: string[], maxBlocks: number): KnownBlock[] {
 const FULL_JOURNAL = 30;
 const FULL_AUDIT = 40;
 /** Audit kinds written once per step or side effect: counted, not listed, in a long operation. */
-const ROUTINE = new Set(['step.start', 'step.end', 'step.saved', 'api-call', 'ssh-command', 'note']);
+const ROUTINE = new Set(['step.start', 'step.end', 'step.saved', 'step.note', 'api.call', 'ssh.command']);
 
 /** "live-migrate ×1,000" for the `op` (or `command`) of routine entries. */
 function tally(values: string[]): string {
@@ -79,7 +79,8 @@ export function renderOpShow(r: OperationReport): SlackMessage {
     const routine = r.audit.filter((a) => ROUTINE.has(a.kind));
     const detail = (a: OperationReport['audit'][number]) => {
       const p = a.payload as { op?: unknown; command?: unknown };
-      return `${a.kind}: ${typeof p.op === 'string' ? p.op : typeof p.command === 'string' ? p.command.split(' ')[0] : a.kind}`;
+      const what = typeof p.op === 'string' ? p.op : typeof p.command === 'string' ? p.command.split(' ')[0] : undefined;
+      return what ? `${a.kind} ${what}` : a.kind;
     };
     audit = [
       `${r.audit.length.toLocaleString('en-US')} audit entries; ${routine.length.toLocaleString('en-US')} routine ones counted: ${tally(routine.map(detail))} (${everything})`,

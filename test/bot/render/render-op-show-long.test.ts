@@ -39,7 +39,7 @@ function report(steps: number, moves: number, failAt?: number): OperationReport 
     audit('operation.requested', { command: '/node drain c01 reason=x parallel=8' }, 'U0ALICE01@T0'),
     audit('approval.approved', { votes: 1 }, 'U0BOB0001@T0'),
     ...journal.flatMap((j) => [audit('step.start', { stepId: j.stepId }), audit(j.status === 'failed' ? 'step.failed' : 'step.end', { stepId: j.stepId })]),
-    ...Array.from({ length: moves }, (_, k) => audit('api-call', { op: 'live-migrate', server: `s-${k}` })),
+    ...Array.from({ length: moves }, (_, k) => audit('api.call', { op: 'live-migrate', server: `s-${k}` })),
   ];
   return {
     operation: {
@@ -76,7 +76,8 @@ describe('/op show of a long operation', () => {
     expect(text).toContain('*operation.requested*');
     expect(text).toContain('*approval.approved*');
     expect(text).toContain('*step.failed*');
-    expect(text).toContain('api-call: live-migrate ×1,000');
+    expect(text).toContain('api.call live-migrate ×1,000');
+    expect(text).toContain('step.start ×129');
     expect(text).toContain(`/op export ${OP}`);
     expect(text).not.toContain('s-999'); // routine entries are counted, not listed
     expect(shown.blocks.length).toBeLessThanOrEqual(6);
