@@ -6,9 +6,10 @@
  *   cli         the bot, CLI backend;
  *   loop        the chapter's bash loop of `openstack server migrate --live-migration --host c02`
  *               with `openstack server show` polling (parallel=1 only: the chapter's loop is sequential).
- * Nova's own time comes from its versioned notifications (this bench's own subscription on the lab's
- * RabbitMQ): per instance `instance.live_migration_pre.start` → `…_post.end`, stamped by Nova to the
- * microsecond. Floor: with parallel=1 their sum, with parallel>1 the union of those busy intervals.
+ * Nova's own time per instance: from nova-api receiving the move request (its access log, ms) to the
+ * `instance.live_migration_post.end` notification (this bench's own subscription on the lab's RabbitMQ,
+ * stamped by Nova to the microsecond); the compute hosts' part alone (`…_pre.start` → `…_post.end`) is
+ * reported too. Floor: with parallel=1 their sum, with parallel>1 the union of those busy intervals.
  * nova-api requests per migrated instance are counted from nova-api's access log over the run (all of
  * them, and those that are the bot's own by their paths: other helpers share the lab's nova-api).
  * Between runs the servers go home with `/node undrain c01 migrate-back` (not timed); the loop moves
@@ -44,17 +45,39 @@ const mine = async () =>
 
 const NOVA_API_LOG = '/var/log/nova/nova-api.log';
 
-/** Nova's busy intervals [start, end] (ms) of our servers' live migrations between t0 and t1, from its notifications. */
-function novaIntervals(events: NovaEvent[], ids: Set<string>, t0: number, t1: number): [number, number][] {
+/**
+ * Nova's busy intervals [start, end] (ms) of our servers' live migrations between t0 and t1: each ends at
+ * its `live_migration_post.end` notification; it starts at `live_migration_pre.start` (the compute
+ * hosts' part only) or, with `requested`, when nova-api received the move request (its access-log line,
+ * millisecond stamp less the request's own time): Nova's API, conductor and scheduler work included.
+ */
+function novaIntervals(events: NovaEvent[], ids: Set<string>, t0: number, t1: number, requested?: Map<string, number[]>): [number, number][] {
   const starts = new Map<string, number>();
   const out: [number, number][] = [];
   for (const e of events) {
     if (!e.instanceUuid || !ids.has(e.instanceUuid) || e.timestamp < t0 - 1000 || e.timestamp > t1 + 1000) continue;
     if (e.eventType === 'instance.live_migration_pre.start') starts.set(e.instanceUuid, e.timestamp);
     if (e.eventType === 'instance.live_migration_post.end' && starts.has(e.instanceUuid)) {
-      out.push([starts.get(e.instanceUuid)!, e.timestamp]);
+      // the newest request before the compute hosts started
+      const asked = requested
+        ?.get(e.instanceUuid)
+        ?.filter((t) => t <= starts.get(e.instanceUuid!)!)
+        .at(-1);
+      out.push([asked ?? starts.get(e.instanceUuid)!, e.timestamp]);
       starts.delete(e.instanceUuid);
     }
+  }
+  return out;
+}
+
+/** When nova-api received each move request of our servers since byte `from` (ms; log stamps are UTC). */
+function moveRequests(from: number, ids: Set<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const l of readFileSync(NOVA_API_LOG).subarray(from).toString('utf8').split('\n')) {
+    const m = /"POST \/v2\.1\/servers\/([0-9a-f-]{36})\/action HTTP[^"]*" status: 202 .* time: ([\d.]+)/.exec(l);
+    if (!m || !ids.has(m[1]!)) continue;
+    const at = Date.parse(`${l.slice(0, 23).replace(' ', 'T')}Z`) - Number(m[2]) * 1000;
+    out.set(m[1]!, [...(out.get(m[1]!) ?? []), at]);
   }
   return out;
 }
@@ -128,6 +151,9 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 
 interface RunFigures {
   wallS: number;
+  /** Nova's compute hosts only (pre.start → post.end). */
+  computeSumS: number;
+  computeUnionS: number;
   novaSumS: number;
   novaUnionS: number;
   floorS: number;
@@ -163,13 +189,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-drain-'));
   let lab: LabBot | undefined;
   const figures = (t0: number, t1: number, wallS: number, parallel: number, logFrom: number): RunFigures => {
-    const iv = novaIntervals(events, ids, t0, t1);
+    const compute = novaIntervals(events, ids, t0, t1);
+    const iv = novaIntervals(events, ids, t0, t1, moveRequests(logFrom, ids));
     const novaSumS = sumS(iv);
     const novaUnionS = unionS(iv);
     const floorS = parallel === 1 ? novaSumS : novaUnionS;
     const api = novaApiRequests(logFrom, ids);
     return {
       wallS: r2(wallS),
+      computeSumS: r2(sumS(compute)),
+      computeUnionS: r2(unionS(compute)),
       novaSumS: r2(novaSumS),
       novaUnionS: r2(novaUnionS),
       floorS: r2(floorS),
