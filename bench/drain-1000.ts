@@ -100,11 +100,13 @@ async function main(): Promise<void> {
   let bot: { shutdown(ms: number): Promise<void> } | undefined;
   let slack: SlackDriver;
   let pid = process.pid;
+  let botArgv: string[] = [];
   let storeIn: Awaited<ReturnType<typeof openStore>> | undefined;
   if (own) {
     const b = await startProductionBot(dir, wire.base, standin);
     slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${b.port}/slack/events` });
     pid = b.pid;
+    botArgv = b.argv;
     bot = { shutdown: b.stop };
   } else {
     storeIn = await openStore({ kind: 'sqlite', path: sqlite });
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
     novaRequests: { total: requests.length, perInstance: Math.round((requests.length / N) * 10) / 10 },
     memory: {
       bot: own
-        ? 'its own process: node --max-semi-space-size=1 dist/compose/main.js (the image)'
+        ? `its own process: node ${botArgv.join(' ')} (the image's CMD${process.env.BENCH_NODE_ARGS ? ` + ${process.env.BENCH_NODE_ARGS}` : ''})`
         : 'in this process with the stand-in and fake Nova (upper bound)',
       idleRssMb: MB(idleRss),
       peakRssSampledMb: MB(peakRss),
@@ -247,7 +249,7 @@ async function startProductionBot(
   dir: string,
   novaBase: string,
   standin: SlackStandin,
-): Promise<{ pid: number; port: number; stop(ms: number): Promise<void> }> {
+): Promise<{ pid: number; port: number; argv: string[]; stop(ms: number): Promise<void> }> {
   if (!existsSync(join(REPO, 'dist/compose/main.js'))) {
     const b = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
     if (b.status !== 0) throw new Error('the production build failed');
@@ -270,8 +272,8 @@ async function startProductionBot(
       `approvals: { default: { requesters: { channels: [C0OPS0001] }, approvers: { groups: [S0APPROVE] } } }`,
     ].join('\n'),
   );
-  // BENCH_NODE_ARGS: extra node flags before the CMD's (e.g. --trace-gc); the bot's output goes to bot.log
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...argv], {
+  // BENCH_NODE_ARGS: node flags after the CMD's (e.g. --trace-gc, or --no-optimize-for-size to undo one); the bot's output goes to bot.log
+  const child = spawn(process.execPath, [...argv.slice(0, -1), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), argv.at(-1)!], {
     cwd: REPO,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -294,6 +296,7 @@ async function startProductionBot(
   }
   return {
     pid: child.pid!,
+    argv,
     port: Number(/^ready on port (\d+)/m.exec(out)![1]),
     async stop() {
       child.kill('SIGTERM');
