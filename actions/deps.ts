@@ -13,6 +13,7 @@ import { ChatOpsError } from '../core/errors.js';
 import type { HostName } from '../core/values.js';
 import type { DrainHistory } from './steps/drain-history.js';
 import type { EvacuationHistory } from './steps/evacuation-history.js';
+import type { PollSchedule } from './steps/nova-observer.js';
 
 /** One cloud as the node runbooks see it. */
 export interface CloudDeps {
@@ -28,6 +29,8 @@ export interface CloudDeps {
   migrationTimeoutMs: number;
   /** The longest wait between two polls of a running migration (default 2 s; the first polls come sooner, see pollDelay). */
   pollIntervalMs?: number;
+  /** How often an operation's moves are read, one batched read a tick (`clouds.<name>.polling`; default DEFAULT_POLL_SCHEDULE). */
+  polling?: PollSchedule;
   /** The `openstack` global options shown in equivalent commands, e.g. `--os-cloud lab`. */
   cliPrefix?: string;
   clock: Clock;

@@ -1,23 +1,27 @@
 /**
- * Draining N servers off c01 on the lab (to c02), three ways in one run:
- *   1. the bot, REST backend (through the Slack stand-in: alice asks, bob approves);
- *   2. the bot, CLI backend;
- *   3. the chapter's way: a bash loop of `openstack server migrate --live-migration --host c02`
- *      with `openstack server show` polling.
- * Between runs the servers go home with `/node undrain c01 migrate-back` (the REST bot, on the same
- * store, so it finds the CLI bot's drain in the journal); after the last bot arm the loop itself
- * moves them back to c01 (after enabling it, as the chapter's operator would). Reported: wall time,
- * Nova's own migration time (migration records' created→updated), and per-instance orchestration
- * overhead = (wall − Σ Nova time / parallel) / N; the Slack calls of the bot's drains (new messages
- * and card edits). The drain keeps nova-compute running (stop-service=no) so the runs compare migrations.
+ * Draining N servers off c01 on the lab (to c02), by arm and `parallel`, each arm run BENCH_RUNS times
+ * (median and spread reported):
+ *   rest-notif  the bot, REST backend, woken by Nova's notifications (batched polls as safety net);
+ *   rest-poll   the bot, REST backend, batched polling only (one read of Nova a tick for all moves);
+ *   cli         the bot, CLI backend;
+ *   loop        the chapter's bash loop of `openstack server migrate --live-migration --host c02`
+ *               with `openstack server show` polling (parallel=1 only: the chapter's loop is sequential).
+ * Nova's own time per instance: from nova-api receiving the move request (its access log, ms) to the
+ * `instance.live_migration_post.end` notification (this bench's own subscription on the lab's RabbitMQ,
+ * stamped by Nova to the microsecond); the compute hosts' part alone (`…_pre.start` → `…_post.end`) is
+ * reported too. Floor: with parallel=1 their sum, with parallel>1 the union of those busy intervals.
+ * nova-api requests per migrated instance are counted from nova-api's access log over the run (all of
+ * them, and those that are the bot's own by their paths: other helpers share the lab's nova-api).
+ * Between runs the servers go home with `/node undrain c01 migrate-back` (not timed); the loop moves
+ * them back itself. The drain keeps nova-compute running (stop-service=no).
  *
- *   npm run bench drain           (BENCH_SERVERS=100 by default; BENCH_SERVERS=10 for a quick look;
- *                                  BENCH_ARMS=rest,cli,loop picks the arms)
+ *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,loop
  */
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NovaNotifications, type NovaEvent } from '../adapters/openstack/nova-notifications.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
 
 const N = Number(process.env.BENCH_SERVERS ?? 100);
@@ -39,17 +43,74 @@ type Row = Record<string, string>;
 const mine = async () =>
   (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${PREFIX}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${PREFIX}-`));
 
-/** Seconds Nova itself spent on our servers' migrations since `since` (created → updated). */
-async function novaSeconds(ids: Set<string>, sinceMs: number): Promise<number> {
-  const rows = await osJson<Row[]>(['server', 'migration', 'list', '--host', 'c01']);
-  let total = 0;
-  for (const r of rows) {
-    if (!ids.has(r['Server UUID'] ?? r['Instance UUID'] ?? '')) continue;
-    const c = Date.parse(`${r['Created At']}Z`);
-    const u = Date.parse(`${r['Updated At']}Z`);
-    if (c >= sinceMs - 1000 && u >= c) total += (u - c) / 1000;
+const NOVA_API_LOG = '/var/log/nova/nova-api.log';
+
+/**
+ * Nova's busy intervals [start, end] (ms) of our servers' live migrations between t0 and t1: each ends at
+ * its `live_migration_post.end` notification; it starts at `live_migration_pre.start` (the compute
+ * hosts' part only) or, with `requested`, when nova-api received the move request (its access-log line,
+ * millisecond stamp less the request's own time): Nova's API, conductor and scheduler work included.
+ */
+function novaIntervals(events: NovaEvent[], ids: Set<string>, t0: number, t1: number, requested?: Map<string, number[]>): [number, number][] {
+  const starts = new Map<string, number>();
+  const out: [number, number][] = [];
+  for (const e of events) {
+    if (!e.instanceUuid || !ids.has(e.instanceUuid) || e.timestamp < t0 - 1000 || e.timestamp > t1 + 1000) continue;
+    if (e.eventType === 'instance.live_migration_pre.start') starts.set(e.instanceUuid, e.timestamp);
+    if (e.eventType === 'instance.live_migration_post.end' && starts.has(e.instanceUuid)) {
+      // the newest request before the compute hosts started
+      const asked = requested
+        ?.get(e.instanceUuid)
+        ?.filter((t) => t <= starts.get(e.instanceUuid!)!)
+        .at(-1);
+      out.push([asked ?? starts.get(e.instanceUuid)!, e.timestamp]);
+      starts.delete(e.instanceUuid);
+    }
   }
-  return total;
+  return out;
+}
+
+/** When nova-api received each move request of our servers since byte `from` (ms; log stamps are UTC). */
+function moveRequests(from: number, ids: Set<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const l of readFileSync(NOVA_API_LOG).subarray(from).toString('utf8').split('\n')) {
+    const m = /"POST \/v2\.1\/servers\/([0-9a-f-]{36})\/action HTTP[^"]*" status: 202 .* time: ([\d.]+)/.exec(l);
+    if (!m || !ids.has(m[1]!)) continue;
+    const at = Date.parse(`${l.slice(0, 23).replace(' ', 'T')}Z`) - Number(m[2]) * 1000;
+    out.set(m[1]!, [...(out.get(m[1]!) ?? []), at]);
+  }
+  return out;
+}
+const sumS = (xs: [number, number][]) => xs.reduce((t, [a, b]) => t + (b - a), 0) / 1000;
+/** Seconds covered by at least one interval. */
+function unionS(xs: [number, number][]): number {
+  let total = 0;
+  let cur: [number, number] | undefined;
+  for (const [a, b] of [...xs].sort((x, y) => x[0] - y[0])) {
+    if (cur && a <= cur[1]) cur[1] = Math.max(cur[1], b);
+    else {
+      if (cur) total += cur[1] - cur[0];
+      cur = [a, b];
+    }
+  }
+  return (total + (cur ? cur[1] - cur[0] : 0)) / 1000;
+}
+
+/** nova-api's request lines since byte `from`: all, and those that are the drain's own by their paths. */
+function novaApiRequests(from: number, ids: Set<string>): { all: number; drain: number } {
+  const lines = readFileSync(NOVA_API_LOG)
+    .subarray(from)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.includes('nova.osapi_compute.wsgi.server'))
+    .map((l) => /"([A-Z]+ [^"]+) HTTP/.exec(l)?.[1] ?? '');
+  const ours = (l: string) =>
+    [...ids].some((id) => l.includes(id)) ||
+    l.includes('changes-since') ||
+    /os-migrations\?[^ ]*host=c0[12]/.test(l) ||
+    /servers\/detail\?[^ ]*host=c0[12]/.test(l) ||
+    /os-services(\/|\?[^ ]*host=c0[12])/.test(l);
+  return { all: lines.length, drain: lines.filter(ours).length };
 }
 
 async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; posts: number; edits: number; state: string }> {
@@ -82,73 +143,125 @@ done`;
   return (Date.now() - t0) / 1000;
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+interface RunFigures {
+  wallS: number;
+  /** Nova's compute hosts only (pre.start → post.end). */
+  computeSumS: number;
+  computeUnionS: number;
+  novaSumS: number;
+  novaUnionS: number;
+  floorS: number;
+  wallOverFloor: number;
+  overheadPerInstanceS: number;
+  novaApi: { all: number; drain: number; drainPerInstance: number };
+  slack?: { posts: number; edits: number };
+  state: string;
+}
+
 async function main(): Promise<void> {
-  const arms = (process.env.BENCH_ARMS ?? 'rest,cli,loop').split(',');
+  const arms = (process.env.BENCH_ARMS ?? 'rest-notif,rest-poll,cli,loop').split(',');
+  const parallels = (process.env.BENCH_PARALLEL ?? '1,8').split(',').map(Number);
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
   const lock = await holdLabHost('c01');
-  await execa(
-    'bash',
-    [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', String(Math.min(5, N - 2)), '--no-volume', '--prefix', PREFIX, '--host', 'c01'],
-    { timeout: 1800_000 },
-  );
+  await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', PREFIX, '--host', 'c01'], {
+    timeout: 1800_000,
+  });
   const servers = await mine();
   const ids = new Set(servers.map((s) => s['ID']!));
-  const out: Record<string, unknown> = { servers: N, at: new Date().toISOString(), load: loadavg() };
-  // One store for every bot of the run: the REST bot's undrain finds the CLI bot's drain in it.
+  const out: Record<string, unknown> = { servers: N, runs, at: new Date().toISOString(), load: loadavg(), arms: {} };
+  const sub = await NovaNotifications.start({ url: 'amqp://guest:guest@127.0.0.1:5672/' });
+  const events: NovaEvent[] = [];
+  const watch = sub.watch((e) => e.instanceUuid !== undefined && ids.has(e.instanceUuid));
+  let collecting = true;
+  const collector = (async () => {
+    while (collecting) {
+      const e = await watch.next(1000);
+      if (e) events.push(e);
+    }
+  })();
+  // One store for every bot of the run: the undrain finds each drain in it.
   const dir = mkdtempSync(join(tmpdir(), 'bench-drain-'));
-  const bot = (backend: 'rest' | 'cli') => startLabBot({ transport: 'socket', backend, dir });
   let lab: LabBot | undefined;
+  const figures = (t0: number, t1: number, wallS: number, parallel: number, logFrom: number): RunFigures => {
+    const compute = novaIntervals(events, ids, t0, t1);
+    const iv = novaIntervals(events, ids, t0, t1, moveRequests(logFrom, ids));
+    const novaSumS = sumS(iv);
+    const novaUnionS = unionS(iv);
+    const floorS = parallel === 1 ? novaSumS : novaUnionS;
+    const api = novaApiRequests(logFrom, ids);
+    return {
+      wallS: r2(wallS),
+      computeSumS: r2(sumS(compute)),
+      computeUnionS: r2(unionS(compute)),
+      novaSumS: r2(novaSumS),
+      novaUnionS: r2(novaUnionS),
+      floorS: r2(floorS),
+      wallOverFloor: r2(wallS / floorS),
+      overheadPerInstanceS: r2((wallS - floorS) / N),
+      novaApi: { ...api, drainPerInstance: r2(api.drain / N) },
+      state: iv.length === N ? 'ok' : `${iv.length} of ${N} migrations seen in the notifications`,
+    };
+  };
   try {
-    const botArms = (['rest', 'cli'] as const).filter((b) => arms.includes(b));
-    let servicesOn: 'c01' | 'c02' = 'c01';
-    for (const backend of botArms) {
-      lab = await bot(backend);
-      const since = Date.now();
-      const r = await viaBot(lab, 'drain c01 reason=bench to=c02 stop-service=no');
-      const nova = await novaSeconds(ids, since);
-      out[`bot-${backend}`] = { ...r, novaSeconds: nova, overheadPerInstanceS: (r.seconds - nova) / N };
-      process.stdout.write(`bot ${backend}: ${JSON.stringify(out[`bot-${backend}`])}\n`);
-      await lab.close();
-      lab = undefined;
-      servicesOn = 'c02';
-      // The last bot arm leaves them on c02 when the loop follows: it moves them back (the same
-      // Nova work in the other direction), which saves a migrate-back.
-      if (backend === botArms.at(-1) && arms.includes('loop')) break;
-      // Home again through the REST bot (same journal), so the next arm starts from the same place.
-      lab = await bot('rest');
-      const back = await viaBot(lab, 'undrain c01 migrate-back');
-      process.stdout.write(`undrain migrate-back (REST, after ${backend}): ${JSON.stringify(back)}\n`);
-      if (backend === 'rest') out['undrain-rest'] = back;
-      await lab.close();
-      lab = undefined;
-      servicesOn = 'c01';
+    for (const parallel of parallels) {
+      for (const arm of arms) {
+        if (arm === 'loop' && parallel !== 1) continue;
+        const key = `${arm}@p${parallel}`;
+        const done: RunFigures[] = [];
+        for (let k = 0; k < runs; k++) {
+          const logFrom = statSync(NOVA_API_LOG).size;
+          const t0 = Date.now();
+          if (arm === 'loop') {
+            const wall = await bashLoop([...ids], 'c02');
+            await new Promise((r) => setTimeout(r, 3000)); // the last post.end and log lines
+            done.push(figures(t0, Date.now(), wall, 1, logFrom));
+            await bashLoop([...ids], 'c01'); // home (not timed)
+          } else {
+            lab = await startLabBot({ transport: 'socket', backend: arm === 'cli' ? 'cli' : 'rest', dir, notifications: arm === 'rest-notif' });
+            if (arm === 'rest-notif') for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
+            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`);
+            await new Promise((res) => setTimeout(res, 1000));
+            done.push({ ...figures(t0, Date.now(), r.seconds, parallel, logFrom), slack: { posts: r.posts, edits: r.edits }, state: r.state });
+            const back = await viaBot(lab, 'undrain c01 migrate-back');
+            if (back.state !== 'succeeded') throw new Error(`undrain migrate-back after ${key}: ${back.state}`);
+            await lab.close();
+            lab = undefined;
+          }
+          process.stdout.write(`${key} run ${k + 1}: ${JSON.stringify(done.at(-1))}\n`);
+        }
+        const m = (f: (x: RunFigures) => number) => ({ median: r2(median(done.map(f))), min: r2(Math.min(...done.map(f))), max: r2(Math.max(...done.map(f))) });
+        (out['arms'] as Record<string, unknown>)[key] = {
+          wallS: m((x) => x.wallS),
+          floorS: m((x) => x.floorS),
+          wallOverFloor: m((x) => x.wallOverFloor),
+          overheadPerInstanceS: m((x) => x.overheadPerInstanceS),
+          novaApiPerInstance: m((x) => x.novaApi.drainPerInstance),
+          runs: done,
+        };
+      }
     }
-    if (arms.includes('loop')) {
-      const dest = servicesOn === 'c01' ? 'c02' : 'c01';
-      // The drain left c01 disabled: the chapter's operator would enable it before moving back to it.
-      if (dest === 'c01') await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env });
-      const since = Date.now();
-      const loop = await bashLoop([...ids], dest);
-      const nova = await novaSeconds(ids, since);
-      out['bash-loop'] = { direction: `${servicesOn} → ${dest}`, seconds: loop, novaSeconds: nova, overheadPerInstanceS: (loop - nova) / N };
-      process.stdout.write(`bash loop: ${JSON.stringify(out['bash-loop'])}\n`);
-    }
-    const rest = out['bot-rest'] as { overheadPerInstanceS: number; posts: number } | undefined;
-    const loop = out['bash-loop'] as { overheadPerInstanceS: number } | undefined;
-    if (rest && loop) {
-      out['floor'] = {
-        restOverOverheadRatio: rest.overheadPerInstanceS / loop.overheadPerInstanceS,
-        met: rest.overheadPerInstanceS <= loop.overheadPerInstanceS / 10,
-      };
-      process.stdout.write(`floor (REST overhead <= loop overhead / 10): ${JSON.stringify(out['floor'])}\n`);
-    }
-    if (rest) process.stdout.write(`new Slack messages of the REST drain: ${rest.posts} (floor: at most 15)\n`);
+    const a = out['arms'] as Record<string, { overheadPerInstanceS: { median: number } }>;
+    const loop = a['loop@p1']?.overheadPerInstanceS.median;
+    if (loop !== undefined)
+      out['overheadVsLoop'] = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, r2(loop / Math.max(v.overheadPerInstanceS.median, 0.001))]));
   } finally {
+    collecting = false;
+    await collector;
+    watch.stop();
+    await sub.close();
     await lab?.close();
     await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], { env, reject: false });
     await execa('openstack', ['compute', 'service', 'set', '--enable', 'c02', 'nova-compute'], { env, reject: false });
     await execa('bash', [`${REPO}lab/reset`, '--prefix', PREFIX], { reject: false, timeout: 1800_000 });
   }
   lock.release();
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO, 'bench/results/drain.json'), `${JSON.stringify(out, null, 2)}\n`);
 }

@@ -12,6 +12,7 @@ import { approvalsConfigSchema } from '../approvals/approvals-config.js';
 import { hostName, resourceName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
+import { DEFAULT_POLL_SCHEDULE } from '../actions/steps/nova-observer.js';
 
 const nodePresetName = z.enum(['systemd', 'upstart', 'sysvinit', 'docker', 'podman', 'lab']);
 
@@ -19,6 +20,47 @@ const dsn = z.string().regex(/^mysql:\/\/[^\s]+$/, 'expected a DSN such as mysql
 
 const budgetRate = z.number().min(0.1, 'expected at least 0.1 requests a second').max(1000);
 const budgetBurst = z.number().int().min(1).max(1000);
+
+/** A short duration in milliseconds: 200ms, 2s, 1m. */
+const pollDuration = (min: number, max: number) =>
+  z.string().transform((v, ctx) => {
+    const m = /^(\d{1,6})(ms|s|m)$/.exec(v);
+    const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000) : NaN;
+    if (!(ms >= min && ms <= max)) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 200ms or 2s, from ${min} ms to ${max / 1000} s` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const P = DEFAULT_POLL_SCHEDULE;
+
+/** How an operation's running migrations are read when no notification says they ended (actions/steps/nova-observer.ts). */
+const pollingSchema = z
+  .object({
+    first: pollDuration(50, 60_000).default(P.firstMs),
+    firstFor: pollDuration(0, 600_000).default(P.firstForMs),
+    then: pollDuration(50, 60_000).default(P.thenMs),
+    thenFor: pollDuration(0, 600_000).default(P.thenForMs),
+    growth: z.number().min(1).max(4).default(P.growth),
+    max: pollDuration(50, 300_000).default(P.maxMs),
+    overlap: pollDuration(1000, 600_000).default(P.overlapMs),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.then < p.first) ctx.addIssue({ code: 'custom', path: ['then'], message: `expected at least first (${p.first} ms)` });
+    if (p.max < p.then) ctx.addIssue({ code: 'custom', path: ['max'], message: `expected at least then (${p.then} ms)` });
+    if (p.thenFor < p.firstFor) ctx.addIssue({ code: 'custom', path: ['thenFor'], message: `expected at least firstFor (${p.firstFor} ms)` });
+  })
+  .transform((p) => ({
+    firstMs: p.first,
+    firstForMs: p.firstFor,
+    thenMs: p.then,
+    thenForMs: p.thenFor,
+    growth: p.growth,
+    maxMs: p.max,
+    overlapMs: p.overlap,
+  }));
 
 const cloudSchema = z
   .object({
@@ -91,6 +133,11 @@ const cloudSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * How an operation's running migrations are read while no notification says they ended: one batched
+     * read of Nova a tick for all of them (os-migrations and servers changed since the last tick).
+     */
+    polling: pollingSchema.prefault({}),
     /** At most this many requests a second to each OpenStack service (adapters/openstack/request-budget.ts). */
     requestBudget: z
       .object({

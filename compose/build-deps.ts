@@ -94,6 +94,7 @@ export function buildDeps(
           nodeCommands({ preset, ...(logPath ? { logPath: logPath.replaceAll('{host}', host) } : {}), ...(initFiles ? { initFiles } : {}) }, host),
         sudo: c.nodeCommands.sudo,
         migrationTimeoutMs: timeout.data,
+        polling: c.polling,
         cliPrefix: `OS_CLOUD=${c.cloud} OS_COMPUTE_API_VERSION=2.79`,
         clock,
         ...(events ? { events } : {}),

@@ -33,7 +33,7 @@ export async function showOperation(store: Store, opId: string): Promise<Operati
   const [journal, approvals, audit] = await Promise.all([
     store.listJournal(opId),
     store.listApprovals({ operationId: opId }),
-    store.listAudit({ operationId: opId, limit: 1000 }),
+    store.listAudit({ operationId: opId, limit: 20_000 }), // a 1,000-instance drain writes ~1,300 (/op show summarises)
   ]);
   return { operation, journal, approvals, audit };
 }

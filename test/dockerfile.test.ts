@@ -19,7 +19,7 @@ describe('Dockerfile', () => {
   it('builds every source folder the image copies and runs what the build emits', () => {
     const copied = [...dockerfile.matchAll(/^COPY (\w+) \.\/\1$/gm)].map((m) => m[1]!);
     expect(copied.sort()).toEqual([...build.include].sort());
-    expect(dockerfile).toMatch(/CMD \["node", "dist\/compose\/main\.js"\]/);
+    expect(dockerfile).toMatch(/CMD \["node", (?:"--[a-z-]+(?:=\d+)?", )*"dist\/compose\/main\.js"\]/);
     expect(build.include).toContain('compose');
     expect(existsSync('compose/main.ts')).toBe(true);
   });

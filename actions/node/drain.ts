@@ -11,7 +11,7 @@ import type { Server } from '../../adapters/openstack/cloud.js';
 import { ChatOpsError, InputError, isChatOpsError } from '../../core/errors.js';
 import type { PlanStep } from '../../core/types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
-import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, type PlannedInstance } from '../steps/migrate-instances.js';
+import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, observingMoves, type PlannedInstance } from '../steps/migrate-instances.js';
 import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
 import { differentHosts, opt, pos, reasonOption, scheduleOptions, command } from '../../engine/spec/spec-builders.js';
@@ -105,16 +105,20 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
         const cd = cloudOf(ctx.deps);
         const checked = (ctx.checked?.seen ?? []) as (Server | undefined)[];
         let finished = 0;
-        const settled = await Promise.allSettled(
-          batch.map((i, n) =>
-            moveInstance(cd, i, {
-              ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
-              source: d.host,
-              dest: d.to,
-              blockMigration: bm,
-              signal: ctx.signal,
-              beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
-            }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
+        // one batched read of Nova a tick for the whole batch, whatever `parallel` is
+        const settled = await observingMoves(cd, d.host, (observer) =>
+          Promise.allSettled(
+            batch.map((i, n) =>
+              moveInstance(cd, i, {
+                ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
+                source: d.host,
+                dest: d.to,
+                blockMigration: bm,
+                signal: ctx.signal,
+                observer,
+                beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
+              }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
+            ),
           ),
         );
         const moved = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));

@@ -12,7 +12,15 @@ import { ChatOpsError, InputError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { existing, initAsidePath, serviceRunning } from './drain-steps.js';
-import { blockMigrationOf, moveEquivalent, moveInstance, moveKindOf, type MoveResult, type PlannedInstance } from '../steps/migrate-instances.js';
+import {
+  blockMigrationOf,
+  moveEquivalent,
+  moveInstance,
+  moveKindOf,
+  observingMoves,
+  type MoveResult,
+  type PlannedInstance,
+} from '../steps/migrate-instances.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
 import { command, flag, pos } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
@@ -200,14 +208,17 @@ function steps(host: string, back: Returning[], c: CloudDeps | undefined, drainO
         let moved: MoveResult;
         try {
           const seen = ctx.checked?.seen as Server | undefined;
-          moved = await moveInstance(cd, i, {
-            ...(seen?.id === i.id ? { seen } : {}),
-            source: i.from,
-            dest: host,
-            blockMigration: blockMigrationOf('auto'),
-            signal: ctx.signal,
-            beforeStart: (detail) => ctx.audit('api-call', { op: 'migrate-back', drain: drainOp ?? null, ...detail }),
-          });
+          moved = await observingMoves(cd, i.from, (observer) =>
+            moveInstance(cd, i, {
+              ...(seen?.id === i.id ? { seen } : {}),
+              source: i.from,
+              dest: host,
+              blockMigration: blockMigrationOf('auto'),
+              signal: ctx.signal,
+              observer,
+              beforeStart: (detail) => ctx.audit('api-call', { op: 'migrate-back', drain: drainOp ?? null, ...detail }),
+            }),
+          );
         } catch (e) {
           if (ctx.signal.aborted) throw e;
           // The host is back in service either way: one instance that cannot return is reported, the others go on.

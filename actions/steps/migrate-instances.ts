@@ -12,6 +12,7 @@ import type { CloudDeps } from '../deps.js';
 import { sleep } from '../../core/sleep.js';
 import type { JsonValue, Observation } from '../../engine/runbook.js';
 import type { MoveResult } from './move-result.js';
+import { DEFAULT_POLL_SCHEDULE, NovaObserver } from './nova-observer.js';
 
 /** How an instance is moved: live (ACTIVE, PAUSED) or cold (SHUTOFF: migrate + confirm). */
 export type MoveKind = 'live' | 'cold';
@@ -36,6 +37,18 @@ export interface MoveOptions {
   beforeStart(detail: Record<string, JsonValue>): Promise<void>;
   /** The server as read a moment ago (by the step's check); read again when absent. */
   seen?: Server;
+  /** The step's batched reads of Nova (one per tick for all its moves); each move polls on its own without. */
+  observer?: NovaObserver;
+}
+
+/** One observer for the moves off `host` that `fn` starts (a step's batch), closed when they are over. */
+export async function observingMoves<T>(c: CloudDeps, host: string, fn: (observer: NovaObserver) => Promise<T>): Promise<T> {
+  const observer = new NovaObserver(c.cloud, { host, schedule: c.polling ?? DEFAULT_POLL_SCHEDULE, clock: c.clock });
+  try {
+    return await fn(observer);
+  } finally {
+    observer.close();
+  }
 }
 
 /** Live-migratable and cold-migratable statuses (Nova's own rules); the rest is left alone. */
@@ -148,7 +161,7 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
-  const poll = c.pollIntervalMs ?? 2000;
+  const poll = c.polling?.maxMs ?? c.pollIntervalMs ?? 2000;
   const deadline = t0 + c.migrationTimeoutMs;
   // Nova's end-of-move notifications, where the cloud's bus is offered: subscribed before the request
   // that causes them, they wake the wait below at once instead of its polls (which stay, slower, as
@@ -204,6 +217,7 @@ async function moveWatched(
       await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
+      o.observer?.started();
       const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, poll) : undefined;
       if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
@@ -231,12 +245,13 @@ async function moveWatched(
   }
   // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
+  const record = () => (o.observer ? o.observer.migration(i.id, o.signal) : latestMigration(c.cloud, i.id));
   let polled = c.clock.now();
-  let m = await latestMigration(c.cloud, i.id);
+  let m = await record();
   for (let k = 0; m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000; k++) {
-    await pollSleep(c, polled, pollDelay(k, Math.min(poll, 1000)), o.signal);
+    if (!o.observer) await pollSleep(c, polled, pollDelay(k, Math.min(poll, 1000)), o.signal); // the observer keeps its own pace
     polled = c.clock.now();
-    m = await latestMigration(c.cloud, i.id);
+    m = await record();
   }
   if (!m || !want.includes(m.status)) {
     throw new ChatOpsError(
@@ -259,10 +274,11 @@ async function waitSettled(
   poll: number,
   watch: EventWatch | undefined,
 ): Promise<Server | 'gone'> {
+  let woken = false;
   for (let k = 0; ; k++) {
     const polled = c.clock.now();
-    const s = await c.cloud.getServer(i.id);
-    if (!s) return 'gone';
+    const s = o.observer ? await o.observer.server(i.id, o.signal, woken) : await c.cloud.getServer(i.id);
+    if (!s || s === 'gone') return 'gone';
     if (s.status === 'VERIFY_RESIZE') {
       await confirmOnce(c, i);
     } else if (s.status === 'ERROR') {
@@ -278,8 +294,8 @@ async function waitSettled(
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
     if (watch)
-      await watch.next(poll, o.signal); // Nova says the phase ended, or the safety net's interval passed
-    else await pollSleep(c, polled, pollDelay(k, poll), o.signal);
+      woken = (await watch.next(poll, o.signal)) !== undefined; // Nova says the phase ended, or the safety net's interval passed
+    else if (!o.observer) await pollSleep(c, polled, pollDelay(k, poll), o.signal); // the observer keeps its own pace
   }
 }
 

@@ -173,6 +173,9 @@ export class CliCloud implements Cloud {
     // One call: OSC pages through all results itself, and --long carries task state and host.
     return this.read(cmd.listServersOnHost(f.host), c.cliServerList);
   }
+  listServersChangedSince(since: string): Promise<Server[]> {
+    return this.read(cmd.listServersChangedSince(since), c.cliServerList);
+  }
   async getServer(id: string): Promise<Server | undefined> {
     return this.run(cmd.getServer(id), { write: false, schema: serverSchema, allowNotFound: true });
   }

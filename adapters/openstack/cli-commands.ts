@@ -31,6 +31,7 @@ export const cliCommands = {
   // --limit -1: all pages (without it the list stops at Nova's max_limit, 1000 by default).
   listServersOnHost: (host: string) => os('server', 'list', '--host', host, '--all-projects', '--long', '--limit', '-1'),
   getServer: (id: string) => os('server', 'show', id),
+  listServersChangedSince: (since: string) => os('server', 'list', '--all-projects', '--long', '--changes-since', since, '--limit', '-1'),
   /** The chapter's `--live <host>` is gone from OSC 6.0.0: it is `--live-migration --host` (2.30+). */
   liveMigrateServer: (id: string, o: { host?: string; blockMigration: BlockMigration }) =>
     os(
@@ -60,6 +61,7 @@ export const cliCommands = {
       ...opt('--host', f.host),
       ...opt('--status', f.status),
       ...opt('--type', f.migrationType === 'migration' ? 'cold-migration' : f.migrationType),
+      ...opt('--changes-since', f.changesSince),
     ),
   abortLiveMigration: (serverId: string, migrationId: number) => os('server', 'migration', 'abort', serverId, String(migrationId)),
   listInstanceActions: (serverId: string) => os('server', 'event', 'list', '--long', serverId),

@@ -70,6 +70,7 @@ export const cliMigrations = z.array(
       'Source Compute': nstr,
       'Dest Compute': nstr,
       'Created At': z.string().optional(),
+      'Updated At': z.string().nullish(),
     })
     .passthrough()
     .transform((m): Migration => ({
@@ -81,6 +82,7 @@ export const cliMigrations = z.array(
       sourceCompute: m['Source Compute'],
       destCompute: m['Dest Compute'],
       ...(m['Created At'] ? { createdAt: m['Created At'] } : {}),
+      ...(m['Updated At'] ? { updatedAt: m['Updated At'] } : {}),
     })),
 );
 

@@ -41,6 +41,8 @@ export interface Migration {
   sourceCompute: string | null;
   destCompute: string | null;
   createdAt?: string;
+  /** When Nova last changed the record (ISO 8601; microversion ≥ 2.59). */
+  updatedAt?: string;
 }
 
 /**
@@ -164,6 +166,8 @@ export interface MigrationFilter {
   host?: string;
   status?: string;
   migrationType?: 'live-migration' | 'migration' | 'evacuation' | 'resize';
+  /** Only records Nova changed at or after this time (ISO 8601; `changes-since`, microversion ≥ 2.59). */
+  changesSince?: string;
 }
 
 export interface PortFilter {
@@ -219,6 +223,11 @@ export interface Cloud {
   /** Every server on a host across all projects (all pages). */
   listServersOnHost(filter: ServerFilter): Promise<Server[]>;
   getServer(id: string): Promise<Server | undefined>;
+  /**
+   * Every server Nova changed at or after `since` (ISO 8601), across projects and hosts, deleted ones
+   * included (status `DELETED`): the batched observation of an operation's moves reads this once a tick.
+   */
+  listServersChangedSince(since: string): Promise<Server[]>;
   liveMigrateServer(id: string, opts: { host?: string; blockMigration: BlockMigration }): Promise<void>;
   migrateServer(id: string, opts?: { host?: string }): Promise<void>;
   confirmResize(id: string): Promise<void>;

@@ -112,6 +112,20 @@ export class RestCloud implements Cloud {
     }
   }
 
+  async listServersChangedSince(since: string): Promise<Server[]> {
+    const out: Server[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const r = await this.http.get('compute', '/servers/detail', {
+        query: { all_tenants: 1, 'changes-since': since, limit: 200, marker },
+        schema: s.serversBody,
+      });
+      out.push(...r.servers);
+      if (!r.servers_links?.some((l) => l.rel === 'next') || r.servers.length === 0) return out;
+      marker = r.servers.at(-1)!.id;
+    }
+  }
+
   async getServer(id: string): Promise<Server | undefined> {
     return (await this.http.get('compute', `/servers/${enc(id)}`, { schema: s.serverBody, allow404: true }))?.server;
   }
@@ -147,7 +161,15 @@ export class RestCloud implements Cloud {
     let marker: string | undefined;
     for (;;) {
       const r = await this.http.get('compute', '/os-migrations', {
-        query: { instance_uuid: f.serverId, host: f.host, status: f.status, migration_type: f.migrationType, limit: 500, marker },
+        query: {
+          instance_uuid: f.serverId,
+          host: f.host,
+          status: f.status,
+          migration_type: f.migrationType,
+          'changes-since': f.changesSince,
+          limit: 500,
+          marker,
+        },
         schema: s.migrationsBody,
       });
       out.push(...r.migrations);

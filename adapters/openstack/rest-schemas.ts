@@ -77,6 +77,7 @@ export const migrationSchema = z
     source_compute: nstr,
     dest_compute: nstr,
     created_at: z.string().optional(),
+    updated_at: z.string().nullish(),
   })
   .passthrough()
   .transform((m): Migration => ({
@@ -88,6 +89,7 @@ export const migrationSchema = z
     sourceCompute: m.source_compute,
     destCompute: m.dest_compute,
     ...(m.created_at ? { createdAt: m.created_at } : {}),
+    ...(m.updated_at ? { updatedAt: m.updated_at } : {}),
   }));
 export const migrationsBody = z.object({ migrations: z.array(migrationSchema), migrations_links: z.array(link).optional() });
 

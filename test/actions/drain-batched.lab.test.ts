@@ -1,0 +1,113 @@
+/**
+ * Batched observation on the lab (issue 15): a drain with `parallel=4` and no notifications watches
+ * its moves with one pair of list requests a tick for the whole batch — nova-api's access log shows no
+ * read of a single moved server (`GET /servers/<id>`, `os-migrations?instance_uuid=<id>`) after its
+ * move was requested, only `changes-since` lists, and at most one of each list per tick however many
+ * moves are in flight. The requests per migrated instance are printed (the bench reports them).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
+import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const NOVA_API_LOG = '/var/log/nova/nova-api.log';
+const N = 8;
+const PARALLEL = 4;
+
+/** nova-api's access-log lines written since byte `from`: the request line, when it was answered and how long it took (ms). */
+function apiLinesSince(from: number): { at: number; took: number; line: string }[] {
+  return readFileSync(NOVA_API_LOG)
+    .subarray(from)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.includes('nova.osapi_compute.wsgi.server'))
+    .map((l) => ({
+      at: Date.parse(`${l.slice(0, 23).replace(' ', 'T')}Z`),
+      took: Number(/ time: ([\d.]+)/.exec(l)?.[1] ?? 0) * 1000,
+      line: /"([A-Z]+ [^"]+) HTTP/.exec(l)?.[1] ?? l,
+    }));
+}
+
+describe('a drain on the lab reads Nova once a tick for all its moves', () => {
+  let lab: LabBot | undefined;
+  let prefix = '';
+  let lock: { release(): void } | undefined;
+  let servers: string[] = [];
+
+  beforeAll(async () => {
+    await requireLab();
+    lock = await holdLabHost('c01');
+    prefix = uniquePrefix('batch').replace(/-$/, '');
+    const seeded = await execa(
+      'bash',
+      [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'],
+      { reject: false, timeout: 600_000 },
+    );
+    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+    servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+  }, 900_000);
+
+  afterAll(async () => {
+    await lab?.close();
+    // the drain disabled c01 (stop-service=no): put it back as it was, whatever happened
+    await execa('openstack', ['compute', 'service', 'set', '--enable', 'c01', 'nova-compute'], {
+      env: { ...process.env, OS_CLIENT_CONFIG_FILE: labInfo().cloudsYaml, OS_CLOUD: 'lab' },
+      reject: false,
+    });
+    if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
+    lock?.release();
+  }, 900_000);
+
+  it(`parallel=${PARALLEL}, polling only: no moved server is read on its own, one list of each kind a tick`, async () => {
+    lab = await startLabBot({ transport: 'http', backend: 'rest' });
+    const from = statSync(NOVA_API_LOG).size;
+    const { card, story } = await runApprovedOnLab(lab, `drain c01 reason=batch-${prefix} to=c02 parallel=${PARALLEL} stop-service=no`, 600_000);
+    expect(card.text, story()).toMatch(/succeeded/);
+    // nova-api writes a request's line after its response: wait until every move request is there
+    const lines = await waitFor("the drain's requests in nova-api's log", () => {
+      const l = apiLinesSince(from);
+      return servers.every((id) => l.some((x) => x.line === `POST /v2.1/servers/${id}/action`)) && l;
+    });
+    const posts = servers.map((id) => lines.findIndex((x) => x.line === `POST /v2.1/servers/${id}/action`));
+    for (const [k, id] of servers.entries()) {
+      const after = lines.slice(posts[k]! + 1).map((x) => x.line);
+      expect(
+        after.filter((l) => l.startsWith(`GET /v2.1/servers/${id}`) || l.includes(`instance_uuid=${id}`)),
+        `${id} was read on its own after its move was requested`,
+      ).toEqual([]);
+    }
+    // the moves' window: from the first move request to the last list
+    const first = Math.min(...posts);
+    const polls = lines.slice(first).filter((x) => x.line.includes('changes-since'));
+    const serverLists = polls.filter((x) => x.line.startsWith('GET /v2.1/servers/detail'));
+    const recordLists = polls.filter((x) => x.line.startsWith('GET /v2.1/os-migrations'));
+    expect(serverLists.length, 'servers changed since the last tick were listed').toBeGreaterThan(0);
+    expect(recordLists.length, "c01's migration records changed since the last tick were listed").toBeGreaterThan(0);
+    for (const r of recordLists) expect(r.line).toMatch(/[?&]host=c01(&|$)/);
+    // ticks run one after the other: two lists of the same kind are never in flight together (per-move
+    // polling of PARALLEL moves would overlap them); 5 ms for the log's millisecond stamps
+    const overlapping = (xs: { at: number; took: number; line: string }[]) =>
+      xs
+        .slice(1)
+        .filter((x, k) => x.at - x.took < xs[k]!.at - 5)
+        .map((x, k) => `${xs[k]!.at} and ${x.at - x.took}–${x.at}: ${x.line}`);
+    expect(overlapping(serverLists), 'server lists in flight together').toEqual([]);
+    expect(overlapping(recordLists), 'record lists in flight together').toEqual([]);
+    const last = lines.findLastIndex((x) => x.line.includes('changes-since'));
+    const during = lines.slice(first, last + 1);
+    console.log(
+      `batched drain of ${N} (parallel=${PARALLEL}): ${during.length} nova-api requests from the first move to the last list ` +
+        `(${(during.length / N).toFixed(1)} per instance: ${serverLists.length} server lists, ${recordLists.length} record lists, ${N} moves)`,
+    );
+    const { rest } = labClouds(labInfo());
+    try {
+      for (const id of servers) expect((await rest.getServer(id))?.host, id).toBe('c02');
+    } finally {
+      await rest.close();
+    }
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * Batched observation of a step's moves (actions/steps/nova-observer.ts) over the wire: a small Nova
+ * on FakeOpenStackWire (servers that migrate on their own a few hundred ms after the request, migration
+ * records, `changes-since` honoured as Nova does: updated_at ≥ since), read by the real RestCloud. What
+ * is counted is what reached the wire.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CloudConfig } from '../../adapters/openstack/cloud-config.js';
+import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
+import type { CloudDeps } from '../../actions/deps.js';
+import { moveInstance, observingMoves, type PlannedInstance } from '../../actions/steps/migrate-instances.js';
+import { NovaObserver, tickDelay, type PollSchedule } from '../../actions/steps/nova-observer.js';
+import { configSchema } from '../../bot/config.js';
+import { systemClock } from '../../core/clock.js';
+import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
+import { MiniNova } from '../adapters/openstack/mini-nova.js';
+
+const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000 };
+
+let wire: FakeOpenStackWire;
+let nova: MiniNova;
+let cloud: RestCloud;
+
+function cloudConfig(): CloudConfig {
+  return {
+    name: 'test',
+    interface: 'public',
+    regionName: 'RegionOne',
+    insecure: false,
+    sources: [],
+    auth: {
+      type: 'password',
+      authUrl: `${wire.base}/v3`,
+      username: 'admin',
+      password: 'pw',
+      userDomainName: 'Default',
+      projectName: 'admin',
+      projectDomainName: 'Default',
+    },
+  };
+}
+
+const deps = (): CloudDeps => ({ name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: FAST }) as unknown as CloudDeps;
+
+/** Moves `instances` off c01 the way a drain step does (one observer for the batch); the wire's reads during the moves. */
+async function moveBatch(instances: PlannedInstance[]) {
+  const c = deps();
+  const before = wire.requests.length;
+  let stats: NovaObserver['stats'] | undefined;
+  const moved = await observingMoves(c, 'c01', (observer) => {
+    stats = observer.stats;
+    return Promise.all(
+      instances.map((i) =>
+        moveInstance(c, i, {
+          seen: { id: i.id, name: i.name, status: 'ACTIVE', taskState: null, host: 'c01' },
+          source: 'c01',
+          dest: 'c02',
+          blockMigration: 'auto',
+          signal: new AbortController().signal,
+          observer,
+          beforeStart: async () => undefined,
+        }),
+      ),
+    );
+  });
+  const reqs = wire.requests.slice(before).filter((r) => !r.path.startsWith('/v3/'));
+  const gets = reqs.filter((r) => r.method === 'GET');
+  return {
+    moved,
+    stats: stats!,
+    posts: reqs.filter((r) => r.method === 'POST').length,
+    gets: gets.length,
+    serverLists: gets.filter((r) => r.path.includes('/servers/detail')).length,
+    migrationLists: gets.filter((r) => r.path.includes('/os-migrations') && r.path.includes('changes-since')).length,
+    singleReads: gets.filter((r) => /\/servers\/[0-9a-f-]{36}$/.test(r.path) || r.path.includes('instance_uuid=')).length,
+    paths: gets.map((r) => r.path),
+  };
+}
+
+beforeEach(async () => {
+  wire = await new FakeOpenStackWire().start();
+  nova = new MiniNova(wire, { moveMs: 250 });
+  cloud = new RestCloud(cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+});
+afterEach(async () => {
+  nova.stop();
+  await cloud.close();
+  await wire.stop();
+});
+
+describe('batched observation of a step’s moves', () => {
+  it('reads Nova once a tick for the whole batch: 8 moves cost what 1 costs, and no server is read on its own', async () => {
+    const one = await moveBatch(nova.add(1));
+    const eight = await moveBatch(nova.add(8));
+    for (const r of [one, eight]) {
+      expect(r.moved.every((m) => m.result === 'moved' && m.to === 'c02')).toBe(true);
+      expect(r.singleReads, r.paths.join('\n')).toBe(0);
+      // every GET is one of the two lists of a tick, each at most once per tick
+      expect(r.gets).toBe(r.serverLists + r.migrationLists);
+      expect(r.serverLists).toBeLessThanOrEqual(r.stats.ticks);
+      expect(r.migrationLists).toBeLessThanOrEqual(r.stats.ticks);
+      expect(r.stats).toMatchObject({ serverLists: r.serverLists, migrationLists: r.migrationLists, singleReads: 0 });
+    }
+    expect(one.posts).toBe(1);
+    expect(eight.posts).toBe(8);
+    // a move takes MOVE_MS either way (the 8 end within a few ticks of each other): per-move polling would read ~8× as often
+    expect(eight.gets, `1 move: ${one.gets} reads, 8 moves: ${eight.gets}`).toBeLessThan(4 * one.gets);
+  });
+
+  it('asks only for what changed since the previous tick (less the overlap), host-filtered for the records', async () => {
+    const t0 = Date.now();
+    await moveBatch(nova.add(2));
+    const lists = wire.requests.filter((r) => r.path.includes('changes-since'));
+    const sinces = (re: RegExp) => lists.filter((r) => re.test(r.path)).map((r) => Date.parse(new URL(r.path, 'http://x').searchParams.get('changes-since')!));
+    for (const s of [sinces(/servers\/detail/), sinces(/os-migrations/)]) {
+      expect(s.length).toBeGreaterThan(0);
+      expect(s[0]).toBeGreaterThanOrEqual(t0 - FAST.overlapMs - 50);
+      expect(s[0]).toBeLessThanOrEqual(Date.now() - FAST.overlapMs);
+      for (let k = 1; k < s.length; k++) expect(s[k]).toBeGreaterThanOrEqual(s[k - 1]!);
+    }
+    expect(sinces(/servers\/detail/).at(-1)).toBeGreaterThan(sinces(/servers\/detail/)[0]!);
+    for (const r of lists.filter((x) => x.path.includes('os-migrations'))) expect(new URL(r.path, 'http://x').searchParams.get('host')).toBe('c01');
+    for (const r of lists.filter((x) => x.path.includes('servers/detail'))) expect(new URL(r.path, 'http://x').searchParams.get('all_tenants')).toBe('1');
+  });
+
+  it('reads on its own, once, a server or record the window cannot show, and says gone for a deleted server', async () => {
+    const [quiet, deleted] = nova.add(2, 'c01', Date.now() - 60_000); // last changed long before the observer
+    const obs = new NovaObserver(cloud, { host: 'c01', schedule: FAST, clock: systemClock });
+    try {
+      const [s1, m1] = await Promise.all([obs.server(quiet!.id), obs.migration(quiet!.id)]);
+      expect(s1).toMatchObject({ id: quiet!.id, host: 'c01' });
+      expect(m1).toBeUndefined();
+      expect(obs.stats.singleReads).toBe(2);
+      await obs.server(quiet!.id);
+      await obs.migration(quiet!.id);
+      expect(obs.stats.singleReads).toBe(2); // kept, and kept fresh by the lists
+      Object.assign(nova.servers.get(deleted!.id)!, { status: 'DELETED', updated: Date.now() });
+      expect(await obs.server(deleted!.id)).toBe('gone');
+      expect(obs.stats.singleReads).toBe(2);
+    } finally {
+      obs.close();
+    }
+  });
+
+  it('a failed list fails the moves waiting on that tick (not silently polled forever)', async () => {
+    wire.route('GET', /^\/compute\/v2\.1\/servers\/detail/, () => ({ status: 403, body: { forbidden: { code: 403, message: 'Policy does not allow this' } } }));
+    const [i] = nova.add(1);
+    const obs = new NovaObserver(cloud, { host: 'c01', schedule: FAST, clock: systemClock });
+    try {
+      await expect(obs.server(i!.id)).rejects.toThrow(/403|Policy/);
+    } finally {
+      obs.close();
+    }
+  });
+
+  it('an aborted wait leaves at once; close() fails the waits still open', async () => {
+    const [i] = nova.add(1);
+    const obs = new NovaObserver(cloud, { host: 'c01', schedule: { ...FAST, firstMs: 5_000, thenMs: 5_000, maxMs: 5_000 }, clock: systemClock });
+    await obs.server(i!.id); // the first tick is immediate; the next one is 5 s away
+    const ac = new AbortController();
+    const waiting = obs.server(i!.id, ac.signal);
+    ac.abort(new Error('operator aborted'));
+    await expect(waiting).rejects.toThrow('operator aborted');
+    const open = obs.migration(i!.id);
+    obs.close();
+    await expect(open).rejects.toThrow(/closed/);
+    expect(obs.stats.ticks).toBe(1);
+  });
+});
+
+describe('the polling schedule', () => {
+  it('fast after a start, then slower, then growing to the cap', () => {
+    const s: PollSchedule = { firstMs: 100, firstForMs: 2_000, thenMs: 250, thenForMs: 5_000, growth: 1.5, maxMs: 2_000, overlapMs: 5_000 };
+    expect(tickDelay(s, 0, 0)).toBe(100);
+    expect(tickDelay(s, 1_999, 0)).toBe(100);
+    expect(tickDelay(s, 2_000, 0)).toBe(250);
+    expect(tickDelay(s, 5_000, 0)).toBe(375);
+    expect(tickDelay(s, 9_000, 3)).toBe(Math.round(250 * 1.5 ** 4));
+    expect(tickDelay(s, 60_000, 40)).toBe(2_000);
+  });
+
+  it('is configured per cloud, validated with the key and what is expected', () => {
+    const parse = (polling: unknown) => configSchema.safeParse({ clouds: { lab: { cloud: 'lab', polling } } });
+    const ok = parse({ first: '100ms', firstFor: '3s', max: '5s' });
+    expect(ok.success && ok.data.clouds['lab']!.polling).toEqual({
+      firstMs: 100,
+      firstForMs: 3_000,
+      thenMs: 500,
+      thenForMs: 5_000,
+      growth: 1.5,
+      maxMs: 5_000,
+      overlapMs: 5_000,
+    });
+    const problems = (polling: unknown) => {
+      const r = parse(polling);
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(problems({ first: '10ms' })).toEqual(['clouds.lab.polling.first: expected a duration such as 200ms or 2s, from 50 ms to 60 s']);
+    expect(problems({ first: '1s', then: '200ms' })).toEqual(['clouds.lab.polling.then: expected at least first (1000 ms)']);
+    expect(problems({ max: '100ms' })).toEqual(['clouds.lab.polling.max: expected at least then (500 ms)']);
+    expect(problems({ every: '1s' })[0]).toMatch(/every|Unrecognized/);
+  });
+});
