@@ -14,7 +14,7 @@ import { detachRunbook } from './ip/detach.js';
 import { portCreateRunbook } from './ip/port-create.js';
 import { recoverRunbook } from './ip/recover.js';
 import { checkRunbook } from './node/check.js';
-import { copyInstancesSpec } from './node/copy-instances.js';
+import { copyInstancesRunbook } from './node/copy-instances.js';
 import { drainRunbook } from './node/drain.js';
 import { evacuateRunbook } from './node/evacuate.js';
 import { nodeListQuery } from './node/list.js';
@@ -45,7 +45,7 @@ export const REGISTRY: readonly Registration[] = [
   runbook(undrainRunbook),
   runbook(checkRunbook),
   runbook(evacuateRunbook),
-  planned(copyInstancesSpec),
+  runbook(copyInstancesRunbook),
   query(nodeStatusQuery),
   query(nodeListQuery),
   runbook(inspectRunbook),

@@ -26,7 +26,7 @@ export interface TemplateArg {
   readonly kind: ArgKind;
   readonly value: string;
 }
-export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain';
+export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain' | 'fileName';
 
 /** The whitelist of argument schemas. None admits a quote, control character or a leading '-'. */
 export const argSchemas = {
@@ -49,6 +49,8 @@ export const argSchemas = {
   guestPath: absolutePath,
   /** A libvirt domain name as Nova makes it (instance-0000002a). */
   domain: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected a libvirt domain name such as instance-0000002a'),
+  /** One name inside a directory (no '/', not '.' or '..', no leading '-'): `_base`, an instance's uuid, `disk.info`. */
+  fileName: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._+@=:,-]{0,254}$/, 'expected a plain file name such as _base or disk.info'),
 } as const;
 
 function makeArg(kind: ArgKind, schema: z.ZodType<string | number>, v: unknown): TemplateArg {
@@ -69,6 +71,7 @@ export const arg = {
   pattern: (v: string) => makeArg('pattern', argSchemas.pattern, v),
   guestPath: (v: string) => makeArg('guestPath', argSchemas.guestPath, v),
   domain: (v: string) => makeArg('domain', argSchemas.domain, v),
+  fileName: (v: string) => makeArg('fileName', argSchemas.fileName, v),
   /** One of a fixed set of words (e.g. start|stop|status). */
   choice: <T extends string>(v: T, allowed: readonly T[]) => {
     if (!allowed.includes(v)) throw new InputError([{ path: 'choice', message: `expected one of ${allowed.join(', ')}` }], 'template argument');
