@@ -158,7 +158,11 @@ const stageOf = (d: Data, opId: string) => `${d.toBase.replace(/\/$/, '')}/_chat
 function streamCommands(d: Data, u: CopyUnit, stageUnit: string): { from: RemoteCommand; to: RemoteCommand } {
   return {
     from: template('tar -C {dir} -cf - {name}', { dir: arg.path(posix.join(d.fromBase, posix.dirname(u.rel))), name: arg.fileName(posix.basename(u.rel)) }),
-    to: template('rm -rf {stage} && mkdir -p {stage} && tar -C {stage} -xpf -', { stage: arg.path(stageUnit) }),
+    // extracted under the unit's own relative path, so the staged copy sits at <stage>/<rel> like the original at <base>/<rel>
+    to: template('rm -rf {stage} && mkdir -p {into} && tar -C {into} -xpf -', {
+      stage: arg.path(stageUnit),
+      into: arg.path(posix.join(stageUnit, posix.dirname(u.rel))),
+    }),
   };
 }
 
@@ -187,6 +191,7 @@ function copyStep(d: Data, u: CopyUnit, c: CloudDeps | undefined): Step {
   const src = posix.join(d.fromBase, u.rel);
   const dst = posix.join(d.toBase, u.rel);
   const sudo = c?.sudo ? 'sudo ' : '';
+  const timeoutMs = 15 * 60_000 + Math.ceil(total / (10 * 2 ** 20)) * 1000;
   return {
     id: `copy:${u.rel}`,
     title: `Copy ${u.rel}${u.kind === 'dir' ? '/' : ''} (${u.files.length} file(s), ${bytesText(total)}) from ${d.from} to ${d.to}, never replacing`,
@@ -197,7 +202,7 @@ function copyStep(d: Data, u: CopyUnit, c: CloudDeps | undefined): Step {
     ],
     effect: 'change',
     touches: [d.to],
-    timeoutMs: 15 * 60_000 + Math.ceil(total / (10 * 2 ** 20)) * 1000,
+    timeoutMs,
     async check(ctx): Promise<Observation> {
       const cd = cloudOf(ctx.deps);
       const t = fileExists(dst);
@@ -225,15 +230,16 @@ function copyStep(d: Data, u: CopyUnit, c: CloudDeps | undefined): Step {
       const cmds = streamCommands(d, u, stageUnit);
       await ctx.save({ stage: stageUnit, target: dst });
       await ctx.audit('ssh-command', { host: d.from, to: d.to, command: cmds.from.display, into: cmds.to.display });
-      const piped = await cd.shell.pipe({ host: d.from, cmd: cmds.from }, { host: d.to, cmd: cmds.to }, { sudo: cd.sudo, timeoutMs: this.timeoutMs! - 60_000 });
+      const piped = await cd.shell.pipe({ host: d.from, cmd: cmds.from }, { host: d.to, cmd: cmds.to }, { sudo: cd.sudo, timeoutMs: timeoutMs - 60_000 });
       const fromSums = await sha256s(cd, d.from, src, d.fromBase);
       const staged = await compare(cd, d, u, fromSums, stageUnit);
       if (!staged.same)
         throw new ChatOpsError('STEP_FAILED', `the copy of ${u.rel} on ${d.to} does not match ${d.from}: ${staged.detail}; nothing was put in place`, {
           details: { unit: u.rel },
         });
-      await ctx.audit('ssh-command', { host: d.to, command: moveFile(posix.join(stageUnit, posix.basename(u.rel)), dst).display });
-      const mv = await cd.shell.run(d.to, moveFile(posix.join(stageUnit, posix.basename(u.rel)), dst), { okExitCodes: [0, 17], sudo: cd.sudo });
+      const move = moveFile(posix.join(stageUnit, u.rel), dst);
+      await ctx.audit('ssh-command', { host: d.to, command: move.display });
+      const mv = await cd.shell.run(d.to, move, { okExitCodes: [0, 17], sudo: cd.sudo });
       if (mv.exitCode === 17) {
         ctx.milestone(`${dst} appeared on ${d.to} during the copy: left alone, the copy stays in ${stageUnit} until the clean-up`);
         return { rel: u.rel, result: 'conflict', detail: 'appeared during the copy' };
