@@ -38,7 +38,7 @@ const runbook = <A>(r: Runbook<A, ActionDeps> & { spec: CommandSpec }): Registra
   runbook: r as unknown as Runbook<never, ActionDeps>,
 });
 const query = <A, R>(q: Query<A, R, ActionDeps>): Registration => ({ kind: 'query', spec: q.spec, query: q as unknown as Query<never, unknown, ActionDeps> });
-const planned = (spec: CommandSpec): Registration => ({ kind: 'planned', spec });
+// A spec without its code yet is registered as `{ kind: 'planned', spec }` (the bot answers "not available").
 
 export const REGISTRY: readonly Registration[] = [
   runbook(drainRunbook),
