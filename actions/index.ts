@@ -14,7 +14,7 @@ import { detachRunbook } from './ip/detach.js';
 import { portCreateRunbook } from './ip/port-create.js';
 import { recoverRunbook } from './ip/recover.js';
 import { checkRunbook } from './node/check.js';
-import { copyInstancesSpec } from './node/copy-instances.js';
+import { copyInstancesRunbook } from './node/copy-instances.js';
 import { drainRunbook } from './node/drain.js';
 import { evacuateRunbook } from './node/evacuate.js';
 import { nodeListQuery } from './node/list.js';
@@ -38,14 +38,14 @@ const runbook = <A>(r: Runbook<A, ActionDeps> & { spec: CommandSpec }): Registra
   runbook: r as unknown as Runbook<never, ActionDeps>,
 });
 const query = <A, R>(q: Query<A, R, ActionDeps>): Registration => ({ kind: 'query', spec: q.spec, query: q as unknown as Query<never, unknown, ActionDeps> });
-const planned = (spec: CommandSpec): Registration => ({ kind: 'planned', spec });
+// A spec without its code yet is registered as `{ kind: 'planned', spec }` (the bot answers "not available").
 
 export const REGISTRY: readonly Registration[] = [
   runbook(drainRunbook),
   runbook(undrainRunbook),
   runbook(checkRunbook),
   runbook(evacuateRunbook),
-  planned(copyInstancesSpec),
+  runbook(copyInstancesRunbook),
   query(nodeStatusQuery),
   query(nodeListQuery),
   runbook(inspectRunbook),

@@ -47,7 +47,20 @@ export interface RemoteShell {
   run(host: HostName, cmd: RemoteCommand, opts?: RunOptions): Promise<RemoteResult>;
   /** The command an operator would type for the same thing: `ssh c01 sudo systemctl stop nova-compute`. */
   equivalent(host: HostName, cmd: RemoteCommand, opts?: Pick<RunOptions, 'sudo'>): string;
+  /**
+   * Streams the stdout of `from.cmd` on one node into the stdin of `to.cmd` on another, through this
+   * process (no SSH trust between the nodes): /node copy-instances. Resolves when both ended with an
+   * allowed status; the bytes are never held in memory beyond the stream's buffers.
+   */
+  pipe?(from: { host: HostName; cmd: RemoteCommand }, to: { host: HostName; cmd: RemoteCommand }, opts?: RunOptions): Promise<PipeResult>;
   close(): Promise<void>;
+}
+
+/** What a finished pipe returns: the bytes that went through, and each end's result (stdout of the reader, stderr of both). */
+export interface PipeResult {
+  bytes: number;
+  from: RemoteResult;
+  to: RemoteResult;
 }
 
 /** Settings; every one has the OpenSSH-like default. */
@@ -146,6 +159,88 @@ export class SshRemoteShell implements RemoteShell {
       } finally {
         this.release(link);
       }
+    }
+  }
+
+  async pipe(from: { host: HostName; cmd: RemoteCommand }, to: { host: HostName; cmd: RemoteCommand }, opts: RunOptions = {}): Promise<PipeResult> {
+    if (this.closed) throw new SshError(from.host, 'the SSH adapter is closed');
+    const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs ?? 60_000;
+    const sudo = opts.sudo ?? this.o.sudo ?? false;
+    const remoteTimeoutSec = (this.o.remoteTimeout ?? true) ? Math.ceil(timeoutMs / 1000) + 1 : undefined;
+    const limits = { timeoutMs, okExitCodes: opts.okExitCodes ?? [0], maxOutputBytes: this.o.maxOutputBytes ?? 1024 * 1024 };
+    const [src, dst] = [this.resolve(from.host), this.resolve(to.host)];
+    const srcLink = await this.link(src, 0);
+    const dstLink = await this.link(dst, 0);
+    await this.acquire(srcLink);
+    await this.acquire(dstLink).catch((e: Error) => {
+      this.release(srcLink);
+      throw e;
+    });
+    try {
+      // The reader first: its stdin is open and waiting when the writer's first bytes arrive.
+      let bytes = 0;
+      let feed: ((chunk: Buffer) => boolean) | undefined;
+      let endFeed: (() => void) | undefined;
+      let pauseWriter: (() => void) | undefined;
+      let resumeWriter: (() => void) | undefined;
+      let readerReady!: () => void;
+      const ready = new Promise<void>((r) => (readerReady = r));
+      const reading = runOnChannel(
+        dstLink.client,
+        dstLink.running,
+        { host: to.host, line: remoteLine(to.cmd, { sudo, remoteTimeoutSec }), display: `${sudo ? 'sudo ' : ''}${to.cmd.display}` },
+        limits,
+        (ch) => {
+          feed = (b) => ch.write(b);
+          endFeed = () => ch.end();
+          ch.on('drain', () => resumeWriter?.());
+          readerReady();
+        },
+      );
+      let readerDone = false;
+      const readerFailed = reading.then(
+        () => {
+          readerDone = true;
+          return undefined;
+        },
+        (e: Error) => {
+          readerDone = true;
+          return e;
+        },
+      );
+      const first = await Promise.race([ready.then(() => undefined), readerFailed]);
+      if (first) throw first;
+      const writing = runOnChannel(
+        srcLink.client,
+        srcLink.running,
+        { host: from.host, line: remoteLine(from.cmd, { sudo, remoteTimeoutSec }), display: `${sudo ? 'sudo ' : ''}${from.cmd.display}` },
+        limits,
+        (ch) => {
+          pauseWriter = () => ch.pause();
+          resumeWriter = () => ch.resume();
+          // a reader that failed stops the writer too; one that ended early lets it run out (discarded)
+          void readerFailed.then((e) => {
+            if (!e) return void ch.resume();
+            try {
+              ch.signal('KILL');
+              ch.close();
+            } catch {
+              /* already gone */
+            }
+          });
+        },
+        (b) => {
+          bytes += b.length;
+          if (readerDone) return;
+          if (feed && !feed(b)) pauseWriter?.();
+        },
+      );
+      const wrote = await writing.finally(() => endFeed?.());
+      const read = await reading;
+      return { bytes, from: wrote, to: read };
+    } finally {
+      this.release(dstLink);
+      this.release(srcLink);
     }
   }
 

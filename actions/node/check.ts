@@ -63,6 +63,8 @@ async function waitActive(c: CloudDeps, id: string, timeoutMs: number, signal: A
     const s = await c.cloud.getServer(id);
     if (!s) return true;
     if (s.status === 'ACTIVE' && s.taskState === null) return true;
+    // a reboot Nova gave up on (a guest the hypervisor lost) will not come back by waiting: go on
+    if (s.status === 'ERROR' && s.taskState === null && k > 0) return false;
     await sleep(pollDelay(k, 2000), signal);
   }
   return false;
@@ -141,18 +143,20 @@ function steps(host: string, instances: Listed[], reboot: boolean, c: CloudDeps 
         const cd = cloudOf(ctx.deps);
         const s = await cd.cloud.getServer(i.id);
         if (!s) return { result: 'gone' };
-        if (s.taskState === null) {
+        // Nova refuses a soft reboot of an instance in ERROR: it goes straight to the hard one
+        if (s.taskState === null && s.status !== 'ERROR') {
           await ctx.audit('api-call', { op: 'reboot-soft', server: i.id });
           // a soft reboot of a SHUTOFF instance is refused by Nova: start it instead
           if (s.status === 'SHUTOFF') await cd.cloud.startServer(i.id);
           else await cd.cloud.rebootServer(i.id, 'SOFT');
         }
-        if (await waitActive(cd, i.id, SOFT_REBOOT_TIMEOUT_MS, ctx.signal)) return { result: 'soft' };
+        if (s.status !== 'ERROR' && (await waitActive(cd, i.id, SOFT_REBOOT_TIMEOUT_MS, ctx.signal))) return { result: 'soft' };
+        const after = await cd.cloud.getServer(i.id);
         const tail = await cd.shell
           .run(host, cd.commands(host).logTail(20), { sudo: cd.sudo })
           .catch((e: Error) => ({ stdout: `(cannot read the log: ${e.message})` }));
         ctx.milestone(
-          `${i.name} did not come back from a soft reboot within ${SOFT_REBOOT_TIMEOUT_MS / 1000} s; the end of nova-compute's log on ${host}:\n\`\`\`${tail.stdout.slice(-1500)}\`\`\`\nHard reboot (recreates its libvirt XML).`,
+          `${i.name} did not come back from a soft reboot (${after?.status === 'ERROR' ? 'Nova put it in ERROR' : `not ACTIVE within ${SOFT_REBOOT_TIMEOUT_MS / 1000} s`}); the end of nova-compute's log on ${host}:\n\`\`\`${tail.stdout.slice(-1500)}\`\`\`\nHard reboot (recreates its libvirt XML).`,
         );
         await ctx.audit('api-call', { op: 'reboot-hard', server: i.id });
         await cd.cloud.rebootServer(i.id, 'HARD');

@@ -136,8 +136,15 @@ async function sqlState(c: CloudDeps, d: EvacuatePlanData): Promise<Observation>
   const locs = await c.db.instanceLocations(d.instances.map((i) => i.id));
   const onTo = locs.filter((l) => l.host === d.to && l.node === d.sql?.toNode && l.bindings.every((b) => b.host === d.to));
   const onFrom = locs.filter((l) => l.host === d.from && l.bindings.every((b) => b.host === d.from));
+  // Found done (a restarted bot, or a new attempt after a kill): the commit time is not known, but no
+  // later step of this operation has run yet, so "now" is a safe bound for the reboot and re-attach
+  // checks (a reboot or attachment after it is this operation's). Without it they compared with NaN.
   if (onTo.length === locs.length)
-    return { state: 'done', detail: `nova and neutron place all ${locs.length} instance(s) on ${d.to}`, output: { rows: locs.length } };
+    return {
+      state: 'done',
+      detail: `nova and neutron place all ${locs.length} instance(s) on ${d.to}`,
+      output: { at: new Date(c.clock.now()).toISOString(), rows: locs.length },
+    };
   if (onFrom.length === locs.length) return { state: 'not-done', detail: `nova and neutron place all ${locs.length} instance(s) on ${d.from}` };
   const odd = locs.filter((l) => !onTo.includes(l) && !onFrom.includes(l));
   return {

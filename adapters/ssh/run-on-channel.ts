@@ -28,6 +28,10 @@ export function runOnChannel(
   running: Set<(e: Error) => void>,
   what: { host: string; line: string; display: string },
   limits: { timeoutMs: number; okExitCodes: readonly number[]; maxOutputBytes: number },
+  /** Called once the channel is open (a pipe writes the reader's stdin through it). */
+  onOpenChannel?: (ch: ClientChannel) => void,
+  /** Takes stdout instead of collecting it (a pipe's writer end). */
+  onStdout?: (b: Buffer) => void,
 ): Promise<RemoteResult> {
   const { host, line, display } = what;
   const { timeoutMs, okExitCodes: ok, maxOutputBytes: max } = limits;
@@ -101,7 +105,8 @@ export function runOnChannel(
         return void ch.close();
       }
       channel = ch;
-      ch.on('data', (b: Buffer) => out.push(b));
+      ch.on('data', onStdout ?? ((b: Buffer) => out.push(b)));
+      onOpenChannel?.(ch);
       ch.stderr.on('data', (b: Buffer) => err.push(b));
       ch.on('exit', (code: number | null, sig?: string) => {
         exitCode = typeof code === 'number' ? code : null;

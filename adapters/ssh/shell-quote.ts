@@ -26,7 +26,7 @@ export interface TemplateArg {
   readonly kind: ArgKind;
   readonly value: string;
 }
-export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain' | 'ip';
+export type ArgKind = 'unit' | 'container' | 'path' | 'host' | 'int' | 'pattern' | 'choice' | 'guestPath' | 'domain' | 'ip' | 'fileName';
 
 /** The whitelist of argument schemas. None admits a quote, control character or a leading '-'. */
 export const argSchemas = {
@@ -51,6 +51,8 @@ export const argSchemas = {
   domain: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected a libvirt domain name such as instance-0000002a'),
   /** An IPv4 or IPv6 address in canonical form (digits, hex, '.' and ':' only). */
   ip: ipAddress,
+  /** One name inside a directory (no '/', not '.' or '..', no leading '-'): `_base`, an instance's uuid, `disk.info`. */
+  fileName: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._+@=:,-]{0,254}$/, 'expected a plain file name such as _base or disk.info'),
 } as const;
 
 function makeArg(kind: ArgKind, schema: z.ZodType<string | number>, v: unknown): TemplateArg {
@@ -72,6 +74,7 @@ export const arg = {
   guestPath: (v: string) => makeArg('guestPath', argSchemas.guestPath, v),
   domain: (v: string) => makeArg('domain', argSchemas.domain, v),
   ip: (v: string) => makeArg('ip', argSchemas.ip, v),
+  fileName: (v: string) => makeArg('fileName', argSchemas.fileName, v),
   /** One of a fixed set of words (e.g. start|stop|status). */
   choice: <T extends string>(v: T, allowed: readonly T[]) => {
     if (!allowed.includes(v)) throw new InputError([{ path: 'choice', message: `expected one of ${allowed.join(', ')}` }], 'template argument');

@@ -45,6 +45,7 @@ describe('the registry of actions/ (one registration per command)', () => {
       'node.undrain',
       'node.check',
       'node.evacuate',
+      'node.copy-instances',
       'instance.inspect',
       'volume.reattach',
       'ip.port-create',

@@ -92,3 +92,12 @@ describe('shell quoting and templates', () => {
     expect(remoteLine(pipe, { sudo: true, remoteTimeoutSec: undefined })).toBe(`sudo -n -- sh -c ${shellQuote(pipe.text)}`);
   });
 });
+
+describe('arg.fileName (copy-instances: one name inside a directory)', () => {
+  it("takes Nova's names and refuses anything that could leave the directory or be an option", () => {
+    for (const ok of ['_base', 'disk.info', '3f8b1c2e-1b7a-4a43-9c7e-0d1f2a3b4c5d', 'instance-0000002a', 'ephemeral_20_40d1d2c', 'lt-copy-abc123-img'])
+      expect(arg.fileName(ok).value).toBe(ok);
+    for (const bad of ['', '.', '..', '.hidden', '-rf', 'a/b', '../etc', 'a b', "a'b", 'x'.repeat(256)])
+      expect(() => arg.fileName(bad), bad).toThrow(InputError);
+  });
+});
