@@ -150,11 +150,7 @@ export function decide(input: DecideInput): Decision[] {
     }
     // down
     if (inc?.state === 'open') continue; // its card is out: nothing until it comes back
-    const why = s.forcedDown
-      ? `${s.host} is forced down (an operator or an evacuation declared it dead)`
-      : s.state === 'up'
-        ? undefined
-        : input.maintenance.get(s.host);
+    const why = s.forcedDown ? `${s.host} is forced down (an operator or an evacuation declared it dead)` : input.maintenance.get(s.host);
     if (why) {
       out.push({ kind: 'skip', host: s.host, why });
       continue;
