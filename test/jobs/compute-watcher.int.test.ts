@@ -228,4 +228,38 @@ describe('two watcher replicas on one MariaDB store', () => {
     services.c02 = { ...services.c02!, reason: 'someone else' };
     expect((await w.tick()).opened).toHaveLength(1);
   });
+
+  it('gives a refused post back, and takes over the post of a replica that stopped after its claim (saying so on the card)', async () => {
+    const s = await open();
+    const w = watcher(s, 'replica-d');
+    // the hosts of the test before come back first (their pending incidents are cleared)
+    services.c02 = { ...services.c02!, state: 'up', status: 'enabled', reason: null };
+    services.c04 = { ...services.c04!, state: 'up' };
+    expect((await w.tick()).cleared).toHaveLength(1);
+    services.c05 = { state: 'down', status: 'enabled', reason: null, updated: '2026-12-03T12:00:00.000000' };
+    const c05Cards = () => standin.workspace.messages('ops').filter((m) => /nova-compute on c05 /.test(m.text));
+    const [opened] = (await w.tick()).opened;
+    clock.advance(GRACE);
+    // Slack answers 500 (the client does not retry here): nothing posted, the claim is given back
+    standin.inject5xx({ method: 'chat.postMessage', count: 1 });
+    const refused = await w.tick();
+    expect(refused.errors.map((e) => e.message).join()).toMatch(/c05/);
+    expect(c05Cards()).toHaveLength(0);
+    expect(await s.getIncident(opened!)).toMatchObject({ state: 'pending', owner: null });
+    // another replica claims it and stops before posting (killed): its lease holds the post back …
+    const row = (await s.getIncident(opened!))!;
+    expect(
+      await s.updateIncident(row.id, { state: 'posting', owner: 'replica-dead', leaseUntil: clock.now() + 30_000 }, { state: 'pending', version: row.version }),
+    ).not.toBeNull();
+    await w.tick();
+    expect(c05Cards()).toHaveLength(0);
+    // … until it ends: then this replica posts it, marked as possibly posted twice
+    clock.advance(30_000);
+    expect((await w.tick()).posted).toEqual([opened]);
+    expect(c05Cards()).toHaveLength(1);
+    expect(JSON.stringify(c05Cards()[0]!.blocks)).toContain('Posted again');
+    await w.tick();
+    expect(c05Cards()).toHaveLength(1);
+    delete services.c05;
+  });
 });
