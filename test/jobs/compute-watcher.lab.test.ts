@@ -159,14 +159,16 @@ describe('the compute watcher on the lab', () => {
     const [op] = await running!.store.listOperations({ runbook: 'node.evacuate', target: 'c01', limit: 1 });
     expect(op).toMatchObject({ state: 'pending_approval', requester: expect.objectContaining({ userName: 'alice' }) });
     expect((await running!.store.listApprovals({ operationId: op!.id }))[0]).toMatchObject({ state: 'pending' });
-    expect(
-      standin.workspace
-        .thread(OPS, card.ts)
-        .map((m) => m.text)
-        .join('\n'),
-    ).toContain(`operation \`${op!.id}\``);
+    // the incident's thread names the operation (posted just after the preview)
+    await standin.workspace.waitFor(
+      () => standin.workspace.thread(OPS, card.ts).some((m) => m.text.includes(`operation \`${op!.id}\``)),
+      30_000,
+      'the incident thread to name the operation',
+    );
     // nothing moved: c01 is not forced down or disabled by the bot, the server is still on c01
     expect(await service('c01')).toMatchObject({ state: 'down', status: 'enabled', forced_down: false });
+    const shown = await rest.call<{ server: Record<string, unknown> }>('GET', `${NOVA_URL}/servers/${server}`);
+    expect(shown.body.server['OS-EXT-SRV-ATTR:host']).toBe('c01');
   }, 180_000);
 
   it('a restart of the bot while c01 stays down posts no second card', async () => {
