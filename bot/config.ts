@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
 import { approvalsConfigSchema } from '../approvals/approvals-config.js';
-import { hostName, resourceName } from '../core/values.js';
+import { duration, hostName, resourceName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
 import { DEFAULT_POLL_SCHEDULE } from '../actions/steps/nova-observer.js';
@@ -174,6 +174,23 @@ const cloudSchema = z
   })
   .strict();
 
+/**
+ * The compute watcher (jobs/compute-watcher.ts, docs/watcher.md): which channel gets the incident
+ * cards, how often the compute services are read (one API call per cloud), how long a service must
+ * stay down before a card, and which clouds (default: the one the commands act on).
+ */
+export const watcherSchema = z
+  .object({
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,30}$/, 'expected a Slack channel ID such as C0123456789 (not its name: names change)'),
+    interval: duration.default(30_000),
+    grace: duration.default(120_000),
+    clouds: z
+      .array(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key of `clouds`'))
+      .min(1)
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     logging: z
@@ -203,6 +220,8 @@ export const configSchema = z
     clouds: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key such as prod or lab'), cloudSchema).default({}),
     defaultCloud: z.string().optional(),
     approvals: approvalsConfigSchema.default({ teams: [], runbooks: {} }),
+    /** Absent: no watcher runs. */
+    watcher: watcherSchema.optional(),
   })
   .strict();
 
@@ -290,6 +309,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file?: string):
     const c = parsed.data;
     if (c.defaultCloud && !(c.defaultCloud in c.clouds))
       problems.push({ path: 'defaultCloud', message: `names no entry of clouds (have: ${Object.keys(c.clouds).join(', ') || 'none'})` });
+    c.watcher?.clouds?.forEach((name, i) => {
+      if (!(name in c.clouds))
+        problems.push({ path: `watcher.clouds.${i}`, message: `names no entry of clouds (have: ${Object.keys(c.clouds).join(', ') || 'none'})` });
+    });
+    if (c.watcher && !c.watcher.clouds && Object.keys(c.clouds).length === 0)
+      problems.push({ path: 'watcher', message: 'the watcher needs a cloud to watch: add a `clouds:` entry (and defaultCloud when there are several)' });
   }
   const e = envParsed.success ? envParsed.data : {};
   const secrets: Secrets = { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN };

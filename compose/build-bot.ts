@@ -21,6 +21,7 @@ import { recordCard } from '../engine/operation-records.js';
 import { MemoryDedupe } from '../bot/delivery-dedupe.js';
 import type { Metrics } from '../bot/metrics.js';
 import { ThreadReporters } from '../bot/thread-reporters.js';
+import type { WatcherFactory, WatcherJob } from './build-watcher.js';
 
 export interface BotParts<D> {
   slack: SlackAppOptions;
@@ -42,6 +43,8 @@ export interface BotParts<D> {
   crash?: CrashPoints;
   /** Clean-ups that run once at start-up before operations are resumed (e.g. /ip recover's probe sweep); a failure is logged. */
   startupSweeps?: readonly { name: string; run(): Promise<unknown> }[];
+  /** The compute watcher (compose/build-watcher.ts), built once the Slack client exists; absent: none runs. */
+  watcher?: WatcherFactory;
 }
 
 export interface Bot<D> {
@@ -49,6 +52,8 @@ export interface Bot<D> {
   engine: Engine<D>;
   /** Runs the expiry sweep now (it also runs every `expirySweepMs`). */
   expireDue(): Promise<void>;
+  /** The compute watcher, when one was configured (tests call its tick()). */
+  watcher?: WatcherJob;
   /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -102,6 +107,14 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
   await slack.start();
   const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
   sweep.unref();
+  // ── The compute watcher's timer (issue 14): the one place that drives jobs/compute-watcher.ts. ──
+  // A plain main-thread interval, first tick right away; when the bree ticker (jobs/bree-ticker.ts)
+  // is merged, this block becomes one job of it. tick() never throws and never overlaps itself.
+  const watcher = p.watcher?.(client);
+  const watchTimer = watcher ? setInterval(() => void watcher.tick(), watcher.intervalMs) : undefined;
+  watchTimer?.unref();
+  if (watcher) void watcher.tick();
+  // ── end of the watcher's timer ──
   /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
   async function expireDue(): Promise<void> {
     try {
@@ -141,8 +154,11 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     slack,
     engine,
     expireDue,
+    ...(watcher ? { watcher } : {}),
     async shutdown(timeoutMs = 25_000) {
       clearInterval(sweep);
+      clearInterval(watchTimer);
+      await watcher?.stop();
       const clean = await engine.shutdown(timeoutMs);
       if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');
       await reporters.flushAll(3000);

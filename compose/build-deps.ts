@@ -21,6 +21,8 @@ import type { Config } from '../bot/config.js';
 
 export interface BuiltDeps {
   deps: NodeDeps;
+  /** The commands' cloud's request budget, for other readers of that cloud (the compute watcher). */
+  budget?: RequestBudget;
   close(): Promise<void>;
 }
 
@@ -53,8 +55,7 @@ export function buildDeps(
   const { name, cloud: c } = chosen;
   const timeout = duration.safeParse(c.migrationTimeout);
   if (!timeout.success) throw new ConfigError([{ path: `clouds.${name}.migrationTimeout`, message: 'expected a duration such as 30m or 1h' }], config.source);
-  const { perSecond, burst, services } = c.requestBudget;
-  const budget = new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
+  const budget = budgetOf(c);
   const opened = openCloud({ cloud: c.cloud, backend: c.backend, env, budget });
   const events = c.notifications
     ? NovaNotifications.background({
@@ -84,6 +85,7 @@ export function buildDeps(
   const fence =
     c.fence && fenceTimeout?.success ? createFence({ command: c.fence.command, hosts: c.fence.hosts, timeoutMs: fenceTimeout.data }, env) : undefined;
   return {
+    budget,
     deps: {
       ...(store ? { history: storeDrainHistory(store), evacuations: storeEvacuationHistory(store) } : {}),
       node: {
@@ -113,6 +115,12 @@ export function buildDeps(
       await opened.close().catch(() => undefined);
     },
   };
+}
+
+/** A cloud's request budget from its `requestBudget` settings. */
+export function budgetOf(c: Pick<CloudConfig, 'requestBudget'>): RequestBudget {
+  const { perSecond, burst, services } = c.requestBudget;
+  return new RequestBudget({ default: { perSecond, burst }, ...(services ? { services } : {}) });
 }
 
 /** The configured AMQP URL with the password from the environment put in (the file never holds it). */

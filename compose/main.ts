@@ -16,6 +16,7 @@ import { openStore } from '../store/open-store.js';
 import { breakGlassConfigured, buildApprovals } from './build-approvals.js';
 import { buildBot } from './build-bot.js';
 import { buildDeps, startupSweeps } from './build-deps.js';
+import { buildWatcher } from './build-watcher.js';
 import { loadConfig, type Config } from '../bot/config.js';
 import { createLogger } from '../bot/logger.js';
 import { createMetrics } from '../bot/metrics.js';
@@ -55,7 +56,15 @@ async function main(): Promise<void> {
   lastLineOfDefence({ logger, metrics });
   const owner = `${hostname()}:${config.store.kind === 'sqlite' ? resolve(config.store.path) : 'mysql'}`;
 
-  const deps = buildDeps(config, clock, store).deps;
+  const built = buildDeps(config, clock, store);
+  const deps = built.deps;
+  const watcher = buildWatcher(config, {
+    clock,
+    store,
+    owner,
+    ...(built.budget ? { budget: built.budget } : {}),
+    log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+  });
   const bot = await buildBot({
     slack: {
       transport: local || config.mode.kind === 'socket' ? 'socket' : 'http',
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
     metrics,
     statusCardIntervalMs: config.slack.statusCardIntervalMs,
     crash: crashPointsFromEnv(process.env),
+    ...(watcher ? { watcher: watcher.factory } : {}),
   });
   // Machine-readable readiness line for supervisors and the end-to-end tests.
   logger.info({ mode: config.mode.kind, port: bot.slack.port }, 'ready');
@@ -95,6 +105,7 @@ async function main(): Promise<void> {
     const hard = setTimeout(() => process.exit(1), 30_000);
     hard.unref();
     await bot.shutdown(25_000).catch((e: unknown) => logger.error({ err: e }, 'shutdown failed'));
+    await watcher?.close();
     await store.close().catch(() => undefined);
     await standin?.stop();
     clearTimeout(hard);

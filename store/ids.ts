@@ -16,3 +16,5 @@ export const newOperationId = (): string => `op-${base32(12)}`;
 export const newApprovalId = (): string => `ap-${base32(12)}`;
 /** `sc-` + 12 base32 characters. */
 export const newScheduleId = (): string => `sc-${base32(12)}`;
+/** `in-` + 12 base32 characters (a watcher incident). */
+export const newIncidentId = (): string => `in-${base32(12)}`;

@@ -4,4 +4,4 @@ export { openStore } from './open-store.js';
 export { storeConfigSchema, type StoreConfig } from './store-config.js';
 export { LeaseLostError, StoreError } from './store-error.js';
 export { LockHeldError } from './lock-held-error.js';
-export { newApprovalId, newOperationId, newScheduleId } from './ids.js';
+export { newApprovalId, newIncidentId, newOperationId, newScheduleId } from './ids.js';

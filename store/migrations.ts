@@ -90,4 +90,30 @@ function v1(d: 'sqlite' | 'mysql'): string[] {
   ].filter((s) => s !== '');
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sqlite: v1('sqlite'), mysql: v1('mysql') }];
+/**
+ * The compute watcher's incidents. `incident_key` (cloud, host, Nova's updated_at when first seen
+ * down) is unique: one row per downtime. `active_key` is `cloud/host` while the incident is active and
+ * NULL afterwards; unique too (NULLs never collide), so two replicas can never both open an incident
+ * for one host, even when they read different updated_at values.
+ */
+function v2(d: 'sqlite' | 'mysql'): string[] {
+  const t = ddl(d);
+  const index = (name: string, cols: string): string => (d === 'sqlite' ? `CREATE INDEX IF NOT EXISTS ${name} ON incidents (${cols})` : '');
+  const inline = (name: string, cols: string): string => (d === 'mysql' ? `, INDEX ${name} (${cols})` : '');
+  return [
+    `CREATE TABLE IF NOT EXISTS incidents (
+      id ${t.id} PRIMARY KEY, cloud ${t.key} NOT NULL, host ${t.key} NOT NULL, svc_binary ${t.key} NOT NULL,
+      down_since ${t.id} NOT NULL, state ${t.id} NOT NULL, first_seen_at ${t.time} NOT NULL,
+      channel_id ${t.id} NOT NULL, card_ts ${t.id} NULL, owner ${t.key} NULL, lease_until ${t.time} NULL,
+      detail ${t.json} NOT NULL, created_at ${t.time} NOT NULL, updated_at ${t.time} NOT NULL,
+      resolved_at ${t.time} NULL, version ${t.int} NOT NULL, active_key ${t.key} NULL,
+      UNIQUE (cloud, host, down_since), UNIQUE (active_key)
+      ${inline('incidents_state', 'state, cloud')}) ${t.table}`,
+    index('incidents_state', 'state, cloud'),
+  ].filter((s) => s !== '');
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sqlite: v1('sqlite'), mysql: v1('mysql') },
+  { version: 2, name: 'watcher incidents', sqlite: v2('sqlite'), mysql: v2('mysql') },
+];

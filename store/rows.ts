@@ -13,6 +13,8 @@ import type {
   ScheduleState,
   StepStatus,
   ApprovalVote,
+  IncidentRecord,
+  IncidentState,
 } from './store.js';
 
 export type Row = Record<string, unknown>;
@@ -119,6 +121,27 @@ export function scheduleOf(r: Row): ScheduleRecord {
     operationId: strOrNull(r.operation_id),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+export function incidentOf(r: Row): IncidentRecord {
+  return {
+    id: String(r.id),
+    cloud: String(r.cloud),
+    host: String(r.host),
+    binary: String(r.svc_binary),
+    downSince: String(r.down_since),
+    state: String(r.state) as IncidentState,
+    firstSeenAt: num(r.first_seen_at),
+    channelId: String(r.channel_id),
+    cardTs: strOrNull(r.card_ts),
+    owner: strOrNull(r.owner),
+    leaseUntil: numOrNull(r.lease_until),
+    detail: fromJson<JsonObject>(r.detail) ?? {},
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    resolvedAt: numOrNull(r.resolved_at),
     version: num(r.version),
   };
 }

@@ -1,16 +1,17 @@
 /**
  * The one Store implementation, over a SqlDriver (SQLite or MySQL). The statements are shared, so the
  * contract suite exercises the same SQL on both backends. This file: locks, audit, schedules,
- * delivery de-duplication; operations, journal and approvals are in sql-store-core.ts.
+ * incidents, delivery de-duplication; operations, journal and approvals are in sql-store-core.ts.
  */
+import { createHash } from 'node:crypto';
 import type { Requester } from '../core/types.js';
-import { newScheduleId } from './ids.js';
-import { auditOf, limitOf, lockOf, requesterParams, scheduleOf, toJson, type Row } from './rows.js';
+import { newIncidentId, newScheduleId } from './ids.js';
+import { auditOf, incidentOf, limitOf, lockOf, requesterParams, scheduleOf, toJson, type Row } from './rows.js';
 import { stateCond, type Cond } from './sql-base.js';
 import type { SqlValue } from './sql-driver.js';
 import { SqlStoreCore } from './sql-store-core.js';
 import { StoreError } from './store-error.js';
-import type * as S from './store.js';
+import * as S from './store.js';
 
 export class SqlStore extends SqlStoreCore implements S.Store {
   // ───────────── locks ─────────────
@@ -151,6 +152,97 @@ export class SqlStore extends SqlStoreCore implements S.Store {
     return this.cas('schedules', id, set, conds, scheduleOf);
   }
 
+  // ───────────── incidents ─────────────
+
+  createIncident(i: S.NewIncident): Promise<S.IncidentRecord | null> {
+    const id = i.id ?? newIncidentId();
+    const now = this.clock.now();
+    const cols = [
+      'id',
+      'cloud',
+      'host',
+      'svc_binary',
+      'down_since',
+      'state',
+      'first_seen_at',
+      'channel_id',
+      'card_ts',
+      'owner',
+      'lease_until',
+      'detail',
+      'created_at',
+      'updated_at',
+      'resolved_at',
+      'version',
+      'active_key',
+    ];
+    const values = [
+      id,
+      i.cloud,
+      i.host,
+      i.binary,
+      i.downSince,
+      'pending',
+      now,
+      i.channelId,
+      null,
+      null,
+      null,
+      toJson(i.detail ?? {}),
+      now,
+      now,
+      null,
+      1,
+      activeKey(i.cloud, i.host),
+    ];
+    return this.retry(`create incident ${i.cloud}/${i.host}`, async () => {
+      try {
+        await this.db.run(`INSERT INTO incidents (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, values);
+      } catch (e) {
+        if (this.db.isDuplicateKey(e)) return null; // this downtime, or an active incident of the host, is recorded already
+        throw e;
+      }
+      return (await this.one(this.db, 'SELECT * FROM incidents WHERE id = ?', [id], incidentOf)) ?? null;
+    });
+  }
+
+  getIncident(id: string): Promise<S.IncidentRecord | undefined> {
+    return this.retry('get incident', () => this.one(this.db, 'SELECT * FROM incidents WHERE id = ?', [id], incidentOf));
+  }
+
+  listIncidents(f: S.IncidentFilter = {}): Promise<S.IncidentRecord[]> {
+    const conds: Cond[] = [...stateCond('state', f.states)];
+    if (f.cloud !== undefined) conds.push(['cloud = ?', [f.cloud]]);
+    if (f.host !== undefined) conds.push(['host = ?', [f.host]]);
+    const where = conds.length ? `WHERE ${conds.map(([c]) => c).join(' AND ')}` : '';
+    const sql = `SELECT * FROM incidents ${where} ORDER BY created_at DESC, id DESC LIMIT ${limitOf(f.limit, 100)}`;
+    return this.retry('list incidents', async () =>
+      (
+        await this.db.all<Row>(
+          sql,
+          conds.flatMap(([, p]) => p),
+        )
+      ).map(incidentOf),
+    );
+  }
+
+  updateIncident(id: string, patch: S.IncidentPatch, expect: S.IncidentExpect): Promise<S.IncidentRecord | null> {
+    const now = this.clock.now();
+    const set: [string, SqlValue][] = [['updated_at', now]];
+    if (patch.state !== undefined) set.push(['state', patch.state]);
+    if (patch.cardTs !== undefined) set.push(['card_ts', patch.cardTs]);
+    if (patch.owner !== undefined) set.push(['owner', patch.owner]);
+    if (patch.leaseUntil !== undefined) set.push(['lease_until', patch.leaseUntil]);
+    if (patch.detail !== undefined) set.push(['detail', toJson(patch.detail)]);
+    if (patch.resolvedAt !== undefined) set.push(['resolved_at', patch.resolvedAt]);
+    // Leaving the active states frees the host for its next incident.
+    if (patch.state !== undefined && !S.ACTIVE_INCIDENT_STATES.includes(patch.state)) set.push(['active_key', null]);
+    const conds: Cond[] = [...stateCond('state', expect.state)];
+    if (expect.version !== undefined) conds.push(['version = ?', [expect.version]]);
+    if (expect.claimableBy !== undefined) conds.push(['(owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?)', [expect.claimableBy, now]]);
+    return this.cas('incidents', id, set, conds, incidentOf);
+  }
+
   // ───────────── delivery de-duplication ─────────────
 
   private inserts = 0;
@@ -185,4 +277,9 @@ export class SqlStore extends SqlStoreCore implements S.Store {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** The value of the unique `active_key` column: one active incident per cloud and host (fixed length). */
+function activeKey(cloud: string, host: string): string {
+  return createHash('sha256').update(`${cloud}\0${host}`).digest('hex');
 }

@@ -1,6 +1,6 @@
 /**
  * The bot's own state behind one interface: operations and their step journal, approval requests,
- * host locks, the audit log, schedules and delivery de-duplication.
+ * host locks, the audit log, schedules, the watcher's incidents and delivery de-duplication.
  *
  * Two implementations share every SQL statement (store/sql-store.ts): SQLite (one file, the default)
  * and MySQL/MariaDB (several bot replicas sharing one database). Every method is one atomic statement
@@ -325,6 +325,81 @@ export interface ScheduleFilter {
   limit?: number;
 }
 
+// ───────────────────────────── incidents (the compute watcher) ─────────────────────────────
+
+/**
+ * Where an incident is: `pending` (seen down, within the grace period, no card yet), `posting` (one
+ * replica claimed it and is posting the card: the intent), `open` (the card is in the channel: the
+ * result), `recovering` (the service is up again; one replica claimed the follow-up), `resolved`
+ * (the follow-up is in the thread), `cleared` (it came back within the grace period: no card at all).
+ */
+export const INCIDENT_STATES = ['pending', 'posting', 'open', 'recovering', 'resolved', 'cleared'] as const;
+export type IncidentState = (typeof INCIDENT_STATES)[number];
+/** At most one incident per cloud and host is in one of these states (a unique key in the store). */
+export const ACTIVE_INCIDENT_STATES: readonly IncidentState[] = ['pending', 'posting', 'open', 'recovering'];
+
+/** One compute service that went down, as the watcher saw it: one card, one follow-up. */
+export interface IncidentRecord {
+  /** `in-` + 12 base32 characters. */
+  id: string;
+  /** The cloud's key in the configuration (`clouds.<name>`). */
+  cloud: string;
+  host: string;
+  binary: string;
+  /** Nova's `updated_at` of the service when it was first seen down (its last report); '' when Nova gave none. */
+  downSince: string;
+  state: IncidentState;
+  /** When this bot first saw it down (the grace period counts from here). */
+  firstSeenAt: number;
+  channelId: string;
+  /** The card's ts once posted (its thread gets the follow-up). */
+  cardTs: string | null;
+  /** The replica that claimed the current posting step; null when none. */
+  owner: string | null;
+  /** The claim ends here; after it another replica takes the step over. */
+  leaseUntil: number | null;
+  /** What the card said (instances, target, the evacuate command…), plain data. */
+  detail: JsonObject;
+  createdAt: number;
+  updatedAt: number;
+  resolvedAt: number | null;
+  version: number;
+}
+
+export interface NewIncident {
+  id?: string;
+  cloud: string;
+  host: string;
+  binary: string;
+  downSince: string;
+  channelId: string;
+  detail?: JsonObject;
+}
+
+export interface IncidentPatch {
+  state?: IncidentState;
+  cardTs?: string | null;
+  owner?: string | null;
+  leaseUntil?: number | null;
+  detail?: JsonObject;
+  resolvedAt?: number | null;
+}
+
+export interface IncidentExpect {
+  version?: number;
+  state?: IncidentState | readonly IncidentState[];
+  /** The claim must be free: no owner, or a lease that has ended (by the store's clock), or this owner's. */
+  claimableBy?: string;
+}
+
+export interface IncidentFilter {
+  cloud?: string;
+  host?: string;
+  states?: readonly IncidentState[];
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
 // ───────────────────────────── the store ─────────────────────────────
 
 export interface Store {
@@ -401,6 +476,17 @@ export interface Store {
     patch: SchedulePatch,
     expect: { version?: number; state?: ScheduleState | readonly ScheduleState[] },
   ): Promise<ScheduleRecord | null>;
+
+  // incidents (the compute watcher)
+  /**
+   * Insert a new incident. Null when one with the same (cloud, host, downSince) exists, or when the
+   * host already has an active one (pending, posting, open, recovering): another replica was first.
+   */
+  createIncident(i: NewIncident): Promise<IncidentRecord | null>;
+  getIncident(id: string): Promise<IncidentRecord | undefined>;
+  listIncidents(filter?: IncidentFilter): Promise<IncidentRecord[]>;
+  /** Compare-and-set (version+1), like updateOperation; null when a condition did not hold. */
+  updateIncident(id: string, patch: IncidentPatch, expect: IncidentExpect): Promise<IncidentRecord | null>;
 
   // delivery de-duplication
   /**

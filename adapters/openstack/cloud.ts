@@ -153,6 +153,17 @@ export interface HostUsage {
   allocations: Allocations;
 }
 
+/**
+ * What a compute host's resource provider can still take (Placement inventories and usages): per
+ * resource class, `capacity` = (total − reserved) × allocation_ratio and `used` = what its consumers hold.
+ */
+export interface HostCapacity {
+  providerId: string;
+  providerName: string;
+  capacity: Record<string, number>;
+  used: Record<string, number>;
+}
+
 export type BlockMigration = boolean | 'auto';
 
 export interface ServerFilter {

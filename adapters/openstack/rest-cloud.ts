@@ -10,6 +10,7 @@ import type {
   Cloud,
   ComputeService,
   Fallback,
+  HostCapacity,
   HostUsage,
   InstanceAction,
   Migration,
@@ -325,6 +326,11 @@ export class RestCloud implements Cloud {
     return next;
   }
 
+  /** Placement's capacity and usage of a host's provider (see readHostCapacity). */
+  getHostCapacity(hostName: string): Promise<HostCapacity | undefined> {
+    return readHostCapacity(this.http, hostName);
+  }
+
   async getHostUsage(hostName: string): Promise<HostUsage | undefined> {
     const rps = await this.http.get('placement', '/resource_providers', { query: { name: hostName }, schema: s.providersBody });
     const rp = rps.resource_providers[0];
@@ -338,6 +344,22 @@ export class RestCloud implements Cloud {
       allocations: Object.fromEntries(Object.entries(allocs.allocations).map(([c, a]) => [c, a.resources])),
     };
   }
+}
+
+/**
+ * REST only (not part of the Cloud interface; the compute watcher reads it through REST whatever the
+ * commands' backend): the capacity Placement still has on a host's resource provider, three calls.
+ */
+export async function readHostCapacity(http: OpenStackHttp, hostName: string): Promise<HostCapacity | undefined> {
+  const rps = await http.get('placement', '/resource_providers', { query: { name: hostName }, schema: s.providersBody });
+  const rp = rps.resource_providers[0];
+  if (!rp) return undefined;
+  const [inv, usages] = await Promise.all([
+    http.get('placement', `/resource_providers/${enc(rp.uuid)}/inventories`, { schema: s.inventoriesBody }),
+    http.get('placement', `/resource_providers/${enc(rp.uuid)}/usages`, { schema: s.usagesBody }),
+  ]);
+  const capacity = Object.fromEntries(Object.entries(inv.inventories).map(([rc, i]) => [rc, Math.floor((i.total - i.reserved) * i.allocation_ratio)]));
+  return { providerId: rp.uuid, providerName: rp.name, capacity, used: usages.usages };
 }
 
 function portBody(spec: PortSpec): Record<string, unknown> {

@@ -273,3 +273,9 @@ export const consumerAllocationsBody = z
   .passthrough();
 export const providersBody = z.object({ resource_providers: z.array(z.object({ uuid: z.string(), name: z.string() }).passthrough()) });
 export const usagesBody = z.object({ usages: resources }).passthrough();
+/** GET /resource_providers/{uuid}/inventories: per resource class its total, reserved and allocation ratio. */
+export const inventoriesBody = z
+  .object({
+    inventories: z.record(z.string(), z.object({ total: z.number(), reserved: z.number().default(0), allocation_ratio: z.number().default(1) }).passthrough()),
+  })
+  .passthrough();

@@ -10,6 +10,7 @@ import { renderInputError } from '../grammar/render-input-error.js';
 import { renderError } from '../render/render-error.js';
 import { approvalButton } from './approval-buttons.js';
 import { checkDialog, submitDialog } from './dialogs.js';
+import { incidentButton } from './incident-buttons.js';
 import { controlOperation, statusCardButton } from './op-control.js';
 import { answerQuery } from './queries.js';
 import { submitRunbook } from './runbook-commands.js';
@@ -45,6 +46,7 @@ export function createDispatcher(d: DispatchDeps): Dispatcher {
       try {
         if (action.actionId.startsWith('approval.')) return await approvalButton(d, action, ctx);
         if (await statusCardButton(d, action, ctx)) return;
+        if (await incidentButton(d, action, ctx)) return;
         return ctx.ephemeral(`This button (${action.actionId}) is not known to this bot.`);
       } catch (e) {
         if (!isChatOpsError(e)) throw e;

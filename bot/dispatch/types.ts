@@ -71,7 +71,7 @@ export interface Dispatcher {
 }
 
 /** What the store may be asked by the dispatcher: reads only (writes go through the engine). */
-export type StoreReads = Pick<Store, 'getApproval' | 'getOperation' | 'listLocks'>;
+export type StoreReads = Pick<Store, 'getApproval' | 'getOperation' | 'listLocks' | 'listOperations' | 'getIncident'>;
 
 /** What every part of the dispatcher gets from the composition root. */
 export interface DispatchDeps {

@@ -81,3 +81,34 @@ describe('per-cloud request budget and notifications', () => {
     expect(amqpUrl('amqp://nova@rabbit:5672/', undefined)).toBe('amqp://nova@rabbit:5672/');
   });
 });
+
+describe('watcher', () => {
+  it('is off unless configured; durations and the channel ID are checked, clouds must exist', () => {
+    expect(loadConfig({}, file('{}')).watcher).toBeUndefined();
+    expect(loadConfig({}, 'chatops.example.yaml').watcher).toEqual({ channel: 'C0123ABCD', interval: 30_000, grace: 120_000 });
+    const lab = 'clouds: { lab: { cloud: lab } }\n';
+    expect(loadConfig({}, file(`${lab}watcher: { channel: C0OPS0001 }\n`)).watcher).toEqual({ channel: 'C0OPS0001', interval: 30_000, grace: 120_000 });
+    expect(loadConfig({}, file(`${lab}watcher: { channel: C0OPS0001, interval: 2s, grace: 1m30s, clouds: [lab] }\n`)).watcher).toEqual({
+      channel: 'C0OPS0001',
+      interval: 2000,
+      grace: 90_000,
+      clouds: ['lab'],
+    });
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({}, file(`${lab}watcher: { channel: "#ops", interval: soon, clouds: [prod] }\n`));
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.message).toMatch(/watcher\.channel: expected a Slack channel ID/);
+    expect(err?.message).toMatch(/watcher\.interval: expected a duration/);
+    err = undefined;
+    try {
+      loadConfig({}, file(`${lab}watcher: { channel: C0OPS0001, clouds: [prod] }\n`));
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.message).toMatch(/watcher\.clouds\.0: names no entry of clouds \(have: lab\)/);
+    expect(() => loadConfig({}, file('watcher: { channel: C0OPS0001 }\n'))).toThrow(/the watcher needs a cloud to watch/);
+  });
+});

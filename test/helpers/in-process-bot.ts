@@ -9,6 +9,7 @@ import type { GroupResolver } from '../../approvals/group-resolver.js';
 import type { Runbook } from '../../engine/runbook.js';
 import { LOCAL_APPROVALS } from '../../compose/build-approvals.js';
 import { buildBot, type Bot } from '../../compose/build-bot.js';
+import type { WatcherFactory } from '../../compose/build-watcher.js';
 import { createMetrics } from '../../bot/metrics.js';
 import { SlackDriver } from '../../slack-standin/driver.js';
 import type { SlackStandin } from '../../slack-standin/slack-standin.js';
@@ -26,6 +27,8 @@ export interface InProcessBotOptions<D> {
   breakGlass?: boolean;
   /** Approvals other than the local-mode ones (e.g. a user-data class with TOTP step-up). */
   approvals?: (groups: GroupResolver) => Approvals;
+  /** A compute watcher, as main.ts builds one from `watcher:` (compose/build-watcher.ts). */
+  watcher?: WatcherFactory;
 }
 
 export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{ bot: Bot<D>; slack: SlackDriver }> {
@@ -45,6 +48,7 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
     store,
     approvals: o.approvals ?? ((groups) => new Approvals({ store, config: LOCAL_APPROVALS, groups })),
     ...(o.breakGlass ? { breakGlass: true } : {}),
+    ...(o.watcher ? { watcher: o.watcher } : {}),
     runbooks: o.runbooks,
     deps: o.deps,
     owner: o.owner,

@@ -15,8 +15,10 @@ function driverOf(b: Backend): SqlDriver {
   return c.kind === 'sqlite' ? new SqliteDriver(c.path, 5000) : new MysqlDriver(mysqlStoreConfigSchema.parse(c));
 }
 
-// A second migration that fails when run twice (no IF NOT EXISTS): proves it is applied once.
-const v2: Migration = { version: 2, name: 'test extra table', sqlite: ['CREATE TABLE t_extra (x INTEGER)'], mysql: ['CREATE TABLE t_extra (x INT)'] };
+// One more migration after the real ones that fails when run twice (no IF NOT EXISTS): proves it is applied once.
+const LATEST = MIGRATIONS.at(-1)!.version;
+const NEXT = LATEST + 1;
+const v2: Migration = { version: NEXT, name: 'test extra table', sqlite: ['CREATE TABLE t_extra (x INTEGER)'], mysql: ['CREATE TABLE t_extra (x INT)'] };
 
 describe.each(backends().map((b) => [b.name, b] as const))('migrations: %s', (_name, backend) => {
   const clock = new ManualClock();
@@ -34,11 +36,11 @@ describe.each(backends().map((b) => [b.name, b] as const))('migrations: %s', (_n
   it('applies each version once, even when several replicas start together', async () => {
     await backend.setup();
     const versions = await Promise.all([driver(), driver(), driver()].map((d) => migrate(d, clock, [...MIGRATIONS, v2])));
-    expect(versions).toEqual([2, 2, 2]);
+    expect(versions).toEqual([NEXT, NEXT, NEXT]);
     const d = driver();
-    expect(await migrate(d, clock, [...MIGRATIONS, v2])).toBe(2);
+    expect(await migrate(d, clock, [...MIGRATIONS, v2])).toBe(NEXT);
     const rows = await d.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => Number(r.version))).toEqual([1, 2]);
+    expect(rows.map((r) => Number(r.version))).toEqual([...MIGRATIONS.map((m) => m.version), NEXT]);
     expect(await d.all('SELECT * FROM t_extra')).toEqual([]);
   });
 
@@ -48,6 +50,6 @@ describe.each(backends().map((b) => [b.name, b] as const))('migrations: %s', (_n
     await migrate(d, clock, [...MIGRATIONS, v2]);
     const err = await migrate(d, clock, MIGRATIONS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).message).toMatch(/schema is version 2 but this bot knows versions up to 1/);
+    expect((err as StoreError).message).toMatch(new RegExp(`schema is version ${NEXT} but this bot knows versions up to ${LATEST}`));
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
+import { MIGRATIONS } from '../../store/migrations.js';
 import { openStore } from '../../store/open-store.js';
 
 const dirs: string[] = [];
@@ -33,6 +34,6 @@ it('creates the directory and a file only its owner can read, in WAL mode, that 
   raw.close();
   const again = await openStore({ kind: 'sqlite', path }, clock);
   expect((await again.getOperation(op.id))?.planHash).toBe('h');
-  expect(await again.schemaVersion()).toBe(1);
+  expect(await again.schemaVersion()).toBe(MIGRATIONS.at(-1)!.version);
   await again.close();
 });

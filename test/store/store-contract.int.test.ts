@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { operationId } from '../../core/values.js';
+import { MIGRATIONS } from '../../store/migrations.js';
 import { LeaseLostError } from '../../store/store-error.js';
 import type { Store } from '../../store/store.js';
 import { alice, backends, bob, type Backend } from './backends.js';
@@ -33,8 +34,8 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
     s.createOperation({ runbook: 'node.drain', target: `c-${uniq()}`, plan, planHash: 'h1', requester: alice, channelId: 'C0000001' });
 
   it('migrates once and reports its schema version', async () => {
-    expect(await a.schemaVersion()).toBe(1);
-    expect(await b.schemaVersion()).toBe(1);
+    expect(await a.schemaVersion()).toBe(MIGRATIONS.at(-1)!.version);
+    expect(await b.schemaVersion()).toBe(MIGRATIONS.at(-1)!.version);
   });
 
   it('creates and reads operations with generated ids, defaults and JSON round-trip', async () => {
@@ -313,6 +314,69 @@ describe.each(backends().map((b) => [b.name, b] as const))('store contract: %s',
       const op = await newOp();
       const entries = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).recordIntent(op.id, 'step', { i })));
       expect(entries.map((e) => e.attempt).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    });
+  });
+
+  describe('incidents (the compute watcher)', () => {
+    const newIncident = (host: string, downSince = '2026-11-25T11:59:00.000000') =>
+      ({ cloud: 'lab', host, binary: 'nova-compute', downSince, channelId: 'C0OPS0001' }) as const;
+
+    it('records one incident per downtime and at most one active per host', async () => {
+      const host = `c-${uniq()}`;
+      const i = (await a.createIncident(newIncident(host)))!;
+      expect(i).toMatchObject({ state: 'pending', host, cloud: 'lab', cardTs: null, owner: null, version: 1, firstSeenAt: clock.now(), detail: {} });
+      expect(i.id).toMatch(/^in-[a-z2-7]{12}$/);
+      expect(await b.getIncident(i.id)).toEqual(i);
+      // the same downtime again, and another down-since while the first is active: refused
+      expect(await b.createIncident(newIncident(host))).toBeNull();
+      expect(await b.createIncident(newIncident(host, '2026-11-25T11:59:30.000000'))).toBeNull();
+      expect((await a.listIncidents({ cloud: 'lab', host })).map((x) => x.id)).toEqual([i.id]);
+      // resolved: the host may have its next incident, but never the same downtime again
+      expect(await a.updateIncident(i.id, { state: 'resolved', resolvedAt: clock.now() }, { state: 'open' })).toBeNull();
+      expect((await a.updateIncident(i.id, { state: 'cleared', resolvedAt: clock.now() }, { state: 'pending', version: 1 }))?.state).toBe('cleared');
+      expect(await b.createIncident(newIncident(host))).toBeNull();
+      const next = await b.createIncident(newIncident(host, '2026-11-25T12:30:00.000000'));
+      expect(next?.state).toBe('pending');
+      expect((await a.listIncidents({ host, states: ['pending'] })).map((x) => x.id)).toEqual([next!.id]);
+    });
+
+    it('lets one replica claim a post, and another take it over only after the lease', async () => {
+      const i = (await a.createIncident(newIncident(`c-${uniq()}`)))!;
+      const claim = (s: Store, owner: string, v: number) =>
+        s.updateIncident(
+          i.id,
+          { state: 'posting', owner, leaseUntil: clock.now() + 60_000 },
+          { state: ['pending', 'posting'], claimableBy: owner, version: v },
+        );
+      const first = await claim(a, 'replica-a', 1);
+      expect(first).toMatchObject({ state: 'posting', owner: 'replica-a', version: 2 });
+      expect(await claim(b, 'replica-b', 2)).toBeNull(); // lease still running
+      clock.advance(60_001);
+      expect(await claim(b, 'replica-b', 2)).toMatchObject({ owner: 'replica-b', version: 3 });
+      expect(await a.updateIncident(i.id, { state: 'open', cardTs: '1.2' }, { version: 2 })).toBeNull(); // the old owner's write loses
+    });
+  });
+
+  describe('two replicas racing on incidents', () => {
+    it('open the same downtime: exactly one row', async () => {
+      const host = `c-${uniq()}`;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? a : b).createIncident({ cloud: 'lab', host, binary: 'nova-compute', downSince: `2026-11-25T11:5${i % 3}:00`, channelId: 'C1' }),
+        ),
+      );
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect(await a.listIncidents({ host })).toHaveLength(1);
+    });
+
+    it('claim the same pending incident: exactly one wins', async () => {
+      const i = (await a.createIncident({ cloud: 'lab', host: `c-${uniq()}`, binary: 'nova-compute', downSince: 'x', channelId: 'C1' }))!;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          (n % 2 ? a : b).updateIncident(i.id, { state: 'posting', owner: `r${n}`, leaseUntil: clock.now() + 1000 }, { state: 'pending', version: 1 }),
+        ),
+      );
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
     });
   });
 });

@@ -318,4 +318,29 @@ describe('REST requests', () => {
     expect(await cloud.getHostUsage('c01')).toEqual({ providerId: 'rp-1', providerName: 'c01', usages: { VCPU: 2 }, allocations: { 's-1': { VCPU: 2 } } });
     expect(wire.requests.at(-1)!.headers['openstack-api-version']).toBe('placement 1.28');
   });
+
+  it("reads a host's capacity from Placement: (total − reserved) × allocation ratio, and its usages", async () => {
+    wire.route('GET', /^\/placement\/resource_providers\?name=c02$/, () => ({ status: 200, body: { resource_providers: [{ uuid: 'rp-2', name: 'c02' }] } }));
+    wire.route('GET', /^\/placement\/resource_providers\?name=gone$/, () => ({ status: 200, body: { resource_providers: [] } }));
+    wire.route('GET', /^\/placement\/resource_providers\/rp-2\/inventories$/, () => ({
+      status: 200,
+      body: {
+        resource_provider_generation: 7,
+        inventories: {
+          VCPU: { total: 8, reserved: 0, allocation_ratio: 4.0, min_unit: 1, max_unit: 8, step_size: 1 },
+          MEMORY_MB: { total: 16384, reserved: 512, allocation_ratio: 1.5, min_unit: 1, max_unit: 16384, step_size: 1 },
+        },
+      },
+    }));
+    wire.route('GET', /^\/placement\/resource_providers\/rp-2\/usages$/, () => ({ status: 200, body: { usages: { VCPU: 3, MEMORY_MB: 2048 } } }));
+    open();
+    expect(await cloud.getHostCapacity('c02')).toEqual({
+      providerId: 'rp-2',
+      providerName: 'c02',
+      capacity: { VCPU: 32, MEMORY_MB: 23808 },
+      used: { VCPU: 3, MEMORY_MB: 2048 },
+    });
+    expect(wire.requests.at(-1)!.headers['openstack-api-version']).toBe('placement 1.28');
+    expect(await cloud.getHostCapacity('gone')).toBeUndefined();
+  });
 });
