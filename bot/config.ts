@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type Problem } from '../core/errors.js';
 import { approvalsConfigSchema } from '../approvals/approvals-config.js';
-import { hostName, resourceName } from '../core/values.js';
+import { duration, hostName, resourceName } from '../core/values.js';
 import { storeConfigSchema } from '../store/store-config.js';
 import { DEFAULT_BUDGET } from '../adapters/openstack/request-budget.js';
 import { DEFAULT_POLL_SCHEDULE } from '../actions/steps/nova-observer.js';
@@ -203,6 +203,19 @@ export const configSchema = z
     clouds: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a cloud key such as prod or lab'), cloudSchema).default({}),
     defaultCloud: z.string().optional(),
     approvals: approvalsConfigSchema.default({ teams: [], runbooks: {} }),
+    /** Scheduled runs (`at=`/`in=`), docs/scheduling.md. Durations such as 90s, 15m, 1h30m; in ms once parsed. */
+    schedules: z
+      .object({
+        /** A run found this late (no bot ran at its time) still starts; later it is missed, never run. */
+        grace: duration.optional(),
+        /** The thread is reminded this long before the start. */
+        reminder: duration.optional(),
+        /** How often the schedule sweep looks (a run starts at most about this late). */
+        tick: duration.refine((ms) => ms >= 1000 && ms <= 60_000, 'expected between 1s and 60s').optional(),
+      })
+      .strict()
+      .transform((c) => ({ graceMs: c.grace ?? 15 * 60_000, reminderMs: c.reminder ?? 15 * 60_000, tickMs: c.tick ?? 5000 }))
+      .default({ graceMs: 15 * 60_000, reminderMs: 15 * 60_000, tickMs: 5000 }),
   })
   .strict();
 

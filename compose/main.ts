@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     statusCardIntervalMs: config.slack.statusCardIntervalMs,
+    schedules: config.schedules,
     crash: crashPointsFromEnv(process.env),
   });
   // Machine-readable readiness line for supervisors and the end-to-end tests.

@@ -26,6 +26,9 @@ export interface InProcessBotOptions<D> {
   breakGlass?: boolean;
   /** Approvals other than the local-mode ones (e.g. a user-data class with TOTP step-up). */
   approvals?: (groups: GroupResolver) => Approvals;
+  /** Scheduled runs: a short tick and grace for tests. */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  leaseMs?: number;
 }
 
 export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{ bot: Bot<D>; slack: SlackDriver }> {
@@ -52,6 +55,8 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
     logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
     metrics: createMetrics(),
     statusCardIntervalMs: 500,
+    ...(o.schedules ? { schedules: o.schedules } : {}),
+    ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
   });
   const slack = new SlackDriver(
     standin,

@@ -26,6 +26,7 @@ describe('command registry', () => {
       'op.resume',
       'op.abort',
       'op.undo',
+      'op.export',
       'schedule.list',
       'schedule.cancel',
     ]);
