@@ -301,7 +301,7 @@ export interface ScheduleRecord {
   state: ScheduleState;
   requester: Requester;
   channelId: string;
-  /** The operation it started, once it ran. */
+  /** Its operation (planned when it was asked for; it starts at runAt). */
   operationId: string | null;
   createdAt: number;
   updatedAt: number;
