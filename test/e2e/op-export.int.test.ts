@@ -65,6 +65,8 @@ it('/op export of a finished drain: a Markdown file in its thread with who asked
   const file = ws.files.get(msg.files![0]!)!;
   expect(file.filename).toBe(`${opId}-post-mortem.md`);
   const md = ws.fileText(file.id)!;
+  expect(ws.problems.filter((p) => p.kind === 'upload_length_mismatch')).toEqual([]);
+  expect(Buffer.byteLength(md)).toBe(file.length);
   expect(md).toContain(`# Post-mortem: node.drain x01 (${opId})`);
   expect(md).toContain('- State: **succeeded**');
   expect(md).toMatch(/- Requested by alice \(U0ALICE01\) at \d{4}-/);
