@@ -61,15 +61,8 @@ export async function reportStart(reads: StoreReads, client: WebClient, start: S
   if (start.kind === 'refused') {
     await client.chat.postMessage({ channel: where.channelId, thread_ts: where.messageTs, text: renderError(start.error).text });
   } else if (start.kind === 'drift') {
-    const lines = start.differences
-      .slice(0, 20)
-      .map((x) => `• ${x}`)
-      .join('\n');
-    await client.chat.postMessage({
-      channel: where.channelId,
-      thread_ts: where.messageTs,
-      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\nA new approval is needed for the new plan (above).`,
-    });
+    // The card first, then the thread: the reply points at the new plan "above", so it must be there
+    // when the reply arrives (a reader, or a test, that sees the reply looks at the card next).
     const op = await reads.getOperation(start.opId);
     if (op) {
       const r = renderPlanPreview({
@@ -90,6 +83,15 @@ export async function reportStart(reads: StoreReads, client: WebClient, start: S
       });
       await client.chat.update({ channel: where.channelId, ts: where.messageTs, text: r.text, blocks: r.blocks });
     }
+    const lines = start.differences
+      .slice(0, 20)
+      .map((x) => `• ${x}`)
+      .join('\n');
+    await client.chat.postMessage({
+      channel: where.channelId,
+      thread_ts: where.messageTs,
+      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\n${start.approval ? 'A new approval is needed for the new plan (above).' : 'Ask again if it is still needed.'}`,
+    });
   }
 }
 

@@ -160,6 +160,32 @@ describe('scheduled runs through the stand-in', () => {
     );
   });
 
+  it('drift at its time: the thread lists the difference, the card shows the new plan with an Approve button; nothing runs', async () => {
+    const { card, opId } = await ask('drain e2e-d reason=maintenance in=10m');
+    await approve(card());
+    await ws().waitFor(() => buttonsOf(card().blocks).length === 0, 10_000, 'the approval');
+    await scratch.addInstance('e2e-d', 'vm-late');
+    clock.advance(11 * MIN);
+    await bot.sweepSchedules();
+    await ws().waitFor(
+      () =>
+        ws()
+          .thread('ops', card().ts)
+          .some((m) => /plan changed/.test(m.text) && m.text.includes('vm-late')),
+      10_000,
+      'the drift report',
+    );
+    const problems = () => JSON.stringify(ws().calls.filter((c) => c.method === 'chat.update' && c.result.ok !== true));
+    await ws().waitFor(() => buttonsOf(card().blocks).some((b) => b.actionId === 'approval.approve'), 10_000, `the new request on the card ${problems()}`);
+    expect(text(card())).toContain('(1 instances)');
+    expect((await store.getOperation(opId))?.state).toBe('pending_approval');
+    expect(await scratch.counts(opId)).toEqual({});
+    // the new approval starts it at once (its time has passed)
+    await approve(card());
+    await ws().waitFor(() => /: succeeded,/.test(card().text), 20_000, 'the run after the new approval');
+    expect(await scratch.counts(opId)).toEqual({ 'write-1': 1, 'write-2': 1, destroy: 1, 'write-3': 1, cleanup: 1 });
+  });
+
   it('found beyond the grace period: the thread says it was missed, nothing ran', async () => {
     const { card, opId } = await ask('drain e2e-c reason=maintenance in=10m');
     await approve(card());
