@@ -122,7 +122,7 @@ it('drift between the approval and its time: the thread shows the difference and
   try {
     await ws.waitFor(() => ws.thread('ops', card().ts).some((m) => /plan changed/.test(m.text)), 180_000, 'the drift report');
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${await story(card(), opId)}`);
+    throw new Error(`${(e as Error).message}\n${await story(card(), opId)}`, { cause: e });
   }
   expect(Date.now()).toBeGreaterThanOrEqual(runAt);
   const drift = ws.thread('ops', card().ts).find((m) => /plan changed/.test(m.text))!;
