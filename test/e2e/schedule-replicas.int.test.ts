@@ -8,6 +8,8 @@
  * - two replicas on one MariaDB store, both sweeping every second: exactly one claims the schedule
  *   and starts the run (one `schedule.claimed`, one `operation.started`, each step journaled and
  *   applied once).
+ * - kill -9 of the replica running a drain: the other one takes it over through the lease (its
+ *   periodic reconciliation, not a restart) and finishes it, each step's effect once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -46,7 +48,12 @@ afterEach(() => {
 afterAll(async () => standin?.stop());
 
 /** A bot child; resolves once it said READY and its Socket Mode connection is up. */
-async function startChild(o: { store: StoreConfig; scratch: string; owner: string }): Promise<ChildProcess & { out: () => string }> {
+async function startChild(o: {
+  store: StoreConfig;
+  scratch: string;
+  owner: string;
+  env?: Record<string, string>;
+}): Promise<ChildProcess & { out: () => string }> {
   const before = standin.sockets.connections;
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     cwd: REPO,
@@ -60,6 +67,7 @@ async function startChild(o: { store: StoreConfig; scratch: string; owner: strin
       SLACK_BOT_TOKEN: standin.botToken,
       SLACK_APP_TOKEN: standin.appToken,
       SLACK_API_URL: standin.apiUrl,
+      ...(o.env ?? {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -168,6 +176,53 @@ describe('scheduled runs across processes', () => {
       const byKind = (k: string) => (entries.find((e) => e.kind === k)?.actor ?? '').replace(/^bot:/, '');
       expect(['replica-a', 'replica-b']).toContain(byKind('schedule.claimed'));
       expect(byKind('operation.started')).toBe(byKind('schedule.claimed'));
+    } finally {
+      await store?.close();
+      await scratch?.close();
+      for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await admin.end();
+    }
+  }, 180_000);
+
+  it('kill -9 of the replica running it: the other takes it over when the lease ends and finishes it, each effect once', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const storeDb = `schedule2_${tag}`;
+    const scratchDb = `schedule2_${tag}_scratch`;
+    const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+    let store: Store | undefined;
+    let scratch: Scratch | undefined;
+    try {
+      for (const db of [storeDb, scratchDb]) await admin.query(`CREATE DATABASE \`${db}\``);
+      const storeConfig: StoreConfig = { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb };
+      // a 3 s lease (reconciliation every second); write-2 takes 8 s, so the run is killed inside it
+      const env = { SCHED_LEASE_MS: '3000', SCHED_SLOW: 'write-2:8000' };
+      const replicas = {
+        'replica-a': await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-a', env }),
+        'replica-b': await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-b', env }),
+      };
+      store = await openStore(storeConfig);
+      scratch = await mysqlScratch(scratchDb);
+      const { card, opId } = await askAndApprove('drain sr-k reason=maintenance in=5s');
+      const running = await waitFor(
+        'write-2 to be in progress',
+        async () => {
+          const j = await store!.listJournal(opId);
+          const op = await store!.getOperation(opId);
+          return j.some((e) => e.stepId === 'write-2' && e.status === null) && op?.owner ? op.owner : undefined;
+        },
+        30_000,
+      );
+      const killed = running as keyof typeof replicas;
+      const survivor = killed === 'replica-a' ? 'replica-b' : 'replica-a';
+      await kill9(replicas[killed]);
+      await ws().waitFor(() => /: succeeded,/.test(card().text), 60_000, `the run to finish on ${survivor}: ${card().text}`);
+      const audit = await store.listAudit({ operationId: opId });
+      const taken = audit.find((e) => e.kind === 'operation.reconciling');
+      expect(taken?.actor).toBe(`bot:${survivor}`);
+      expect(taken?.payload.previousOwner).toBe(killed);
+      expect(audit.filter((e) => e.kind === 'operation.started')).toHaveLength(1);
+      expect(await scratch.counts(opId)).toEqual(ALL_ONCE);
+      expect((await store.getOperation(opId))?.state).toBe('succeeded');
     } finally {
       await store?.close();
       await scratch?.close();
