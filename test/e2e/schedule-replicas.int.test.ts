@@ -64,6 +64,7 @@ async function startChild(o: {
       SCHED_SCRATCH: o.scratch,
       SCHED_OWNER: o.owner,
       SCHED_TICK_MS: '1000',
+      ...(process.env.TEST_LOG ? { TEST_LOG: process.env.TEST_LOG } : {}),
       SLACK_BOT_TOKEN: standin.botToken,
       SLACK_APP_TOKEN: standin.appToken,
       SLACK_API_URL: standin.apiUrl,
@@ -75,7 +76,14 @@ async function startChild(o: {
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  await waitFor(`${o.owner} to be ready (output: ${out.slice(-500)})`, () => out.includes('READY') && standin.sockets.connections > before, 60_000);
+  try {
+    // Ready, and the stand-in counts one connection per live child: the socket of a child killed just
+    // before may close only now, so "more connections than before" would be a race.
+    const live = () => children.filter((c) => c.exitCode === null && c.signalCode === null).length;
+    await waitFor(`${o.owner} to be ready`, () => out.includes('READY') && standin.sockets.connections === live(), 90_000);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; sockets ${standin.sockets.connections} (before ${before}); its output: ${out.slice(-1500)}`, { cause: e });
+  }
   return Object.assign(child, { out: () => out });
 }
 
