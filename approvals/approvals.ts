@@ -296,7 +296,8 @@ export class Approvals {
 
   /**
    * Whether `actor` may approve this request under its policy (the requester never may). Read-only:
-   * used where an approver's say counts beyond a vote, e.g. aborting an operation.
+   * used where an approver's say counts beyond a vote, e.g. aborting an operation or cancelling a
+   * scheduled run.
    */
   async mayApprove(approvalId: string, actor: Requester): Promise<boolean> {
     try {

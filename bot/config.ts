@@ -222,6 +222,19 @@ export const configSchema = z
     approvals: approvalsConfigSchema.default({ teams: [], runbooks: {} }),
     /** Absent: no watcher runs. */
     watcher: watcherSchema.optional(),
+    /** Scheduled runs (`at=`/`in=`), docs/scheduling.md. Durations such as 90s, 15m, 1h30m; in ms once parsed. */
+    schedules: z
+      .object({
+        /** A run found this late (no bot ran at its time) still starts; later it is missed, never run. */
+        grace: duration.optional(),
+        /** The thread is reminded this long before the start. */
+        reminder: duration.optional(),
+        /** How often the schedule sweep looks (a run starts at most about this late). */
+        tick: duration.refine((ms) => ms >= 1000 && ms <= 60_000, 'expected between 1s and 60s').optional(),
+      })
+      .strict()
+      .transform((c) => ({ graceMs: c.grace ?? 15 * 60_000, reminderMs: c.reminder ?? 15 * 60_000, tickMs: c.tick ?? 5000 }))
+      .default({ graceMs: 15 * 60_000, reminderMs: 15 * 60_000, tickMs: 5000 }),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 /**
  * Assembles the running bot from its parts: the Slack app (Bolt, deferred initialisation, so its
  * client exists first), the thread reporters and approvals that use that client, the engine, the
- * dispatcher, the expiry sweep and start-up reconciliation. main.ts builds the parts from
+ * dispatcher, the periodic jobs (jobs/bree-ticker.ts) and start-up reconciliation. main.ts builds the parts from
  * configuration; tests build them from local services and call this same function, so the bot under
  * test is the bot that ships.
  */
@@ -22,6 +22,9 @@ import { MemoryDedupe } from '../bot/delivery-dedupe.js';
 import type { Metrics } from '../bot/metrics.js';
 import { ThreadReporters } from '../bot/thread-reporters.js';
 import type { WatcherFactory, WatcherJob } from './build-watcher.js';
+import { scheduleNotifier } from '../bot/schedule-notifier.js';
+import { BreeTicker, type PeriodicJob } from '../jobs/bree-ticker.js';
+import { ScheduleSweep } from '../jobs/schedule-sweep.js';
 
 export interface BotParts<D> {
   slack: SlackAppOptions;
@@ -41,6 +44,14 @@ export interface BotParts<D> {
   metrics: Metrics;
   statusCardIntervalMs: number;
   crash?: CrashPoints;
+  /** Scheduled runs: grace period, reminder lead time, how often the sweep looks (config `schedules`). */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  /** Lease on a running operation (default 60 s); another replica takes it over once it ends. */
+  leaseMs?: number;
+  /** How often operations whose owner's lease ended are taken over (default a third of the lease). */
+  reconcileMs?: number;
+  /** More periodic jobs, ticked with the bot's own (one entry each; they run on the main thread). */
+  jobs?: readonly PeriodicJob[];
   /** Clean-ups that run once at start-up before operations are resumed (e.g. /ip recover's probe sweep); a failure is logged. */
   startupSweeps?: readonly { name: string; run(): Promise<unknown> }[];
   /** The compute watcher (compose/build-watcher.ts), built once the Slack client exists; absent: none runs. */
@@ -54,6 +65,8 @@ export interface Bot<D> {
   expireDue(): Promise<void>;
   /** The compute watcher, when one was configured (tests call its tick()). */
   watcher?: WatcherJob;
+  /** Runs the schedule sweep now (it also runs every `schedules.tickMs`). */
+  sweepSchedules(): Promise<void>;
   /** SIGTERM: no new step starts, the current one ends, state is flushed; then Slack disconnects. */
   shutdown(timeoutMs?: number): Promise<void>;
 }
@@ -91,6 +104,8 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     deps: p.deps,
     owner: p.owner,
     ...(p.crash ? { crash: p.crash } : {}),
+    ...(p.leaseMs !== undefined ? { leaseMs: p.leaseMs } : {}),
+    ...(p.schedules?.graceMs !== undefined ? { scheduleGraceMs: p.schedules.graceMs } : {}),
     reporterFor: reporters.reporterFor,
   });
   slack.listen(
@@ -105,16 +120,42 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
     }),
   );
   await slack.start();
-  const sweep = setInterval(() => void expireDue(), p.expirySweepMs ?? 15_000);
-  sweep.unref();
-  // ── The compute watcher's timer (issue 14): the one place that drives jobs/compute-watcher.ts. ──
-  // A plain main-thread interval, first tick right away; when the bree ticker (jobs/bree-ticker.ts)
-  // is merged, this block becomes one job of it. tick() never throws and never overlaps itself.
   const watcher = p.watcher?.(client);
-  const watchTimer = watcher ? setInterval(() => void watcher.tick(), watcher.intervalMs) : undefined;
-  watchTimer?.unref();
-  if (watcher) void watcher.tick();
-  // ── end of the watcher's timer ──
+  const scheduleSweep = new ScheduleSweep({
+    store: p.store,
+    schedules: engine.schedules,
+    notify: scheduleNotifier(p.store, client, p.clock),
+    ...(p.schedules?.reminderMs !== undefined ? { remindBeforeMs: p.schedules.reminderMs } : {}),
+  });
+  const leaseMs = p.leaseMs ?? 60_000;
+  // Operations whose owner's lease ended (a replica that died) are taken over; those left approved
+  // and untouched for a lease are started (a replica died between the click and the start).
+  const reconcile = async (o: { olderThanMs?: number; atStartup?: boolean } = {}): Promise<void> => {
+    await engine.reconcileOnStartup();
+    if (o.atStartup) {
+      // Ends a killed process wrote but never showed: the card says so now.
+      const told = await engine.reportUnreported();
+      if (told.length > 0) p.logger.info({ operations: told }, 'told the end of operations a previous process finished');
+    }
+    for (const r of await engine.startLeftApproved(o.olderThanMs !== undefined ? { olderThanMs: o.olderThanMs } : {})) {
+      if (r.kind === 'started') continue;
+      const op = await p.store.getOperation(r.opId);
+      if (op?.cardTs) await reportStart(p.store, client, r, { channelId: op.channelId, messageTs: op.cardTs });
+    }
+  };
+  // The periodic jobs: bree ticks, each job runs here on the main thread (jobs/bree-ticker.ts says
+  // why). A new job is one entry here (or in `p.jobs`).
+  const ticker = new BreeTicker(
+    [
+      { name: 'schedules', intervalMs: p.schedules?.tickMs ?? 5000, run: async () => void (await scheduleSweep.sweep()) },
+      { name: 'approval-expiry', intervalMs: p.expirySweepMs ?? 15_000, run: expireDue },
+      { name: 'lease-reconciliation', intervalMs: p.reconcileMs ?? Math.max(1000, Math.floor(leaseMs / 3)), run: () => reconcile({ olderThanMs: leaseMs }) },
+      // The compute watcher (docs/watcher.md): tick() never throws and never overlaps itself.
+      ...(watcher ? [{ name: 'compute-watcher', intervalMs: watcher.intervalMs, run: async () => void (await watcher.tick()) }] : []),
+      ...(p.jobs ?? []),
+    ],
+    p.logger,
+  );
   /** Expired requests: the operation is expired too, and its preview says so instead of offering buttons. */
   async function expireDue(): Promise<void> {
     try {
@@ -131,8 +172,10 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
       p.logger.error({ err: e }, 'expiry sweep failed');
     }
   }
-  // Operations a previous process left running are continued or put in front of an operator.
-  // Then those it left approved but not yet started (killed between the click and the start).
+  // At start-up: the start-up sweeps; then schedules (a missed one is reported, a due one claimed:
+  // "re-arming" is this first sweep, since the store is the schedule); then operations a previous
+  // process left running are continued or put in front of an operator, and those it left approved
+  // but not yet started (killed between the click and the start). Then the periodic jobs.
   void (async () => {
     for (const sweep of p.startupSweeps ?? []) {
       await sweep.run().then(
@@ -140,24 +183,19 @@ export async function buildBot<D>(p: BotParts<D>): Promise<Bot<D>> {
         (e: unknown) => p.logger.error({ err: e, sweep: sweep.name }, 'start-up sweep failed'),
       );
     }
-    await engine.reconcileOnStartup();
-    // Ends a killed process wrote but never showed: the card says so now.
-    const told = await engine.reportUnreported();
-    if (told.length > 0) p.logger.info({ operations: told }, 'told the end of operations a previous process finished');
-    for (const r of await engine.startLeftApproved()) {
-      if (r.kind === 'started') continue;
-      const op = await p.store.getOperation(r.opId);
-      if (op?.cardTs) await reportStart(p.store, client, r, { channelId: op.channelId, messageTs: op.cardTs });
-    }
+    await ticker.runNow('schedules');
+    await reconcile({ atStartup: true });
+    await ticker.start();
+    if (watcher) void ticker.runNow('compute-watcher'); // its first look at once, not one interval later
   })().catch((e: unknown) => p.logger.error({ err: e }, 'start-up reconciliation failed'));
   return {
     slack,
     engine,
     expireDue,
     ...(watcher ? { watcher } : {}),
+    sweepSchedules: () => ticker.runNow('schedules'),
     async shutdown(timeoutMs = 25_000) {
-      clearInterval(sweep);
-      clearInterval(watchTimer);
+      await ticker.stop();
       await watcher?.stop();
       const clean = await engine.shutdown(timeoutMs);
       if (!clean) p.logger.warn('a step was still running at shutdown; it will be reconciled at the next start');

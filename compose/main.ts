@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     logger,
     metrics,
     statusCardIntervalMs: config.slack.statusCardIntervalMs,
+    schedules: config.schedules,
     crash: crashPointsFromEnv(process.env),
     ...(watcher ? { watcher: watcher.factory } : {}),
   });

@@ -28,7 +28,10 @@ export interface ApprovalsPort {
   reject(approvalId: string, actor: Requester, reason: string): Promise<ApprovalRecord>;
   /** The requester withdraws the request. */
   cancel(approvalId: string, actor: Requester): Promise<ApprovalRecord>;
-  /** Whether `actor` may approve this request under its policy (read-only; the requester never may). */
+  /**
+   * Whether `actor` may approve this request under its policy (read-only; the requester never may).
+   * An approver may abort an operation or cancel a scheduled run, not only its requester.
+   */
   mayApprove?(approvalId: string, actor: Requester): Promise<boolean>;
   /**
    * Break glass: the requester starts without a second person, with a reason; audited and announced.

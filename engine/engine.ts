@@ -13,6 +13,7 @@ import type { CrashPoints } from './crash-points.js';
 import type { Reporter, RunEnd } from './reporter.js';
 import { finalizePlan, type Runbook } from './runbook.js';
 import { lastRunOf, Runner } from './runner.js';
+import { ScheduledRuns } from './scheduled-runs.js';
 import { isUndoRunbook, UNDO_SUFFIX, undoRunbook } from './undo-runbook.js';
 
 export interface EngineOptions<D> {
@@ -27,6 +28,8 @@ export interface EngineOptions<D> {
   leaseMs?: number;
   stepTimeoutMs?: number;
   crash?: CrashPoints;
+  /** A scheduled run found this late still starts; later it is missed (default 15 min). */
+  scheduleGraceMs?: number;
 }
 
 export type { SubmitResult, StartResult, DecisionResult } from './results.js';
@@ -35,7 +38,11 @@ export type { OperationReport } from './operation-records.js';
 
 export class Engine<D> {
   readonly runner: Runner<D>;
+  /** Runs planned and approved now, started at their time (`at=`/`in=`). */
+  readonly schedules: ScheduledRuns;
   private readonly registry: Map<string, Runbook<never, D>>;
+  /** Operations a start() of this process is between its checks and the runner (reconcile keeps off). */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly o: EngineOptions<D>) {
     this.registry = new Map(o.runbooks.map((r) => [r.name, r]));
@@ -47,10 +54,21 @@ export class Engine<D> {
       ...(o.stepTimeoutMs !== undefined ? { stepTimeoutMs: o.stepTimeoutMs } : {}),
       ...(o.crash ? { crash: o.crash } : {}),
     });
+    this.schedules = new ScheduledRuns({
+      store: o.store,
+      approvals: o.approvals,
+      owner: o.owner,
+      ...(o.scheduleGraceMs !== undefined ? { graceMs: o.scheduleGraceMs } : {}),
+      start: (opId) => this.start(opId),
+      startUnapproved: (op) => this.startUnapproved(op),
+    });
   }
 
-  /** Plan a command (read-only look-ups) and either ask for approval or, when none is needed, run it. */
-  async submit(command: Command, where: { threadTs?: string; cardTs?: string } = {}): Promise<SubmitResult> {
+  /**
+   * Plan a command (read-only look-ups) and either ask for approval or, when none is needed, run it.
+   * With `runAt` (`at=`/`in=`) the plan is shown and approved now and the run starts at its time.
+   */
+  async submit(command: Command, where: { threadTs?: string; cardTs?: string } = {}, when: { runAt?: number } = {}): Promise<SubmitResult> {
     const runbook = this.runbook(command.name);
     const parsed = runbook.input.safeParse(command.args);
     if (!parsed.success) {
@@ -60,7 +78,7 @@ export class Engine<D> {
       );
     }
     const plan = await this.plan(runbook, parsed.data, command.requester);
-    return this.open(runbook, plan, { requester: command.requester, channelId: command.channelId, raw: command.raw, ...where });
+    return this.open(runbook, plan, { requester: command.requester, channelId: command.channelId, raw: command.raw, ...where, ...when });
   }
 
   /**
@@ -78,10 +96,10 @@ export class Engine<D> {
   private async open(
     runbook: Runbook<never, D>,
     plan: Plan,
-    o: { requester: Requester; channelId: string; raw: string; threadTs?: string; cardTs?: string },
+    o: { requester: Requester; channelId: string; raw: string; threadTs?: string; cardTs?: string; runAt?: number },
   ): Promise<SubmitResult> {
     const { store } = this.o;
-    const operation = await store.createOperation({
+    let operation = await store.createOperation({
       runbook: runbook.name,
       target: plan.target,
       plan: plan as unknown as JsonObject,
@@ -98,22 +116,45 @@ export class Engine<D> {
       operationId: operation.id,
       payload: { command: o.raw, planHash: plan.hash, risk: plan.risk },
     });
+    let schedule: ScheduleRecord | undefined;
+    if (o.runAt !== undefined) ({ schedule, op: operation } = await this.schedules.create(operation, o.runAt, o.raw));
     const approval = await this.o.approvals.request({ operation, plan, purpose: 'start', requester: o.requester });
-    if (approval) return { kind: 'needs-approval', operation, plan, approval };
+    if (approval) return { kind: 'needs-approval', operation, plan, approval, ...(schedule ? { schedule } : {}) };
     if (plan.risk !== 'read') {
       // Invariant 4 (reliability.md): no side effect without the approval the policy requires.
       throw new ChatOpsError('INTERNAL', `approvals returned no request for a plan that changes things (${plan.risk})`, { details: { opId: operation.id } });
     }
-    const claimed = await store.claimOperation(operation.id, this.o.owner, this.leaseMs(), ['pending_approval']);
-    const running = claimed && (await store.updateOperation(operation.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
-    if (!running) throw new ChatOpsError('OPERATION_CHANGED', `operation ${operation.id} changed while starting`, { details: { opId: operation.id } });
-    await store.appendAudit({
-      actor: who(o.requester),
-      kind: 'operation.started',
-      operationId: operation.id,
-      payload: { approval: 'not required (read-only)' },
-    });
-    return { kind: 'started', operation: running, plan, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
+    if (schedule) return { kind: 'scheduled', operation, plan, schedule };
+    const started = await this.startUnapproved(operation);
+    if (started.kind !== 'started')
+      throw started.kind === 'refused' ? started.error : new ChatOpsError('INTERNAL', `read-only operation ${operation.id} drifted`);
+    const running = (await store.getOperation(operation.id)) ?? operation;
+    return { kind: 'started', operation: running, plan, done: started.done };
+  }
+
+  /** A read-only plan needs no approval: claim the operation and run it (now, or at its scheduled time). */
+  private async startUnapproved(op: OperationRecord): Promise<StartResult> {
+    this.starting.add(op.id);
+    try {
+      return await this.startUnapprovedChecked(op);
+    } finally {
+      this.starting.delete(op.id);
+    }
+  }
+
+  private async startUnapprovedChecked(op: OperationRecord): Promise<StartResult> {
+    const { store } = this.o;
+    const runbook = this.runbook(op.runbook);
+    const claimed = await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['pending_approval']);
+    const running = claimed && (await store.updateOperation(op.id, { state: 'running' }, { owner: this.o.owner, state: 'pending_approval' }));
+    if (!running)
+      return {
+        kind: 'refused',
+        opId: op.id,
+        error: new ChatOpsError('OPERATION_CHANGED', `operation ${op.id} changed while starting`, { details: { opId: op.id } }),
+      };
+    await store.appendAudit({ actor: who(op.requester), kind: 'operation.started', operationId: op.id, payload: { approval: 'not required (read-only)' } });
+    return { kind: 'started', opId: op.id, done: this.runner.run(running, runbook, this.o.reporterFor(running)) };
   }
 
   /** One approval click. When the request becomes approved, the operation is marked approved and started. */
@@ -122,7 +163,12 @@ export class Engine<D> {
     if (approval.state !== 'approved') return { approval };
     const op = await this.o.store.updateOperation(approval.operationId, { state: 'approved' }, { state: 'pending_approval' });
     if (!op) return { approval }; // someone else moved it on (another click, a cancel); nothing to start here
-    return { approval, start: await this.start(op.id, actor) };
+    const scheduled = approval.purpose === 'start' ? await this.schedules.afterApproval(approval, op) : ({ kind: 'not-scheduled' } as const);
+    if (scheduled.kind === 'hold') return { approval, scheduledFor: scheduled.runAt };
+    if (scheduled.kind === 'claimed-elsewhere') return { approval };
+    const start = await this.start(op.id, actor);
+    if (scheduled.kind === 'start-now') await this.schedules.settle(scheduled.schedule, start);
+    return { approval, start };
   }
 
   /** Whether approving needs a TOTP code first (the dialog); refuses someone who may not approve at all. */
@@ -150,7 +196,8 @@ export class Engine<D> {
   async approvalEnded(approval: ApprovalRecord): Promise<void> {
     if (approval.state !== 'rejected' && approval.state !== 'cancelled' && approval.state !== 'expired') return;
     const next = approval.purpose === 'resume' ? 'in_doubt' : approval.state;
-    await this.o.store.updateOperation(approval.operationId, { state: next }, { state: ['pending_approval', 'approved'] });
+    const op = await this.o.store.updateOperation(approval.operationId, { state: next }, { state: ['pending_approval', 'approved'] });
+    if (op && approval.purpose === 'start') await this.schedules.operationEnded(op);
   }
 
   /**
@@ -159,6 +206,15 @@ export class Engine<D> {
    * the operation and run it. Every refusal says why.
    */
   async start(opId: string, actor?: Requester): Promise<StartResult> {
+    this.starting.add(opId);
+    try {
+      return await this.startChecked(opId, actor);
+    } finally {
+      this.starting.delete(opId);
+    }
+  }
+
+  private async startChecked(opId: string, actor?: Requester): Promise<StartResult> {
     const { store } = this.o;
     const refuse = (error: ChatOpsError): StartResult => ({ kind: 'refused', opId, error });
     if (this.runner.isDraining)
@@ -169,6 +225,9 @@ export class Engine<D> {
       return refuse(
         new ChatOpsError('NOT_APPROVED', `operation ${opId} is ${op.state}, not approved; nothing to start`, { details: { opId, state: op.state } }),
       );
+    // A scheduled run starts only through its schedule (claimed by one replica at its time).
+    if (await this.schedules.isWaiting(op))
+      return refuse(new ChatOpsError('NOT_APPROVED', `operation ${opId} is scheduled; it starts at its time, not before`, { details: { opId } }));
     const runbook = this.runbook(op.runbook);
     const now = store.clock.now();
     const approval = (await store.listApprovals({ operationId: opId, states: ['approved'] })).find((a) => a.consumedAt === null && a.planHash === op.planHash);
@@ -325,7 +384,7 @@ export class Engine<D> {
       if (cleanups.length > 0 && !cleanupFirst(op)) {
         await Promise.allSettled(cleanups.splice(0));
       }
-      if (this.runner.isActive(op.id)) continue;
+      if (this.runner.isActive(op.id) || this.starting.has(op.id)) continue;
       const claimed = await store.claimOperation(op.id, this.o.owner, this.leaseMs(), ['running']);
       if (!claimed) continue; // another replica took it first
       await store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'operation.reconciling', operationId: op.id, payload: { previousOwner: op.owner } });
@@ -356,12 +415,16 @@ export class Engine<D> {
    * approval and the owner/state compare-and-set that lets exactly one replica run it. An approval
    * consumed by the process that died is handed back first, once this replica holds the operation.
    */
-  async startLeftApproved(): Promise<StartResult[]> {
+  async startLeftApproved(o: { olderThanMs?: number } = {}): Promise<StartResult[]> {
     const { store } = this.o;
     const out: StartResult[] = [];
     for (const op of await store.listOperations({ states: ['approved'], limit: 1000 })) {
-      if (this.runner.isActive(op.id)) continue;
+      if (this.runner.isActive(op.id) || this.starting.has(op.id)) continue;
+      // Periodically (lease reconciliation), only what has been left alone for a while: an approval
+      // another replica is starting right now is that replica's to start.
+      if (o.olderThanMs !== undefined && store.clock.now() - op.updatedAt < o.olderThanMs) continue;
       if ((await store.listJournal(op.id)).length > 0) continue; // started somewhere: not this method's case
+      if (await this.schedules.isWaiting(op)) continue; // approved ahead of its time: the schedule starts it
       const consumed = (await store.listApprovals({ operationId: op.id, states: ['approved'] })).find(
         (a) => a.consumedAt !== null && a.planHash === op.planHash,
       );
@@ -431,6 +494,11 @@ export class Engine<D> {
         details: { approvalId },
       });
     }
+    if (await this.schedules.isWaiting(op))
+      throw new NotAuthorizedError(
+        `break glass starts a run now, and \`${op.id}\` is scheduled for later; cancel the schedule and ask again without at=/in= to run it now`,
+        { opId: op.id },
+      );
     const plan = op.plan as unknown as Plan;
     await approvals.breakGlass({ operation: { id: op.id, planHash: op.planHash, channelId: op.channelId }, plan, purpose: 'start', requester: actor, reason });
     const approved = await store.updateOperation(op.id, { state: 'approved' }, { state: 'pending_approval' });
@@ -443,14 +511,12 @@ export class Engine<D> {
     return this.o.store.listSchedules({ ...(filter.states ? { states: filter.states } : {}), limit: filter.limit ?? 50 });
   }
 
-  /** `/schedule cancel`: only a run that has not started; one compare-and-set. */
-  async cancelSchedule(id: string, actor: Requester): Promise<{ kind: 'cancelled' } | { kind: 'unknown' } | { kind: 'not-scheduled'; state: ScheduleState }> {
-    const s = await this.o.store.getSchedule(id);
-    if (!s) return { kind: 'unknown' };
-    if (!(await this.o.store.updateSchedule(id, { state: 'cancelled' }, { version: s.version, state: 'scheduled' })))
-      return { kind: 'not-scheduled', state: s.state };
-    await this.o.store.appendAudit({ actor: who(actor), kind: 'schedule.cancelled', operationId: null, payload: { scheduleId: id } });
-    return { kind: 'cancelled' };
+  /**
+   * `/schedule cancel`: the requester or an approver of its plan, before its time (one
+   * compare-and-set); the waiting operation and its approvals end with it. Audited either way.
+   */
+  cancelSchedule(id: string, actor: Requester): Promise<{ schedule: ScheduleRecord; op: OperationRecord | undefined }> {
+    return this.schedules.cancel(id, actor);
   }
 
   /** `/op show <id>`: read-only. */

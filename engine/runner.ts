@@ -10,6 +10,7 @@
 import { ChatOpsError } from '../core/errors.js';
 import type { Plan } from '../core/types.js';
 import type { JournalEntry, JsonObject, OperationRecord, Store } from '../store/store.js';
+import { LeaseLostError } from '../store/store-error.js';
 import { noCrashPoints, type CrashPoints } from './crash-points.js';
 import type { OperationView, Reporter, RunEnd } from './reporter.js';
 import type { ExecutableStep, JsonValue, Runbook, StepContext } from './runbook.js';
@@ -221,7 +222,17 @@ export class Runner<D> {
           }
           if (decided === 'leave' || (stopping && !step.always)) continue;
         }
-        const ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
+        let ok: boolean;
+        try {
+          ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
+        } catch (err) {
+          if (!(err instanceof LeaseLostError)) throw err;
+          // Another replica holds the operation now (this one stalled past its lease): it goes on
+          // from the journal; this one stops without touching anything more.
+          lostLease = true;
+          end = 'interrupted';
+          break;
+        }
         if (!ok) failed = true;
       }
       end ??= a.ctl.signal.aborted || mode.abort ? 'aborted' : failed ? 'failed' : 'succeeded';
@@ -245,12 +256,14 @@ export class Runner<D> {
     const t0 = store.clock.now();
     this.crash.hit(step.id, 'before-intent');
     await audit('step.start', { stepId: step.id, title: step.title, effect: step.effect, equivalent: step.equivalent });
-    const entry = await store.recordIntent(op.id, step.id, {
-      title: step.title,
-      effect: step.effect,
-      equivalent: step.equivalent,
-      touches: step.touches ?? [],
-    });
+    // Under the lease fence: a replica whose lease ended (another one took the operation over) cannot
+    // start another step; the store refuses the intent in the same statement that checks the lease.
+    const entry = await store.recordIntent(
+      op.id,
+      step.id,
+      { title: step.title, effect: step.effect, equivalent: step.equivalent, touches: step.touches ?? [] },
+      { owner: this.o.owner },
+    );
     this.crash.hit(step.id, 'after-intent');
     reporter.emit({ type: 'step-started', at: t0, stepId: step.id });
     try {
@@ -356,7 +369,11 @@ export class Runner<D> {
     const at = store.clock.now();
     const state = end === 'needs-operator' ? 'in_doubt' : end === 'interrupted' ? 'running' : end;
     const detail = { ...op.detail, lastRun: { startedAt, endedAt: at, end, ...(actor ? { by: actor } : {}) } };
-    await store.updateOperation(op.id, { state, detail }, { owner: this.o.owner });
+    if (!(await store.updateOperation(op.id, { state, detail }, { owner: this.o.owner }))) {
+      // Another replica took the operation over (this one's lease ended): its card is theirs now.
+      await audit('operation.lease_lost', { end });
+      return;
+    }
     // From here until the card shows the end, a kill leaves a finished operation whose thread does not
     // say so: `replayEnd` at the next start-up closes that gap (the kill -9 tests aim here too).
     if (end !== 'interrupted') this.crash.hit(END_POINT, 'after-result');

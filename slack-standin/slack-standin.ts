@@ -7,6 +7,7 @@ import { Faults, type RateLimitFault, type ServerErrorFault } from './faults.js'
 import { ResponseUrls, type ResponseTarget } from './response-urls.js';
 import { SocketHub } from './socket-mode.js';
 import { APP_METHODS, BOT_METHODS, type MethodResult } from './web-api.js';
+import { receiveUpload } from './files.js';
 import { Workspace } from './workspace.js';
 
 /** Options of the stand-in; every one has a default that works for tests and local mode. */
@@ -120,6 +121,14 @@ export class SlackStandin {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
+    if (req.method === 'POST' && url.pathname.startsWith('/upload/')) {
+      // files.getUploadURLExternal's upload URL: the bytes, as they came (raw or multipart).
+      const id = url.pathname.slice('/upload/'.length);
+      const status = receiveUpload(this.workspace, id, req.headers['content-type'] ?? '', await readBytes(req));
+      this.workspace.recordCall({ method: 'upload', args: { file: id }, at: this.workspace.clock.now(), status, result: { ok: status === 200 } });
+      res.writeHead(status, { 'Content-Type': 'text/plain' }).end(status === 200 ? 'OK - uploaded' : 'upload refused');
+      return;
+    }
     const raw = await readBody(req);
     if (req.method === 'POST' && url.pathname.startsWith('/api/')) {
       return this.webApi(url.pathname.slice('/api/'.length), req, raw, res);
@@ -175,8 +184,27 @@ export class SlackStandin {
       res.writeHead(refusal.status, { 'Content-Type': 'text/plain' }).end('upstream error');
       return;
     }
-    send(200, handler({ workspace: this.workspace, openConnection: () => this.sockets.issueUrl(`127.0.0.1:${this.port}`) }, args));
+    send(
+      200,
+      handler(
+        {
+          workspace: this.workspace,
+          openConnection: () => this.sockets.issueUrl(`127.0.0.1:${this.port}`),
+          uploadUrl: (id) => `${this.url}/upload/${id}`,
+        },
+        args,
+      ),
+    );
   }
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -1,3 +1,4 @@
+import { completeUploadExternal, getUploadUrlExternal } from './files.js';
 import { SLACK_LIMITS as L } from '../bot/render/slack-limits.js';
 import { checkBlocks } from './block-check.js';
 import { VIEW_METHODS } from './views.js';
@@ -12,6 +13,8 @@ export interface WebApiContext {
   workspace: Workspace;
   /** Hands out a Socket Mode URL with a fresh ticket (apps.connections.open). */
   openConnection(): string;
+  /** Where the bytes of file `id` are POSTed (files.getUploadURLExternal). */
+  uploadUrl(id: string): string;
 }
 
 type Args = Record<string, unknown>;
@@ -23,6 +26,8 @@ const truthy = (v: unknown): boolean => v === true || v === 'true' || v === '1' 
 
 /** Methods the bot token may call, by name; `apps.connections.open` is the app token's only method. */
 export const BOT_METHODS: Record<string, Method> = {
+  'files.getUploadURLExternal': (ctx, args) => getUploadUrlExternal(ctx.workspace, ctx.uploadUrl, args),
+  'files.completeUploadExternal': (ctx, args) => completeUploadExternal(ctx.workspace, args),
   'auth.test': () => ({
     ok: true,
     url: `https://${TEAM.domain}.slack.com/`,

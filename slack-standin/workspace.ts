@@ -35,6 +35,8 @@ export interface Message {
   blocks?: unknown[];
   attachments?: unknown[];
   metadata?: unknown;
+  /** Ids of files shared with this message (files.completeUploadExternal); see `Workspace.files`. */
+  files?: string[];
   replyBroadcast: boolean;
   edits: { text: string; blocks?: unknown[]; at: number }[];
   deleted: boolean;
@@ -69,9 +71,23 @@ export interface CallRecord {
 
 /** Something a test should look at: an unknown method, a missed ack deadline, blocks without fallback text… */
 export interface Problem {
-  kind: 'unknown_method' | 'ack_timeout' | 'late_ack' | 'missing_text' | 'no_connection' | 'response_url_refused';
+  kind: 'unknown_method' | 'ack_timeout' | 'late_ack' | 'missing_text' | 'no_connection' | 'response_url_refused' | 'upload_length_mismatch';
   detail: string;
   at: number;
+}
+
+/** One uploaded file (files.ts: files.getUploadURLExternal, the upload, files.completeUploadExternal). */
+export interface StoredFile {
+  id: string;
+  filename: string;
+  /** The length announced in files.getUploadURLExternal. */
+  length: number;
+  title?: string;
+  content?: Buffer;
+  /** Set once completed into a channel (absent: completed privately, or not completed). */
+  channel?: string;
+  threadTs?: string;
+  completed: boolean;
 }
 
 /** A modal opened by the bot for `user`; `view` is the JSON as last set, `errors` from a refused submission. */
@@ -110,6 +126,8 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
   readonly calls: CallRecord[] = [];
   readonly problems: Problem[] = [];
   readonly views = new Map<string, View>();
+  /** Uploaded files by id (files.ts). */
+  readonly files = new Map<string, StoredFile>();
   /** trigger_ids handed out with interactions: who, when, and whether a view was opened with it. */
   readonly triggers = new Map<string, { user: string; at: number; used: boolean }>();
   private readonly history = new Map<string, Message[]>();
@@ -198,6 +216,10 @@ export class Workspace extends EventEmitter<WorkspaceEvents> {
     this.emit('message', msg);
     this.emit('change');
     return msg;
+  }
+  /** A file's content as text (undefined until its bytes arrived). */
+  fileText(id: string): string | undefined {
+    return this.files.get(id)?.content?.toString('utf8');
   }
   updateMessage(msg: Message, next: { text: string; blocks?: unknown[]; attachments?: unknown[] }): Message {
     msg.edits.push({ text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), at: this.clock.now() });

@@ -284,7 +284,12 @@ export interface AuditFilter {
 
 // ───────────────────────────── schedules ─────────────────────────────
 
-export const SCHEDULE_STATES = ['scheduled', 'running', 'done', 'failed', 'cancelled'] as const;
+/**
+ * scheduled → running (one replica claimed it: a compare-and-set) → done (its operation started, or
+ * asked again after drift) | failed (it could not start). cancelled: by a person before its time.
+ * missed: its time passed while no bot ran, beyond the grace period; never run late.
+ */
+export const SCHEDULE_STATES = ['scheduled', 'running', 'done', 'failed', 'cancelled', 'missed'] as const;
 export type ScheduleState = (typeof SCHEDULE_STATES)[number];
 
 export interface ScheduleRecord {
@@ -296,7 +301,7 @@ export interface ScheduleRecord {
   state: ScheduleState;
   requester: Requester;
   channelId: string;
-  /** The operation it started, once it ran. */
+  /** Its operation (planned when it was asked for; it starts at runAt). */
   operationId: string | null;
   createdAt: number;
   updatedAt: number;

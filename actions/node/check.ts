@@ -11,7 +11,7 @@ import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.
 import { ChatOpsError, InputError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
-import { command, flag, pos } from '../../engine/spec/spec-builders.js';
+import { command, flag, pos, scheduleOptions } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { HOST } from '../../engine/spec/value-types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
@@ -27,11 +27,14 @@ export const nodeCheckSpec = command({
     'Checks that nova-compute runs and connected to AMQP after the boot, lists the instances hosted there and, with reboot-instances, starts each one (hard reboot for those that do not come up, which recreates their libvirt XML).',
   positionals: [pos('host', HOST, 'The compute node that rebooted.')],
   flags: [flag('reboot-instances', 'Start every instance on the node (hard reboot where a soft one fails).')],
+  options: [...scheduleOptions()],
+  exclusive: [['at', 'in']],
+  schedulable: true,
   kind: 'runbook',
   effect: 'change',
   effectFor: (args) => (args['rebootInstances'] === true ? 'change' : 'read'),
   approval: 'policy',
-  examples: ['check c01', 'check c01 reboot-instances'],
+  examples: ['check c01', 'check c01 reboot-instances', 'check c01 in=30m'],
 });
 
 /** check's args (input-of.ts derives the schema from nodeCheckSpec). */

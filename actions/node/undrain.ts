@@ -22,7 +22,7 @@ import {
   type PlannedInstance,
 } from '../steps/migrate-instances.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
-import { command, flag, pos } from '../../engine/spec/spec-builders.js';
+import { command, flag, pos, scheduleOptions } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { HOST } from '../../engine/spec/value-types.js';
 import { evacuatedState, leftoverGuests, pendingEvacuations } from '../steps/evacuated-guests.js';
@@ -44,10 +44,13 @@ export const undrainSpec = command({
     'Puts the init files back, starts nova-compute, verifies it runs and reached AMQP, enables the compute service and, with migrate-back, moves the instances drained off it back to it.',
   positionals: [pos('host', HOST, 'The compute node to bring back.')],
   flags: [flag('migrate-back', 'Migrate the instances that drain moved off back to this node.')],
+  options: [...scheduleOptions()],
+  exclusive: [['at', 'in']],
+  schedulable: true,
   kind: 'runbook',
   effect: 'change',
   approval: 'policy',
-  examples: ['undrain c01', 'undrain c01 migrate-back'],
+  examples: ['undrain c01', 'undrain c01 migrate-back', 'undrain c01 at=2026-12-01T06:00Z'],
 });
 
 /** undrain's args (input-of.ts derives the schema from undrainSpec). */

@@ -8,7 +8,7 @@
  */
 import { InputError } from '../../core/errors.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
-import { command, opt, pos } from '../../engine/spec/spec-builders.js';
+import { command, opt, pos, scheduleOptions } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { HOST, UUID } from '../../engine/spec/value-types.js';
 import { cloudOf, type NodeDeps } from '../deps.js';
@@ -21,11 +21,13 @@ export const reattachSpec = command({
   summary: 'Re-attach the volumes of the instances on a node (same mount points), after they booted.',
   description: 'Lists the instance/volume pairs on the node and, once each instance has booted, removes and adds its volumes again at the same device.',
   positionals: [pos('host', HOST, 'The compute node.')],
-  options: [opt('instance', UUID, 'Only this instance.', { defaultText: 'every instance on the node' })],
+  options: [opt('instance', UUID, 'Only this instance.', { defaultText: 'every instance on the node' }), ...scheduleOptions()],
+  exclusive: [['at', 'in']],
+  schedulable: true,
   kind: 'runbook',
   effect: 'change',
   approval: 'policy',
-  examples: ['reattach c01', 'reattach c01 instance=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'],
+  examples: ['reattach c01', 'reattach c01 instance=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'reattach c01 at=2026-12-01T06:30Z'],
 });
 
 /** reattach's args (input-of.ts derives the schema from reattachSpec). */

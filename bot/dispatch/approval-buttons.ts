@@ -3,7 +3,7 @@ import { ChatOpsError } from '../../core/errors.js';
 import type { Requester } from '../../core/types.js';
 import { parseApprovalButtonValue } from '../render/render-plan.js';
 import { openReasonDialog, openStepUpDialog } from './dialogs.js';
-import { reportStart } from './plan-preview.js';
+import { reportStart, showScheduledApproval } from './plan-preview.js';
 import type { ActionContext, ButtonAction, DispatchDeps } from './types.js';
 
 const mention = (r: Requester) => `<@${r.userId}>`;
@@ -24,6 +24,7 @@ export async function approvalButton(d: DispatchDeps, action: ButtonAction, ctx:
   }
   if (action.actionId === 'approval.approve') {
     const r = await d.engine.approve(approval.id, ctx.actor);
+    if (r.scheduledFor !== undefined) return showScheduledApproval(d, ctx.client, r.approval, { channelId: action.channelId, messageTs: action.messageTs });
     const text =
       r.approval.state === 'pending'
         ? `${mention(ctx.actor)} approved (${r.approval.approvers.length} of ${r.approval.required}).`

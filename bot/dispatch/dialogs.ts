@@ -8,7 +8,7 @@ import type { Requester } from '../../core/types.js';
 import { reason as reasonSchema } from '../../core/values.js';
 import { escapeMrkdwn } from '../render/block-kit.js';
 import { parseApprovalButtonValue } from '../render/render-plan.js';
-import { reportStart } from './plan-preview.js';
+import { reportStart, showScheduledApproval } from './plan-preview.js';
 import type { ActionContext, ButtonAction, DispatchDeps, ViewSubmission } from './types.js';
 
 export const REJECT_DIALOG = 'approval.reject';
@@ -145,6 +145,7 @@ async function breakGlassWithReason(d: DispatchDeps, view: ViewSubmission, ctx: 
 async function approveWithCode(d: DispatchDeps, view: ViewSubmission, ctx: ActionContext): Promise<void> {
   const { meta, bound } = boundOf(view);
   const r = await d.engine.approve(bound.requestId, ctx.actor, { totp: (view.values.totp ?? '').trim() });
+  if (r.scheduledFor !== undefined) return showScheduledApproval(d, ctx.client, r.approval, { channelId: meta.channel, messageTs: meta.ts });
   const text =
     r.approval.state === 'pending'
       ? `${mention(ctx.actor)} approved with a TOTP code (${r.approval.approvers.length} of ${r.approval.required}).`

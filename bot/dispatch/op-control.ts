@@ -1,5 +1,6 @@
 /** `/op resume|abort`, `/schedule cancel`, and the Abort/Resume buttons of the status card. */
 import type { Command, Plan, Requester } from '../../core/types.js';
+import { escapeMrkdwn } from '../render/block-kit.js';
 import { STATUS_CARD_ACTIONS } from '../render/render-status-card.js';
 import { postPreview } from './plan-preview.js';
 import type { ActionContext, ButtonAction, DispatchDeps, SlashContext } from './types.js';
@@ -23,9 +24,13 @@ export async function controlOperation(d: DispatchDeps, command: Command, ctx: S
       return ctx.ephemeral(approval ? `Resuming ${id} needs approval: the request is in the channel.` : `Resuming ${id}.`);
     }
     case 'schedule.cancel': {
+      // The requester or an approver of its plan, before its time; refusals are ChatOpsErrors that say why.
       const r = await d.engine.cancelSchedule(id, command.requester);
-      if (r.kind === 'unknown') return ctx.ephemeral(`There is no schedule ${id}.`);
-      return ctx.ephemeral(r.kind === 'cancelled' ? `Schedule ${id} cancelled.` : `Schedule ${id} is ${r.state}; only a scheduled run can be cancelled.`);
+      if (r.op?.cardTs) {
+        const text = `:no_entry_sign: Scheduled run \`${id}\` (\`${r.op.id}\`, ${escapeMrkdwn(r.op.runbook)} ${escapeMrkdwn(r.op.target)}) cancelled by ${mention(command.requester)} before its time. Nothing was done.`;
+        await ctx.client.chat.update({ channel: r.op.channelId, ts: r.op.cardTs, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+      }
+      return ctx.ephemeral(`Schedule ${id} cancelled; nothing will run.`);
     }
     default:
       return ctx.ephemeral(`\`${command.name}\` is not available in this version of the bot yet: nothing was done.`);

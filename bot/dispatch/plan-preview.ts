@@ -8,6 +8,7 @@ import type { Plan } from '../../core/types.js';
 import type { StartResult } from '../../engine/engine.js';
 import type { ApprovalRecord, OperationRecord } from '../../store/store.js';
 import { renderError } from '../render/render-error.js';
+import { relativeTime, utcText } from '../render/relative-time.js';
 import { renderPlanPreview } from '../render/render-plan.js';
 import type { DispatchDeps, StoreReads } from './types.js';
 
@@ -26,12 +27,14 @@ export async function postPreview(
   op: OperationRecord,
   plan: Plan,
   approval: ApprovalRecord | null,
+  schedule?: { id: string; runAt: number; now: number },
 ): Promise<string | undefined> {
   const r = renderPlanPreview({
     operationId: op.id,
     plan,
     requester: op.requester,
     commandText: typeof op.detail.raw === 'string' ? op.detail.raw : `${plan.runbook} ${plan.target}`,
+    ...(schedule ? { schedule } : {}),
     ...(approval
       ? {
           approval: {
@@ -58,15 +61,8 @@ export async function reportStart(reads: StoreReads, client: WebClient, start: S
   if (start.kind === 'refused') {
     await client.chat.postMessage({ channel: where.channelId, thread_ts: where.messageTs, text: renderError(start.error).text });
   } else if (start.kind === 'drift') {
-    const lines = start.differences
-      .slice(0, 20)
-      .map((x) => `• ${x}`)
-      .join('\n');
-    await client.chat.postMessage({
-      channel: where.channelId,
-      thread_ts: where.messageTs,
-      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\nA new approval is needed for the new plan (above).`,
-    });
+    // The card first, then the thread: the reply points at the new plan "above", so it must be there
+    // when the reply arrives (a reader, or a test, that sees the reply looks at the card next).
     const op = await reads.getOperation(start.opId);
     if (op) {
       const r = renderPlanPreview({
@@ -87,5 +83,45 @@ export async function reportStart(reads: StoreReads, client: WebClient, start: S
       });
       await client.chat.update({ channel: where.channelId, ts: where.messageTs, text: r.text, blocks: r.blocks });
     }
+    const lines = start.differences
+      .slice(0, 20)
+      .map((x) => `• ${x}`)
+      .join('\n');
+    await client.chat.postMessage({
+      channel: where.channelId,
+      thread_ts: where.messageTs,
+      text: `:warning: The plan changed since it was approved, so that approval no longer counts. What changed:\n${lines}\n${start.approval ? 'A new approval is needed for the new plan (above).' : 'Ask again if it is still needed.'}`,
+    });
   }
+}
+
+/**
+ * A scheduled plan approved ahead of its time: the card loses its buttons and says who approved it
+ * and when it starts; the thread says so too. Nothing starts now (the schedule sweep starts it).
+ */
+export async function showScheduledApproval(
+  d: Pick<DispatchDeps, 'engine' | 'reads' | 'clock'>,
+  client: WebClient,
+  approval: ApprovalRecord,
+  where: { channelId: string; messageTs: string },
+): Promise<void> {
+  const op = await d.reads.getOperation(approval.operationId);
+  const schedule = op && (await d.engine.schedules.of(op));
+  if (!op || !schedule) return;
+  const approvedBy = approval.approvers.map((v) => v.userId);
+  const now = d.clock.now();
+  const r = renderPlanPreview({
+    operationId: op.id,
+    plan: op.plan as unknown as Plan,
+    requester: op.requester,
+    commandText: typeof op.detail.raw === 'string' ? op.detail.raw : op.runbook,
+    schedule: { id: schedule.id, runAt: schedule.runAt, now },
+    approvedBy,
+  });
+  await client.chat.update({ channel: where.channelId, ts: where.messageTs, text: r.text, blocks: r.blocks });
+  await client.chat.postMessage({
+    channel: where.channelId,
+    thread_ts: where.messageTs,
+    text: `:white_check_mark: Approved by ${approvedBy.map((u) => `<@${u}>`).join(', ')}. It starts at ${utcText(schedule.runAt)} (${relativeTime(schedule.runAt, now)}).`,
+  });
 }

@@ -6,6 +6,7 @@ import { QUERIES, type ActionDeps } from '../../actions/index.js';
 import { InputError } from '../../core/errors.js';
 import type { Command } from '../../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type OperationState } from '../../store/store.js';
+import { isUserDataOperation, renderOpExport } from '../render/op-export.js';
 import { QUERY_RENDERERS } from '../render/query-renderers.js';
 import { renderOpList, renderOpShow, renderScheduleList } from '../render/render-op-report.js';
 import type { DispatchDeps, SlashContext } from './types.js';
@@ -26,9 +27,32 @@ export async function answerQuery(d: DispatchDeps, command: Command, ctx: SlashC
       const r = renderOpShow(report);
       return ctx.ephemeral(r.text, r.blocks);
     }
+    case 'op.export': {
+      const id = String(a.opId ?? '');
+      const report = await d.engine.show(id);
+      if (!report) return ctx.ephemeral(`There is no operation ${id}. \`/op list\` lists them.`);
+      const markdown = renderOpExport(report, d.clock.now());
+      const op = report.operation;
+      const thread = op.threadTs ?? op.cardTs;
+      if (isUserDataOperation(report) || !thread) {
+        // User data (or no thread to put it in): only the person who asked sees it.
+        const why = thread ? 'it concerns user data, so only you see it' : 'it has no thread to upload to';
+        const shown = markdown.length > 2800 ? `${markdown.slice(0, 2800)}\n…` : markdown;
+        return ctx.ephemeral(`Post-mortem of \`${id}\` (${why}):\n\`\`\`${shown}\`\`\``);
+      }
+      await ctx.client.files.uploadV2({
+        channel_id: op.channelId,
+        thread_ts: thread,
+        filename: `${op.id}-post-mortem.md`,
+        title: `Post-mortem of ${op.id} (${op.runbook} ${op.target})`,
+        content: markdown,
+        initial_comment: `Post-mortem of \`${op.id}\`, asked by <@${command.requester.userId}>.`,
+      });
+      return ctx.ephemeral(`The post-mortem of \`${id}\` is in its thread.`);
+    }
     case 'schedule.list': {
       const state = typeof a.state === 'string' ? a.state : 'scheduled';
-      const r = renderScheduleList(await d.engine.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }));
+      const r = renderScheduleList(await d.engine.listSchedules({ ...(state === 'all' ? {} : { states: [state as 'scheduled'] }), limit: 50 }), d.clock.now());
       return ctx.ephemeral(r.text, r.blocks);
     }
     default:

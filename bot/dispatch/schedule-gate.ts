@@ -1,7 +1,7 @@
 /**
- * `at=`/`in=` ask for a scheduled run. Until the scheduler exists (jobs/), a command that carries
- * either is refused here, before the acknowledgement, with nothing done: running it now would lie to
- * the person who asked for a window. This is the one place the scheduling work switches them on.
+ * `at=`/`in=` ask for a scheduled run. Scheduled runs exist (engine/scheduled-runs.ts, jobs/), so
+ * this switch is on and nothing is refused here; turning it off refuses them again before the
+ * acknowledgement, with nothing done (running such a command now would lie to whoever asked for a window).
  */
 import { InputError } from '../../core/errors.js';
 import type { Command } from '../../core/types.js';
@@ -9,8 +9,8 @@ import { SCHEDULE_KEYS } from '../../engine/spec/spec-builders.js';
 import { usageOf } from '../../engine/spec/usage.js';
 import { getCommand, type CommandNames } from '../grammar/registry.js';
 
-/** False until scheduled runs exist; then `scheduleRefusal` refuses nothing. */
-export const SCHEDULED_RUNS_AVAILABLE = false;
+/** True: scheduled runs exist, and `scheduleRefusal` refuses nothing. */
+export const SCHEDULED_RUNS_AVAILABLE = true;
 
 /** The refusal of a command asking for a scheduled run, or undefined when it may go on. */
 export function scheduleRefusal(command: Pick<Command, 'name' | 'args'>, names: CommandNames = {}): InputError | undefined {

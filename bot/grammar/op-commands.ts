@@ -63,6 +63,18 @@ export const OP_COMMANDS: readonly CommandSpec[] = [
     examples: ['undo op-abcdefgh2345'],
   }),
   command({
+    family: 'op',
+    words: ['export'],
+    summary: 'Post-mortem of an operation as a Markdown file in its thread.',
+    description:
+      "Read-only: the timeline (requested, approved by whom, each step with its equivalent command, start, end and result, failures with their reasons, SQL pre-images) uploaded to the operation's thread; shown only to you for an operation on user data.",
+    positionals: [pos('op-id', OP_ID, 'The operation.')],
+    kind: 'query',
+    effect: 'read',
+    approval: 'never',
+    examples: ['export op-abcdefgh2345'],
+  }),
+  command({
     family: 'schedule',
     words: ['list'],
     summary: 'List scheduled runs (default: those still to run).',

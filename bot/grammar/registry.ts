@@ -38,7 +38,12 @@ export const SLASH_COMMANDS: readonly SlashCommandSpec[] = [
     description: 'Public IPs: create ports, detach, check, recover lost addresses',
     usageHint: 'port create|detach|check|recover … | help',
   },
-  { family: 'op', command: '/op', description: 'Operations: list, show, resume, abort, undo', usageHint: 'list|show|resume|abort|undo <op-id> | help' },
+  {
+    family: 'op',
+    command: '/op',
+    description: 'Operations: list, show, export, resume, abort, undo',
+    usageHint: 'list|show|export|resume|abort|undo <op-id> | help',
+  },
   { family: 'schedule', command: '/schedule', description: 'Scheduled runs: list, cancel', usageHint: 'list|cancel <schedule-id> | help' },
 ];
 

@@ -8,6 +8,7 @@ import type { OperationRecord, ScheduleRecord } from '../../store/store.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
 import { clip, escapeMrkdwn, packLines } from './block-kit.js';
 import { formatDuration, type SlackMessage } from './render-status-card.js';
+import { relativeTime, utcText } from './relative-time.js';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
@@ -100,7 +101,12 @@ export function renderOpList(ops: OperationRecord[]): SlackMessage {
   return { text: `${ops.length} operations`, blocks: pack('Operations (newest first)', lines.length ? lines : ['(none)'], 10) };
 }
 
-export function renderScheduleList(schedules: ScheduleRecord[]): SlackMessage {
-  const lines = schedules.map((s) => `• \`${s.id}\` ${escapeMrkdwn(s.runbook)} at ${iso(s.runAt)} — *${s.state}* — <@${s.requester.userId}>`);
+/** `/schedule list`: each run's time in UTC and relative to `now` ("in 3 h"), its command, state and operation. */
+export function renderScheduleList(schedules: ScheduleRecord[], now: number): SlackMessage {
+  const lines = schedules.map((s) => {
+    const what = typeof s.args.command === 'string' ? s.args.command : `${s.runbook} ${String(s.args.target ?? '')}`;
+    const op = s.operationId ? ` — \`${s.operationId}\`` : '';
+    return `• \`${s.id}\` ${utcText(s.runAt)} (${relativeTime(s.runAt, now)}) — ${escapeMrkdwn(clip(what, 200))} — *${s.state}* — <@${s.requester.userId}>${op}`;
+  });
   return { text: `${schedules.length} schedules`, blocks: pack('Schedules', lines.length ? lines : ['(nothing scheduled)'], 10) };
 }

@@ -7,6 +7,7 @@ import type { KnownBlock } from '@slack/types';
 import type { Effect, Plan, Requester } from '../../core/types.js';
 import { clip, code, context, escapeMrkdwn, header, packLines, section } from './block-kit.js';
 import { SLACK_LIMITS as L } from './slack-limits.js';
+import { relativeTime, utcText } from './relative-time.js';
 
 export interface PlanPreview {
   operationId: string;
@@ -24,6 +25,10 @@ export interface PlanPreview {
     /** Offer the audited break-glass path (configured group only; announced in the channel). */
     breakGlass?: boolean;
   };
+  /** A scheduled run (`at=`/`in=`): approved now, started at `runAt`. `now` renders "in 3 h". */
+  schedule?: { id: string; runAt: number; now: number };
+  /** Set once a scheduled plan is approved: the card then shows who approved and no buttons. */
+  approvedBy?: readonly string[];
 }
 
 export interface Rendered {
@@ -68,10 +73,20 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
     );
   }
   // Keep room for the header, summary, warnings, approval text and buttons.
-  const room = L.blocksPerMessage - blocks.length - 4;
+  const room = L.blocksPerMessage - blocks.length - 4 - (p.schedule ? 1 : 0);
   blocks.push(...packLines(stepLines(plan), Math.min(room, 12), (n) => `… and ${n} more steps (full plan: \`/op show ${p.operationId}\`)`));
+  if (p.schedule) {
+    const when = `${utcText(p.schedule.runAt)} (${relativeTime(p.schedule.runAt, p.schedule.now)})`;
+    const approved = p.approvedBy?.length ? `:white_check_mark: Approved by ${p.approvedBy.map((u) => `<@${u}>`).join(', ')}. ` : '';
+    blocks.push(
+      section(
+        `:calendar: *Scheduled for ${when}.* ${approved}The plan is made again just before the start; if it changed, it asks again and nothing runs. Cancel with ${code(`/schedule cancel ${p.schedule.id}`)}.`,
+      ),
+    );
+  }
   if (p.approval) {
     const a = p.approval;
+    const starts = p.schedule ? `It starts at ${utcText(p.schedule.runAt)}.` : 'It starts right away.';
     blocks.push(
       section(
         `*Needs ${a.needed} approval${a.needed > 1 ? 's' : ''}* from ${a.approversText} (not <@${p.requester.userId}>). Expires <!date^${Math.floor(a.expiresAt / 1000)}^{time}|in a while>.`,
@@ -90,7 +105,7 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
               title: { type: 'plain_text', text: 'Approve this plan?' },
               text: {
                 type: 'mrkdwn',
-                text: clip(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. It starts right away.`, L.confirmText),
+                text: clip(`${plan.steps.length} steps on ${escapeMrkdwn(plan.target)}; risk: ${plan.risk}. ${starts}`, L.confirmText),
               },
               confirm: { type: 'plain_text', text: 'Approve' },
               deny: { type: 'plain_text', text: 'Back' },
@@ -104,7 +119,8 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
             value: approvalButtonValue(a.requestId, plan.hash),
           },
           { type: 'button', action_id: 'approval.cancel', text: { type: 'plain_text', text: 'Cancel' }, value: approvalButtonValue(a.requestId, plan.hash) },
-          ...(a.breakGlass
+          // Break glass is for running now; a scheduled run waits for its time anyway.
+          ...(a.breakGlass && !p.schedule
             ? [
                 {
                   type: 'button' as const,
@@ -127,6 +143,7 @@ export function renderPlanPreview(p: PlanPreview): Rendered {
       },
     );
   }
-  const text = `Plan for ${p.commandText}: ${plan.steps.length} steps, risk ${plan.risk}${p.approval ? ', waiting for approval' : ''}`;
+  const when = p.schedule ? `, scheduled for ${utcText(p.schedule.runAt)}` : '';
+  const text = `Plan for ${p.commandText}: ${plan.steps.length} steps, risk ${plan.risk}${when}${p.approval ? ', waiting for approval' : p.approvedBy?.length ? ', approved' : ''}`;
   return { text: clip(text, 3000), blocks };
 }

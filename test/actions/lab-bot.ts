@@ -67,6 +67,8 @@ export async function startLabBot(o: {
   notifications?: boolean;
   /** The lab's databases, for the SQL procedures (evacuate method=db). */
   db?: boolean;
+  /** Scheduled runs: grace, reminder and sweep interval (ms). */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
 }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = {
@@ -91,6 +93,7 @@ export async function startLabBot(o: {
     runbooks: RUNBOOKS,
     deps: built.deps,
     owner: `lab-${o.transport}-${o.backend}`,
+    ...(o.schedules ? { schedules: o.schedules } : {}),
   });
   return {
     standin,

@@ -21,7 +21,7 @@ describe('manifest.yml', () => {
     }
   });
   it('asks for the scopes the bot uses and enables buttons', () => {
-    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'users:read', 'usergroups:read']));
+    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'files:write', 'users:read', 'usergroups:read']));
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
   });
 });

@@ -51,15 +51,16 @@ describe.each(['http', 'socket'] as const)('the bot over %s', (mode) => {
     expect(standin.workspace.messages('ops')).toHaveLength(0); // nothing was posted to the channel
   });
 
-  it('refuses at= and in= until scheduled runs exist: nothing is planned, nothing posted', async () => {
+  it('takes at= and in= (scheduled runs exist) and refuses an at= in the past before the ack, with nothing posted', async () => {
     for (const when of ['at=2099-12-01T02:00Z', 'in=2h']) {
       const r = await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=kernel-update ${when}` });
       expect(r.timedOut).toBe(false);
-      expect(text(r.ackBody)).toContain(
-        `scheduled runs are not available in this version of the bot yet, so ${when.split('=')[0]}= is refused and nothing was done`,
-      );
+      expect(text(r.ackBody)).toContain(`Planning \`/node drain c01 reason=kernel-update ${when}\``);
+      expect(text(r.ackBody)).not.toContain('not available');
     }
-    expect(standin.workspace.messages('ops')).toHaveLength(0);
+    const past = await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: 'drain c01 reason=kernel-update at=2020-01-01T00:00Z' });
+    expect(text(past.ackBody)).toMatch(/is not in the future \(now is /);
+    expect(standin.workspace.messages('ops')).toHaveLength(0); // no cloud is configured here: nothing is planned or posted
   });
 
   it('processes a retried command once', async () => {

@@ -29,6 +29,9 @@ export interface InProcessBotOptions<D> {
   approvals?: (groups: GroupResolver) => Approvals;
   /** A compute watcher, as main.ts builds one from `watcher:` (compose/build-watcher.ts). */
   watcher?: WatcherFactory;
+  /** Scheduled runs: a short tick and grace for tests. */
+  schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  leaseMs?: number;
 }
 
 export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{ bot: Bot<D>; slack: SlackDriver }> {
@@ -56,6 +59,8 @@ export async function startInProcessBot<D>(o: InProcessBotOptions<D>): Promise<{
     logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
     metrics: createMetrics(),
     statusCardIntervalMs: 500,
+    ...(o.schedules ? { schedules: o.schedules } : {}),
+    ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
   });
   const slack = new SlackDriver(
     standin,

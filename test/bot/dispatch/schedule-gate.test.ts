@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { interpretCommand } from '../../../bot/grammar/interpret-command.js';
+import { scheduledRunAt } from '../../../bot/grammar/index.js';
 import { SCHEDULED_RUNS_AVAILABLE, scheduleRefusal } from '../../../bot/dispatch/schedule-gate.js';
 import type { Command } from '../../../core/types.js';
 
@@ -12,27 +13,28 @@ function command(text: string): Command {
   return r.command;
 }
 
-describe('at= and in= until scheduled runs exist', () => {
-  it('refuses at= and in= with a message that says nothing was done, and the usage', () => {
-    expect(SCHEDULED_RUNS_AVAILABLE).toBe(false);
-    for (const [text, key] of [
-      ['drain c01 reason=kernel-update at=2026-12-01T02:00Z', 'at'],
-      ['drain c01 reason=kernel-update in=2h', 'in'],
+describe('at= and in= now that scheduled runs exist', () => {
+  it('lets them through, with the time the run is scheduled for', () => {
+    expect(SCHEDULED_RUNS_AVAILABLE).toBe(true);
+    for (const [text, runAt] of [
+      ['drain c01 reason=kernel-update at=2026-12-01T02:00Z', Date.UTC(2026, 11, 1, 2, 0)],
+      ['drain c01 reason=kernel-update in=2h', now + 2 * 3600_000],
+      ['undrain c01 in=90s', now + 90_000],
     ] as const) {
-      const e = scheduleRefusal(command(text));
-      expect(e?.code, text).toBe('INPUT_INVALID');
-      expect(e?.problems).toEqual([
-        {
-          path: key,
-          message: expect.stringContaining(`scheduled runs are not available in this version of the bot yet, so ${key}= is refused and nothing was done`),
-        },
-      ]);
-      expect(e?.usage).toMatch(/^\/node drain <host> reason=<text> .*\[at=<utc time> \| in=<duration>\]$/);
+      const c = command(text);
+      expect(scheduleRefusal(c), text).toBeUndefined();
+      expect(scheduledRunAt(c, now), text).toBe(runAt);
     }
   });
 
-  it('lets a command without them through', () => {
+  it('a command without them runs now', () => {
     expect(scheduleRefusal(command('drain c01 reason=kernel-update'))).toBeUndefined();
-    expect(scheduleRefusal(command('undrain c01'))).toBeUndefined();
+    expect(scheduledRunAt(command('undrain c01'), now)).toBeUndefined();
+  });
+
+  it('at= in the past is refused by the grammar, naming now', () => {
+    const r = interpretCommand({ command: '/node', text: 'drain c01 reason=kernel at=2026-11-25T11:00Z', ...who }, { now });
+    expect(r.kind).toBe('error');
+    if (r.kind === 'error') expect(r.error.problems[0]?.message).toMatch(/is not in the future \(now is 2026-11-25T12:00Z\)/);
   });
 });

@@ -210,7 +210,7 @@ describe('parseCommand: errors', () => {
     expect(inputError('/node undrain c01 "migrate-back"').problems[0]!.path).toBe('args');
   });
   it('refuses an option of another command', () => {
-    expect(inputError('/node undrain c01 reason=maint').problems[0]!.message).toBe('unknown option "reason=". This command takes: migrate-back');
+    expect(inputError('/node undrain c01 reason=maint').problems[0]!.message).toBe('unknown option "reason=". This command takes: at=, in=, migrate-back');
   });
   it('refuses at= with in=, and a time in the past when now is known', () => {
     expect(inputError('/node drain c01 reason=abc at=2026-12-01T02:00Z in=2h').problems).toEqual([

@@ -26,6 +26,7 @@ describe('command registry', () => {
       'op.resume',
       'op.abort',
       'op.undo',
+      'op.export',
       'schedule.list',
       'schedule.cancel',
     ]);
@@ -96,6 +97,19 @@ describe('command registry', () => {
     expect(at('drain c01 reason=abc in=2h')).toBe(now + 7_200_000);
     expect(at('drain c01 reason=abc at=2026-12-01T02:00Z')).toBe(Date.UTC(2026, 11, 1, 2, 0));
     expect(getCommand('node.drain')!.schedulable).toBe(true);
+  });
+
+  it('schedules what an operator plans ahead (drain, undrain, check, reattach), never inspect; at=/in= only where schedulable', () => {
+    const schedulable = allCommands()
+      .filter((c) => c.schedulable)
+      .map((c) => c.name)
+      .sort();
+    expect(schedulable).toEqual(['node.check', 'node.drain', 'node.undrain', 'volume.reattach']);
+    for (const c of allCommands()) {
+      const keys = c.options.map((o) => o.key).filter((k) => k === 'at' || k === 'in');
+      expect(keys, c.name).toEqual(c.schedulable ? ['at', 'in'] : []);
+    }
+    expect(() => parseCommand('/instance', 'inspect 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 reason=disk in=2m')).toThrow(/unknown option "in="/);
   });
 
   it('keeps its state filters equal to the store states', () => {
