@@ -220,7 +220,10 @@ export class SshRemoteShell implements RemoteShell {
           resumeWriter = () => ch.resume();
           // a reader that failed stops the writer too; one that ended early lets it run out (discarded)
           void readerFailed.then((e) => {
-            if (!e) return void ch.resume();
+            // Flowing again either way: a paused channel never ends, so it would never close (the
+            // data is dropped, readerDone is set) — a writer paused on a full reader hung here.
+            ch.resume();
+            if (!e) return;
             try {
               ch.signal('KILL');
               ch.close();
