@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeService, os, osOk, requireLab, restoreHost, waitFor } from './lab-helpers.js';
 
 describe('compute service set (openstack CLI against the lab)', () => {
-  beforeAll(requireLab);
+  beforeAll(() => requireLab());
   afterAll(() => restoreHost('c01'));
 
   it('disables c01 with a reason and enables it again', async () => {

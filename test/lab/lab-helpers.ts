@@ -74,7 +74,9 @@ export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
  * hosts the test uses are up, enabled and not forced down. A test waits only for its own hosts:
  * the c03 files run under the c03 lock while another test may hold c01 down under the c01/c02 lock.
  */
-export async function requireLab(hosts: readonly ('c01' | 'c02' | 'c03')[] = ['c01', 'c02']): Promise<void> {
+export async function requireLab(which?: readonly ('c01' | 'c02' | 'c03')[]): Promise<void> {
+  // `beforeAll(() => requireLab())` calls it with vitest's suite as its argument: anything but a list means the default
+  const hosts: readonly string[] = Array.isArray(which) ? which : ['c01', 'c02'];
   if (!existsSync(CLOUDS_YAML)) throw new Error(`${CLOUDS_YAML} missing: run "npm run lab:up" (bash lab/up) first`);
   const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
@@ -87,7 +89,7 @@ export async function requireLab(hosts: readonly ('c01' | 'c02' | 'c03')[] = ['c
         'GET',
         `${NOVA_URL}/os-services?binary=nova-compute`,
       );
-      const ready = body.services.filter((x) => hosts.includes(x.host as 'c01') && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
+      const ready = body.services.filter((x) => hosts.includes(x.host) && x.status === 'enabled' && x.state === 'up' && !x.forced_down);
       return ready.length === hosts.length;
     },
     { timeoutMs: 180_000, intervalMs: 2000 },

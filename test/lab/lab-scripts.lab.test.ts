@@ -35,7 +35,7 @@ interface SeedOut {
 }
 
 describe('lab scripts', () => {
-  beforeAll(requireLab);
+  beforeAll(() => requireLab());
   afterAll(async () => {
     await execa('bash', [`${REPO}lab/reset`, '--prefix', `${P}-`]);
   });

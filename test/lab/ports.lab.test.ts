@@ -36,7 +36,7 @@ async function freeV4(): Promise<string> {
 }
 
 describe('ports on Public_AGILE (openstack CLI against the lab)', () => {
-  beforeAll(requireLab);
+  beforeAll(() => requireLab());
   afterAll(() => cleanup(P));
 
   it('creates a port named after the FQDN with an IPv4 and an IPv6 address', async () => {

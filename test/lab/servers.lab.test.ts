@@ -14,7 +14,7 @@ interface ListedPort {
 }
 
 describe('servers (openstack CLI against the lab)', () => {
-  beforeAll(requireLab);
+  beforeAll(() => requireLab());
   afterAll(() => cleanup(P));
 
   it('lists the servers of a host across projects only with --all-projects', async () => {
