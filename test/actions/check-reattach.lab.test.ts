@@ -83,13 +83,18 @@ async function runUnapproved(text: string, timeoutMs: number): Promise<string> {
       .slice(before)
       .find((m) => /^node\.check \S+: (succeeded|failed|aborted|needs-operator),/.test(m.text));
   await ws.waitFor(() => done() !== undefined, timeoutMs, `/node ${text} to finish`);
-  return [
-    done()!.text,
-    ...ws
-      .messages('ops')
-      .slice(before)
-      .flatMap((m) => ws.thread('ops', m.ts).map((t) => t.text)),
-  ].join('\n');
+  const story = () =>
+    [
+      done()!.text,
+      ...ws
+        .messages('ops')
+        .slice(before)
+        .flatMap((m) => ws.thread('ops', m.ts).map((t) => t.text)),
+    ].join('\n');
+  // The card says how it ended before the thread's last replies arrive (one reply a second at most):
+  // the story is whole once the final summary is in the thread.
+  await ws.waitFor(() => /(succeeded|failed|aborted) in /.test(story()), 60_000, `/node ${text}: the final summary in the thread`).catch(() => undefined);
+  return story();
 }
 
 beforeAll(async () => {
