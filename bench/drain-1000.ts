@@ -63,25 +63,7 @@ async function main(): Promise<void> {
   for (let k = 0; k < N; k++) nova.add(1, 'c01', Date.now() - 86_400_000);
   let n = 0;
   for (const s of nova.servers.values()) s.name = `prod-web-${String(Math.floor(n / 100)).padStart(2, '0')}-${String(n++ % 100).padStart(3, '0')}.example.com`;
-  const cloud = new RestCloud(
-    {
-      name: 'bench',
-      interface: 'public',
-      regionName: 'RegionOne',
-      insecure: false,
-      sources: [],
-      auth: {
-        type: 'password',
-        authUrl: `${wire.base}/v3`,
-        username: 'admin',
-        password: 'pw',
-        userDomainName: 'Default',
-        projectName: 'admin',
-        projectDomainName: 'Default',
-      },
-    },
-    { timeoutMs: 30_000 },
-  );
+  const cloud = new RestCloud(wire.cloudConfig('bench'), { timeoutMs: 30_000 });
   const deps: NodeDeps = {
     node: {
       name: 'bench',

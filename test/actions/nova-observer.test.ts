@@ -5,7 +5,6 @@
  * is counted is what reached the wire.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CloudConfig } from '../../adapters/openstack/cloud-config.js';
 import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
 import type { CloudDeps } from '../../actions/deps.js';
 import { moveInstance, observingMoves, type PlannedInstance } from '../../actions/steps/migrate-instances.js';
@@ -20,25 +19,6 @@ const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenFor
 let wire: FakeOpenStackWire;
 let nova: MiniNova;
 let cloud: RestCloud;
-
-function cloudConfig(): CloudConfig {
-  return {
-    name: 'test',
-    interface: 'public',
-    regionName: 'RegionOne',
-    insecure: false,
-    sources: [],
-    auth: {
-      type: 'password',
-      authUrl: `${wire.base}/v3`,
-      username: 'admin',
-      password: 'pw',
-      userDomainName: 'Default',
-      projectName: 'admin',
-      projectDomainName: 'Default',
-    },
-  };
-}
 
 const deps = (): CloudDeps => ({ name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: FAST }) as unknown as CloudDeps;
 
@@ -80,7 +60,7 @@ async function moveBatch(instances: PlannedInstance[]) {
 beforeEach(async () => {
   wire = await new FakeOpenStackWire().start();
   nova = new MiniNova(wire, { moveMs: 250 });
-  cloud = new RestCloud(cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+  cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
 });
 afterEach(async () => {
   nova.stop();

@@ -7,7 +7,6 @@
  */
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudConfig } from '../../adapters/openstack/cloud-config.js';
 import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
 import { slackIncidentPoster } from '../../bot/incident-poster.js';
 import { ManualClock } from '../../core/clock.js';
@@ -105,22 +104,7 @@ beforeAll(async () => {
     status: 200,
     body: { usages: r.path.includes('rp-c01') ? { VCPU: 2, MEMORY_MB: 1024 } : { VCPU: 0, MEMORY_MB: 0 } },
   }));
-  const config: CloudConfig = {
-    name: 'lab',
-    interface: 'public',
-    regionName: 'RegionOne',
-    insecure: false,
-    sources: [],
-    auth: {
-      type: 'password',
-      authUrl: `${wire.base}/v3`,
-      username: 'admin',
-      password: 'pw',
-      userDomainName: 'Default',
-      projectName: 'admin',
-      projectDomainName: 'Default',
-    },
-  };
+  const config = wire.cloudConfig('lab');
   cloud = new RestCloud(config, { clock, backoffMs: 1, timeoutMs: 2000 });
 });
 

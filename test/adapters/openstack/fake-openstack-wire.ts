@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { CloudConfig } from '../../../adapters/openstack/cloud-config.js';
 
 export interface Recorded {
   method: string;
@@ -24,6 +25,27 @@ export class FakeOpenStackWire {
   private readonly hung: ServerResponse[] = [];
   private tokenCount = 0;
   base = '';
+
+  /** A password cloud whose Keystone is this wire (what clouds.yaml would say for it). */
+  cloudConfig(name = 'test', over: Partial<CloudConfig> = {}): CloudConfig {
+    return {
+      name,
+      interface: 'public',
+      regionName: 'RegionOne',
+      insecure: false,
+      sources: [],
+      auth: {
+        type: 'password',
+        authUrl: `${this.base}/v3`,
+        username: 'admin',
+        password: 'pw',
+        userDomainName: 'Default',
+        projectName: 'admin',
+        projectDomainName: 'Default',
+      },
+      ...over,
+    };
+  }
   /** expires_at of the next token (ISO). */
   expiresAt: () => string = () => new Date(Date.now() + 3600_000).toISOString();
   /** Reply for POST /v3/auth/tokens instead of a token, when set. */

@@ -23,23 +23,7 @@ let cloud: RestCloud;
 const clock = new ManualClock(Date.UTC(2026, 10, 25, 12));
 
 function config(over: Partial<CloudConfig> = {}): CloudConfig {
-  return {
-    name: 'test',
-    interface: 'public',
-    regionName: 'RegionOne',
-    insecure: false,
-    sources: [],
-    auth: {
-      type: 'password',
-      authUrl: `${wire.base}/v3`,
-      username: 'admin',
-      password: 'pw',
-      userDomainName: 'Default',
-      projectName: 'admin',
-      projectDomainName: 'Default',
-    },
-    ...over,
-  };
+  return wire.cloudConfig('test', over);
 }
 function open(opts: RestCloudOptions = {}, over: Partial<CloudConfig> = {}): RestCloud {
   cloud = new RestCloud(config(over), { clock, backoffMs: 1, timeoutMs: 2_000, ...opts });
