@@ -133,28 +133,29 @@ function signed(req: IncomingMessage, body: string, signingSecret: string): bool
   });
 }
 
-/** The whole body, or 'too_large' as soon as it passes `limit` (the rest is drained, not kept). */
+/**
+ * Past `limit` the rest of a body is drained, not kept, and 'too_large' comes once it has ended: a
+ * 413 sent while the client still writes would be lost to it (the connection closes under its write,
+ * EPIPE instead of the answer). A client that goes on past DRAIN_FACTOR × `limit` is answered at once.
+ */
+const DRAIN_FACTOR = 8;
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'aborted'> {
   return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      return resolve('too_large');
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (c: Buffer) => {
+    const declared = Number(req.headers['content-length']);
+    let tooLarge = Number.isFinite(declared) && declared > limit;
+    req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.resume();
-        resolve('too_large');
+      if (size > limit) tooLarge = true;
+      if (tooLarge) {
+        chunks.length = 0;
+        if (size > DRAIN_FACTOR * limit) resolve('too_large');
         return;
       }
       chunks.push(c);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(size > limit ? 'too_large' : Buffer.concat(chunks)));
+    });
+    req.once('end', () => resolve(tooLarge ? 'too_large' : Buffer.concat(chunks)));
     req.once('error', () => resolve('aborted'));
     req.once('aborted', () => resolve('aborted'));
   });

@@ -136,6 +136,16 @@ describe('malformed input over HTTP', () => {
     await stillServing();
   });
 
+  it('bodies over 1 MiB still being written when the bot decides: the client reads the 413, not a broken pipe', async () => {
+    // The bot knows from the header that the body is too large long before its last byte; answering
+    // and closing then cuts the client's write (EPIPE / ECONNRESET) and it never reads the answer.
+    const answers = [];
+    for (const mib of [1.1, 2, 4, 6, 1.1, 2, 4, 6])
+      answers.push(await postSigned(url, `payload=${'a'.repeat(Math.round(mib * 1024 * 1024))}`, { secret: standin.signingSecret, deadlineMs: 10_000 }));
+    expect(answers.map((r) => `${r.status} ${r.text.trim()}`)).toEqual(answers.map(() => '413 request body: expected at most 1048576 bytes'));
+    await stillServing();
+  });
+
   it('unsigned malformed bodies are still Bolt’s 401 (no shape is revealed before the signature)', async () => {
     const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'payload=null' });
     expect(r.status).toBe(401);

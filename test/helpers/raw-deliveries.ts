@@ -49,7 +49,7 @@ export function postSigned(
       req.destroy();
       done({ text: 'no answer within the deadline' });
     }, opts.deadlineMs ?? 3000);
-    // The bot may answer (413) and close before the whole body is written.
+    // Status 0: the connection failed (the bot must read a body it refuses, or this write breaks).
     req.on('error', (e) => done({ status: 0, text: e.message }));
     req.end(raw);
   });
