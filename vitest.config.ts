@@ -10,8 +10,9 @@ import { defineConfig } from 'vitest/config';
 // took ~32 min against ~25 min one after the other (lab alone 18 min, the rest 7 min).
 const LAB_RESET = 'test/lab/lab-reset.lab.test.ts';
 const LAB_C03 = ['test/lab/c03.lab.test.ts', 'test/**/inspect*.lab.test.ts'];
-// ip.lab.test.ts boots a server on c02: it stays in the c01/c02 lane
-const LAB_NEUTRON = ['test/**/ip-recover-crash.lab.test.ts'];
+// Files that touch no compute host (Neutron only, or reads): beside the c01/c02 lane, which is CI's
+// critical path. ip.lab.test.ts boots a server on c02: it stays in the c01/c02 lane.
+const LAB_NEUTRON = ['test/**/ip-recover-crash.lab.test.ts', 'test/lab/ports.lab.test.ts', 'test/adapters/openstack/request-budget.lab.test.ts'];
 
 export default defineConfig({
   test: {
