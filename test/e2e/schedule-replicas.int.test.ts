@@ -120,6 +120,28 @@ async function kinds(store: Store, opId: string): Promise<string[]> {
   return (await store.listAudit({ operationId: opId })).map((a) => a.kind);
 }
 
+/**
+ * Two fresh MariaDB databases for a replicas case (the store, and the scratch runbook's effects),
+ * dropped afterwards; `opened` collects the connections the case opens, closed first.
+ */
+async function onMariaDb(
+  run: (db: { storeConfig: StoreConfig; scratchDb: string }, opened: { store?: Store; scratch?: Scratch }) => Promise<void>,
+): Promise<void> {
+  const tag = randomBytes(4).toString('hex');
+  const storeDb = `schedule2_${tag}`;
+  const scratchDb = `schedule2_${tag}_scratch`;
+  const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+  const opened: { store?: Store; scratch?: Scratch } = {};
+  try {
+    for (const db of [storeDb, scratchDb]) await admin.query(`CREATE DATABASE \`${db}\``);
+    await run({ storeConfig: { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb }, scratchDb }, opened);
+  } finally {
+    await opened.store?.close();
+    await opened.scratch?.close();
+    for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    await admin.end();
+  }
+}
 describe('scheduled runs across processes', () => {
   it('kill -9 of the bot between the approval and the time: the restarted bot runs it at its time, once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sched-kill-'));
@@ -153,20 +175,12 @@ describe('scheduled runs across processes', () => {
   }, 120_000);
 
   it('two replicas on one MariaDB store with one schedule: one claim, one start, every step once', async () => {
-    const tag = randomBytes(4).toString('hex');
-    const storeDb = `schedule2_${tag}`;
-    const scratchDb = `schedule2_${tag}_scratch`;
-    const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
-    let store: Store | undefined;
-    let scratch: Scratch | undefined;
-    try {
-      for (const db of [storeDb, scratchDb]) await admin.query(`CREATE DATABASE \`${db}\``);
-      const storeConfig: StoreConfig = { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb };
+    await onMariaDb(async ({ storeConfig, scratchDb }, opened) => {
       // one after the other: the first one creates the schema
       const a = await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-a' });
       const b = await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-b' });
-      store = await openStore(storeConfig);
-      scratch = await mysqlScratch(scratchDb);
+      const store = (opened.store = await openStore(storeConfig));
+      const scratch = (opened.scratch = await mysqlScratch(scratchDb));
       const { card, opId, scheduleId } = await askAndApprove('drain sr-a reason=maintenance in=10s');
       await ws().waitFor(() => /: succeeded,/.test(card().text), 60_000, `the run to finish: ${card().text}`);
       // a few more ticks of both replicas: nothing starts it again
@@ -184,38 +198,25 @@ describe('scheduled runs across processes', () => {
       const byKind = (k: string) => (entries.find((e) => e.kind === k)?.actor ?? '').replace(/^bot:/, '');
       expect(['replica-a', 'replica-b']).toContain(byKind('schedule.claimed'));
       expect(byKind('operation.started')).toBe(byKind('schedule.claimed'));
-    } finally {
-      await store?.close();
-      await scratch?.close();
-      for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
-      await admin.end();
-    }
+    });
   }, 180_000);
 
   it('kill -9 of the replica running it: the other takes it over when the lease ends and finishes it, each effect once', async () => {
-    const tag = randomBytes(4).toString('hex');
-    const storeDb = `schedule2_${tag}`;
-    const scratchDb = `schedule2_${tag}_scratch`;
-    const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
-    let store: Store | undefined;
-    let scratch: Scratch | undefined;
-    try {
-      for (const db of [storeDb, scratchDb]) await admin.query(`CREATE DATABASE \`${db}\``);
-      const storeConfig: StoreConfig = { kind: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: storeDb };
+    await onMariaDb(async ({ storeConfig, scratchDb }, opened) => {
       // a 3 s lease (reconciliation every second); write-2 takes 8 s, so the run is killed inside it
       const env = { SCHED_LEASE_MS: '3000', SCHED_SLOW: 'write-2:8000' };
       const replicas = {
         'replica-a': await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-a', env }),
         'replica-b': await startChild({ store: storeConfig, scratch: `mysql:${scratchDb}`, owner: 'replica-b', env }),
       };
-      store = await openStore(storeConfig);
-      scratch = await mysqlScratch(scratchDb);
+      const store = (opened.store = await openStore(storeConfig));
+      const scratch = (opened.scratch = await mysqlScratch(scratchDb));
       const { card, opId } = await askAndApprove('drain sr-k reason=maintenance in=5s');
       const running = await waitFor(
         'write-2 to be in progress',
         async () => {
-          const j = await store!.listJournal(opId);
-          const op = await store!.getOperation(opId);
+          const j = await store.listJournal(opId);
+          const op = await store.getOperation(opId);
           return j.some((e) => e.stepId === 'write-2' && e.status === null) && op?.owner ? op.owner : undefined;
         },
         30_000,
@@ -231,11 +232,6 @@ describe('scheduled runs across processes', () => {
       expect(audit.filter((e) => e.kind === 'operation.started')).toHaveLength(1);
       expect(await scratch.counts(opId)).toEqual(ALL_ONCE);
       expect((await store.getOperation(opId))?.state).toBe('succeeded');
-    } finally {
-      await store?.close();
-      await scratch?.close();
-      for (const db of [storeDb, scratchDb]) await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
-      await admin.end();
-    }
+    });
   }, 180_000);
 });
