@@ -9,8 +9,9 @@
  * servers on the shared lab was not possible on this 2-core machine in the time; this measures
  * everything that is the bot's at that size: planning, the plan hash, the preview against Slack's
  * limits, the Slack messages written, the status card, `/op show`, the journal, and the process's
- * peak RSS; and acknowledgement latency (BENCH_ACK_TOTAL commands, BENCH_ACK_IN_FLIGHT at a time: /op list,
- * help, a refused drain) before the drain and from the approval on, while it runs.
+ * peak RSS; and acknowledgement latency from a client process of its own (bench/_ack-client.ts:
+ * BENCH_ACK_RATE commands a second, at most BENCH_ACK_IN_FLIGHT at a time: /op list, help, a refused
+ * drain) before the drain (BENCH_ACK_IDLE of them) and from the approval until it ends.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ import { nodeCommands } from '../adapters/ssh.js';
 import { SLACK_LIMITS } from '../bot/render/slack-limits.js';
 import { systemClock } from '../core/clock.js';
 import { planHash } from '../engine/plan-hash.js';
-import { buttonsOf } from '../slack-standin/payloads.js';
+import { buildCommand, buttonsOf } from '../slack-standin/payloads.js';
 import { SlackStandin } from '../slack-standin/slack-standin.js';
 import type { Message } from '../slack-standin/workspace.js';
 import { openStore } from '../store/open-store.js';
@@ -39,7 +40,9 @@ const N = Number(process.env.BENCH_SERVERS ?? 1000);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
 const MOVE_MS = Number(process.env.BENCH_MOVE_MS ?? 300);
 const ACK_IN_FLIGHT = Number(process.env.BENCH_ACK_IN_FLIGHT ?? 10);
-const ACK_TOTAL = Number(process.env.BENCH_ACK_TOTAL ?? 1000);
+/** Commands a second (an open loop), and how many before the drain (idle); during it, until it ends. */
+const ACK_RATE = Number(process.env.BENCH_ACK_RATE ?? 20);
+const ACK_IDLE = Number(process.env.BENCH_ACK_IDLE ?? 300);
 const ACK_MIX: [string, string][] = [
   ['/op', 'list'],
   ['/node', 'help drain'],
@@ -81,12 +84,14 @@ async function main(): Promise<void> {
   const own = (process.env.BENCH_BOT ?? 'process') === 'process';
   let bot: { shutdown(ms: number): Promise<void> } | undefined;
   let slack: SlackDriver;
+  let ackUrl: string | undefined;
   let pid = process.pid;
   let botArgv: string[] = [];
   let storeIn: Awaited<ReturnType<typeof openStore>> | undefined;
   if (own) {
     const b = await startProductionBot(dir, wire.base, standin);
-    slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${b.port}/slack/events` });
+    ackUrl = `http://127.0.0.1:${b.port}/slack/events`;
+    slack = new SlackDriver(standin, { kind: 'http', url: ackUrl });
     pid = b.pid;
     botArgv = b.argv;
     bot = { shutdown: b.stop };
@@ -124,34 +129,38 @@ async function main(): Promise<void> {
     hashRuns.push(performance.now() - h0);
   }
   const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve')!;
-  // acknowledgement latency: the same load before the drain (idle) and while it runs
-  const ackLoad = async (until: () => boolean, max: number) => {
-    const ms: number[] = [];
-    let next = 0;
-    let failed = 0;
-    await Promise.all(
-      Array.from({ length: ACK_IN_FLIGHT }, async () => {
-        while (!until() && next < max) {
-          const [command, text] = ACK_MIX[next++ % ACK_MIX.length]!;
-          const r = await slack.command({ user: 'carol', channel: 'ops', command, text });
-          if (r.timedOut || r.status !== 200) failed++;
-          ms.push(r.ackMs);
-        }
-      }),
+  // acknowledgement latency: the same load before the drain (idle) and while it runs, from a client
+  // process of its own (bench/_ack-client.ts: this process serves Nova and Slack, and a client here
+  // would charge their work to the bot); only against the bot as a process (BENCH_BOT=process)
+  const ackLoad = async (count: number, stopWhen?: Promise<unknown>) => {
+    if (!ackUrl) return undefined;
+    const bodies = Array.from({ length: 30 }, (_, i) => {
+      const [command, text] = ACK_MIX[i % ACK_MIX.length]!;
+      return new URLSearchParams(buildCommand(standin, { user: 'carol', channel: 'ops', command, text }).payload as Record<string, string>).toString();
+    });
+    const file = join(dir, `ack-${Date.now()}.json`);
+    writeFileSync(file, JSON.stringify(bodies));
+    const client = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'bench/_ack-client.ts'), ackUrl, standin.signingSecret, file, String(ACK_RATE), String(ACK_IN_FLIGHT), String(count)],
+      {
+        cwd: REPO,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
     );
-    if (ms.length === 0) return undefined;
-    ms.sort((x, y) => x - y);
-    const pct = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]! * 10) / 10;
-    return { acks: ms.length, notAcked: failed, p50Ms: pct(50), p99Ms: pct(99), maxMs: Math.round(ms.at(-1)! * 10) / 10 };
+    let out = '';
+    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    void stopWhen?.then(() => client.kill('SIGTERM'));
+    await new Promise((r) => client.once('exit', r));
+    return JSON.parse(out.trim().split('\n').at(-1) ?? 'null') as { acks: number; notAcked: number; p50Ms: number; p99Ms: number; maxMs: number } | null;
   };
-  const ackIdle = await ackLoad(() => false, ACK_TOTAL);
-  let draining = true;
+  const ackIdle = await ackLoad(ACK_IDLE);
   const a0 = performance.now();
   await slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
-  const ackDuring = ackLoad(() => !draining, ACK_TOTAL);
-  await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 3_600_000, 'the drain to finish');
+  const finished = ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 3_600_000, 'the drain to finish');
+  const ackDuring = ackLoad(1_000_000, finished);
+  await finished;
   const runMs = performance.now() - a0;
-  draining = false;
   const ackWhileDraining = await ackDuring;
   await sleep(2000); // the last card edit and summary
   clearInterval(sampler);
@@ -194,12 +203,13 @@ async function main(): Promise<void> {
       withinSlackLimits: within(measure({ text: show.text ?? '', blocks: show.blocks as unknown[] })),
     },
     ack: {
+      ratePerSecond: ACK_RATE,
       inFlight: ACK_IN_FLIGHT,
       mix: ACK_MIX.map((m) => m.join(' ')),
       idle: ackIdle,
       whileDraining: ackWhileDraining,
       floorP99Ms: 100,
-      client: 'this process (stand-in, fake Nova, load)',
+      client: 'its own process (bench/_ack-client.ts): an open loop at ratePerSecond',
     },
     journal: { entries: journal.length, jsonMb: MB(journalJson), sqliteMb: MB(statSync(join(dir, 'state.sqlite')).size) },
     novaRequests: { total: requests.length, perInstance: Math.round((requests.length / N) * 10) / 10 },
