@@ -8,9 +8,9 @@
  *   - drift between the approval and its time (a server of ours appears on c01): not run; the thread
  *     shows the difference and asks again.
  *   - kill -9 of the bot with two approved drains scheduled: it stays down across the time and the
- *     grace period of the first, then is started again. The first is reported missed in its thread
- *     and never run; the second touches nothing before its time (Nova says so, before and after the
- *     restart) and runs once at its time (one start in the audit, one migration per server in Nova).
+ *     grace period of one, then is started again. That one is reported missed in its thread and never
+ *     run; the other touches nothing before its time (Nova says so, before and after the restart) and
+ *     runs once at its time (one start in the audit, one migration per server in Nova).
  * The times are as short as the steps between them allow (bot start-up, a plan, a click), the grace
  * period is configured short (schedules.grace), the sweep looks every second.
  *
@@ -213,19 +213,22 @@ it('drift between the approval and its time: the thread shows the difference and
 
 it('kill -9 with two approved drains scheduled: the one whose time and grace passed while no bot ran is reported missed and never run; the other runs once at its time', async () => {
   const t0 = Date.now();
-  const missed = await askScheduled(`drain ${HOST} reason="missed ${prefix}" in=5s`);
-  // due once the restarted bot is surely up: the first's time + its grace + a start-up (3 s here), with room
+  // The one to run first, the one to miss second, so the kill follows the latter's approval at once
+  // (the bot must be gone before its time). The one to run is due once the restarted bot is surely
+  // up: the other's time + its grace + a start-up (3 s here), with room.
   const due = await askScheduled(`drain ${HOST} reason="scheduled ${prefix}" in=${5 + GRACE_S + 15}s`);
+  const missed = await askScheduled(`drain ${HOST} reason="missed ${prefix}" in=5s`);
   const killed = bot!;
   killed.child.kill('SIGKILL');
   expect(await exitSignal(killed)).toBe('SIGKILL');
-  await untouchedUntil(missed.runAt + GRACE_S * 1000 + 1000, "the first one's time and grace period, no bot running");
+  expect(Date.now(), 'the bot was killed only after the time of the one to miss; use a longer in=').toBeLessThan(missed.runAt);
+  await untouchedUntil(missed.runAt + GRACE_S * 1000 + 1000, "the missed one's time and grace period, no bot running");
   const restartedAt = Date.now();
   await startLabBotProcess();
   const readyAt = Date.now();
-  expect(readyAt, `the bot took ${(readyAt - restartedAt) / 1000} s to start: make the second in= longer`).toBeLessThan(due.runAt);
+  expect(readyAt, `the bot took ${(readyAt - restartedAt) / 1000} s to start: make the other in= longer`).toBeLessThan(due.runAt);
 
-  // The first: reported missed in its thread (its card says so too), never run. Nova untouched.
+  // The missed one: reported missed in its thread (its card says so too), never run. Nova untouched.
   const ws = standin.workspace;
   const missedText = (m: Message) => m.text.includes(missed.scheduleId) && /\*Nothing was run\*/.test(m.text);
   try {
@@ -239,8 +242,8 @@ it('kill -9 with two approved drains scheduled: the one whose time and grace pas
   expect(await store.listJournal(missed.opId)).toEqual([]);
   expect((await store.listAudit({ operationId: missed.opId })).map((a) => a.kind)).not.toContain('operation.started');
 
-  // The second: nothing before its time (after the restart too), then it runs, once.
-  await untouchedUntil(due.runAt - 1500, 'a moment just before the second one is due');
+  // The other: nothing before its time (after the restart too), then it runs, once.
+  await untouchedUntil(due.runAt - 1500, 'a moment just before the other one is due');
   expect(await store.listJournal(due.opId)).toEqual([]);
   await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(due.card().text), 600_000, 'the scheduled drain to finish');
   expect(due.card().text, await story(due.card(), due.opId)).toMatch(/succeeded/);
@@ -256,9 +259,9 @@ it('kill -9 with two approved drains scheduled: the one whose time and grace pas
     expect(s['OS-EXT-SRV-ATTR:host'], s.name).toBe('c02');
     expect((await migrations(s.id)).length, `${s.name} moved once`).toBe(1);
   }
-  // the first one is still as it was: nothing ran for it after the second one's run either
+  // the missed one is still as it was: nothing ran for it after the other one's run either
   expect(await store.listJournal(missed.opId)).toEqual([]);
   console.log(
-    `kill -9: asked at +0 s, first due at +${((missed.runAt - t0) / 1000).toFixed(1)} s (missed), bot started again at +${((restartedAt - t0) / 1000).toFixed(1)} s (ready in ${((readyAt - restartedAt) / 1000).toFixed(1)} s), second due at +${((due.runAt - t0) / 1000).toFixed(1)} s, started at +${((started[0]!.at - t0) / 1000).toFixed(1)} s`,
+    `kill -9: asked at +0 s, one due at +${((missed.runAt - t0) / 1000).toFixed(1)} s (missed), bot started again at +${((restartedAt - t0) / 1000).toFixed(1)} s (ready in ${((readyAt - restartedAt) / 1000).toFixed(1)} s), the other due at +${((due.runAt - t0) / 1000).toFixed(1)} s, started at +${((started[0]!.at - t0) / 1000).toFixed(1)} s`,
   );
 }, 900_000);
