@@ -7,6 +7,7 @@
  * run late; an approval's start window counts from the scheduled time.
  */
 import { ChatOpsError, NotAuthorizedError } from '../core/errors.js';
+import { formatDuration } from '../core/values.js';
 import type { Requester } from '../core/types.js';
 import type { ApprovalRecord, OperationRecord, ScheduleRecord, Store } from '../store/store.js';
 import type { ApprovalsPort } from './approvals-port.js';
@@ -215,7 +216,7 @@ export class ScheduledRuns {
   private async miss(schedule: ScheduleRecord, op: OperationRecord): Promise<ScheduleOutcome> {
     const missed = await this.o.store.updateSchedule(schedule.id, { state: 'missed' }, { version: schedule.version, state: 'scheduled' });
     if (!missed) return { kind: 'not-ours', schedule };
-    await this.endOperation(op, 'expired', null, `missed its time by more than the grace period (${Math.round(this.graceMs / 60_000)} min)`);
+    await this.endOperation(op, 'expired', null, `missed its time by more than the grace period (${formatDuration(this.graceMs)})`);
     await this.o.store.appendAudit({
       actor: `bot:${this.o.owner}`,
       kind: 'schedule.missed',

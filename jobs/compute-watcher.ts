@@ -88,8 +88,10 @@ export interface IncidentRecovery {
   downSince: string;
   /** Nova's updated_at of the report that brought it back. */
   upSince: string | null;
-  /** From the first sighting down to the sighting up. */
+  /** From the first sighting down to the sighting up (or to the tick that found the service gone). */
   downForMs: number;
+  /** Nova no longer lists the service (it was deleted): the incident closes without its coming back. */
+  gone?: boolean;
 }
 
 /** Posts to Slack; throws when the post failed (the claim is then given back and tried again). */
@@ -111,6 +113,11 @@ export type Decision =
   | { kind: 'clear'; incident: IncidentRecord }
   /** Back up after its card: the follow-up in the thread. */
   | { kind: 'recover'; incident: IncidentRecord; service: WatchedService; takeover: boolean }
+  /**
+   * Nova no longer lists the service (deleted, e.g. a host taken out for good): nothing will come
+   * back to follow up, so the incident closes — quietly before its card, with a follow-up after it.
+   */
+  | { kind: 'gone'; incident: IncidentRecord; takeover: boolean }
   /** Down, but nothing to do now, and why. */
   | { kind: 'skip'; host: string; why: string };
 
@@ -163,9 +170,19 @@ export function decide(input: DecideInput): Decision[] {
     if (waited >= input.graceMs) out.push({ kind: 'post', incident: inc, service: s, takeover: false });
     else out.push({ kind: 'skip', host: s.host, why: `down for ${Math.round(waited / 1000)} s of the ${Math.round(input.graceMs / 1000)} s grace period` });
   }
-  // Active incidents of a service Nova no longer lists: a posting left behind is still finished.
+  // Active incidents of a service Nova no longer lists: a posting left behind is still finished (its
+  // card then closes on a later tick); the others are closed as gone. An answer without any service at
+  // all says nothing about one host (a cloud does not lose every compute service at once): no decision.
   for (const inc of byHost.values()) {
-    if (inc.state === 'posting' && leaseEnded(inc, input.now)) out.push({ kind: 'post', incident: inc, service: undefined, takeover: true });
+    if (inc.state === 'posting') {
+      if (leaseEnded(inc, input.now)) out.push({ kind: 'post', incident: inc, service: undefined, takeover: true });
+    } else if (input.services.length === 0) {
+      out.push({ kind: 'skip', host: inc.host, why: 'Nova listed no nova-compute service at all: not taken as this one being deleted' });
+    } else if (inc.state === 'pending' || inc.state === 'open') {
+      out.push({ kind: 'gone', incident: inc, takeover: false });
+    } else if (inc.state === 'recovering' && leaseEnded(inc, input.now)) {
+      out.push({ kind: 'gone', incident: inc, takeover: true });
+    }
   }
   return out;
 }
@@ -253,6 +270,8 @@ export interface TickReport {
   posted: string[];
   cleared: string[];
   recovered: string[];
+  /** Incidents closed because Nova no longer lists their service. */
+  gone: string[];
   skipped: { host: string; why: string }[];
   errors: { cloud: string; message: string }[];
 }
@@ -271,7 +290,7 @@ export class ComputeWatcher {
   /** One round over every cloud. Never throws; a tick still running when the next is due is not doubled. */
   tick(): Promise<TickReport> {
     if (this.running) return this.running;
-    if (this.stopped) return Promise.resolve({ opened: [], posted: [], cleared: [], recovered: [], skipped: [], errors: [] });
+    if (this.stopped) return Promise.resolve({ opened: [], posted: [], cleared: [], recovered: [], gone: [], skipped: [], errors: [] });
     this.running = this.round().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -283,7 +302,7 @@ export class ComputeWatcher {
   }
 
   private async round(): Promise<TickReport> {
-    const report: TickReport = { opened: [], posted: [], cleared: [], recovered: [], skipped: [], errors: [] };
+    const report: TickReport = { opened: [], posted: [], cleared: [], recovered: [], gone: [], skipped: [], errors: [] };
     for (const cloud of this.o.clouds) {
       try {
         await this.watchCloud(cloud, report);
@@ -346,6 +365,8 @@ export class ComputeWatcher {
           if (await this.post(cloud, d.incident, d.service, services, d.takeover)) report.posted.push(d.incident.id);
         } else if (d.kind === 'recover') {
           if (await this.recover(d.incident, d.service, d.takeover)) report.recovered.push(d.incident.id);
+        } else if (d.kind === 'gone') {
+          if (await this.gone(d.incident, d.takeover)) report.gone.push(d.incident.id);
         }
       } catch (e) {
         const host = d.kind === 'skip' || d.kind === 'open' ? '' : d.incident.host;
@@ -462,7 +483,31 @@ export class ComputeWatcher {
     };
   }
 
-  private async recover(incident: IncidentRecord, service: WatchedService, takeover: boolean): Promise<boolean> {
+  /**
+   * The service was deleted from Nova. Before its card (pending): closed without a word. After it: the
+   * follow-up says the service is gone, through the same claim as a recovery (one follow-up across replicas).
+   */
+  private async gone(incident: IncidentRecord, takeover: boolean): Promise<boolean> {
+    const now = this.o.clock.now();
+    if (incident.state === 'pending') {
+      const cleared = await this.o.store.updateIncident(
+        incident.id,
+        { state: 'cleared', resolvedAt: now, detail: { ...incident.detail, gone: true } },
+        { state: 'pending', version: incident.version },
+      );
+      if (cleared)
+        await this.o.store.appendAudit({
+          actor: `bot:${this.o.owner}`,
+          kind: 'incident.gone',
+          payload: { incident: incident.id, host: incident.host, card: false },
+        });
+      return cleared !== null;
+    }
+    return this.recover(incident, undefined, takeover);
+  }
+
+  /** The follow-up in the card's thread: the service reports again (`service`), or Nova no longer lists it (none). */
+  private async recover(incident: IncidentRecord, service: WatchedService | undefined, takeover: boolean): Promise<boolean> {
     const now = this.o.clock.now();
     const claimed = await this.o.store.updateIncident(
       incident.id,
@@ -479,17 +524,29 @@ export class ComputeWatcher {
           host: claimed.host,
           binary: claimed.binary,
           downSince: claimed.downSince,
-          upSince: service.updatedAt,
+          upSince: service?.updatedAt ?? null,
           downForMs: now - claimed.firstSeenAt,
+          ...(service ? {} : { gone: true }),
         });
       } catch (e) {
         await this.o.store.updateIncident(claimed.id, { state: takeover ? 'recovering' : 'open', owner: null, leaseUntil: null }, { version: claimed.version });
         throw e;
       }
     }
-    await this.o.store.updateIncident(claimed.id, { state: 'resolved', owner: null, leaseUntil: null, resolvedAt: now }, { version: claimed.version });
-    await this.o.store.appendAudit({ actor: `bot:${this.o.owner}`, kind: 'incident.recovered', payload: { incident: claimed.id, host: claimed.host } });
-    this.o.log?.('info', 'watcher: follow-up posted', { incident: claimed.id, host: claimed.host });
+    await this.o.store.updateIncident(
+      claimed.id,
+      { state: 'resolved', owner: null, leaseUntil: null, resolvedAt: now, ...(service ? {} : { detail: { ...claimed.detail, gone: true } }) },
+      { version: claimed.version },
+    );
+    await this.o.store.appendAudit({
+      actor: `bot:${this.o.owner}`,
+      kind: service ? 'incident.recovered' : 'incident.gone',
+      payload: { incident: claimed.id, host: claimed.host, ...(service ? {} : { card: true }) },
+    });
+    this.o.log?.('info', service ? 'watcher: follow-up posted' : 'watcher: follow-up posted (service gone from Nova)', {
+      incident: claimed.id,
+      host: claimed.host,
+    });
     return true;
   }
 }

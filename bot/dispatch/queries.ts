@@ -7,6 +7,7 @@ import { InputError } from '../../core/errors.js';
 import type { Command } from '../../core/types.js';
 import { FINISHED_STATES, UNFINISHED_STATES, type OperationState } from '../../store/store.js';
 import { isUserDataOperation, renderOpExport } from '../render/op-export.js';
+import { SLACK_LIMITS as L } from '../render/slack-limits.js';
 import { QUERY_RENDERERS } from '../render/query-renderers.js';
 import { renderOpList, renderOpShow, renderScheduleList } from '../render/render-op-report.js';
 import type { DispatchDeps, SlashContext } from './types.js';
@@ -35,10 +36,13 @@ export async function answerQuery(d: DispatchDeps, command: Command, ctx: SlashC
       const op = report.operation;
       const thread = op.threadTs ?? op.cardTs;
       if (isUserDataOperation(report) || !thread) {
-        // User data (or no thread to put it in): only the person who asked sees it.
-        const why = thread ? 'it concerns user data, so only you see it' : 'it has no thread to upload to';
-        const shown = markdown.length > 2800 ? `${markdown.slice(0, 2800)}\n…` : markdown;
-        return ctx.ephemeral(`Post-mortem of \`${id}\` (${why}):\n\`\`\`${shown}\`\`\``);
+        // User data (or no thread to put it in): only the person who asked sees it — the whole
+        // post-mortem as their ephemeral answer (Slack's limit for a message's text), never a file in the channel.
+        const why = thread ? 'it concerns user data, so only you see it; nothing was posted in the channel' : 'it has no thread to upload to';
+        const head = `Post-mortem of \`${id}\` (${why}):\n\n`;
+        const cut = '\n…(cut at Slack’s message limit)';
+        const room = L.messageText - head.length;
+        return ctx.ephemeral(head + (markdown.length > room ? markdown.slice(0, room - cut.length) + cut : markdown));
       }
       await ctx.client.files.uploadV2({
         channel_id: op.channelId,

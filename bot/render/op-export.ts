@@ -4,6 +4,7 @@
  * attempt's start, end and result, failures with their command, exit status and reason (Nova's,
  * where the step gave it), and the SQL pre-images a step journaled. Pure: report in, text out.
  */
+import { userDataPolicySchema } from '../../approvals/approvals-config.js';
 import type { OperationReport } from '../../engine/operation-records.js';
 import type { AuditRecord, JournalEntry } from '../../store/store.js';
 
@@ -17,10 +18,17 @@ const json = (v: unknown) => JSON.stringify(v, null, 2);
 /** Audit kinds that make the timeline (step detail goes in the steps section). */
 const TIMELINE = /^(operation|approval|schedule|plan)\./;
 
-/** True when the operation touches user data: its export is answered privately. */
+/**
+ * True when the operation touches user data: its export is answered privately. Its approval says so
+ * (class user_data: `approvals.userData.runbooks`), and so does a runbook that reads user data by its
+ * nature (`instance.inspect`) whatever class approved it — e.g. where no `userData` class is configured.
+ */
 export function isUserDataOperation(r: OperationReport): boolean {
-  return r.approvals.some((a) => a.kind === 'user_data');
+  return r.approvals.some((a) => a.kind === 'user_data') || USER_DATA_RUNBOOKS.has(r.operation.runbook);
 }
+
+/** Runbooks that read what users store (approvals-config.ts: the default of `userData.runbooks`). */
+const USER_DATA_RUNBOOKS: ReadonlySet<string> = new Set(userDataPolicySchema.parse({}).runbooks);
 
 export function renderOpExport(r: OperationReport, now: number): string {
   const op = r.operation;

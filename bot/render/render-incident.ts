@@ -67,5 +67,7 @@ export function renderIncidentCard(c: IncidentCard): { text: string; blocks: Kno
 
 export function renderIncidentRecovery(r: IncidentRecovery): string {
   const mins = Math.max(1, Math.round(r.downForMs / 60_000));
+  if (r.gone)
+    return `:wastebasket: ${r.binary} on ${r.host} (cloud ${r.cloud}) is gone: Nova no longer lists this service (it was deleted), after about ${mins} min down. Incident ${r.incidentId} is closed; nothing more will follow in this thread.`;
   return `:white_check_mark: ${r.binary} on ${r.host} (cloud ${r.cloud}) reports again${r.upSince ? ` (Nova's last report ${r.upSince} UTC)` : ''}, after about ${mins} min down. Incident ${r.incidentId} is resolved.`;
 }

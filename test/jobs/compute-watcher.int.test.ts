@@ -244,6 +244,46 @@ describe('two watcher replicas on one MariaDB store', () => {
     expect(JSON.stringify(c05Cards()[0]!.blocks)).toContain('Posted again');
     await w.tick();
     expect(c05Cards()).toHaveLength(1);
+    // c05's service is deleted from Nova: its incident closes with one follow-up (the next test's subject)
     delete services.c05;
+    await w.tick();
+  });
+
+  it('closes the incident of a service Nova no longer lists: one "gone" follow-up under its card across replicas, nothing for one without a card', async () => {
+    const [sa, sb] = [await open(), await open()];
+    const [a, b] = [watcher(sa, 'replica-e'), watcher(sb, 'replica-f')];
+    const cardOf = (host: string) => standin.workspace.messages('ops').filter((m) => new RegExp(`nova-compute on ${host} .*is down since`).test(m.text));
+    services.c06 = { state: 'down', status: 'enabled', reason: null, updated: '2026-12-03T13:00:00.000000' };
+    await Promise.all([a.tick(), b.tick()]);
+    clock.advance(GRACE);
+    await Promise.all([a.tick(), b.tick()]);
+    expect(cardOf('c06')).toHaveLength(1);
+    // c07 goes down too, but is deleted within the grace period: no card, ever
+    services.c07 = { state: 'down', status: 'enabled', reason: null, updated: '2026-12-03T13:01:00.000000' };
+    await Promise.all([a.tick(), b.tick()]);
+    const [c07] = await sa.listIncidents({ host: 'c07' });
+    expect(c07).toMatchObject({ state: 'pending' });
+
+    // an operator deletes both compute services (openstack compute service delete)
+    delete services.c06;
+    delete services.c07;
+    const ticks = new Set(await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]));
+    expect([...ticks].flatMap((r) => r.gone).sort()).toEqual([c07!.id, (await sa.listIncidents({ host: 'c06' }))[0]!.id].sort());
+    for (let i = 0; i < 3; i++) {
+      clock.advance(GRACE);
+      await Promise.all([a.tick(), b.tick()]);
+    }
+    const card = cardOf('c06')[0]!;
+    expect(
+      standin.workspace
+        .thread('ops', card.ts)
+        .slice(1)
+        .map((m) => m.text),
+    ).toEqual([expect.stringMatching(/nova-compute on c06 \(cloud lab\) is gone: Nova no longer lists this service .* Incident in-[a-z2-7]{12} is closed/)]);
+    expect(cardOf('c07')).toHaveLength(0);
+    expect(await sb.listIncidents({ host: 'c06' })).toMatchObject([{ state: 'resolved', owner: null, detail: expect.objectContaining({ gone: true }) }]);
+    expect(await sb.listIncidents({ host: 'c07' })).toMatchObject([{ state: 'cleared', cardTs: null, detail: expect.objectContaining({ gone: true }) }]);
+    const audit = (await sb.listAudit({ limit: 1000 })).filter((e) => e.kind === 'incident.gone').map((e) => (e.payload as { host: string }).host);
+    expect(audit.filter((h) => h === 'c06' || h === 'c07').sort()).toEqual(['c06', 'c07']);
   });
 });

@@ -78,6 +78,20 @@ describe('decide', () => {
     expect(run([svc('c01')], [recovering], T0 + 31_000)).toEqual(['recover c01 (takeover)']);
   });
 
+  it('closes the incident of a service Nova no longer lists: quietly before its card, with a follow-up after it', () => {
+    const up = [svc('c02')];
+    expect(run(up, [inc('c01')], T0 + 10_000)).toEqual(['gone c01']);
+    expect(run(up, [inc('c01', { state: 'open', cardTs: '1.1' })], T0 + 3600_000)).toEqual(['gone c01']);
+    // another replica's follow-up: after its lease only
+    const recovering = inc('c01', { state: 'recovering', owner: 'other', leaseUntil: T0 + 30_000, cardTs: '1.1' });
+    expect(run(up, [recovering], T0 + 10_000)).toEqual([]);
+    expect(run(up, [recovering], T0 + 31_000)).toEqual(['gone c01 (takeover)']);
+    // a posting left behind is still posted (its card then closes on a later tick)
+    expect(run(up, [inc('c01', { state: 'posting', owner: 'other', leaseUntil: T0 })], T0 + 1)).toEqual(['post c01 (takeover)']);
+    // an answer listing no service at all is not taken as this one being deleted
+    expect(run([], [inc('c01', { state: 'open', cardTs: '1.1' })], T0 + 3600_000)).toEqual(['skip c01']);
+  });
+
   it("raises nothing for the bot's maintenance or a service already forced down", () => {
     const drained = svc('c01', { state: 'down', status: 'disabled', disabledReason: 'kernel update' });
     expect(run([drained], [], T0, new Map([['c01', 'drained by the bot']]))).toEqual(['skip c01']);
@@ -179,5 +193,17 @@ describe('the proposed command and the card', () => {
         downForMs: 300_000,
       }),
     ).toMatch(/reports again .* after about 5 min down\. Incident in-abcdefgh2345 is resolved/);
+    expect(
+      renderIncidentRecovery({
+        incidentId: 'in-abcdefgh2345',
+        cloud: 'lab',
+        host: 'c01',
+        binary: 'nova-compute',
+        downSince: 'x',
+        upSince: null,
+        downForMs: 300_000,
+        gone: true,
+      }),
+    ).toMatch(/^:wastebasket: nova-compute on c01 \(cloud lab\) is gone: Nova no longer lists this service .* Incident in-abcdefgh2345 is closed/);
   });
 });
