@@ -302,6 +302,15 @@ function steps(d: Data, c: CloudDeps | undefined): Step[] {
       effect: 'change',
       touches: [d.to],
       always: true,
+      // rm -rf is idempotent, but without a read-back a kill during it would leave the step in doubt
+      // for an operator: the staging directory gone is the step done
+      async check(ctx): Promise<Observation> {
+        const cd = cloudOf(ctx.deps);
+        const stage = stageOf(d, ctx.opId);
+        const t = fileExists(stage);
+        const there = await cd.shell.run(d.to, t.command, { okExitCodes: t.okExitCodes, sudo: cd.sudo, timeoutMs: 30_000 });
+        return there.exitCode === 0 ? { state: 'not-done', detail: `${stage} is on ${d.to}` } : { state: 'done', detail: `no ${stage} on ${d.to}` };
+      },
       async run(ctx) {
         const cd = cloudOf(ctx.deps);
         const cmd = template('rm -rf {stage}', { stage: arg.path(stageOf(d, ctx.opId)) });

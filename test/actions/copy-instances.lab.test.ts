@@ -10,56 +10,23 @@
  * staging directory is gone. Bad input first: onto itself, an unknown host, a source that is up.
  * Run it under `flock /run/lock/chatops-lab-c01c02.lock`.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { execa } from 'execa';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../core/types.js';
 import { computeService, os, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { INSTANCES, put as putIn, removeMade, sh, tree } from './instances-tree.js';
 import { runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
 const P = uniquePrefix('copy');
-const C01 = '/var/lib/nova/instances-c01';
-const C02 = '/var/lib/nova/instances-c02';
+const C01 = INSTANCES.c01;
+const C02 = INSTANCES.c02;
 const vmA = randomUUID();
 const vmB = randomUUID();
 const vmClash = randomUUID();
 let lab: LabBot;
 /** Every path this test made (or the run copied), removed in afterAll. */
 const made: string[] = [];
-
-const sh = async (host: 'c01' | 'c02', cmd: string) => {
-  const r = await sshHost(host, cmd);
-  if (r.exitCode !== 0) throw new Error(`${host}: ${cmd}: exit ${r.exitCode} ${r.stderr}`);
-  return r.stdout;
-};
-/** `size mode sha256` of every file under dir, by path relative to dir. */
-async function tree(host: 'c01' | 'c02', dir: string): Promise<Map<string, string>> {
-  const out = await sh(host, `cd ${dir} && find . -type f -printf '%P %s %m\\n' | sort`);
-  const sums = await sh(host, `cd ${dir} && find . -type f -print0 | xargs -0 -r sha256sum`);
-  const sha = new Map(
-    sums
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => [l.slice(66).replace(/^\.\//, ''), l.slice(0, 64)] as const),
-  );
-  return new Map(
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const [rel, size, mode] = l.split(' ');
-        return [rel!, `${size} ${mode} ${sha.get(rel!)}`] as const;
-      }),
-  );
-}
-/** Writes `bytes` random bytes (or a text) to path on host, making its directory. */
-async function put(host: 'c01' | 'c02', path: string, content: string | number, mode = '644') {
-  made.push(path.replace(/^(\/var\/lib\/nova\/instances-c0\d\/(?:_base\/)?[^/]+).*$/, '$1'));
-  const data = typeof content === 'number' ? randomBytes(content).toString('base64') : content;
-  await execa('ssh', ['-F', '/var/lib/openstack-lab/ssh/ssh_config', host, `mkdir -p $(dirname ${path}) && base64 -d > ${path} && chmod ${mode} ${path}`], {
-    input: typeof content === 'number' ? data : Buffer.from(data).toString('base64'),
-  });
-}
+const put = (host: 'c01' | 'c02', path: string, content: string | number, mode?: string) => putIn(made, host, path, content, mode);
 
 async function ask(text: string): Promise<string> {
   const ws = lab.standin.workspace;
@@ -102,10 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab?.close();
   await restoreHost('c01');
-  for (const p of new Set(made)) if (p.startsWith(`${C01}/`) || p.startsWith(`${C02}/`)) await sshHost(p.startsWith(C01) ? 'c01' : 'c02', `rm -rf ${p}`);
-  // _base is left on c02 only if something else is in it
-  await sshHost('c02', `rmdir ${C02}/_base 2>/dev/null; true`);
-  await sshHost('c01', `rmdir ${C01}/_base 2>/dev/null; true`);
+  await removeMade(made);
 }, 300_000);
 
 describe('/node copy-instances', () => {
