@@ -34,6 +34,7 @@ it('runs each job on the main thread at its interval, one run at a time, and sto
   );
   await ticker.start();
   await waitFor('three runs of the slow job', () => runs >= 3, 20_000);
+  expect(ticker.workersStarted).toBe(1); // one clock thread for every job and tick, not a thread a tick
   await ticker.stop();
   const after = [runs, quick];
   await new Promise((r) => setTimeout(r, 400));
@@ -58,5 +59,18 @@ it('runNow runs a job at once and hands a caller the run already in progress; a 
   expect(n).toBe(1);
   await expect(ticker.runNow('broken')).resolves.toBeUndefined();
   expect(errors).toHaveLength(1);
+  await ticker.stop();
+});
+
+it('a clock thread that ends by itself is started again; the jobs go on', async () => {
+  let n = 0;
+  const ticker = new BreeTicker([{ name: 'count', intervalMs: 50, run: async () => void n++ }], pino({ level: 'silent' }));
+  await ticker.start();
+  await waitFor('a first run', () => n >= 1, 10_000);
+  const bree = (ticker as unknown as { bree: { workers: Map<string, { terminate(): Promise<number> }> } }).bree;
+  await bree.workers.get('clock')!.terminate();
+  const at = n;
+  await waitFor('runs after the clock was started again', () => n >= at + 3, 10_000);
+  expect(ticker.workersStarted).toBe(2);
   await ticker.stop();
 });
