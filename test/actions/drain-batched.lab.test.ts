@@ -132,12 +132,16 @@ describe('a drain on the lab reads Nova once a tick for all its moves', () => {
     // the whole drain: from the command (the plan's reads) to its end
     const end = lines.findLastIndex((x) => x.at <= finishedAt);
     const whole = lines.slice(0, end + 1).filter(ours);
+    // what was migrated: the seeded servers, and whatever else sat on c01 when the drain was planned
+    // (the lab is shared: another file's leftovers, a server the scheduler put on c01 just before)
+    const moved = whole.filter((x) => /^POST \/v2\.1\/servers\/[0-9a-f-]{36}\/action$/.test(x.line)).length;
+    expect(moved).toBeGreaterThanOrEqual(N);
     console.log(
-      `batched drain of ${N} (parallel=${PARALLEL}): ${during.length} nova-api requests from the first move to the last list ` +
-        `(${(during.length / N).toFixed(1)} per instance: ${serverLists.length} server lists, ${recordLists.length} record lists, ${N} moves)\n${breakdown(during, servers)}\n` +
-        `the whole drain, from the command to the card's end: ${whole.length} requests (${(whole.length / N).toFixed(1)} per instance)\n${breakdown(whole, servers)}`,
+      `batched drain of ${moved} (parallel=${PARALLEL}): ${during.length} nova-api requests from the first move to the last list ` +
+        `(${(during.length / moved).toFixed(1)} per instance: ${serverLists.length} server lists, ${recordLists.length} record lists, ${moved} moves)\n${breakdown(during, servers)}\n` +
+        `the whole drain, from the command to the card's end: ${whole.length} requests (${(whole.length / moved).toFixed(1)} per instance)\n${breakdown(whole, servers)}`,
     );
-    expect(during.length / N, `requests per migrated instance from the first move to the last list:\n${breakdown(during, servers)}`).toBeLessThanOrEqual(
+    expect(during.length / moved, `requests per migrated instance from the first move to the last list:\n${breakdown(during, servers)}`).toBeLessThanOrEqual(
       PER_INSTANCE,
     );
     const { rest } = labClouds(labInfo());
