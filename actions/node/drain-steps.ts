@@ -3,6 +3,7 @@
  * init files aside, record origins. Each one reads the real state in `check` so a restarted bot
  * neither repeats nor skips them blindly.
  */
+import type { ComputeService } from '../../adapters/openstack/cloud.js';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import { fileExists, moveFile, type NodeCommands, type RemoteCommand } from '../../adapters/ssh.js';
 import { ChatOpsError } from '../../core/errors.js';
@@ -55,11 +56,13 @@ export function disableStep(d: DrainPlanData, c: CloudDeps | undefined): Step {
       const s = await cloudOf(ctx.deps).cloud.getComputeService(d.host, 'nova-compute');
       return s?.status === 'disabled' && s.disabledReason === d.reason
         ? { state: 'done', detail: `disabled with reason "${d.reason}"` }
-        : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}` };
+        : { state: 'not-done', detail: `service is ${s?.status ?? 'missing'}`, ...(s ? { seen: s } : {}) };
     },
     async run(ctx) {
       const cd = cloudOf(ctx.deps);
-      const s = await cd.cloud.getComputeService(d.host, 'nova-compute');
+      // the state before the change, for undo: as check read it a moment ago (read again without a check)
+      const checked = ctx.checked?.seen as ComputeService | undefined;
+      const s = checked?.host === d.host ? checked : await cd.cloud.getComputeService(d.host, 'nova-compute');
       await ctx.save({ status: s?.status ?? null, reason: s?.disabledReason ?? null });
       await ctx.audit('api-call', { op: 'disable-compute-service', host: d.host, reason: d.reason });
       await cd.cloud.disableComputeService(d.host, 'nova-compute', d.reason);

@@ -11,7 +11,8 @@ import type { Server } from '../../adapters/openstack/cloud.js';
 import { ChatOpsError, InputError, isChatOpsError } from '../../core/errors.js';
 import type { PlanStep } from '../../core/types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
-import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, observeMove, observingMoves, type PlannedInstance } from '../steps/migrate-instances.js';
+import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, movesObserver, observeMove, type PlannedInstance } from '../steps/migrate-instances.js';
+import type { NovaObserver } from '../steps/nova-observer.js';
 import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
 import { differentHosts, opt, pos, reasonOption, scheduleOptions, command } from '../../engine/spec/spec-builders.js';
@@ -79,6 +80,10 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
   const total = d.instances.length;
   const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.ceil(total * f)).filter((n) => n > 0 && n < total));
   let before = 0;
+  // One observer for all the batches of this run (checks and moves): a batch's check is one list, and
+  // a tick reads what changed since the previous one, whichever step it was in.
+  let shared: NovaObserver | undefined;
+  const observerOf = (cd: CloudDeps) => (shared ??= movesObserver(cd, d.host));
   return batches.map((batch, k) => {
     const doneBefore = before;
     before += batch.length;
@@ -96,7 +101,8 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
       ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
       async check(ctx) {
         const cd = cloudOf(ctx.deps);
-        const seen = await Promise.all(batch.map((i) => observeMove(cd, i, d.host)));
+        const observer = observerOf(cd);
+        const seen = await Promise.all(batch.map((i) => observeMove(cd, i, d.host, observer, ctx.signal)));
         if (seen.every((o) => o.state === 'done'))
           return { state: 'done', detail: seen.map((o) => o.detail).join('; '), output: { moved: seen.map((o) => o.output ?? null) } };
         return { state: 'not-done', detail: seen.map((o) => o.detail).join('; '), seen: seen.map((o) => o.seen) };
@@ -106,19 +112,18 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
         const checked = (ctx.checked?.seen ?? []) as (Server | undefined)[];
         let finished = 0;
         // one batched read of Nova a tick for the whole batch, whatever `parallel` is
-        const settled = await observingMoves(cd, d.host, (observer) =>
-          Promise.allSettled(
-            batch.map((i, n) =>
-              moveInstance(cd, i, {
-                ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
-                source: d.host,
-                dest: d.to,
-                blockMigration: bm,
-                signal: ctx.signal,
-                observer,
-                beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
-              }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
-            ),
+        const observer = observerOf(cd);
+        const settled = await Promise.allSettled(
+          batch.map((i, n) =>
+            moveInstance(cd, i, {
+              ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
+              source: d.host,
+              dest: d.to,
+              blockMigration: bm,
+              signal: ctx.signal,
+              observer,
+              beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
+            }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
           ),
         );
         const moved = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));

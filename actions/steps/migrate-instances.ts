@@ -41,6 +41,15 @@ export interface MoveOptions {
   observer?: NovaObserver;
 }
 
+/**
+ * An observer for every step of an operation's moves off `host` (checks and moves): its first server
+ * read lists the host, then each read is a `changes-since` list. Idle between steps (a tick happens
+ * only while something waits on it), so it needs no closing.
+ */
+export function movesObserver(c: CloudDeps, host: string): NovaObserver {
+  return new NovaObserver(c.cloud, { host, schedule: c.polling ?? DEFAULT_POLL_SCHEDULE, clock: c.clock, primeHost: true });
+}
+
 /** One observer for the moves off `host` that `fn` starts (a step's batch), closed when they are over. */
 export async function observingMoves<T>(c: CloudDeps, host: string, fn: (observer: NovaObserver) => Promise<T>): Promise<T> {
   const observer = new NovaObserver(c.cloud, { host, schedule: c.polling ?? DEFAULT_POLL_SCHEDULE, clock: c.clock });
@@ -135,9 +144,13 @@ export async function novaReason(cloud: Cloud, serverId: string): Promise<string
   }
 }
 
-/** Read-only: has this instance left `source` for good (or is it gone)? */
-export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string): Promise<Observation> {
-  const s = await c.cloud.getServer(i.id);
+/**
+ * Read-only: has this instance left `source` for good (or is it gone)? With `observer`, read in the
+ * observer's next tick, at once (one list for a whole batch's checks; still a read of Nova, never its cache alone).
+ */
+export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string, observer?: NovaObserver, signal?: AbortSignal): Promise<Observation> {
+  const read = observer ? await observer.server(i.id, signal, true) : await c.cloud.getServer(i.id);
+  const s = read === 'gone' ? undefined : read;
   if (!s) return { state: 'done', detail: `${i.name} no longer exists`, output: result(i, source, null, 'gone', 0) };
   if (s.host !== source && settledStatus(s))
     return { state: 'done', detail: `${i.name} is on ${s.host ?? '?'} (${s.status})`, output: result(i, source, s.host, 'already', 0) };
@@ -205,6 +218,7 @@ async function moveWatched(
 ): Promise<MoveResult> {
   const { t0, kind, poll, deadline, watch } = m0;
   let s = m0.s;
+  let posted: number | undefined; // when this run asked Nova for the move
   // A refusal by the scheduler (NoValidHost: the instance stays put, record "error") is often
   // transient on a busy cloud, e.g. a compute that just restarted misses a report: retried twice.
   for (let attempt = 0; ; attempt++) {
@@ -215,9 +229,10 @@ async function moveWatched(
         });
       }
       await o.beforeStart({ server: i.id, name: i.name, from: o.source, to: o.dest ?? 'scheduler', kind, attempt: attempt + 1 });
+      posted = c.clock.now();
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
-      o.observer?.started();
+      o.observer?.started(i.id);
       const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, poll) : undefined;
       if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
@@ -246,8 +261,12 @@ async function moveWatched(
   // Nova moves the instance and clears its task before it marks the record completed: wait for it.
   const want = kind === 'live' ? ['completed'] : ['confirmed', 'finished', 'completed'];
   const record = () => (o.observer ? o.observer.migration(i.id, o.signal) : latestMigration(c.cloud, i.id));
+  // The tick that saw the record end (and then read the server) has usually read it already: a record
+  // listed after this run's request, of a move off the source to where the server now is, is this move's.
+  const seen = posted !== undefined ? o.observer?.recordSince(i.id, posted) : undefined;
+  const ours = seen && want.includes(seen.status) && seen.sourceCompute === o.source && seen.destCompute === s.host ? seen : undefined;
   let polled = c.clock.now();
-  let m = await record();
+  let m = ours ?? (await record());
   for (let k = 0; m && !want.includes(m.status) && !['error', 'failed', 'cancelled'].includes(m.status) && c.clock.now() <= deadline + 60_000; k++) {
     if (!o.observer) await pollSleep(c, polled, pollDelay(k, Math.min(poll, 1000)), o.signal); // the observer keeps its own pace
     polled = c.clock.now();
@@ -277,9 +296,13 @@ async function waitSettled(
   let woken = false;
   for (let k = 0; ; k++) {
     const polled = c.clock.now();
-    const s = o.observer ? await o.observer.server(i.id, o.signal, woken) : await c.cloud.getServer(i.id);
+    // with the observer: 'moving' while Nova's record of the move says it is under way (no server read);
+    // woken by Nova's notification, the server at once (the record is saved a few ms after the event)
+    const s = !o.observer ? await c.cloud.getServer(i.id) : woken ? await o.observer.server(i.id, o.signal, true) : await o.observer.settled(i.id, o.signal);
     if (!s || s === 'gone') return 'gone';
-    if (s.status === 'VERIFY_RESIZE') {
+    if (s === 'moving') {
+      // still under way: only the deadline below applies
+    } else if (s.status === 'VERIFY_RESIZE') {
       await confirmOnce(c, i);
     } else if (s.status === 'ERROR') {
       const m = await latestMigration(c.cloud, i.id);

@@ -5,6 +5,15 @@
  * changed since the last tick (`GET /servers/detail?all_tenants=1&changes-since=…`) — and answers
  * every waiting move from them. Ten moves at a time cost Nova what one costs.
  *
+ * While a move's record says it is under way (queued … running, post-migrating, confirming), its
+ * server cannot have settled: Nova clears the instance's task before it ends the record. A tick in
+ * which every waiting move is under way reads the records only; the server list is read when a record
+ * ended (or is not known yet), to verify where the instance is and in which state.
+ *
+ * One observer can serve every step of an operation (drain's steps share one): its first server list
+ * may be the source host's (`primeHost`), after which each step's check costs one `changes-since`
+ * list for the whole batch instead of a read per instance.
+ *
  * Each list is incremental: what Nova did not change since the previous read is as the cache has it.
  * The window reaches `overlapMs` back before the previous read, so a few seconds of difference between
  * this machine's clock and Nova's (and Nova's whole-second `updated_at`) lose nothing. A server or
@@ -29,10 +38,16 @@ export interface PollSchedule {
   overlapMs: number;
 }
 
+/**
+ * Modest by default: a tick costs one request for all the moves in flight (two when some ended), so a
+ * 10-s batch costs Nova about six; a move's end is seen ≤ 1 s late in its first 2 s, ≤ 2 s late after.
+ * Faster ticks see ends sooner and cost Nova more (`clouds.<name>.polling`); Nova's notifications
+ * end waits within milliseconds whatever the pace.
+ */
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
-  firstMs: 200,
+  firstMs: 1_000,
   firstForMs: 2_000,
-  thenMs: 500,
+  thenMs: 2_000,
   thenForMs: 5_000,
   growth: 1.5,
   maxMs: 2_000,
@@ -49,15 +64,23 @@ export function tickDelay(s: PollSchedule, elapsedMs: number, slow: number): num
 /** What the observer needs of the cloud (Cloud's reads). */
 export interface ObservedCloud {
   listServersChangedSince(since: string): Promise<Server[]>;
+  listServersOnHost(f: { host: string }): Promise<Server[]>;
   listMigrations(f: { host?: string; serverId?: string; changesSince?: string }): Promise<Migration[]>;
   getServer(id: string): Promise<Server | undefined>;
 }
 
-type Need = 'server' | 'migration';
+/** A record in one of these states belongs to a move still under way: its server is not settled. */
+const UNDER_WAY = new Set(['accepted', 'queued', 'preparing', 'running', 'pre-migrating', 'migrating', 'post-migrating', 'confirming']);
+export const underWay = (m: Migration | undefined) => m !== undefined && UNDER_WAY.has(m.status);
+
+/** The longest an ended move waits for the others of its batch before its server is read on its own tick (its progress on the card). */
+const VERIFY_WITHIN_MS = 10_000;
+
+type Need = 'server' | 'settled' | 'migration';
 interface Waiter {
   id: string;
   need: Need;
-  resolve(v: Server | Migration | 'gone' | undefined): void;
+  resolve(v: Server | Migration | 'gone' | 'moving' | undefined): void;
   reject(e: unknown): void;
 }
 
@@ -76,6 +99,13 @@ export class NovaObserver {
   /** The newest record of each instance seen, and the instances whose earlier records were read in full. */
   private readonly records = new Map<string, Migration>();
   private readonly recordsRead = new Set<string>();
+  /** When (this clock) the tick that last listed each instance's newest record started. */
+  private readonly recordSeenAt = new Map<string, number>();
+  /** Servers whose move this observer was told was requested, with the id of their newest record known then (0: none). */
+  private readonly requested = new Map<string, number>();
+  /** When a tick first found each waiting move ended (its server read may wait for the others'). */
+  private readonly endedAt = new Map<string, number>();
+  private primed: boolean;
   private serversSince: number;
   private migrationsSince: number;
   private waiting: Waiter[] = [];
@@ -89,23 +119,47 @@ export class NovaObserver {
 
   constructor(
     private readonly cloud: ObservedCloud,
-    private readonly o: { host: string; schedule: PollSchedule; clock: Clock },
+    private readonly o: { host: string; schedule: PollSchedule; clock: Clock; primeHost?: boolean },
   ) {
+    this.primed = !o.primeHost;
     const now = o.clock.now();
     this.serversSince = now;
     this.migrationsSince = now;
     this.lastStart = now;
   }
 
-  /** A move was just requested: the fast ticks start again. */
-  started(): void {
+  /**
+   * The move of server `id` was just requested (Nova answered 202): the fast ticks start again. Nova
+   * set the instance's task before it answered, so until a record newer than the ones known now shows
+   * up the move is under way (a new record is invisible to changes-since until Nova first updates it).
+   */
+  started(id?: string): void {
     this.lastStart = this.o.clock.now();
     this.slow = 0;
+    if (id !== undefined) {
+      this.requested.set(id, this.newest(id)?.id ?? 0);
+      this.endedAt.delete(id);
+    }
   }
 
   /** The server as Nova has it at the next tick ('gone' once deleted). `now`: do not wait for the pace (an event said something changed). */
   server(id: string, signal?: AbortSignal, now = false): Promise<Server | 'gone'> {
     return this.wait(id, 'server', signal, now) as Promise<Server | 'gone'>;
+  }
+
+  /**
+   * At the next tick: 'moving' while the newest record of the server says its move is under way (only
+   * the records were read) or while its end waits to be verified with the other moves', else the
+   * server as Nova has it ('gone' once deleted).
+   */
+  settled(id: string, signal?: AbortSignal, now = false): Promise<Server | 'gone' | 'moving'> {
+    return this.wait(id, 'settled', signal, now) as Promise<Server | 'gone' | 'moving'>;
+  }
+
+  /** The newest record of the server as a list read in a tick that started at or after `since` had it (no read). */
+  recordSince(id: string, since: number): Migration | undefined {
+    const m = this.newest(id);
+    return m && (this.recordSeenAt.get(id) ?? -Infinity) >= since ? m : undefined;
   }
 
   /** The newest migration record of the server at the next tick (undefined: Nova has none). */
@@ -149,7 +203,14 @@ export class NovaObserver {
     if (this.ticking || this.waiting.length === 0) return;
     const now = this.urgent;
     const t = this.o.clock.now();
-    const due = now || this.lastTick === undefined ? t : this.lastTick + tickDelay(this.o.schedule, t - this.lastStart, this.slow);
+    // a move just requested is not looked at before `firstMs` (Nova has barely begun it)
+    const due =
+      now || this.lastTick === undefined
+        ? t
+        : Math.max(
+            this.lastTick + tickDelay(this.o.schedule, t - this.lastStart, this.slow),
+            this.lastStart + Math.min(this.o.schedule.firstMs, this.o.schedule.maxMs),
+          );
     if (this.timer && !now) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.tick(), Math.max(0, due - t));
@@ -169,30 +230,37 @@ export class NovaObserver {
     try {
       const overlap = this.o.schedule.overlapMs;
       const iso = (ms: number) => new Date(ms - overlap).toISOString();
-      const reads: Promise<void>[] = [];
-      if (batch.some((w) => w.need === 'server')) {
-        const since = this.serversSince;
-        reads.push(
-          this.cloud.listServersChangedSince(iso(since)).then((list) => {
-            this.stats.serverLists++;
-            for (const s of list) this.servers.set(s.id, s.status === 'DELETED' ? 'gone' : s);
-            this.serversSince = started;
-          }),
-        );
-      }
-      if (batch.some((w) => w.need === 'migration')) {
+      if (batch.some((w) => w.need !== 'server')) {
         const since = this.migrationsSince;
-        reads.push(
-          this.cloud.listMigrations({ host: this.o.host, changesSince: iso(since) }).then((list) => {
-            this.stats.migrationLists++;
-            for (const m of list) this.keep(m);
-            this.migrationsSince = started;
-          }),
-        );
+        const list = await this.cloud.listMigrations({ host: this.o.host, changesSince: iso(since) });
+        this.stats.migrationLists++;
+        for (const m of list) this.keep(m, started);
+        this.migrationsSince = started;
       }
-      await Promise.all(reads);
+      // The servers only when a move may have ended: a record under way (or none yet for a move just
+      // requested) says its server is still moving. Moves that ended are verified together — one server
+      // list once none of the waiting moves is under way any more, or 10 s after one ended.
+      const underWayNow = (id: string) => {
+        const m = this.newest(id);
+        const asked = this.requested.get(id);
+        return underWay(m) || (asked !== undefined && (m?.id ?? 0) <= asked);
+      };
+      const settling = batch.filter((w) => w.need === 'settled');
+      for (const w of settling) if (!underWayNow(w.id) && !this.endedAt.has(w.id)) this.endedAt.set(w.id, started);
+      const stillMoving = settling.some((w) => underWayNow(w.id));
+      const overdue = settling.some((w) => !underWayNow(w.id) && started - this.endedAt.get(w.id)! >= VERIFY_WITHIN_MS);
+      const verifyNow = batch.some((w) => w.need === 'server') || !stillMoving || overdue;
+      const moving = (w: Waiter) => w.need === 'settled' && (underWayNow(w.id) || !verifyNow);
+      const wantServer = (w: Waiter) => w.need === 'server' || (w.need === 'settled' && !moving(w));
+      if (batch.some(wantServer)) {
+        const since = this.serversSince;
+        const list = this.primed ? await this.cloud.listServersChangedSince(iso(since)) : await this.listHost();
+        this.stats.serverLists++;
+        for (const s of list) this.servers.set(s.id, s.status === 'DELETED' ? 'gone' : s);
+        this.serversSince = started;
+      }
       // what the window cannot show (never changed while observed): read once, then kept fresh by the lists
-      const unknownServers = [...new Set(batch.filter((w) => w.need === 'server' && !this.servers.has(w.id)).map((w) => w.id))];
+      const unknownServers = [...new Set(batch.filter((w) => wantServer(w) && !this.servers.has(w.id)).map((w) => w.id))];
       const unknownRecords = [...new Set(batch.filter((w) => w.need === 'migration' && !this.newest(w.id) && !this.recordsRead.has(w.id)).map((w) => w.id))];
       await Promise.all([
         ...unknownServers.map(async (id) => {
@@ -201,11 +269,14 @@ export class NovaObserver {
         }),
         ...unknownRecords.map(async (id) => {
           this.stats.singleReads++;
-          for (const m of await this.cloud.listMigrations({ serverId: id })) this.keep(m);
+          for (const m of await this.cloud.listMigrations({ serverId: id })) this.keep(m, started);
           this.recordsRead.add(id);
         }),
       ]);
-      for (const w of batch) w.resolve(w.need === 'server' ? this.servers.get(w.id) : this.newest(w.id));
+      for (const w of batch) {
+        if (w.need === 'settled' && !moving(w)) this.endedAt.delete(w.id);
+        w.resolve(w.need === 'migration' ? this.newest(w.id) : moving(w) ? 'moving' : this.servers.get(w.id));
+      }
     } catch (e) {
       for (const w of batch) w.reject(e);
     } finally {
@@ -214,9 +285,19 @@ export class NovaObserver {
     }
   }
 
-  private keep(m: Migration): void {
+  /** The first server list of a primed observer: every server on the host (the others are read once, when asked for). */
+  private async listHost(): Promise<Server[]> {
+    const list = await this.cloud.listServersOnHost({ host: this.o.host });
+    this.primed = true;
+    return list;
+  }
+
+  private keep(m: Migration, seenAt: number): void {
     const had = this.records.get(m.serverId);
-    if (!had || m.id >= had.id) this.records.set(m.serverId, m);
+    if (!had || m.id >= had.id) {
+      this.records.set(m.serverId, m);
+      this.recordSeenAt.set(m.serverId, seenAt);
+    }
   }
 
   private newest(serverId: string): Migration | undefined {

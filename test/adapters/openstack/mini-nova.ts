@@ -2,7 +2,9 @@
  * A small Nova on FakeOpenStackWire for unit tests and benches of the moves: compute services (read,
  * disable/enable), servers (list with host and changes-since as Nova filters them: updated ≥ since;
  * show), migration records (host, instance_uuid, changes-since) and live migrations that finish by
- * themselves `moveMs` after the request (the record is marked completed 20 ms after the server landed).
+ * themselves `moveMs` after the request. As in Nova: the API sets the server's task before it answers
+ * 202; the record is created `accepted` with no `updated_at` (so `changes-since` cannot show it) and
+ * first updated (`running`) a moment later; it is marked completed 20 ms after the server landed.
  */
 import type { PlannedInstance } from '../../../actions/steps/migrate-instances.js';
 import type { FakeOpenStackWire, Recorded } from './fake-openstack-wire.js';
@@ -22,7 +24,8 @@ interface NovaMigration {
   status: string;
   source: string;
   dest: string;
-  updated: number;
+  /** null until Nova first updates the record (a new record has no updated_at). */
+  updated: number | null;
 }
 
 /** A Nova that moves servers by itself: the API call sets the task, the "compute" finishes `moveMs` later. */
@@ -80,7 +83,7 @@ export class MiniNova {
       migration_type: 'live-migration',
       source_compute: m.source,
       dest_compute: m.dest,
-      updated_at: new Date(m.updated).toISOString(),
+      updated_at: m.updated === null ? null : new Date(m.updated).toISOString(),
     });
     wire.route('GET', /^\/compute\/v2\.1\/servers\/detail/, (r) => {
       const q = query(r);
@@ -95,7 +98,7 @@ export class MiniNova {
       const q = query(r);
       const list = this.migrations.filter(
         (m) =>
-          m.updated >= since(r) &&
+          (since(r) === -Infinity || (m.updated !== null && m.updated >= since(r))) &&
           (!q.get('host') || m.source === q.get('host') || m.dest === q.get('host')) &&
           (!q.get('instance_uuid') || m.server === q.get('instance_uuid')),
       );
@@ -108,13 +111,14 @@ export class MiniNova {
         id: this.migrations.length + 1,
         uuid: `m-${s.id}`,
         server: s.id,
-        status: 'running',
+        status: 'accepted',
         source: s.host,
         dest,
-        updated: Date.now(),
+        updated: null,
       };
       this.migrations.push(m);
       Object.assign(s, { status: 'MIGRATING', task: 'migrating', updated: Date.now() });
+      this.timers.push(setTimeout(() => Object.assign(m, { status: 'running', updated: Date.now() }), Math.min(30, this.o.moveMs / 4)));
       this.timers.push(
         setTimeout(() => {
           Object.assign(s, { status: 'ACTIVE', task: null, host: dest, updated: Date.now() });
