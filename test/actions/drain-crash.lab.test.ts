@@ -23,6 +23,7 @@ import { SlackStandin } from '../../slack-standin/slack-standin.js';
 import { openStore } from '../../store/open-store.js';
 import type { Plan } from '../../core/types.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
+import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
 import { NEUTRON_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, LAB_DIR } from './lab-bot.js';
 
@@ -33,20 +34,6 @@ const RANDOM_KILLS = Number(process.env['CRASH_RANDOM_KILLS'] ?? 20);
 // A fixed seed by default: the kill moments then vary only with the lab's timing.
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261125);
 type Row = Record<string, string>;
-
-/** mulberry32: a small seeded generator, so a failing run can be repeated with CRASH_SEED. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const PHASES = ['before-intent', 'after-intent', 'after-effect', 'after-result'] as const;
 
 describe('drain survives kill -9 at step phases and at random times', () => {
   let standin: SlackStandin;
@@ -76,16 +63,6 @@ approvals:
       waitReady,
       env: { OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, PYTHONWARNINGS: 'ignore', ...(crashAt ? { CHATOPS_CRASH_AT: crashAt } : {}) },
     });
-  const ends = new WeakMap<BotProcess, Promise<string | null>>();
-  /** The signal that ended the process (one listener per process, however often it is asked). */
-  const exited = (b: BotProcess) => {
-    if (!ends.has(b))
-      ends.set(
-        b,
-        new Promise<string | null>((r) => (b.child.exitCode !== null || b.child.signalCode ? r(b.child.signalCode) : b.child.once('exit', (_c, s) => r(s)))),
-      );
-    return ends.get(b)!;
-  };
   const serversOf = async () =>
     (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long'])).filter((s) => s['Name']!.startsWith(`${prefix}-`));
 
@@ -120,7 +97,7 @@ approvals:
     const log: string[] = [`seed ${SEED}`];
     const ws = standin.workspace;
     // Only the disable step's ids are known before the plan exists; the plan is read after the first kill.
-    const phaseKills: string[] = PHASES.map((p) => `disable-service:${p}`);
+    const phaseKills: string[] = CRASH_PHASES.map((p) => `disable-service:${p}`);
     bot = await start(phaseKills[0], true);
     const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${bot.port}/slack/events` });
     await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=crash-${prefix}` });
@@ -130,7 +107,7 @@ approvals:
     const opId = /op-[a-z2-7]{12}/.exec(JSON.stringify(card().blocks))![0];
     const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve')!;
     await slack.click({ user: 'bob', message: { channel: 'C0OPS0001', ts }, actionId: 'approval.approve', value: approve.value! }).catch(() => undefined);
-    expect(await exited(bot)).toBe('SIGKILL');
+    expect(await exitSignal(bot)).toBe('SIGKILL');
     expect(bot.output()).toContain(`crash point ${phaseKills[0]}\n`);
     log.push(`kill: ${phaseKills.shift()}`);
 
@@ -139,55 +116,23 @@ approvals:
     await store.close();
     expect(plan.steps.filter((s) => s.id.startsWith('migrate:'))).toHaveLength(N);
     // Steps 1, 7 and 20 of the plan (1-based): disable-service, the 5th and the 18th migration.
-    for (const k of [7, 20]) for (const p of PHASES) phaseKills.push(`${plan.steps[k - 1]!.id}:${p}`);
+    for (const k of [7, 20]) for (const p of CRASH_PHASES) phaseKills.push(`${plan.steps[k - 1]!.id}:${p}`);
     expect(phaseKills).toHaveLength(11);
 
-    // Each start crashes at the next phase point, unless the test kills it first at a random moment.
-    // A random kill is armed with probability 2 × (random left) / (all kills left), so they spread over
-    // the drain and are spent before its end (0.3–4 s after the start: during start-up, reconciliation
-    // or a step), but never while the next point is after-effect or after-result: a random kill during that
-    // step's migration would let the restarted bot find it done by reading Nova, and the point would
-    // never be reached (before-intent and after-intent cannot be passed by like that).
-    let randomLeft = RANDOM_KILLS;
-    /** SIGKILL when the process died; otherwise why it did not (the drain ended first, or it hung). */
-    const outcome = async (b: BotProcess): Promise<string | null> => {
-      const deadline = Date.now() + 300_000;
-      for (;;) {
-        const died = await Promise.race([exited(b), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
-        if (died !== undefined) return died;
+    // Each start crashes at the next phase point, unless the test kills it first at a random moment
+    // (test/helpers/crash-harness.ts: 0.3–4 s after the start, during start-up, reconciliation or a
+    // step, and only while the next point is an intent phase).
+    await runKillLoop({
+      start: async (crashAt) => (bot = await start(crashAt, false)),
+      phaseKills,
+      randomKills: RANDOM_KILLS,
+      random,
+      opState: async () => {
         const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-        const state = (await store.getOperation(opId).finally(() => store.close()))!.state;
-        if (state !== 'running') return `the operation became ${state} before the crash point was reached`;
-        if (Date.now() > deadline) return 'still running after 5 minutes';
-      }
-    };
-    while (phaseKills.length > 0 || randomLeft > 0) {
-      const next = phaseKills[0];
-      const mayArm = next === undefined || /:(before|after)-intent$/.test(next);
-      const armed = mayArm && randomLeft > 0 && random() < (2 * randomLeft) / (randomLeft + phaseKills.length);
-      const delayMs = Math.round(300 + random() * 3700);
-      bot = await start(next, false);
-      const b = bot;
-      let ours = false;
-      const timer = armed
-        ? setTimeout(() => {
-            ours = true;
-            b.child.kill('SIGKILL');
-          }, delayMs)
-        : undefined;
-      const signal = await outcome(b);
-      clearTimeout(timer);
-      expect(signal, `${next ?? 'random'}\n${log.join('\n')}\n${b.output().slice(-3000)}`).toBe('SIGKILL');
-      // The bot says which point it crashed at; a kill of ours that raced with it does not count.
-      if (next && b.output().includes(`crash point ${next}\n`)) {
-        log.push(`kill: ${phaseKills.shift()}`);
-      } else if (ours) {
-        randomLeft--;
-        log.push(`kill: random after ${delayMs} ms`);
-      } else {
-        throw new Error(`the bot died without our kill and without reaching ${next}:\n${b.output().slice(-3000)}`);
-      }
-    }
+        return (await store.getOperation(opId).finally(() => store.close()))!.state;
+      },
+      log,
+    });
 
     process.stdout.write(`drain-crash: ${log.length - 1} kills\n  ${log.join('\n  ')}\n`);
     bot = await start(undefined, true);

@@ -22,26 +22,15 @@ import { buttonsOf } from '../../slack-standin/payloads.js';
 import { SlackStandin } from '../../slack-standin/slack-standin.js';
 import { openStore } from '../../store/open-store.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
+import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
 import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
 import { uniquePrefix } from '../lab/lab-helpers.js';
 import { LAB_DIR } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const STEPS = ['request-address', 'probe-rounds', 'keep-port', 'delete-probes', 'report'];
-const PHASES = ['before-intent', 'after-intent', 'after-effect', 'after-result'] as const;
 const RANDOM_KILLS = Number(process.env['CRASH_RANDOM_KILLS'] ?? 8);
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261203);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('/ip recover (probe fallback) survives kill -9 at every step phase and at random times', () => {
   const prefix = uniquePrefix('ipcrash').replace(/-$/, '');
@@ -72,15 +61,6 @@ approvals:
       waitReady,
       env: { OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`, ...(crashAt ? { CHATOPS_CRASH_AT: crashAt } : {}) },
     });
-  const ends = new WeakMap<BotProcess, Promise<string | null>>();
-  const exited = (b: BotProcess) => {
-    if (!ends.has(b))
-      ends.set(
-        b,
-        new Promise<string | null>((r) => (b.child.exitCode !== null || b.child.signalCode ? r(b.child.signalCode) : b.child.once('exit', (_c, s) => r(s)))),
-      );
-    return ends.get(b)!;
-  };
 
   beforeAll(async () => {
     // Neutron and Keystone only: these tests do not need c01/c02 enabled (another suite's drain may hold one).
@@ -115,7 +95,7 @@ approvals:
    * those two points, one each.
    */
   const late = ['keep-port:after-effect', 'delete-probes:after-effect'];
-  const first = STEPS.flatMap((st) => PHASES.map((ph) => `${st}:${ph}`)).filter((x) => !late.includes(x));
+  const first = STEPS.flatMap((st) => CRASH_PHASES.map((ph) => `${st}:${ph}`)).filter((x) => !late.includes(x));
 
   async function recoverWithKills(tag: string, phaseKills: string[], randomKills: number, random: () => number, log: string[]): Promise<void> {
     const ws = standin.workspace;
@@ -137,51 +117,30 @@ approvals:
     ours.push(opId);
     const approve = buttonsOf(card().blocks).find((b) => b.actionId === 'approval.approve')!;
     await slack.click({ user: 'bob', message: { channel: 'C0OPS0001', ts }, actionId: 'approval.approve', value: approve.value! }).catch(() => undefined);
-    expect(await exited(bot)).toBe('SIGKILL');
+    // The first bot dies at its point, or the operation ends without reaching it: then say how, at once.
+    const ended = ws
+      .waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 600_000, 'the operation to end')
+      .then(
+        () => `the operation ended before ${phaseKills[0]}: ${card().text}`,
+        () => 'neither a kill nor an end within 10 minutes',
+      );
+    expect(await Promise.race([exitSignal(bot), ended]), bot.output().slice(-3000)).toBe('SIGKILL');
     expect(bot.output()).toContain(`crash point ${phaseKills[0]}\n`);
     log.push(`kill: ${phaseKills.shift()}`);
 
-    const stateOf = async () => {
-      const st = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
-      return (await st.getOperation(opId).finally(() => st.close()))!.state;
-    };
-    const outcome = async (b: BotProcess): Promise<string | null> => {
-      const deadline = Date.now() + 300_000;
-      for (;;) {
-        const died = await Promise.race([exited(b), new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
-        if (died !== undefined) return died;
-        const state = await stateOf();
-        if (state !== 'running') return `the operation became ${state} before the crash point was reached`;
-        if (Date.now() > deadline) return 'still running after 5 minutes';
-      }
-    };
-    let randomLeft = randomKills;
-    while (phaseKills.length > 0 || randomLeft > 0) {
-      const next = phaseKills[0];
-      // A random kill during a step's run would let the restarted bot find it done by reading Neutron,
-      // and an after-effect/after-result point of that step would never be reached: arm one only before intents.
-      const mayArm = next === undefined || /:(before|after)-intent$/.test(next);
-      const armed = mayArm && randomLeft > 0 && random() < (2 * randomLeft) / (randomLeft + phaseKills.length);
-      const delayMs = Math.round(300 + random() * 2700);
-      bot = await start(next, false);
-      const b = bot;
-      let ours = false;
-      const timer = armed
-        ? setTimeout(() => {
-            ours = true;
-            b.child.kill('SIGKILL');
-          }, delayMs)
-        : undefined;
-      const signal = await outcome(b);
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL' && next === undefined) break; // random kills left, but the operation ended first
-      expect(signal, `${next ?? 'random'}\n${log.join('\n')}\n${b.output().slice(-3000)}`).toBe('SIGKILL');
-      if (next && b.output().includes(`crash point ${next}\n`)) log.push(`kill: ${phaseKills.shift()}`);
-      else if (ours) {
-        randomLeft--;
-        log.push(`kill: random after ${delayMs} ms`);
-      } else throw new Error(`the bot died without our kill and without reaching ${next}:\n${b.output().slice(-3000)}`);
-    }
+    await runKillLoop({
+      start: async (crashAt) => (bot = await start(crashAt, false)),
+      phaseKills,
+      randomKills,
+      random,
+      opState: async () => {
+        const st = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
+        return (await st.getOperation(opId).finally(() => st.close()))!.state;
+      },
+      log,
+      delay: { min: 300, span: 2700 },
+      randomMayOutlive: true,
+    });
 
     bot = await start(undefined, true);
     await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 600_000, 'the recovery to finish');
@@ -217,7 +176,7 @@ approvals:
     }
   }
 
-  it(`finishes after ${STEPS.length * PHASES.length} phase kills (three operations) and ${RANDOM_KILLS} random kills: no probe left, one port holds each address`, async () => {
+  it(`finishes after ${STEPS.length * CRASH_PHASES.length} phase kills (three operations) and ${RANDOM_KILLS} random kills: no probe left, one port holds each address`, async () => {
     const random = rng(SEED);
     const log: string[] = [`seed ${SEED}`];
     try {

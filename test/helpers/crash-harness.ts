@@ -53,6 +53,11 @@ export interface KillLoop {
   maxRunMs?: number;
   /** Random kills land this long after the start: [min, min + span) ms (default 300 + 3700). */
   delay?: { min: number; span: number };
+  /**
+   * A short operation may end before its random kills are spent: once no crash point is left, its
+   * end stops the loop (the bot that saw it is killed) instead of failing it. Default: it fails.
+   */
+  randomMayOutlive?: boolean;
 }
 
 /** Runs the kills; throws with the story when a bot ends otherwise (the operation finished first, it hung, it died by itself). */
@@ -85,6 +90,12 @@ export async function runKillLoop(o: KillLoop): Promise<void> {
       : undefined;
     const signal = await outcome(b);
     clearTimeout(timer);
+    if (signal !== 'SIGKILL' && next === undefined && o.randomMayOutlive) {
+      b.child.kill('SIGKILL');
+      await exitSignal(b);
+      o.log.push(`ended with ${randomLeft} random kill(s) unspent: ${signal}`);
+      return;
+    }
     if (signal !== 'SIGKILL') {
       b.child.kill('SIGKILL');
       throw new Error(`${next ?? 'random'}: ${signal}\n${o.log.join('\n')}\n${b.output().slice(-3000)}`);
