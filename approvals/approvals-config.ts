@@ -46,11 +46,14 @@ export const approvalPolicySchema = z
   })
   .strict();
 
+/** Runbooks that are user-data access by nature: the user-data class applies to them even where `userData` is not configured (then nobody may approve them). */
+export const USER_DATA_RUNBOOKS: readonly string[] = ['instance.inspect'];
+
 /** The user-data class: its own approvers, a mandatory reason, shorter windows, no break-glass by default. */
 export const userDataPolicySchema = approvalPolicySchema
   .extend({
     /** Runbooks that read what users store (their disks, consoles). */
-    runbooks: z.array(z.string().min(1)).default(['instance.inspect']),
+    runbooks: z.array(z.string().min(1)).default([...USER_DATA_RUNBOOKS]),
     /** Whether the break-glass path may bypass this class too (default: no). */
     allowBreakGlass: z.boolean().default(false),
     /** Step-up: approvers also type a TOTP code (secrets per approver in the environment variable named here). */

@@ -80,7 +80,12 @@ export class Approvals {
     if (!policy.needed) return null;
     const why = this.reasonFor(policy, input);
     if (policy.approvers.users.length + policy.approvers.groups.length === 0) {
-      throw new NotAuthorizedError(`nobody is configured to approve ${plan.runbook}; ask an administrator to set approvers`, { runbook: plan.runbook });
+      throw new NotAuthorizedError(
+        policy.kind === 'user_data'
+          ? `${plan.runbook} is user-data access: it needs its own approvers under approvals.userData, and none are configured; ask an administrator`
+          : `nobody is configured to approve ${plan.runbook}; ask an administrator to set approvers`,
+        { runbook: plan.runbook },
+      );
     }
     const now = this.store.clock.now();
     const snapshot = { ...policy, risk: plan.risk, requestReason: why } as unknown as JsonObject;

@@ -4,7 +4,7 @@
  * data: it is stored with the request as the policy snapshot.
  */
 import type { Effect } from '../core/types.js';
-import { DEFAULTS, type ApprovalsConfig } from './approvals-config.js';
+import { DEFAULTS, USER_DATA_RUNBOOKS, type ApprovalsConfig } from './approvals-config.js';
 
 export type ApprovalKind = 'change' | 'user_data';
 
@@ -37,8 +37,10 @@ export interface ResolvedPolicy {
 
 export function resolvePolicy(config: ApprovalsConfig, runbook: string, risk: Effect): ResolvedPolicy {
   const base = { ...(config.default ?? {}), ...(config.runbooks[runbook] ?? {}) };
-  const ud = config.userData;
-  if (ud && ud.runbooks.includes(runbook)) {
+  // A user-data runbook stays in its class where no `userData` is configured: no approvers, so the
+  // request is refused (never approved by the ordinary change approvers).
+  const ud = config.userData ?? (USER_DATA_RUNBOOKS.includes(runbook) ? { runbooks: [runbook], allowBreakGlass: false } : undefined);
+  if (ud && (ud.runbooks.includes(runbook) || USER_DATA_RUNBOOKS.includes(runbook))) {
     // Its own approvers only: the runbook's or default approvers never count for user data.
     return {
       runbook,

@@ -250,6 +250,20 @@ describe('user-data access', () => {
     expect(await approvals.approve(ap.id, privacy.pia)).toMatchObject({ state: 'approved', startBy: clock.now() + 5 * MIN });
   });
 
+  it('stays user data where no userData class is configured: refused, never approved by the change approvers', async () => {
+    const { userData: _, ...noUserData } = baseConfig;
+    const a = approvalsOn(store, noUserData);
+    expect(a.policyFor('instance.inspect', 'read')).toMatchObject({ kind: 'user_data', needed: true, approvers: { users: [], groups: [] } });
+    const { operation, plan } = await newOperation(store, 'instance.inspect', 'read');
+    const e = await refusal(a.request({ operation, plan: { ...plan, args: { reason: 'ticket 4711' } }, purpose: 'start', requester: ops.alice }));
+    expect(e).toBeInstanceOf(NotAuthorizedError);
+    expect(e.message).toMatch(/instance\.inspect is user-data access: it needs its own approvers under approvals\.userData/);
+    expect(await store.listApprovals({ operationId: operation.id })).toEqual([]);
+    // and a userData class that lists other runbooks does not take it out of its class
+    const other = approvalsOn(store, { ...baseConfig, userData: { runbooks: ['console.read'], approvers: { groups: ['S0PRIVACY'] } } });
+    expect(other.policyFor('instance.inspect', 'read')).toMatchObject({ kind: 'user_data', approvers: { groups: ['S0PRIVACY'] } });
+  });
+
   it('break-glass cannot bypass it unless configured', async () => {
     const { operation, plan } = await newOperation(store, 'instance.inspect', 'read', oncall);
     const e = await refusal(approvals.breakGlass({ operation, plan, purpose: 'start', requester: oncall, reason: 'incident 99' }));
