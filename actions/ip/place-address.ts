@@ -91,7 +91,11 @@ export function placeAddress<S extends SubnetShape>(ip: string, subnets: readonl
     const inPool = subnet.allocationPools.some((p) => n >= addressNumber(p.start) && n <= addressNumber(p.end));
     return { ok: true, subnet, inPool, poolSize: poolSizeOf(subnet) };
   }
-  const cidrs = subnets.map((s) => s.cidr).join(', ');
+  // IPv4 first, then IPv6, each in address order: the same message whatever order Neutron lists them in
+  const cidrs = [...subnets]
+    .map((s) => s.cidr)
+    .sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')) || a.localeCompare(b, 'en', { numeric: true }))
+    .join(', ');
   return {
     ok: false,
     problem: `${ip} is outside every IPv${version} subnet of network ${networkName} (${cidrs || 'it has no subnets'})`,

@@ -93,7 +93,7 @@ afterAll(async () => {
 }, 300_000);
 
 describe('/node copy-instances survives kill -9', () => {
-  it('finishes after a kill at every phase of every step and a random one, copying each file once and replacing nothing', async () => {
+  it('finishes after a kill at every phase of every step (and a random one when it lands before the end), copying each file once and replacing nothing', async () => {
     const src = await tree('c01', C01);
     const dstBefore = await tree('c02', C02);
     const log: string[] = [`seed ${SEED}`];
@@ -125,6 +125,8 @@ describe('/node copy-instances survives kill -9', () => {
       opState: async () => (await readStore((s) => s.getOperation(opId)))!.state,
       log,
       maxRunMs: 120_000,
+      // after the last phase kill little is left: the random kill may come after the operation ended
+      randomMayOutlive: true,
     });
     process.stdout.write(`copy-instances-crash: ${log.length - 1} kills\n  ${log.join('\n  ')}\n`);
     await start(undefined, true);

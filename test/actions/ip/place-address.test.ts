@@ -70,6 +70,8 @@ describe('placeAddress', () => {
       ok: false,
       problem: '96.118.182.107 is outside every IPv4 subnet of network Public_AGILE (192.0.2.0/24, 2001:db8:a61e::/64)',
     });
+    // the same words whatever order Neutron lists the subnets in
+    expect(placeAddress(ipAddress.parse('96.118.182.107'), [V6, V4], 'Public_AGILE')).toEqual(place('96.118.182.107'));
     expect(place('2001:db8:a61f::7')).toMatchObject({
       ok: false,
       problem: expect.stringContaining('outside every IPv6 subnet'),
