@@ -37,24 +37,24 @@ export interface ResolvedPolicy {
 
 export function resolvePolicy(config: ApprovalsConfig, runbook: string, risk: Effect): ResolvedPolicy {
   const base = { ...(config.default ?? {}), ...(config.runbooks[runbook] ?? {}) };
-  // A user-data runbook stays in its class where no `userData` is configured: no approvers, so the
-  // request is refused (never approved by the ordinary change approvers).
-  const ud = config.userData ?? (USER_DATA_RUNBOOKS.includes(runbook) ? { runbooks: [runbook], allowBreakGlass: false } : undefined);
-  if (ud && (ud.runbooks.includes(runbook) || USER_DATA_RUNBOOKS.includes(runbook))) {
+  // A user-data runbook stays in its class where no `userData` is configured (or its list leaves it
+  // out): with no approvers the request is refused, never approved by the change approvers.
+  const ud = config.userData;
+  if (USER_DATA_RUNBOOKS.includes(runbook) || ud?.runbooks.includes(runbook)) {
     // Its own approvers only: the runbook's or default approvers never count for user data.
     return {
       runbook,
       kind: 'user_data',
       needed: true,
-      requesters: ud.requesters ?? base.requesters ?? null,
-      approvers: ud.approvers ?? { users: [], groups: [] },
-      required: ud.approvals ?? DEFAULTS.userData.approvals,
-      pendingTtlMs: ud.pendingTtl ?? DEFAULTS.userData.pendingTtlMs,
-      startWindowMs: ud.startWindow ?? DEFAULTS.userData.startWindowMs,
+      requesters: ud?.requesters ?? base.requesters ?? null,
+      approvers: ud?.approvers ?? { users: [], groups: [] },
+      required: ud?.approvals ?? DEFAULTS.userData.approvals,
+      pendingTtlMs: ud?.pendingTtl ?? DEFAULTS.userData.pendingTtlMs,
+      startWindowMs: ud?.startWindow ?? DEFAULTS.userData.startWindowMs,
       teams: config.teams,
       reasonRequired: true,
-      breakGlassAllowed: ud.allowBreakGlass,
-      ...(ud.totp ? { stepUp: 'totp' as const } : {}),
+      breakGlassAllowed: ud?.allowBreakGlass ?? false,
+      ...(ud?.totp ? { stepUp: 'totp' as const } : {}),
     };
   }
   return {

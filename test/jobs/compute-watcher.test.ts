@@ -182,26 +182,12 @@ describe('the proposed command and the card', () => {
     const noButton = JSON.stringify(renderIncidentCard({ ...card, button: false, again: true }).blocks);
     expect(noButton).not.toContain('incident.evacuate');
     expect(noButton).toContain('Posted again');
+    const recovery = { incidentId: 'in-abcdefgh2345', cloud: 'lab', host: 'c01', binary: 'nova-compute', downSince: 'x', downForMs: 300_000 };
+    expect(renderIncidentRecovery({ ...recovery, upSince: 'y' })).toMatch(/reports again .* after about 5 min down\. Incident in-abcdefgh2345 is resolved/);
     expect(
       renderIncidentRecovery({
-        incidentId: 'in-abcdefgh2345',
-        cloud: 'lab',
-        host: 'c01',
-        binary: 'nova-compute',
-        downSince: 'x',
-        upSince: 'y',
-        downForMs: 300_000,
-      }),
-    ).toMatch(/reports again .* after about 5 min down\. Incident in-abcdefgh2345 is resolved/);
-    expect(
-      renderIncidentRecovery({
-        incidentId: 'in-abcdefgh2345',
-        cloud: 'lab',
-        host: 'c01',
-        binary: 'nova-compute',
-        downSince: 'x',
+        ...recovery,
         upSince: null,
-        downForMs: 300_000,
         gone: true,
       }),
     ).toMatch(/^:wastebasket: nova-compute on c01 \(cloud lab\) is gone: Nova no longer lists this service .* Incident in-abcdefgh2345 is closed/);
