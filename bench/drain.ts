@@ -113,17 +113,38 @@ function novaApiRequests(from: number, ids: Set<string>): { all: number; drain: 
   return { all: lines.length, drain: lines.filter(ours).length };
 }
 
-async function viaBot(lab: LabBot, text: string): Promise<{ seconds: number; posts: number; edits: number; state: string }> {
+interface BotRun {
+  seconds: number;
+  posts: number;
+  edits: number;
+  state: string;
+  /** Peak RSS of this process (the bot, the stand-in and the notification collector together), MB, sampled every 250 ms. */
+  peakRssMb: number;
+  /** Size of the card's blocks as JSON (Slack: 50 blocks, 3,000 characters a section) and of the largest message posted, characters. */
+  cardBlocks: number;
+  largestMessageChars: number;
+  /** The store (journal, audit, plan) after the run, MB. */
+  storeMb: number;
+}
+
+async function viaBot(lab: LabBot, text: string, dir: string): Promise<BotRun> {
   const ws = lab.standin.workspace;
   const calls0 = ws.calls.length;
-  const run = await runApprovedOnLab(lab, text, 4 * 3600_000, { planTimeoutMs: 300_000 });
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 250);
+  const run = await runApprovedOnLab(lab, text, 4 * 3600_000, { planTimeoutMs: 300_000 }).finally(() => clearInterval(sampler));
   await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting (not timed)
   const calls = ws.calls.slice(calls0);
+  const sizes = ws.messages('ops').map((m) => JSON.stringify(m.blocks ?? []).length + m.text.length);
   return {
     seconds: (run.finishedAt - run.planShownAt) / 1000,
     posts: calls.filter((c) => c.method === 'chat.postMessage').length,
     edits: calls.filter((c) => c.method === 'chat.update').length,
     state: /succeeded/.test(run.card.text) ? 'succeeded' : run.card.text,
+    peakRssMb: r2(peak / 2 ** 20),
+    cardBlocks: (run.card.blocks ?? []).length,
+    largestMessageChars: Math.max(0, ...sizes),
+    storeMb: r2(statSync(join(dir, 'state.sqlite')).size / 2 ** 20),
   };
 }
 
@@ -161,6 +182,7 @@ interface RunFigures {
   overheadPerInstanceS: number;
   novaApi: { all: number; drain: number; drainPerInstance: number };
   slack?: { posts: number; edits: number };
+  scale?: Pick<BotRun, 'peakRssMb' | 'cardBlocks' | 'largestMessageChars' | 'storeMb'>;
   state: string;
 }
 
@@ -169,12 +191,20 @@ async function main(): Promise<void> {
   const parallels = (process.env.BENCH_PARALLEL ?? '1,8').split(',').map(Number);
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   const lock = await holdLabHost('c01');
+  // The lab's cost of the seed: its time, and the machine's memory in use (MemTotal − MemAvailable) before and after.
+  const memUsedMb = () => {
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
+    return Math.round((kb('MemTotal') - kb('MemAvailable')) / 1024);
+  };
+  const seed0 = { at: Date.now(), memUsedMb: memUsedMb() };
   await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', PREFIX, '--host', 'c01'], {
     timeout: 1800_000,
   });
+  const seeded = { seconds: r2((Date.now() - seed0.at) / 1000), memUsedMbBefore: seed0.memUsedMb, memUsedMbAfter: memUsedMb() };
+  process.stdout.write(`seed: ${JSON.stringify(seeded)}\n`);
   const servers = await mine();
   const ids = new Set(servers.map((s) => s['ID']!));
-  const out: Record<string, unknown> = { servers: N, runs, at: new Date().toISOString(), load: loadavg(), arms: {} };
+  const out: Record<string, unknown> = { servers: N, runs, at: new Date().toISOString(), load: loadavg(), seed: seeded, arms: {} };
   const sub = await NovaNotifications.start({ url: 'amqp://guest:guest@127.0.0.1:5672/' });
   const events: NovaEvent[] = [];
   const watch = sub.watch((e) => e.instanceUuid !== undefined && ids.has(e.instanceUuid));
@@ -225,10 +255,15 @@ async function main(): Promise<void> {
           } else {
             lab = await startLabBot({ transport: 'socket', backend: arm === 'cli' ? 'cli' : 'rest', dir, notifications: arm === 'rest-notif' });
             if (arm === 'rest-notif') for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
-            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`);
+            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`, dir);
             await new Promise((res) => setTimeout(res, 1000));
-            done.push({ ...figures(t0, Date.now(), r.seconds, parallel, logFrom), slack: { posts: r.posts, edits: r.edits }, state: r.state });
-            const back = await viaBot(lab, 'undrain c01 migrate-back');
+            done.push({
+              ...figures(t0, Date.now(), r.seconds, parallel, logFrom),
+              slack: { posts: r.posts, edits: r.edits },
+              state: r.state,
+              scale: { peakRssMb: r.peakRssMb, cardBlocks: r.cardBlocks, largestMessageChars: r.largestMessageChars, storeMb: r.storeMb },
+            });
+            const back = await viaBot(lab, 'undrain c01 migrate-back', dir);
             if (back.state !== 'succeeded') throw new Error(`undrain migrate-back after ${key}: ${back.state}`);
             await lab.close();
             lab = undefined;
@@ -263,7 +298,8 @@ async function main(): Promise<void> {
   lock.release();
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO, 'bench/results/drain.json'), `${JSON.stringify(out, null, 2)}\n`);
+  // one file per size: the 100-server arms and the 1,000-server drain do not overwrite each other
+  writeFileSync(join(REPO, `bench/results/drain${N === 100 ? '' : `-${N}`}.json`), `${JSON.stringify(out, null, 2)}\n`);
 }
 
 main().then(

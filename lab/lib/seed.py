@@ -11,8 +11,14 @@ import time
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from labapi import GLANCE, NEUTRON, NOVA, Api, LabError, say, wait_for  # noqa: E402
 
+# 1,000 fake-driver servers fit c01 (issue 15's drain at scale); one multi-create request boots at
+# most BATCH of them, so nova-conductor and the scheduler see a steady stream rather than one
+# 1,000-instance build request (and a failed batch names its servers).
+MAX_SERVERS = 1000
+BATCH = 100
+
 p = argparse.ArgumentParser(prog="lab/seed", description=__doc__)
-p.add_argument("--servers", type=int, default=10, help="servers to boot on c01 (0-200), default 10")
+p.add_argument("--servers", type=int, default=10, help="servers to boot on c01 (0-1000), default 10")
 p.add_argument("--net-servers", type=int, default=None,
                help="how many of them get a port on Public_AGILE (default: min(servers, 5))")
 p.add_argument("--ports", type=int, default=3, help="unattached ports on Public_AGILE, default 3")
@@ -22,8 +28,8 @@ p.add_argument("--project", default="admin", choices=("admin", "demo"), help="pr
 p.add_argument("--prefix", default="seed", help="name prefix of everything created, default 'seed'")
 p.add_argument("--host", default="c01", choices=("c01", "c02"), help="compute host, default c01")
 a = p.parse_args()
-if not 0 <= a.servers <= 200:
-    p.error("--servers must be between 0 and 200")
+if not 0 <= a.servers <= MAX_SERVERS:
+    p.error(f"--servers must be between 0 and {MAX_SERVERS}")
 net_servers = min(a.servers, 5) if a.net_servers is None else a.net_servers
 if not 0 <= net_servers <= a.servers:
     p.error("--net-servers must be between 0 and --servers")
@@ -41,11 +47,14 @@ try:
     out = {"servers": [], "net_servers": [], "ports": [], "volumes": []}
 
     def boot(name, count, networks):
-        """One multi-create request; Nova names the servers <name>-1 .. <name>-<count>."""
-        body = {"server": {"name": name, "flavorRef": flavor[0], "imageRef": image[0]["id"],
-                           "networks": networks, "availability_zone": f"nova:{a.host}",
-                           "min_count": count, "max_count": count}}
-        api.post(f"{NOVA}/servers", body)
+        """Multi-create requests of at most BATCH servers; Nova names them <name>-<batch>-1 .. (one
+        batch: <name>-1 .. <name>-<count>, as before)."""
+        for b, first in enumerate(range(0, count, BATCH)):
+            n = min(BATCH, count - first)
+            body = {"server": {"name": name if count <= BATCH else f"{name}-b{b + 1:02d}", "flavorRef": flavor[0],
+                               "imageRef": image[0]["id"], "networks": networks,
+                               "availability_zone": f"nova:{a.host}", "min_count": n, "max_count": n}}
+            api.post(f"{NOVA}/servers", body)
 
     plain = a.servers - net_servers
     if plain:
@@ -64,7 +73,13 @@ try:
             raise LabError(f"servers named {a.prefix}-* went to ERROR (see /var/log/nova/)")
         if api.get(f"{NOVA}/servers/detail", status="BUILD", limit=1, **q)["servers"]:
             return None
-        servers = api.get(f"{NOVA}/servers/detail", **q)["servers"]
+        servers, marker = [], None   # page by page: nova-api returns at most osapi_max_limit (1000)
+        while True:
+            page = api.get(f"{NOVA}/servers/detail", limit=500, **q, **({"marker": marker} if marker else {}))["servers"]
+            servers += page
+            if len(page) < 500:
+                break
+            marker = page[-1]["id"]
         done = [s for s in servers if s["status"] == "ACTIVE" and not s.get("OS-EXT-STS:task_state")]
         return servers if len(servers) >= a.servers and len(done) == len(servers) else None
 

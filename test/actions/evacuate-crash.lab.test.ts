@@ -7,7 +7,8 @@
  *     step is the same code as api's), sql-move, move-allocations, the first reboot and the volume's
  *     reattach;
  *   - CRASH_RANDOM_KILLS (default 2) times per method at random moments (seeded: CRASH_SEED),
- *     interleaved; raise it for a longer local run.
+ *     interleaved (one drawn after the operation has ended is left unspent); raise it for a longer
+ *     local run.
  * Afterwards every server is on c02 and was moved exactly once (api: one evacuation record each;
  * db: none, and nova's host and node, neutron's bindings and Placement all say c02 — invariant 2),
  * the approval was consumed once and every step completed once. c01 is made dead with lab/kill-host
@@ -135,6 +136,9 @@ approvals:
       random: rng(SEED + (method === 'api' ? 0 : 1)),
       opState: async () => (await readStore((s) => s.getOperation(opId)))!.state,
       log,
+      // Two servers evacuate in seconds: a random kill drawn after the last crash point may come
+      // after the operation's end (CI, seed 20261203: the second random kill found it succeeded).
+      randomMayOutlive: true,
     });
     process.stdout.write(`evacuate-crash ${method}: ${log.length - 1} kills\n  ${log.join('\n  ')}\n`);
     await start(undefined, true);
