@@ -27,7 +27,8 @@ import { nodeCommands } from '../adapters/ssh.js';
 import { SLACK_LIMITS } from '../bot/render/slack-limits.js';
 import { systemClock } from '../core/clock.js';
 import { planHash } from '../engine/plan-hash.js';
-import { buildCommand, buttonsOf } from '../slack-standin/payloads.js';
+import { ACK_MIX, ackLoad } from './_ack-load.js';
+import { buttonsOf } from '../slack-standin/payloads.js';
 import { SlackStandin } from '../slack-standin/slack-standin.js';
 import type { Message } from '../slack-standin/workspace.js';
 import { openStore } from '../store/open-store.js';
@@ -43,11 +44,6 @@ const ACK_IN_FLIGHT = Number(process.env.BENCH_ACK_IN_FLIGHT ?? 10);
 /** Commands a second (an open loop), and how many before the drain (idle); during it, until it ends. */
 const ACK_RATE = Number(process.env.BENCH_ACK_RATE ?? 20);
 const ACK_IDLE = Number(process.env.BENCH_ACK_IDLE ?? 300);
-const ACK_MIX: [string, string][] = [
-  ['/op', 'list'],
-  ['/node', 'help drain'],
-  ['/node', 'drain c01;reboot reason=x'],
-];
 const REPO = resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = (b: number) => Math.round(b / 104857.6) / 10;
@@ -132,33 +128,13 @@ async function main(): Promise<void> {
   // acknowledgement latency: the same load before the drain (idle) and while it runs, from a client
   // process of its own (bench/_ack-client.ts: this process serves Nova and Slack, and a client here
   // would charge their work to the bot); only against the bot as a process (BENCH_BOT=process)
-  const ackLoad = async (count: number, stopWhen?: Promise<unknown>) => {
-    if (!ackUrl) return undefined;
-    const bodies = Array.from({ length: 30 }, (_, i) => {
-      const [command, text] = ACK_MIX[i % ACK_MIX.length]!;
-      return new URLSearchParams(buildCommand(standin, { user: 'carol', channel: 'ops', command, text }).payload as Record<string, string>).toString();
-    });
-    const file = join(dir, `ack-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify(bodies));
-    const client = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(REPO, 'bench/_ack-client.ts'), ackUrl, standin.signingSecret, file, String(ACK_RATE), String(ACK_IN_FLIGHT), String(count)],
-      {
-        cwd: REPO,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    client.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    void stopWhen?.then(() => client.kill('SIGTERM'));
-    await new Promise((r) => client.once('exit', r));
-    return JSON.parse(out.trim().split('\n').at(-1) ?? 'null') as { acks: number; notAcked: number; p50Ms: number; p99Ms: number; maxMs: number } | null;
-  };
-  const ackIdle = await ackLoad(ACK_IDLE);
+  const ackOf = (count: number, stopWhen?: Promise<unknown>) =>
+    ackUrl ? ackLoad({ url: ackUrl, standin, dir, ratePerSecond: ACK_RATE, inFlight: ACK_IN_FLIGHT, count, ...(stopWhen ? { stopWhen } : {}) }) : undefined;
+  const ackIdle = await ackOf(ACK_IDLE);
   const a0 = performance.now();
   await slack.click({ user: 'bob', message: { channel: card().channel, ts }, actionId: 'approval.approve', value: approve.value! });
   const finished = ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator),/.test(card().text), 3_600_000, 'the drain to finish');
-  const ackDuring = ackLoad(1_000_000, finished);
+  const ackDuring = ackOf(1_000_000, finished);
   await finished;
   const runMs = performance.now() - a0;
   const ackWhileDraining = await ackDuring;

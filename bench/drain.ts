@@ -4,6 +4,10 @@
  *   rest-notif  the bot, REST backend, woken by Nova's notifications (batched polls as safety net);
  *   rest-poll   the bot, REST backend, batched polling only (one read of Nova a tick for all moves);
  *   cli         the bot, CLI backend;
+ *   ack         rest-notif over HTTP with acknowledgement latency measured while the drain runs (from the
+ *               command to its end): bench/_ack-client.ts, a process of its own, BENCH_ACK_RATE slash
+ *               commands a second (default 20) that the bot answers without a cloud call. The bot shares
+ *               this process with the stand-in and the notification collector: a pessimistic figure;
  *   loop        the chapter's bash loop of `openstack server migrate --live-migration --host c02`
  *               with `openstack server show` polling (parallel=1 only: the chapter's loop is sequential).
  * Nova's own time per instance: from nova-api receiving the move request (its access log, ms) to the
@@ -15,13 +19,14 @@
  * Between runs the servers go home with `/node undrain c01 migrate-back` (not timed); the loop moves
  * them back itself. The drain keeps nova-compute running (stop-service=no).
  *
- *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,loop
+ *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,ack,loop
  */
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NovaNotifications, type NovaEvent } from '../adapters/openstack/nova-notifications.js';
+import { ackLoad, type AckFigures } from './_ack-load.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../test/actions/lab-bot.js';
 
 const N = Number(process.env.BENCH_SERVERS ?? 100);
@@ -125,14 +130,29 @@ interface BotRun {
   largestMessageChars: number;
   /** The store (journal, audit, plan) after the run, MB. */
   storeMb: number;
+  /** Acknowledgement latency while the drain ran (arm ack). */
+  ack?: AckFigures;
 }
 
-async function viaBot(lab: LabBot, text: string, dir: string): Promise<BotRun> {
+async function viaBot(lab: LabBot, text: string, dir: string, withAck = false): Promise<BotRun> {
   const ws = lab.standin.workspace;
   const calls0 = ws.calls.length;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 250);
-  const run = await runApprovedOnLab(lab, text, 4 * 3600_000, { planTimeoutMs: 300_000 }).finally(() => clearInterval(sampler));
+  const running = runApprovedOnLab(lab, text, 4 * 3600_000, { planTimeoutMs: 300_000 }).finally(() => clearInterval(sampler));
+  const ack = withAck
+    ? ackLoad({
+        url: `http://127.0.0.1:${lab.bot.slack.port}/slack/events`,
+        standin: lab.standin,
+        dir,
+        ratePerSecond: Number(process.env.BENCH_ACK_RATE ?? 20),
+        inFlight: Number(process.env.BENCH_ACK_IN_FLIGHT ?? 10),
+        count: 1_000_000,
+        stopWhen: running,
+      })
+    : undefined;
+  const run = await running;
+  const acks = (await ack) ?? undefined;
   await new Promise((r) => setTimeout(r, 3000)); // let the last card edit and the summary go out before counting (not timed)
   const calls = ws.calls.slice(calls0);
   const sizes = ws.messages('ops').map((m) => JSON.stringify(m.blocks ?? []).length + m.text.length);
@@ -145,6 +165,7 @@ async function viaBot(lab: LabBot, text: string, dir: string): Promise<BotRun> {
     cardBlocks: (run.card.blocks ?? []).length,
     largestMessageChars: Math.max(0, ...sizes),
     storeMb: r2(statSync(join(dir, 'state.sqlite')).size / 2 ** 20),
+    ...(acks ? { ack: acks } : {}),
   };
 }
 
@@ -183,11 +204,12 @@ interface RunFigures {
   novaApi: { all: number; drain: number; drainPerInstance: number };
   slack?: { posts: number; edits: number };
   scale?: Pick<BotRun, 'peakRssMb' | 'cardBlocks' | 'largestMessageChars' | 'storeMb'>;
+  ack?: AckFigures;
   state: string;
 }
 
 async function main(): Promise<void> {
-  const arms = (process.env.BENCH_ARMS ?? 'rest-notif,rest-poll,cli,loop').split(',');
+  const arms = (process.env.BENCH_ARMS ?? 'rest-notif,rest-poll,cli,ack,loop').split(',');
   const parallels = (process.env.BENCH_PARALLEL ?? '1,8').split(',').map(Number);
   const runs = Number(process.env.BENCH_RUNS ?? 3);
   const lock = await holdLabHost('c01');
@@ -253,15 +275,17 @@ async function main(): Promise<void> {
             done.push(figures(t0, Date.now(), wall, 1, logFrom));
             await bashLoop([...ids], 'c01'); // home (not timed)
           } else {
-            lab = await startLabBot({ transport: 'socket', backend: arm === 'cli' ? 'cli' : 'rest', dir, notifications: arm === 'rest-notif' });
-            if (arm === 'rest-notif') for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
-            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`, dir);
+            const notif = arm === 'rest-notif' || arm === 'ack';
+            lab = await startLabBot({ transport: arm === 'ack' ? 'http' : 'socket', backend: arm === 'cli' ? 'cli' : 'rest', dir, notifications: notif });
+            if (notif) for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
+            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`, dir, arm === 'ack');
             await new Promise((res) => setTimeout(res, 1000));
             done.push({
               ...figures(t0, Date.now(), r.seconds, parallel, logFrom),
               slack: { posts: r.posts, edits: r.edits },
               state: r.state,
               scale: { peakRssMb: r.peakRssMb, cardBlocks: r.cardBlocks, largestMessageChars: r.largestMessageChars, storeMb: r.storeMb },
+              ...(r.ack ? { ack: r.ack } : {}),
             });
             const back = await viaBot(lab, 'undrain c01 migrate-back', dir);
             if (back.state !== 'succeeded') throw new Error(`undrain migrate-back after ${key}: ${back.state}`);
@@ -277,6 +301,9 @@ async function main(): Promise<void> {
           wallOverFloor: m((x) => x.wallOverFloor),
           overheadPerInstanceS: m((x) => x.overheadPerInstanceS),
           novaApiPerInstance: m((x) => x.novaApi.drainPerInstance),
+          ...(done.every((x) => x.ack)
+            ? { ackP99Ms: m((x) => x.ack!.p99Ms), ackMaxMs: m((x) => x.ack!.maxMs), notAcked: done.reduce((t, x) => t + x.ack!.notAcked, 0) }
+            : {}),
           runs: done,
         };
       }
