@@ -65,13 +65,21 @@ export function fileExists(path: string): { command: RemoteCommand; okExitCodes:
   return { command: template('test -e {path}', { path: arg.path(path) }), okExitCodes: [0, 1] };
 }
 
-/** Move a file aside; refuses (exit 17) to overwrite what is already at the destination. */
+/**
+ * Move a file or directory to `dst` in one rename that never replaces anything: `mv -T -n` (GNU mv
+ * renames with RENAME_NOREPLACE, so a destination that appears at the last moment is not overwritten,
+ * and -T never moves a directory into an existing one). Exit 17 when `dst` exists (the source stays);
+ * mv's own status when it failed otherwise.
+ */
 export function moveFile(src: string, dst: string): RemoteCommand {
-  return template('if [ -e {dst} ]; then echo refusing to overwrite {dst} >&2; exit 17; fi; mkdir -p -- {dir} && mv -- {src} {dst}', {
-    src: arg.path(src),
-    dst: arg.path(dst),
-    dir: arg.path(posix.dirname(dst)),
-  });
+  return template(
+    'mkdir -p -- {dir} || exit; mv -T -n -- {src} {dst}; s=$?; if [ -e {src} ] || [ -L {src} ]; then if [ -e {dst} ] || [ -L {dst} ]; then echo refusing to overwrite {dst} >&2; exit 17; fi; if [ $s -ne 0 ]; then exit $s; fi; exit 1; fi; exit $s',
+    {
+      src: arg.path(src),
+      dst: arg.path(dst),
+      dir: arg.path(posix.dirname(dst)),
+    },
+  );
 }
 
 function fileLog(log: string) {

@@ -50,6 +50,16 @@ class Api:
     def delete(self, url, ok=(202, 204, 404)):
         return self.call("DELETE", url, ok=ok)
 
+    def list_all(self, url, key, page=500, **params):
+        """Every item of a Nova listing, page by page (nova-api returns at most osapi_max_limit, 1000)."""
+        out, marker = [], None
+        while True:
+            items = self.get(url, limit=page, **params, **({"marker": marker} if marker else {}))[key]
+            out += items
+            if len(items) < page:
+                return out
+            marker = items[-1]["id"]
+
     def find_one(self, url, key, name):
         items = self.get(url, name=name)[key]
         if not items:

@@ -24,15 +24,16 @@ def mine(name):
 try:
     api = Api()
     # 1. servers, every project; stuck task states are reset first so that delete is accepted
-    servers = [s for s in api.get(f"{NOVA}/servers/detail", all_tenants=1)["servers"] if mine(s["name"])]
+    servers = [s for s in api.list_all(f"{NOVA}/servers/detail", "servers", all_tenants=1) if mine(s["name"])]
     for s in servers:
         if s.get("OS-EXT-STS:task_state") or s["status"] not in ("ACTIVE", "SHUTOFF", "ERROR"):
             api.post(f"{NOVA}/servers/{s['id']}/action", {"os-resetState": {"state": "error"}}, ok=(202, 404))
         api.delete(f"{NOVA}/servers/{s['id']}")
     ids = {s["id"] for s in servers}
     if ids:
+        # Nova deletes about one fake-driver server a second (docs/lab.md)
         wait_for(f"{len(ids)} servers to be deleted", lambda: not ids & {
-            s["id"] for s in api.get(f"{NOVA}/servers", all_tenants=1)["servers"]}, timeout=120 + len(ids))
+            s["id"] for s in api.list_all(f"{NOVA}/servers", "servers", all_tenants=1)}, timeout=120 + 2 * len(ids))
     # 2. volumes, every project (a volume still "in-use" after its server is gone is reset first)
     vols = [v for v in api.get(f"{api.cinder}/volumes/detail", all_tenants=1)["volumes"] if mine(v["name"])]
     for v in vols:

@@ -73,13 +73,7 @@ try:
             raise LabError(f"servers named {a.prefix}-* went to ERROR (see /var/log/nova/)")
         if api.get(f"{NOVA}/servers/detail", status="BUILD", limit=1, **q)["servers"]:
             return None
-        servers, marker = [], None   # page by page: nova-api returns at most osapi_max_limit (1000)
-        while True:
-            page = api.get(f"{NOVA}/servers/detail", limit=500, **q, **({"marker": marker} if marker else {}))["servers"]
-            servers += page
-            if len(page) < 500:
-                break
-            marker = page[-1]["id"]
+        servers = api.list_all(f"{NOVA}/servers/detail", "servers", **q)
         done = [s for s in servers if s["status"] == "ACTIVE" and not s.get("OS-EXT-STS:task_state")]
         return servers if len(servers) >= a.servers and len(done) == len(servers) else None
 

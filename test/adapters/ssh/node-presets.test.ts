@@ -83,7 +83,7 @@ describe('node command presets', () => {
   it('moves files aside without overwriting, and checks existence', () => {
     const m = moveFile('/etc/init/nova-compute.conf', '/root/tmp/nova-compute.conf');
     expect(m.display).toBe(
-      'if [ -e /root/tmp/nova-compute.conf ]; then echo refusing to overwrite /root/tmp/nova-compute.conf >&2; exit 17; fi; mkdir -p -- /root/tmp && mv -- /etc/init/nova-compute.conf /root/tmp/nova-compute.conf',
+      'mkdir -p -- /root/tmp || exit; mv -T -n -- /etc/init/nova-compute.conf /root/tmp/nova-compute.conf; s=$?; if [ -e /etc/init/nova-compute.conf ] || [ -L /etc/init/nova-compute.conf ]; then if [ -e /root/tmp/nova-compute.conf ] || [ -L /root/tmp/nova-compute.conf ]; then echo refusing to overwrite /root/tmp/nova-compute.conf >&2; exit 17; fi; if [ $s -ne 0 ]; then exit $s; fi; exit 1; fi; exit $s',
     );
     expect(fileExists('/etc/init.d/nova-compute').okExitCodes).toEqual([0, 1]);
   });
