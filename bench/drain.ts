@@ -1,5 +1,6 @@
 /**
- * Draining N servers off c01 on the lab (to c02), by arm and `parallel`, each arm run BENCH_RUNS times
+ * Draining N servers off a fake-driver host of the lab to the other (c01 → c02, the next run c02 → c01,
+ * and so on), by arm and `parallel`, each arm run BENCH_RUNS times
  * (median and spread reported):
  *   rest-notif  the bot, REST backend, woken by Nova's notifications (batched polls as safety net);
  *   rest-poll   the bot, REST backend, batched polling only (one read of Nova a tick for all moves);
@@ -16,8 +17,9 @@
  * reported too. Floor: with parallel=1 their sum, with parallel>1 the union of those busy intervals.
  * nova-api requests per migrated instance are counted from nova-api's access log over the run (all of
  * them, and those that are the bot's own by their paths: other helpers share the lab's nova-api).
- * Between runs the servers go home with `/node undrain c01 migrate-back` (not timed); the loop moves
- * them back itself. The drain keeps nova-compute running (stop-service=no).
+ * Runs alternate direction, so no untimed trip home is needed: between two runs the drained source is
+ * only enabled again (`/node undrain <host>`, not timed); the loop just moves them to the other host.
+ * The drain keeps nova-compute running (stop-service=no).
  *
  *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,ack,loop
  */
@@ -206,6 +208,7 @@ interface RunFigures {
   scale?: Pick<BotRun, 'peakRssMb' | 'cardBlocks' | 'largestMessageChars' | 'storeMb'>;
   ack?: AckFigures;
   state: string;
+  direction?: string;
 }
 
 async function main(): Promise<void> {
@@ -260,6 +263,7 @@ async function main(): Promise<void> {
       state: iv.length === N ? 'ok' : `${iv.length} of ${N} migrations seen in the notifications`,
     };
   };
+  let at: 'c01' | 'c02' = 'c01'; // where the servers are
   try {
     for (const parallel of parallels) {
       for (const arm of arms) {
@@ -269,16 +273,18 @@ async function main(): Promise<void> {
         for (let k = 0; k < runs; k++) {
           const logFrom = statSync(NOVA_API_LOG).size;
           const t0 = Date.now();
+          const from: 'c01' | 'c02' = at;
+          const to: 'c01' | 'c02' = from === 'c01' ? 'c02' : 'c01';
           if (arm === 'loop') {
-            const wall = await bashLoop([...ids], 'c02');
+            const wall = await bashLoop([...ids], to);
+            at = to;
             await new Promise((r) => setTimeout(r, 3000)); // the last post.end and log lines
-            done.push(figures(t0, Date.now(), wall, 1, logFrom));
-            await bashLoop([...ids], 'c01'); // home (not timed)
+            done.push({ ...figures(t0, Date.now(), wall, 1, logFrom), direction: `${from}→${to}` });
           } else {
             const notif = arm === 'rest-notif' || arm === 'ack';
             lab = await startLabBot({ transport: arm === 'ack' ? 'http' : 'socket', backend: arm === 'cli' ? 'cli' : 'rest', dir, notifications: notif });
             if (notif) for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
-            const r = await viaBot(lab, `drain c01 reason=bench to=c02 parallel=${parallel} stop-service=no`, dir, arm === 'ack');
+            const r = await viaBot(lab, `drain ${from} reason=bench to=${to} parallel=${parallel} stop-service=no`, dir, arm === 'ack');
             await new Promise((res) => setTimeout(res, 1000));
             done.push({
               ...figures(t0, Date.now(), r.seconds, parallel, logFrom),
@@ -286,9 +292,12 @@ async function main(): Promise<void> {
               state: r.state,
               scale: { peakRssMb: r.peakRssMb, cardBlocks: r.cardBlocks, largestMessageChars: r.largestMessageChars, storeMb: r.storeMb },
               ...(r.ack ? { ack: r.ack } : {}),
+              direction: `${from}→${to}`,
             });
-            const back = await viaBot(lab, 'undrain c01 migrate-back', dir);
-            if (back.state !== 'succeeded') throw new Error(`undrain migrate-back after ${key}: ${back.state}`);
+            if (r.state !== 'succeeded') throw new Error(`${key} run ${k + 1}: ${r.state}`);
+            at = to;
+            const back = await viaBot(lab, `undrain ${from}`, dir);
+            if (back.state !== 'succeeded') throw new Error(`undrain ${from} after ${key}: ${back.state}`);
             await lab.close();
             lab = undefined;
           }
