@@ -22,6 +22,7 @@
  * The drain keeps nova-compute running (stop-service=no).
  *
  *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,ack,loop
+ * (an arm written `ack@8` runs at that parallel only)
  */
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -266,8 +267,10 @@ async function main(): Promise<void> {
   let at: 'c01' | 'c02' = 'c01'; // where the servers are
   try {
     for (const parallel of parallels) {
-      for (const arm of arms) {
-        if (arm === 'loop' && parallel !== 1) continue;
+      for (const armSpec of arms) {
+        // `ack@8`: that arm at parallel=8 only
+        const [arm, only] = armSpec.split('@') as [string, string | undefined];
+        if ((arm === 'loop' && parallel !== 1) || (only !== undefined && Number(only) !== parallel)) continue;
         const key = `${arm}@p${parallel}`;
         const done: RunFigures[] = [];
         for (let k = 0; k < runs; k++) {
