@@ -12,7 +12,9 @@
  *
  * One observer can serve every step of an operation (drain's steps share one): its first server list
  * may be the source host's (`primeHost`), after which each step's check costs one `changes-since`
- * list for the whole batch instead of a read per instance.
+ * list for the whole batch instead of a read per instance. A tick that wants one server only
+ * (parallel=1, or a move verified on its own) reads it with its own GET: the same one request, in a
+ * fraction of a list's time.
  *
  * Each list is incremental: what Nova did not change since the previous read is as the cache has it.
  * The window reaches `overlapMs` back before the previous read, so a few seconds of difference between
@@ -91,10 +93,12 @@ export interface ObserverStats {
   migrationLists: number;
   /** Single reads of a server or of one instance's records the cache had never seen. */
   singleReads: number;
+  /** Ticks that wanted one server only and read it with its own GET instead of a list. */
+  serverGets: number;
 }
 
 export class NovaObserver {
-  readonly stats: ObserverStats = { ticks: 0, serverLists: 0, migrationLists: 0, singleReads: 0 };
+  readonly stats: ObserverStats = { ticks: 0, serverLists: 0, migrationLists: 0, singleReads: 0, serverGets: 0 };
   private readonly servers = new Map<string, Server | 'gone'>();
   /** The newest record of each instance seen, and the instances whose earlier records were read in full. */
   private readonly records = new Map<string, Migration>();
@@ -252,7 +256,17 @@ export class NovaObserver {
       const verifyNow = batch.some((w) => w.need === 'server') || !stillMoving || overdue;
       const moving = (w: Waiter) => w.need === 'settled' && (underWayNow(w.id) || !verifyNow);
       const wantServer = (w: Waiter) => w.need === 'server' || (w.need === 'settled' && !moving(w));
-      if (batch.some(wantServer)) {
+      const wanted = new Set(batch.filter(wantServer).map((w) => w.id));
+      if (wanted.size === 1 && this.primed) {
+        // One server to read (parallel=1, or one move verified on its own): its own GET costs Nova the
+        // same one request and a fraction of a changes-since list's time (on the lab ~40 ms against
+        // ~170 ms: the list returns every server moved within the overlap, in full). The window is
+        // not advanced: the next list still covers what this one would have shown.
+        const [id] = [...wanted] as [string];
+        this.stats.serverGets++;
+        const s = await this.cloud.getServer(id);
+        this.servers.set(id, s && s.status !== 'DELETED' ? s : 'gone');
+      } else if (wanted.size > 0) {
         const since = this.serversSince;
         const list = this.primed ? await this.cloud.listServersChangedSince(iso(since)) : await this.listHost();
         this.stats.serverLists++;

@@ -56,7 +56,8 @@ async function moveBatch(instances: PlannedInstance[]) {
     gets: gets.length,
     serverLists: gets.filter((r) => r.path.includes('/servers/detail')).length,
     migrationLists: gets.filter((r) => r.path.includes('/os-migrations') && r.path.includes('changes-since')).length,
-    singleReads: gets.filter((r) => /\/servers\/[0-9a-f-]{36}$/.test(r.path) || r.path.includes('instance_uuid=')).length,
+    serverGets: gets.filter((r) => /\/servers\/[0-9a-f-]{36}$/.test(r.path)).length,
+    recordReads: gets.filter((r) => r.path.includes('instance_uuid=')).length,
     paths: gets.map((r) => r.path),
   };
 }
@@ -73,21 +74,22 @@ afterEach(async () => {
 });
 
 describe('batched observation of a step’s moves', () => {
-  it('reads Nova once a tick for the whole batch: 8 moves cost what 1 costs, and no server is read on its own', async () => {
+  it('reads Nova once a tick for the whole batch: 8 moves cost what 1 costs; a lone server is read with its own GET', async () => {
     const one = await moveBatch(nova.add(1));
     const eight = await moveBatch(nova.add(8));
     for (const r of [one, eight]) {
       expect(r.moved.every((m) => m.result === 'moved' && m.to === 'c02')).toBe(true);
-      expect(r.singleReads, r.paths.join('\n')).toBe(0);
-      // every GET is one of the two lists of a tick, each at most once per tick
-      expect(r.gets).toBe(r.serverLists + r.migrationLists);
+      expect(r.recordReads, r.paths.join('\n')).toBe(0);
+      // every GET is one read of a tick (the records' list, the servers' list or the one server's GET), each at most once per tick
+      expect(r.gets).toBe(r.serverLists + r.migrationLists + r.serverGets);
       expect(r.migrationLists).toBeLessThanOrEqual(r.stats.ticks);
-      expect(r.stats).toMatchObject({ serverLists: r.serverLists, migrationLists: r.migrationLists, singleReads: 0 });
+      expect(r.stats).toMatchObject({ serverLists: r.serverLists, migrationLists: r.migrationLists, serverGets: r.serverGets, singleReads: 0 });
       // while the records say the moves are under way (or Nova has not shown a just-requested move's
       // record yet: a new record has no updated_at) only the records are read; the servers once, to
-      // verify every move of the batch when they have all ended
-      expect(r.serverLists, r.paths.join('\n')).toBe(1);
+      // verify every move of the batch when they have all ended: one list for the 8, one GET for the 1
+      expect(r.serverLists + r.serverGets, r.paths.join('\n')).toBe(1);
     }
+    expect([one.serverGets, eight.serverGets]).toEqual([1, 0]);
     expect(one.posts).toBe(1);
     expect(eight.posts).toBe(8);
     // the issue's floor: ≤ 3 nova-api requests per moved instance (8 moves and ~8 ticks: ~2.1)
@@ -113,30 +115,47 @@ describe('batched observation of a step’s moves', () => {
   });
 
   it('reads on its own, once, a server or record the window cannot show, and says gone for a deleted server', async () => {
-    const [quiet, deleted] = nova.add(2, 'c01', Date.now() - 60_000); // last changed long before the observer
+    const [quiet, other, deleted] = nova.add(3, 'c01', Date.now() - 60_000); // last changed long before the observer
     const obs = new NovaObserver(cloud, { host: 'c01', schedule: FAST, clock: systemClock });
     try {
-      const [s1, m1] = await Promise.all([obs.server(quiet!.id), obs.migration(quiet!.id)]);
-      expect(s1).toMatchObject({ id: quiet!.id, host: 'c01' });
+      // two servers wanted in one tick: one list, and each server the window cannot show read once
+      const [s1, s2, m1] = await Promise.all([obs.server(quiet!.id), obs.server(other!.id), obs.migration(quiet!.id)]);
+      expect([s1, s2]).toMatchObject([
+        { id: quiet!.id, host: 'c01' },
+        { id: other!.id, host: 'c01' },
+      ]);
       expect(m1).toBeUndefined();
-      expect(obs.stats.singleReads).toBe(2);
-      await obs.server(quiet!.id);
+      expect(obs.stats).toMatchObject({ serverLists: 1, singleReads: 3, serverGets: 0 });
+      await Promise.all([obs.server(quiet!.id), obs.server(other!.id)]);
       await obs.migration(quiet!.id);
-      expect(obs.stats.singleReads).toBe(2); // kept, and kept fresh by the lists
+      expect(obs.stats).toMatchObject({ serverLists: 2, singleReads: 3 }); // kept, and kept fresh by the lists
       Object.assign(nova.servers.get(deleted!.id)!, { status: 'DELETED', updated: Date.now() });
+      expect(await Promise.all([obs.server(deleted!.id), obs.server(quiet!.id)])).toMatchObject(['gone', { id: quiet!.id }]);
+      expect(obs.stats).toMatchObject({ serverLists: 3, singleReads: 3 });
+      // one server wanted: its own GET, which says gone as the list did
       expect(await obs.server(deleted!.id)).toBe('gone');
-      expect(obs.stats.singleReads).toBe(2);
+      expect(await obs.server(quiet!.id)).toMatchObject({ id: quiet!.id, host: 'c01' });
+      expect(obs.stats).toMatchObject({ serverLists: 3, singleReads: 3, serverGets: 2 });
     } finally {
       obs.close();
     }
   });
 
-  it('a failed list fails the moves waiting on that tick (not silently polled forever)', async () => {
-    wire.route('GET', /^\/compute\/v2\.1\/servers\/detail/, () => ({ status: 403, body: { forbidden: { code: 403, message: 'Policy does not allow this' } } }));
-    const [i] = nova.add(1);
+  it('a failed read fails the moves waiting on that tick (not silently polled forever)', async () => {
+    wire.route('GET', /^\/compute\/v2\.1\/servers\//, () => ({ status: 403, body: { forbidden: { code: 403, message: 'Policy does not allow this' } } }));
+    const [i, j] = nova.add(2);
     const obs = new NovaObserver(cloud, { host: 'c01', schedule: FAST, clock: systemClock });
     try {
+      // the list of a tick that wants two, and the GET of a tick that wants one
+      const both = Promise.allSettled([obs.server(i!.id), obs.server(j!.id)]);
+      expect((await both).map((r) => (r.status === 'rejected' ? String(r.reason) : 'resolved'))).toEqual([
+        expect.stringMatching(/403|Policy/),
+        expect.stringMatching(/403|Policy/),
+      ]);
       await expect(obs.server(i!.id)).rejects.toThrow(/403|Policy/);
+      const paths = wire.requests.filter((r) => r.method === 'GET' && r.path.includes('/servers/')).map((r) => r.path.replace(/\?.*/, ''));
+      expect(paths).toEqual(['/compute/v2.1/servers/detail', `/compute/v2.1/servers/${i!.id}`]);
+      expect(obs.stats.ticks).toBe(2);
     } finally {
       obs.close();
     }
