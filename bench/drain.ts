@@ -22,6 +22,11 @@
  * The drain keeps nova-compute running (stop-service=no).
  *
  *   npm run bench drain     BENCH_SERVERS=100  BENCH_RUNS=3  BENCH_PARALLEL=1,8  BENCH_ARMS=rest-notif,rest-poll,cli,ack,loop
+ *
+ * On this 2-core lab a REST run of 100 servers takes ~3 min at parallel=1 and ~1 min at 8, but the cli
+ * arm and the loop cost ~10 s an instance (every step runs `openstack` processes): the figures are per
+ * instance, so run those two with fewer servers, e.g. BENCH_SERVERS=20 BENCH_PARALLEL=1 BENCH_ARMS=cli,loop
+ * (docs/runbooks/drain.md, "At scale", has the runs).
  * (an arm written `ack@8` runs at that parallel only)
  */
 import { execa } from 'execa';
