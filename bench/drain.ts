@@ -26,8 +26,7 @@
  * On this 2-core lab a REST run of 100 servers takes ~3 min at parallel=1 and ~1 min at 8, but the cli
  * arm and the loop cost ~10 s an instance (every step runs `openstack` processes): the figures are per
  * instance, so run those two with fewer servers, e.g. BENCH_SERVERS=20 BENCH_PARALLEL=1 BENCH_ARMS=cli,loop
- * (docs/runbooks/drain.md, "At scale", has the runs).
- * (an arm written `ack@8` runs at that parallel only)
+ * (docs/runbooks/drain.md, "At scale", has the runs). An arm written `ack@8` runs at that parallel only.
  */
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -131,13 +130,15 @@ interface BotRun {
   posts: number;
   edits: number;
   state: string;
-  /** Peak RSS of this process (the bot, the stand-in and the notification collector together), MB, sampled every 250 ms. */
-  peakRssMb: number;
-  /** Size of the card's blocks as JSON (Slack: 50 blocks, 3,000 characters a section) and of the largest message posted, characters. */
-  cardBlocks: number;
-  largestMessageChars: number;
-  /** The store (journal, audit, plan) after the run, MB. */
-  storeMb: number;
+  scale: {
+    /** Peak RSS of this process (the bot, the stand-in and the notification collector together), MB, sampled every 250 ms. */
+    peakRssMb: number;
+    /** Blocks of the card (Slack: 50) and characters of the largest message posted. */
+    cardBlocks: number;
+    largestMessageChars: number;
+    /** The store (journal, audit, plan) after the run, MB. */
+    storeMb: number;
+  };
   /** Acknowledgement latency while the drain ran (arm ack). */
   ack?: AckFigures;
 }
@@ -169,10 +170,12 @@ async function viaBot(lab: LabBot, text: string, dir: string, withAck = false): 
     posts: calls.filter((c) => c.method === 'chat.postMessage').length,
     edits: calls.filter((c) => c.method === 'chat.update').length,
     state: /succeeded/.test(run.card.text) ? 'succeeded' : run.card.text,
-    peakRssMb: r2(peak / 2 ** 20),
-    cardBlocks: (run.card.blocks ?? []).length,
-    largestMessageChars: Math.max(0, ...sizes),
-    storeMb: r2(statSync(join(dir, 'state.sqlite')).size / 2 ** 20),
+    scale: {
+      peakRssMb: r2(peak / 2 ** 20),
+      cardBlocks: (run.card.blocks ?? []).length,
+      largestMessageChars: Math.max(0, ...sizes),
+      storeMb: r2(statSync(join(dir, 'state.sqlite')).size / 2 ** 20),
+    },
     ...(acks ? { ack: acks } : {}),
   };
 }
@@ -211,7 +214,7 @@ interface RunFigures {
   overheadPerInstanceS: number;
   novaApi: { all: number; drain: number; drainPerInstance: number };
   slack?: { posts: number; edits: number };
-  scale?: Pick<BotRun, 'peakRssMb' | 'cardBlocks' | 'largestMessageChars' | 'storeMb'>;
+  scale?: BotRun['scale'];
   ack?: AckFigures;
   state: string;
   direction?: string;
@@ -298,7 +301,7 @@ async function main(): Promise<void> {
               ...figures(t0, Date.now(), r.seconds, parallel, logFrom),
               slack: { posts: r.posts, edits: r.edits },
               state: r.state,
-              scale: { peakRssMb: r.peakRssMb, cardBlocks: r.cardBlocks, largestMessageChars: r.largestMessageChars, storeMb: r.storeMb },
+              scale: r.scale,
               ...(r.ack ? { ack: r.ack } : {}),
               direction: `${from}→${to}`,
             });

@@ -25,11 +25,14 @@ def mine(name):
 try:
     api = Api()
     # 1. servers, every project; stuck task states are reset first so that delete is accepted
+    def delete_server(sid, reset_first):
+        if reset_first:
+            api.post(f"{NOVA}/servers/{sid}/action", {"os-resetState": {"state": "error"}}, ok=(202, 404))
+        api.delete(f"{NOVA}/servers/{sid}")
+
     servers = [s for s in api.list_all(f"{NOVA}/servers/detail", "servers", all_tenants=1) if mine(s["name"])]
     for s in servers:
-        if s.get("OS-EXT-STS:task_state") or s["status"] not in ("ACTIVE", "SHUTOFF", "ERROR"):
-            api.post(f"{NOVA}/servers/{s['id']}/action", {"os-resetState": {"state": "error"}}, ok=(202, 404))
-        api.delete(f"{NOVA}/servers/{s['id']}")
+        delete_server(s["id"], s.get("OS-EXT-STS:task_state") or s["status"] not in ("ACTIVE", "SHUTOFF", "ERROR"))
     ids = {s["id"] for s in servers}
     # Nova deletes about one fake-driver server a second (docs/lab.md). A delete that met a migration
     # in flight is dropped (the server stays, in ERROR): whatever is still there a minute after its
@@ -43,8 +46,7 @@ try:
             raise LabError(f"timed out waiting for {len(ids)} servers to be deleted")
         if time.monotonic() - kicked > 60:
             for sid in ids:
-                api.post(f"{NOVA}/servers/{sid}/action", {"os-resetState": {"state": "error"}}, ok=(202, 404))
-                api.delete(f"{NOVA}/servers/{sid}")
+                delete_server(sid, True)
             kicked = time.monotonic()
         time.sleep(2)
     # 2. volumes, every project (a volume still "in-use" after its server is gone is reset first)
