@@ -45,6 +45,7 @@ const pollingSchema = z
     growth: z.number().min(1).max(4).default(P.growth),
     max: pollDuration(50, 300_000).default(P.maxMs),
     overlap: pollDuration(1000, 600_000).default(P.overlapMs),
+    verifyWithin: pollDuration(0, 60_000).default(P.verifyWithinMs),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -60,6 +61,7 @@ const pollingSchema = z
     growth: p.growth,
     maxMs: p.max,
     overlapMs: p.overlap,
+    verifyWithinMs: p.verifyWithin,
   }));
 
 const cloudSchema = z

@@ -75,6 +75,12 @@ export interface ExecutableStep<D = unknown> extends PlanStep {
   undo?(ctx: StepContext<D>, saved: JsonValue | undefined): Promise<void>;
   /** Upper bound for one run; the step's signal is aborted after it (default: the runner's). */
   timeoutMs?: number;
+  /**
+   * Consecutive steps of one `group` run up to `size` at a time, a sliding window: the next starts
+   * as soon as any ends (a drain's migrations, `parallel=N`). Each is still journaled on its own.
+   * After a failure or an abort none starts; those in flight finish.
+   */
+  window?: { group: string; size: number };
 }
 
 /** What `plan()` returns; `finalizePlan` adds the runbook name, risk and hash. */

@@ -1,9 +1,10 @@
 /**
  * The journaled runner (reliability.md, "A crash loses nothing and repeats nothing blindly").
  *
- * For each step, in plan order: skip it if the journal says it completed; if it has an intent and no
- * result (in doubt), read the real state through `reconcile`/`check` and continue only on a clear
- * answer, else stop and ask an operator; otherwise audit, write the intent, run, write the result.
+ * For each step, in plan order (a window's steps several at a time: `ExecutableStep.window`): skip
+ * it if the journal says it completed; if it has an intent and no result (in doubt), read the real
+ * state through `reconcile`/`check` and continue only on a clear answer, else stop and ask an
+ * operator; otherwise audit, write the intent, run, write the result.
  * After a failure or an abort only `always` (cleanup) steps run. The runner never waits for Slack:
  * the reporter's `emit` returns at once, and every audit entry is written before its event.
  */
@@ -172,68 +173,104 @@ export class Runner<D> {
     const startedAt = now();
     reporter.emit({ type: 'started', at: startedAt, op: viewOf(op), resumed: last.size > 0 });
     let end: RunEnd | undefined;
-    try {
-      for (const step of steps) {
-        const prev = last.get(step.id);
-        if (prev?.status === 'ok' || prev?.status === 'skipped') {
-          // Completed before (this run or an earlier one): never again.
-          const v = prev.output?.value;
+    /** One step, as the plan orders it: 'stop' ends the run (`end` says how). */
+    const one = async (step: ExecutableStep<D>): Promise<'next' | 'stop'> => {
+      const prev = last.get(step.id);
+      if (prev?.status === 'ok' || prev?.status === 'skipped') {
+        // Completed before (this run or an earlier one): never again.
+        const v = prev.output?.value;
+        if (v !== undefined) outputs[step.id] = v as JsonValue;
+        reporter.emit({
+          type: 'step-finished',
+          at: prev.resultAt ?? now(),
+          stepId: step.id,
+          outcome: prev.status === 'ok' ? (prev.reconciled ? 'reconciled' : 'ok') : 'skipped',
+        });
+        return 'next';
+      }
+      if (this.draining || lostLease) {
+        end = 'interrupted';
+        return 'stop';
+      }
+      const stopping = failed || mode.abort === true || a.ctl.signal.aborted;
+      const inDoubt = prev !== undefined && prev.status === null;
+      // An in-doubt step is settled even when stopping, so the journal says what became of it.
+      if (stopping && !step.always && !inDoubt) return 'next';
+      if (prev?.status === 'failed' && !prev.reconciled) return 'next'; // a failed cleanup step is not retried either
+      const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
+      if (prev && inDoubt) {
+        const decided = await settleInDoubt({
+          store,
+          opId: op.id,
+          step,
+          prev,
+          ctx,
+          mode,
+          stopping,
+          audit,
+          reporter,
+          readTimeoutMs: this.o.readTimeoutMs ?? 60_000,
+          crash: this.crash,
+        });
+        if (decided === 'ask') {
+          end = 'needs-operator';
+          return 'stop';
+        }
+        if (decided === 'done') {
+          const v = (await store.listJournal(op.id)).filter((e) => e.stepId === step.id).pop()?.output?.value;
           if (v !== undefined) outputs[step.id] = v as JsonValue;
-          reporter.emit({
-            type: 'step-finished',
-            at: prev.resultAt ?? now(),
-            stepId: step.id,
-            outcome: prev.status === 'ok' ? (prev.reconciled ? 'reconciled' : 'ok') : 'skipped',
-          });
+          return 'next';
+        }
+        if (decided === 'leave' || (stopping && !step.always)) return 'next';
+      }
+      let ok: boolean;
+      try {
+        ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        // Another replica holds the operation now (this one stalled past its lease): it goes on
+        // from the journal; this one stops without touching anything more.
+        lostLease = true;
+        end = 'interrupted';
+        return 'stop';
+      }
+      if (!ok) failed = true;
+      return 'next';
+    };
+    try {
+      for (let i = 0; i < steps.length;) {
+        const step = steps[i]!;
+        const w = step.window;
+        if (!w || w.size <= 1) {
+          if ((await one(step)) === 'stop') break;
+          i++;
           continue;
         }
-        if (this.draining || lostLease) {
-          end = 'interrupted';
-          break;
-        }
-        const stopping = failed || mode.abort === true || a.ctl.signal.aborted;
-        const inDoubt = prev !== undefined && prev.status === null;
-        // An in-doubt step is settled even when stopping, so the journal says what became of it.
-        if (stopping && !step.always && !inDoubt) continue;
-        if (prev?.status === 'failed' && !prev.reconciled) continue; // a failed cleanup step is not retried either
-        const ctx = this.context(op, plan, step, outputs, a.ctl.signal, reporter, audit);
-        if (prev && inDoubt) {
-          const decided = await settleInDoubt({
-            store,
-            opId: op.id,
-            step,
-            prev,
-            ctx,
-            mode,
-            stopping,
-            audit,
-            reporter,
-            readTimeoutMs: this.o.readTimeoutMs ?? 60_000,
-            crash: this.crash,
-          });
-          if (decided === 'ask') {
-            end = 'needs-operator';
-            break;
+        // A window: the consecutive steps of its group, up to `size` of them at a time, each one
+        // journaled as any step is. The next one starts as soon as one ends (never a whole batch's
+        // wait for its slowest); after a failure, an abort or a stop, none starts and those in
+        // flight finish.
+        let j = i;
+        while (j < steps.length && steps[j]!.window?.group === w.group) j++;
+        const group = steps.slice(i, j);
+        let next = 0;
+        let stop = false;
+        const worker = async () => {
+          while (!stop && next < group.length) {
+            const s = group[next++]!;
+            try {
+              if ((await one(s)) === 'stop') stop = true;
+            } catch (err) {
+              stop = true;
+              throw err;
+            }
           }
-          if (decided === 'done') {
-            const v = (await store.listJournal(op.id)).filter((e) => e.stepId === step.id).pop()?.output?.value;
-            if (v !== undefined) outputs[step.id] = v as JsonValue;
-            continue;
-          }
-          if (decided === 'leave' || (stopping && !step.always)) continue;
-        }
-        let ok: boolean;
-        try {
-          ok = await this.attempt(op, step, ctx, audit, reporter, a.ctl.signal);
-        } catch (err) {
-          if (!(err instanceof LeaseLostError)) throw err;
-          // Another replica holds the operation now (this one stalled past its lease): it goes on
-          // from the journal; this one stops without touching anything more.
-          lostLease = true;
-          end = 'interrupted';
-          break;
-        }
-        if (!ok) failed = true;
+        };
+        const ran = await Promise.allSettled(Array.from({ length: Math.min(w.size, group.length) }, worker));
+        const thrown = ran.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (thrown) throw thrown.reason;
+        if (stop) break;
+        i = j;
       }
       end ??= a.ctl.signal.aborted || mode.abort ? 'aborted' : failed ? 'failed' : 'succeeded';
       await this.finish(op, end, startedAt, audit, reporter, a.abortBy ?? mode.actor);

@@ -13,6 +13,7 @@ import type { PlanStep } from '../../core/types.js';
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { blockMigrationOf, moveEquivalent, moveKindOf, moveInstance, movesObserver, observeMove, type PlannedInstance } from '../steps/migrate-instances.js';
 import type { NovaObserver } from '../steps/nova-observer.js';
+import { movesCounted, quarterMarks } from '../steps/moves-counted.js';
 import { checkEmptyStep, disableStep, listStep, pinInitStep, recordStep, stopStep, type DrainPlanData } from './drain-steps.js';
 import { defineRunbook, type ExecutableStep, type JsonValue } from '../../engine/runbook.js';
 import { differentHosts, opt, pos, reasonOption, scheduleOptions, command } from '../../engine/spec/spec-builders.js';
@@ -62,7 +63,12 @@ export type DrainArgs = {
   pinInit: boolean;
 };
 
-/** Batches of `parallel` instances, live ones first; one step each. */
+/**
+ * The instances in the order they move, live ones first, in groups of `size`: one step each. A plan
+ * made today has groups of one, run `parallel` at a time as a sliding window (the next move starts
+ * as soon as any ends); plans stored before the window had groups of `parallel` (`migrate-batch:k`)
+ * and are run as they were approved.
+ */
 export function batchesOf(instances: readonly PlannedInstance[], parallel: number): PlannedInstance[][] {
   const ordered = [...instances.filter((i) => i.kind === 'live'), ...instances.filter((i) => i.kind === 'cold')];
   const out: PlannedInstance[][] = [];
@@ -70,18 +76,20 @@ export function batchesOf(instances: readonly PlannedInstance[], parallel: numbe
   return out;
 }
 
-/** Step id of a batch: the instance UUID when migrations run one at a time. */
+/** Step id of a group: the instance UUID for a group of one. */
 export const migrateStepId = (batch: readonly PlannedInstance[], k: number) =>
   batch.length === 1 && batch[0] ? `migrate:${batch[0].id}` : `migrate-batch:${k + 1}`;
 
-function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
+function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined, batched: boolean): ExecutableStep<NodeDeps>[] {
   const bm = blockMigrationOf(d.mode);
-  const batches = batchesOf(d.instances, d.parallel);
+  const batches = batchesOf(d.instances, batched ? d.parallel : 1);
   const total = d.instances.length;
-  const marks = new Set([0.25, 0.5, 0.75].map((f) => Math.ceil(total * f)).filter((n) => n > 0 && n < total));
+  const marks = quarterMarks(total);
+  const window = !batched && d.parallel > 1 ? { group: 'migrate', size: d.parallel } : undefined;
+  const counter = movesCounted(batches.map((b, k) => ({ id: migrateStepId(b, k), instances: b.length })));
   let before = 0;
-  // One observer for all the batches of this run (checks and moves): a batch's check is one list, and
-  // a tick reads what changed since the previous one, whichever step it was in.
+  // One observer for all the moves of this run (checks and moves): checks asked together are one
+  // read, and a tick reads what changed since the previous one, whichever step it was for.
   let shared: NovaObserver | undefined;
   const observerOf = (cd: CloudDeps) => (shared ??= movesObserver(cd, d.host));
   return batches.map((batch, k) => {
@@ -97,6 +105,7 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
     };
     return {
       ...step,
+      ...(window ? { window } : {}),
       // Bounded by the cloud's migration timeout per instance (the abort happens inside), plus slack.
       ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
       async check(ctx) {
@@ -123,7 +132,9 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
               signal: ctx.signal,
               observer,
               beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
-            }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
+            }).finally(() => {
+              if (batched) ctx.progress(doneBefore + ++finished, total, i.name);
+            }),
           ),
         );
         const moved = settled.map((r) => (r.status === 'fulfilled' ? r.value : null));
@@ -135,8 +146,9 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableSte
             `${failed.length} migrations of this batch failed: ${failed.map((e) => e.message).join(' | ')}`,
           );
         }
-        const reached = doneBefore + batch.length;
-        for (const m of marks) if (m > doneBefore && m <= reached) ctx.milestone(`${reached} of ${total} instances moved off ${d.host}`);
+        const { from, reached } = batched ? { from: doneBefore, reached: doneBefore + batch.length } : counter.ended(step.id, ctx.outputs);
+        if (!batched) ctx.progress(reached, total, names);
+        for (const m of marks) if (m > from && m <= reached) ctx.milestone(`${reached} of ${total} instances moved off ${d.host}`);
         return { moved: moved as unknown as JsonValue };
       },
     };
@@ -218,12 +230,16 @@ export const drainRunbook = defineRunbook<DrainArgs, NodeDeps>({
       leftAlone: r.leftAlone,
       ...(a.to ? { to: a.to } : {}),
     };
-    return drainSteps(data, deps.node);
+    return drainSteps(
+      data,
+      deps.node,
+      plan.steps.some((s) => s.id.startsWith('migrate-batch:')),
+    );
   },
 });
 
-function drainSteps(d: DrainPlanData, c: CloudDeps | undefined): ExecutableStep<NodeDeps>[] {
-  const steps: ExecutableStep<NodeDeps>[] = [disableStep(d, c), listStep(d), ...migrateSteps(d, c), checkEmptyStep(d)];
+function drainSteps(d: DrainPlanData, c: CloudDeps | undefined, batched = false): ExecutableStep<NodeDeps>[] {
+  const steps: ExecutableStep<NodeDeps>[] = [disableStep(d, c), listStep(d), ...migrateSteps(d, c, batched), checkEmptyStep(d)];
   if (d.stopService) steps.push(stopStep(d, c));
   if (d.pinInit) steps.push(pinInitStep(d, c));
   steps.push(recordStep(d));

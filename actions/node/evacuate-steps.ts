@@ -14,6 +14,7 @@ import type { ExecutableStep, JsonValue, Observation } from '../../engine/runboo
 import { cloudOf, type CloudDeps, type NodeDeps } from '../deps.js';
 import { evacuateInstance, observeEvacuation, verifyMoved, type EvacuatedInstance } from '../steps/evacuate-instance.js';
 import { pollDelay } from '../steps/migrate-instances.js';
+import { movesCounted } from '../steps/moves-counted.js';
 import { reattachedSince, reattachVolume, utcMs, type VolumePair } from '../steps/reattach-volumes.js';
 
 /** What the steps need, rebuilt from the stored plan. */
@@ -69,18 +70,26 @@ export function listStep(d: EvacuatePlanData): Step {
   };
 }
 
-/** method=api: one step per instance (per batch with parallel > 1). */
-export function apiEvacuateSteps(d: EvacuatePlanData, c: CloudDeps | undefined): Step[] {
+/**
+ * method=api: one step per instance, `parallel` at a time as a sliding window (the next starts as
+ * soon as any ends). Plans stored before the window had one step per batch (`evacuate-batch:k`,
+ * `batched`): they run as they were approved.
+ */
+export function apiEvacuateSteps(d: EvacuatePlanData, c: CloudDeps | undefined, batched = false): Step[] {
+  const size = batched ? d.parallel : 1;
   const batches: EvacuatedInstance[][] = [];
-  for (let k = 0; k < d.instances.length; k += d.parallel) batches.push(d.instances.slice(k, k + d.parallel));
+  for (let k = 0; k < d.instances.length; k += size) batches.push(d.instances.slice(k, k + size));
   const total = d.instances.length;
+  const idOf = (batch: readonly EvacuatedInstance[], k: number) => (batch.length === 1 && batch[0] ? `evacuate:${batch[0].id}` : `evacuate-batch:${k + 1}`);
+  const window = !batched && d.parallel > 1 ? { group: 'evacuate', size: d.parallel } : undefined;
+  const counter = movesCounted(batches.map((b, k) => ({ id: idOf(b, k), instances: b.length })));
   let before = 0;
   return batches.map((batch, k) => {
     const doneBefore = before;
     before += batch.length;
     const names = batch.map((i) => i.name).join(', ');
     const plan: PlanStep = {
-      id: batch.length === 1 && batch[0] ? `evacuate:${batch[0].id}` : `evacuate-batch:${k + 1}`,
+      id: idOf(batch, k),
       title: batch.length === 1 ? `Evacuate ${names} to ${d.to}` : `Evacuate ${batch.length} instances to ${d.to} (${names})`,
       equivalent: batch.map(
         (i) =>
@@ -91,6 +100,7 @@ export function apiEvacuateSteps(d: EvacuatePlanData, c: CloudDeps | undefined):
     };
     return {
       ...plan,
+      ...(window ? { window } : {}),
       ...(c ? { timeoutMs: c.migrationTimeoutMs + 5 * 60_000 } : {}),
       async check(ctx) {
         const cd = cloudOf(ctx.deps);
@@ -111,7 +121,9 @@ export function apiEvacuateSteps(d: EvacuatePlanData, c: CloudDeps | undefined):
               signal: ctx.signal,
               ...(checked[n]?.id === i.id ? { seen: checked[n] } : {}),
               beforeStart: (detail) => ctx.audit('api-call', { op: 'evacuate', ...detail }),
-            }).finally(() => ctx.progress(doneBefore + ++finished, total, i.name)),
+            }).finally(() => {
+              if (batched) ctx.progress(doneBefore + ++finished, total, i.name);
+            }),
           ),
         );
         const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
@@ -121,6 +133,7 @@ export function apiEvacuateSteps(d: EvacuatePlanData, c: CloudDeps | undefined):
             isChatOpsError(failed[0]) ? failed[0].code : 'STEP_FAILED',
             `${failed.length} evacuations of this batch failed: ${failed.map((e) => e.message).join(' | ')}`,
           );
+        if (!batched) ctx.progress(counter.ended(plan.id, ctx.outputs).reached, total, names);
         return { moved: settled.map((r) => (r.status === 'fulfilled' ? r.value : null)) as unknown as JsonValue };
       },
     };

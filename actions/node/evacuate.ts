@@ -51,13 +51,13 @@ const USAGE = usageOf(evacuateSpec);
 /** Nova evacuates instances in these states (vm_state active, stopped, error) when no task runs. */
 const EVACUABLE = ['ACTIVE', 'SHUTOFF', 'ERROR'];
 
-function steps(d: EvacuatePlanData, c: CloudDeps | undefined, fenced: boolean, forceDown: boolean): ExecutableStep<NodeDeps>[] {
+function steps(d: EvacuatePlanData, c: CloudDeps | undefined, fenced: boolean, forceDown: boolean, batched = false): ExecutableStep<NodeDeps>[] {
   return [
     ...(fenced ? [fenceStep(d.from, c)] : []),
     verifyFencedStep(d.from, forceDown, 'evacuated'),
     forceDownStep(d.from, d.reason, c),
     listStep(d),
-    ...(d.method === 'api' ? apiEvacuateSteps(d, c) : sqlSteps(d, c)),
+    ...(d.method === 'api' ? apiEvacuateSteps(d, c, batched) : sqlSteps(d, c)),
     verifyStep(d),
   ];
 }
@@ -180,6 +180,12 @@ export const evacuateRunbook = defineRunbook<EvacuateArgs, NodeDeps>({
       toProvider: r.providers.to,
       ...(r.sql ? { sql: r.sql } : {}),
     };
-    return steps(data, deps.node, r.fence !== null, a.forceDown);
+    return steps(
+      data,
+      deps.node,
+      r.fence !== null,
+      a.forceDown,
+      plan.steps.some((s) => s.id.startsWith('evacuate-batch:')),
+    );
   },
 });

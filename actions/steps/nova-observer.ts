@@ -38,6 +38,12 @@ export interface PollSchedule {
   maxMs: number;
   /** How far each changes-since window reaches back before the previous read (clock skew, whole seconds). */
   overlapMs: number;
+  /**
+   * The longest a move found ended waits for others still under way, so one server list verifies
+   * them together. Short: a sliding window (`parallel=N`) starts the next move only once one is
+   * verified, so this is how long a slot may idle.
+   */
+  verifyWithinMs: number;
 }
 
 /**
@@ -54,6 +60,7 @@ export const DEFAULT_POLL_SCHEDULE: PollSchedule = {
   growth: 1.5,
   maxMs: 2_000,
   overlapMs: 5_000,
+  verifyWithinMs: 1_000,
 };
 
 /** The wait before tick number `slow` (counted from the end of the `then` phase) at `elapsed` ms after the latest start. */
@@ -74,9 +81,6 @@ export interface ObservedCloud {
 /** A record in one of these states belongs to a move still under way: its server is not settled. */
 const UNDER_WAY = new Set(['accepted', 'queued', 'preparing', 'running', 'pre-migrating', 'migrating', 'post-migrating', 'confirming']);
 export const underWay = (m: Migration | undefined) => m !== undefined && UNDER_WAY.has(m.status);
-
-/** The longest an ended move waits for the others of its batch before its server is read on its own tick (its progress on the card). */
-const VERIFY_WITHIN_MS = 10_000;
 
 type Need = 'server' | 'settled' | 'migration';
 interface Waiter {
@@ -243,7 +247,7 @@ export class NovaObserver {
       }
       // The servers only when a move may have ended: a record under way (or none yet for a move just
       // requested) says its server is still moving. Moves that ended are verified together — one server
-      // list once none of the waiting moves is under way any more, or 10 s after one ended.
+      // list once none of the waiting moves is under way any more, or `verifyWithinMs` after one ended.
       const underWayNow = (id: string) => {
         const m = this.newest(id);
         const asked = this.requested.get(id);
@@ -252,7 +256,7 @@ export class NovaObserver {
       const settling = batch.filter((w) => w.need === 'settled');
       for (const w of settling) if (!underWayNow(w.id) && !this.endedAt.has(w.id)) this.endedAt.set(w.id, started);
       const stillMoving = settling.some((w) => underWayNow(w.id));
-      const overdue = settling.some((w) => !underWayNow(w.id) && started - this.endedAt.get(w.id)! >= VERIFY_WITHIN_MS);
+      const overdue = settling.some((w) => !underWayNow(w.id) && started - this.endedAt.get(w.id)! >= this.o.schedule.verifyWithinMs);
       const verifyNow = batch.some((w) => w.need === 'server') || !stillMoving || overdue;
       const moving = (w: Waiter) => w.need === 'settled' && (underWayNow(w.id) || !verifyNow);
       const wantServer = (w: Waiter) => w.need === 'server' || (w.need === 'settled' && !moving(w));

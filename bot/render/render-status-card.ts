@@ -84,7 +84,7 @@ export function renderStatusCard(m: StatusModel, now: number): SlackMessage {
     section(`\`${progressBar(c.finished, c.total)}\`\n${counts.join(' · ')}`),
   ];
   const current = m.current ? m.byId.get(m.current) : undefined;
-  if (current && m.state === 'running') blocks.push(section(`Now: ${stepLine(current)}`));
+  if (current && m.state === 'running') blocks.push(section(`Now: ${stepLine(current)}${c.running > 1 ? ` and ${c.running - 1} more at the same time` : ''}`));
   const doubtful = m.steps.filter((s) => s.state === 'in-doubt');
   if (doubtful.length) {
     const lines = doubtful.slice(0, 5).map((s) => `• ${stepLine(s)}: ${escapeMrkdwn(s.detail ?? 'state unknown')}`);

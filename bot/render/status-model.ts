@@ -68,19 +68,27 @@ export function applyEvent(m: StatusModel, e: OperationEvent): void {
       s.state = e.outcome;
       s.endedAt = e.at;
       if (e.detail !== undefined) s.detail = e.detail;
-      if (m.current === s.id) delete m.current;
+      if (m.current === s.id) nextCurrent(m);
       return;
     case 'step-failed':
       s.state = 'failed';
       s.endedAt = e.at;
       s.failure = e.failure;
-      if (m.current === s.id) delete m.current;
+      if (m.current === s.id) nextCurrent(m);
       return;
     case 'in-doubt':
       s.state = 'in-doubt';
       s.detail = e.detail;
       return;
   }
+}
+
+/** The current step ended: another one still running (a window runs several at once) takes its place. */
+function nextCurrent(m: StatusModel): void {
+  delete m.current;
+  let latest: StepStatus | undefined;
+  for (const x of m.steps) if (x.state === 'running' && (!latest || (x.startedAt ?? 0) >= (latest.startedAt ?? 0))) latest = x;
+  if (latest) m.current = latest.id;
 }
 
 export interface StepCounts {
@@ -91,16 +99,21 @@ export interface StepCounts {
   failed: number;
   inDoubt: number;
   pending: number;
+  /** Of the pending ones, those running now (several when a window runs them side by side). */
+  running: number;
 }
 
 export function countSteps(m: StatusModel): StepCounts {
-  const c: StepCounts = { total: m.steps.length, finished: 0, ok: 0, skipped: 0, failed: 0, inDoubt: 0, pending: 0 };
+  const c: StepCounts = { total: m.steps.length, finished: 0, ok: 0, skipped: 0, failed: 0, inDoubt: 0, pending: 0, running: 0 };
   for (const s of m.steps) {
     if (s.state === 'ok' || s.state === 'reconciled' || s.state === 'undone') c.ok++;
     else if (s.state === 'skipped') c.skipped++;
     else if (s.state === 'failed') c.failed++;
     else if (s.state === 'in-doubt') c.inDoubt++;
-    else c.pending++;
+    else {
+      c.pending++;
+      if (s.state === 'running') c.running++;
+    }
   }
   c.finished = c.ok + c.skipped + c.failed;
   return c;

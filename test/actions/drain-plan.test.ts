@@ -120,11 +120,13 @@ describe('drain plan', () => {
     expect(eq).toContain('ssh c01 systemctl stop nova-compute');
   });
 
-  it('batches parallel migrations, passes to= and mode= into the commands, and hashes the instance set', async () => {
+  it('runs parallel migrations as a window of one step each, passes to= and mode= into the commands, and hashes the instance set', async () => {
     const many = Array.from({ length: 10 }, (_, i) => srv(i + 1, 'ACTIVE'));
     const d = deps(readOnlyCloud(services, many));
     const draft = await drainRunbook.plan(args({ parallel: 4, to: 'c02', mode: 'block', pinInit: true }), d, ctx);
-    expect(draft.steps.filter((s) => s.id.startsWith('migrate-batch:')).map((s) => s.touches!.length)).toEqual([4, 4, 2]);
+    const moves = draft.steps.filter((s) => s.id.startsWith('migrate'));
+    expect(moves.map((s) => s.id)).toEqual(many.map((s) => `migrate:${s.id}`));
+    expect(moves.map((s) => (s as { window?: unknown }).window)).toEqual(many.map(() => ({ group: 'migrate', size: 4 })));
     expect(draft.steps.map((s) => s.id)).toContain('pin-init');
     expect(draft.steps.flatMap((s) => s.equivalent).join('\n')).toContain('--live-migration --host c02 --block-migration');
     const a = finalizePlan('node.drain', draft);

@@ -18,7 +18,7 @@ import { systemClock } from '../../core/clock.js';
 import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
 import { MiniNova } from '../adapters/openstack/mini-nova.js';
 
-const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000 };
+const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000, verifyWithinMs: 10_000 };
 
 let wire: FakeOpenStackWire;
 let nova: MiniNova;
@@ -177,7 +177,10 @@ describe('batched observation of a step’s moves', () => {
 });
 
 describe('a drain over the wire: what each instance costs Nova', () => {
-  /** Plans a drain of c01 on the small Nova and runs its migrate steps as the runner does (check, then run with what check saw). */
+  /**
+   * Plans a drain of c01 on the small Nova and runs its migrate steps as the runner does: check, then
+   * run with what check saw; a window's steps `size` at a time, the next as soon as one ends.
+   */
   async function drainMoves(n: number, parallel: number) {
     const servers = nova.add(n);
     const deps: NodeDeps = { node: deps_(AS_DEFAULT) };
@@ -202,46 +205,98 @@ describe('a drain over the wire: what each instance costs Nova', () => {
         milestone: () => undefined,
         privately: () => undefined,
       }) as unknown as StepContext<NodeDeps>;
-    const checks: string[][] = [];
-    for (const step of steps) {
-      const at = wire.requests.length;
-      const seen = (await step.check!(ctx(step))) as Observation;
-      checks.push(wire.requests.slice(at).map((r) => `${r.method} ${r.path}`));
-      expect(seen.state).toBe('not-done');
-      await step.run({ ...ctx(step), checked: seen });
-    }
+    let next = 0;
+    let inFlight = 0;
+    let most = 0;
+    const worker = async () => {
+      while (next < steps.length) {
+        const step = steps[next++]!;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        const seen = (await step.check!(ctx(step))) as Observation;
+        expect(seen.state).toBe('not-done');
+        await step.run({ ...ctx(step), checked: seen });
+        inFlight--;
+      }
+    };
+    await Promise.all(Array.from({ length: steps[0]?.window?.size ?? 1 }, worker));
     const reqs = wire.requests.slice(before).filter((r) => !r.path.startsWith('/v3/'));
-    return { servers, steps, checks, reqs, lines: reqs.map((r) => `${r.method} ${r.path}`) };
+    return { servers, steps, most, reqs, lines: reqs.map((r) => `${r.method} ${r.path}`) };
   }
   const deps_ = deps;
   /** The default schedule's pace relative to a lab move (1 s, then 2 s, against moves of 3–8 s), scaled to 250-ms moves. */
-  const AS_DEFAULT: PollSchedule = { firstMs: 50, firstForMs: 100, thenMs: 100, thenForMs: 250, growth: 1.5, maxMs: 100, overlapMs: 1_000 };
+  const AS_DEFAULT: PollSchedule = {
+    firstMs: 50,
+    firstForMs: 100,
+    thenMs: 100,
+    thenForMs: 250,
+    growth: 1.5,
+    maxMs: 100,
+    overlapMs: 1_000,
+    verifyWithinMs: 100,
+  };
 
-  it('16 instances, parallel=4: one list per batch for the checks, no instance read on its own, ≤ 3 requests per instance', async () => {
+  it('16 instances, parallel=4: one step each, 4 at a time; the first checks are one list of the host; ≤ 3 requests per instance', async () => {
     const d = await drainMoves(16, 4);
-    expect(d.steps).toHaveLength(4);
+    expect(d.steps).toHaveLength(16);
+    expect(d.steps.map((s) => s.window)).toEqual(d.steps.map(() => ({ group: 'migrate', size: 4 })));
+    expect(d.most).toBe(4);
     for (const s of d.servers) expect(nova.servers.get(s.id)!.host).toBe('c02');
-    // each batch's check is one server list: the host's for the first, then what changed since
-    expect(d.checks.map((c) => c.length)).toEqual([1, 1, 1, 1]);
-    expect(d.checks[0]![0]).toMatch(/^GET \/compute\/v2\.1\/servers\/detail\?.*host=c01/);
-    for (const c of d.checks.slice(1)) expect(c[0]).toMatch(/^GET \/compute\/v2\.1\/servers\/detail\?.*changes-since=/);
-    expect(
-      d.lines.filter((l) => /\/servers\/[0-9a-f-]{36}$|instance_uuid=/.test(l)),
-      'instances read on their own',
-    ).toEqual([]);
+    // the four first checks, asked together, are one read of the host's servers
+    expect(d.lines[0]).toMatch(/^GET \/compute\/v2\.1\/servers\/detail\?.*host=c01/);
+    expect(d.lines.filter((l) => /servers\/detail\?.*host=c01/.test(l))).toHaveLength(1);
     expect(d.lines.filter((l) => l.startsWith('POST '))).toHaveLength(16);
-    // 16 moves, 4 checks, 4 verifications, ~4 record lists a batch: ~2.5
+    expect(
+      d.lines.filter((l) => /instance_uuid=/.test(l)),
+      'records read on their own',
+    ).toEqual([]);
+    // per instance: its check (the server's GET once the host is known), the request, its share of
+    // the record lists and of the verifications (a list when several ended together)
     const perInstance = d.reqs.length / 16;
     expect(perInstance, d.lines.join('\n')).toBeLessThanOrEqual(3);
-    expect(d.lines.filter((l) => /servers\/detail\?.*changes-since/.test(l)).length, 'server lists: a check and a verification per batch').toBeLessThanOrEqual(
-      8,
+  });
+
+  it('a plan stored before the window (migrate-batch steps) runs as its batches, as approved', async () => {
+    nova.add(6);
+    const deps: NodeDeps = { node: deps_(AS_DEFAULT) };
+    const draft = await drainRunbook.plan(
+      { host: 'c01', reason: 'wire', to: 'c02', mode: 'auto', parallel: 3, stopService: false, pinInit: false },
+      deps,
+      {} as never,
     );
+    const ids = draft.steps.map((x) => x.id);
+    expect(ids.filter((x) => x.startsWith('migrate:'))).toHaveLength(6);
+    // the same plan as the version before the window stored it
+    const legacy = {
+      ...draft,
+      steps: [
+        ...draft.steps.filter((x) => !x.id.startsWith('migrate:')).slice(0, 2),
+        { ...draft.steps[2]!, id: 'migrate-batch:1' },
+        { ...draft.steps[3]!, id: 'migrate-batch:2' },
+        ...draft.steps.slice(8),
+      ],
+    } as unknown as Plan;
+    const steps = drainRunbook.steps(legacy, deps);
+    expect(steps.map((x) => x.id)).toEqual(legacy.steps.map((x) => x.id));
+    expect(steps.filter((x) => x.id.startsWith('migrate-batch:')).map((x) => [x.touches?.length, x.window])).toEqual([
+      [3, undefined],
+      [3, undefined],
+    ]);
   });
 });
 
 describe('the polling schedule', () => {
   it('fast after a start, then slower, then growing to the cap', () => {
-    const s: PollSchedule = { firstMs: 100, firstForMs: 2_000, thenMs: 250, thenForMs: 5_000, growth: 1.5, maxMs: 2_000, overlapMs: 5_000 };
+    const s: PollSchedule = {
+      firstMs: 100,
+      firstForMs: 2_000,
+      thenMs: 250,
+      thenForMs: 5_000,
+      growth: 1.5,
+      maxMs: 2_000,
+      overlapMs: 5_000,
+      verifyWithinMs: 1_000,
+    };
     expect(tickDelay(s, 0, 0)).toBe(100);
     expect(tickDelay(s, 1_999, 0)).toBe(100);
     expect(tickDelay(s, 2_000, 0)).toBe(250);
@@ -261,6 +316,7 @@ describe('the polling schedule', () => {
       growth: 1.5,
       maxMs: 5_000,
       overlapMs: 5_000,
+      verifyWithinMs: 1_000,
     });
     const problems = (polling: unknown) => {
       const r = parse(polling);

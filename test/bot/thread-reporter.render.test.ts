@@ -55,6 +55,24 @@ describe('status card rendering', () => {
     expect(JSON.stringify(summary.blocks)).toContain('Slowest 10 of 400 steps');
   });
 
+  it('steps side by side (a window, parallel=8): "Now" stays on one still running, with how many more', () => {
+    const m = initialModel(view(20), 0);
+    for (let i = 0; i < 3; i++) applyEvent(m, { type: 'step-started', at: 10 + i, stepId: `s${i}` });
+    expect(JSON.stringify(renderStatusCard(m, 20).blocks)).toContain('Now: *Migrate instance 2* and 2 more at the same time');
+    // the latest started ends first: the card names the latest of those still running, not nothing
+    applyEvent(m, { type: 'step-finished', at: 30, stepId: 's2', outcome: 'ok' });
+    applyEvent(m, { type: 'step-started', at: 31, stepId: 's3' });
+    applyEvent(m, { type: 'step-finished', at: 32, stepId: 's3', outcome: 'ok' });
+    let text = JSON.stringify(renderStatusCard(m, 40).blocks);
+    expect(text).toContain('Now: *Migrate instance 1* and 1 more at the same time');
+    expect(text).toContain('2/20 steps');
+    applyEvent(m, { type: 'step-failed', at: 41, stepId: 's1', failure: { message: 'x' } });
+    text = JSON.stringify(renderStatusCard(m, 42).blocks);
+    expect(text).toContain('Now: *Migrate instance 0*"');
+    applyEvent(m, { type: 'step-finished', at: 43, stepId: 's0', outcome: 'ok' });
+    expect(JSON.stringify(renderStatusCard(m, 44).blocks)).not.toContain('Now:');
+  });
+
   it('an operation in doubt shows which steps and offers Resume / Abort', () => {
     const m = initialModel(view(30), 0);
     for (let i = 0; i < 30; i++) applyEvent(m, { type: 'in-doubt', at: 1, stepId: `s${i}`, detail: 'x'.repeat(400) });
