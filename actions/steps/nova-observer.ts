@@ -142,8 +142,13 @@ export class NovaObserver {
    * up the move is under way (a new record is invisible to changes-since until Nova first updates it).
    */
   started(id?: string): void {
-    this.lastStart = this.o.clock.now();
-    this.slow = 0;
+    // The fast ticks follow the first of a run of starts, not each one: a window of moves starts one
+    // every few seconds, and restarting the fast pace with each would keep the ticks at their fastest.
+    const t = this.o.clock.now();
+    if (t - this.lastStart >= this.o.schedule.firstForMs || this.lastTick === undefined) {
+      this.lastStart = t;
+      this.slow = 0;
+    }
     if (id !== undefined) {
       this.requested.set(id, this.newest(id)?.id ?? 0);
       this.endedAt.delete(id);
