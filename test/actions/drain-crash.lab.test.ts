@@ -1,6 +1,7 @@
 /**
  * kill -9 of the real bot process (bot/main.ts as an operator runs it) during a drain of 20 servers
- * off c01 on the lab (ports on Public_AGILE, one with a volume, one SHUTOFF), restarting it each time
+ * off c01 on the lab (ports on Public_AGILE, one with a volume, one SHUTOFF), `parallel=3` (a sliding
+ * window: a kill finds up to three moves in flight, each in doubt after it), restarting it each time
  * on the same store:
  *   - at each of the four journal phases of steps 1, 7 and 20 of the plan (`CHATOPS_CRASH_AT`);
  *   - 20 times at random moments (SIGKILL from the test after a seeded random delay), interleaved.
@@ -100,7 +101,7 @@ approvals:
     const phaseKills: string[] = CRASH_PHASES.map((p) => `disable-service:${p}`);
     bot = await start(phaseKills[0], true);
     const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${bot.port}/slack/events` });
-    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=crash-${prefix}` });
+    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=crash-${prefix} parallel=3` });
     await ws.waitFor(() => ws.messages('ops').length > 0, 120_000, 'the plan');
     const ts = ws.messages('ops').at(-1)!.ts;
     const card = () => ws.message('ops', ts)!;
