@@ -184,6 +184,7 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
     return await moveWatched(c, i, o, { t0, s, kind, poll, deadline, watch });
   } finally {
     watch?.stop();
+    o.observer?.finished(i.id);
   }
 }
 

@@ -113,6 +113,8 @@ export class NovaObserver {
   private readonly requested = new Map<string, number>();
   /** When a tick first found each waiting move ended (its server read may wait for the others'). */
   private readonly endedAt = new Map<string, number>();
+  /** Moves started and not yet finished (`finished`): a start among them keeps the current pace. */
+  private readonly inFlight = new Set<string>();
   private primed: boolean;
   private serversSince: number;
   private migrationsSince: number;
@@ -142,17 +144,22 @@ export class NovaObserver {
    * up the move is under way (a new record is invisible to changes-since until Nova first updates it).
    */
   started(id?: string): void {
-    // The fast ticks follow the first of a run of starts, not each one: a window of moves starts one
+    // The fast ticks follow a start when no other move is in flight: a window of moves starts one
     // every few seconds, and restarting the fast pace with each would keep the ticks at their fastest.
-    const t = this.o.clock.now();
-    if (t - this.lastStart >= this.o.schedule.firstForMs || this.lastTick === undefined) {
-      this.lastStart = t;
+    if (this.inFlight.size === 0) {
+      this.lastStart = this.o.clock.now();
       this.slow = 0;
     }
+    if (id !== undefined) this.inFlight.add(id);
     if (id !== undefined) {
       this.requested.set(id, this.newest(id)?.id ?? 0);
       this.endedAt.delete(id);
     }
+  }
+
+  /** The move of server `id` is over for its step (verified, failed or given up): it no longer holds the pace. */
+  finished(id: string): void {
+    this.inFlight.delete(id);
   }
 
   /** The server as Nova has it at the next tick ('gone' once deleted). `now`: do not wait for the pace (an event said something changed). */
