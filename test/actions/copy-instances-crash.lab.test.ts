@@ -140,9 +140,11 @@ describe('/node copy-instances survives kill -9', () => {
     // each file once, with c01's size, mode and sha256; nothing else appeared (no staging, no nesting)
     for (const rel of copied) expect(dst.get(rel), `${rel}: ${log.join('\n')}`).toBe(src.get(rel));
     expect(dst.get(`${vm}/disk`)).toMatch(/ 640 /);
-    expect([...dst.keys()].filter((k) => !dstBefore.has(k)).sort()).toEqual(copied.sort());
-    // never replaced: what c02 had keeps its bytes
-    for (const [rel, was] of dstBefore) expect(dst.get(rel), rel).toBe(was);
+    expect([...dst.keys()].filter((k) => !dstBefore.has(k) && k !== 'compute_nodes').sort()).toEqual(copied.sort());
+    // never replaced: what c02 had keeps its bytes — but `compute_nodes`, here and above: c02's
+    // nova-compute writes it itself (hosts and timestamps, stamped on each image-cache pass; a CI run
+    // met one mid-test), and the copy never names it
+    for (const [rel, was] of dstBefore) if (rel !== 'compute_nodes') expect(dst.get(rel), rel).toBe(was);
     expect((await sshHost('c02', `ls -d ${C02}/_chatops-copy-* 2>/dev/null`)).stdout).toBe('');
     expect(await tree('c01', C01)).toEqual(src);
 
