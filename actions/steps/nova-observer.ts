@@ -150,8 +150,8 @@ export class NovaObserver {
       this.lastStart = this.o.clock.now();
       this.slow = 0;
     }
-    if (id !== undefined) this.inFlight.add(id);
     if (id !== undefined) {
+      this.inFlight.add(id);
       this.requested.set(id, this.newest(id)?.id ?? 0);
       this.endedAt.delete(id);
     }
