@@ -4,7 +4,7 @@
  * waited for (never migrated a second time), one in VERIFY_RESIZE is confirmed; only an instance
  * provably still on the source with nothing in flight gets a new migration.
  */
-import type { EventWatch } from '../../adapters/openstack/nova-notifications.js';
+import type { EventWatch, NovaEvent } from '../../adapters/openstack/nova-notifications.js';
 import type { BlockMigration, Cloud, Migration, Server } from '../../adapters/openstack/cloud.js';
 import { cliCommands, commandLine } from '../../adapters/openstack/cli-commands.js';
 import { ChatOpsError, TimeoutError } from '../../core/errors.js';
@@ -164,7 +164,8 @@ function result(i: PlannedInstance, from: string, to: string | null, r: MoveResu
 
 /**
  * Moves one instance off `source` and verifies it: ACTIVE (or SHUTOFF for a cold move) on another
- * host, migration record completed (live) or confirmed (cold). A live migration still running after
+ * host, migration record completed (live) or confirmed (cold) — or, for a live move with Nova's
+ * notifications, Nova's own two end events saying as much (endedByNova). A live migration still running after
  * the cloud's timeout is aborted through the API; failures carry Nova's migration status.
  */
 export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOptions): Promise<MoveResult> {
@@ -189,27 +190,51 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
 }
 
 /**
- * With Nova's notifications: waits for the live migration's end and reads only its record. Nova sets
- * the record `completed` right after `live_migration_post.end`, once the instance is on its new host
- * with no task, so a completed record naming another host is the whole verification — a record read
- * (rarely two) instead of server reads and record polls. Anything else (no event within the interval, a rollback, a
- * record not yet completed) returns undefined and the usual checks take over, starting with a read.
+ * With Nova's notifications: waits for the live migration's end and verifies it from Nova's own
+ * words. The destination compute sends `live_migration_post_dest.end` once it has saved the instance
+ * as its own (host, vm state restored, no task; a failure there raises before the event), then the
+ * source sends `live_migration_post.end` and marks the record completed. The two events, the first
+ * naming another host (the one asked for, if any) with the vm state the move started from and no task,
+ * are the verification: no read of Nova at all. Without the first (lost, or a Nova that does not send
+ * it) the record is read (rarely twice: it is saved a few ms after the event). Anything else (no end
+ * within the interval, a rollback, a record not completed) returns undefined and the usual checks take
+ * over, starting with a read.
  */
-async function endedByNova(c: CloudDeps, i: PlannedInstance, o: MoveOptions, watch: EventWatch, poll: number): Promise<string | undefined> {
-  const e = await watch.next(poll, o.signal);
+async function endedByNova(
+  c: CloudDeps,
+  i: PlannedInstance,
+  o: MoveOptions,
+  watch: EventWatch,
+  m0: { poll: number; vmState: string },
+): Promise<string | undefined> {
+  let landed: NovaEvent | undefined;
+  let e = await watch.next(m0.poll, o.signal);
+  for (; e?.eventType === POST_DEST_END; e = await watch.next(m0.poll, o.signal)) landed = e;
   if (e?.eventType !== 'instance.live_migration_post.end') return undefined;
-  // The record is saved a few ms after the event: a read that comes first sees it still running.
+  const wanted = (host: string | null | undefined): host is string => !!host && host !== o.source && (!o.dest || host === o.dest);
+  if (landed && wanted(landed.host) && landed.state === m0.vmState && !landed.taskState) return landed.host;
   for (let k = 0; k < 10; k++) {
     const m = await latestMigration(c.cloud, i.id);
-    if (m?.status === 'completed') return m.destCompute && m.destCompute !== o.source && (!o.dest || m.destCompute === o.dest) ? m.destCompute : undefined;
+    if (m?.status === 'completed') return wanted(m.destCompute) ? m.destCompute : undefined;
     if (!m || ['error', 'failed', 'cancelled'].includes(m.status)) return undefined;
     await sleep(50 * (k + 1), o.signal);
   }
   return undefined;
 }
 
-/** Nova's notifications that end a move's phase (or fail it): what a waiting move is woken by. */
-const MOVE_END = /^instance\.(live_migration_(post|rollback|abort)\.end|resize_(finish|confirm|revert)\.end|[a-z_]+\.error)$/;
+/** Sent by the destination compute once the instance is saved there (before the source's post.end): not an end of its own. */
+const POST_DEST_END = 'instance.live_migration_post_dest.end';
+
+/** The next event that ends a phase (a destination's post_dest.end is only read by endedByNova). */
+async function nextEnd(watch: EventWatch, ms: number, signal: AbortSignal): Promise<NovaEvent | undefined> {
+  for (;;) {
+    const e = await watch.next(ms, signal);
+    if (e?.eventType !== POST_DEST_END) return e;
+  }
+}
+
+/** Nova's notifications that end a move's phase (or fail it): what a waiting move is woken by (the destination's post_dest.end is kept for endedByNova). */
+const MOVE_END = /^instance\.(live_migration_(post|post_dest|rollback|abort)\.end|resize_(finish|confirm|revert)\.end|[a-z_]+\.error)$/;
 
 async function moveWatched(
   c: CloudDeps,
@@ -234,7 +259,7 @@ async function moveWatched(
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
       o.observer?.started(i.id);
-      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, poll) : undefined;
+      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, { poll, vmState: s.status.toLowerCase() }) : undefined;
       if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
     const settled = await waitSettled(c, i, o, deadline, poll, watch);
@@ -318,7 +343,7 @@ async function waitSettled(
     }
     if (c.clock.now() > deadline) await abortStuck(c, i, o.source, c.migrationTimeoutMs);
     if (watch)
-      woken = (await watch.next(poll, o.signal)) !== undefined; // Nova says the phase ended, or the safety net's interval passed
+      woken = (await nextEnd(watch, poll, o.signal)) !== undefined; // Nova says the phase ended, or the safety net's interval passed
     else if (!o.observer) await pollSleep(c, polled, pollDelay(k, poll), o.signal); // the observer keeps its own pace
   }
 }

@@ -12,11 +12,11 @@ import { NovaObserver, tickDelay, type PollSchedule } from '../../actions/steps/
 import { drainRunbook } from '../../actions/node/drain.js';
 import type { NodeDeps } from '../../actions/deps.js';
 import type { Plan } from '../../core/types.js';
-import type { ExecutableStep, Observation, StepContext } from '../../engine/runbook.js';
 import { configSchema } from '../../bot/config.js';
 import { systemClock } from '../../core/clock.js';
 import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
 import { MiniNova } from '../adapters/openstack/mini-nova.js';
+import { drainOverWire } from './wire-drain.js';
 
 const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000, verifyWithinMs: 10_000 };
 
@@ -177,53 +177,7 @@ describe('batched observation of a step’s moves', () => {
 });
 
 describe('a drain over the wire: what each instance costs Nova', () => {
-  /**
-   * Plans a drain of c01 on the small Nova and runs its migrate steps as the runner does: check, then
-   * run with what check saw; a window's steps `size` at a time, the next as soon as one ends.
-   */
-  async function drainMoves(n: number, parallel: number) {
-    const servers = nova.add(n);
-    const deps: NodeDeps = { node: deps_(AS_DEFAULT) };
-    const draft = await drainRunbook.plan(
-      { host: 'c01', reason: 'wire', to: 'c02', mode: 'auto', parallel, stopService: false, pinInit: false },
-      deps,
-      {} as never,
-    );
-    const plan = { ...draft, steps: draft.steps.map((x) => ({ ...x })) } as unknown as Plan;
-    const steps = drainRunbook.steps(plan, deps).filter((x) => x.id.startsWith('migrate')) as ExecutableStep<NodeDeps>[];
-    const before = wire.requests.length;
-    const ctx = (step: ExecutableStep<NodeDeps>) =>
-      ({
-        deps,
-        step,
-        plan,
-        signal: new AbortController().signal,
-        outputs: {},
-        save: async () => undefined,
-        audit: async () => undefined,
-        progress: () => undefined,
-        milestone: () => undefined,
-        privately: () => undefined,
-      }) as unknown as StepContext<NodeDeps>;
-    let next = 0;
-    let inFlight = 0;
-    let most = 0;
-    const worker = async () => {
-      while (next < steps.length) {
-        const step = steps[next++]!;
-        inFlight++;
-        most = Math.max(most, inFlight);
-        const seen = (await step.check!(ctx(step))) as Observation;
-        expect(seen.state).toBe('not-done');
-        await step.run({ ...ctx(step), checked: seen });
-        inFlight--;
-      }
-    };
-    await Promise.all(Array.from({ length: steps[0]?.window?.size ?? 1 }, worker));
-    const reqs = wire.requests.slice(before).filter((r) => !r.path.startsWith('/v3/'));
-    return { servers, steps, most, reqs, lines: reqs.map((r) => `${r.method} ${r.path}`) };
-  }
-  const deps_ = deps;
+  const drainMoves = (n: number, parallel: number) => drainOverWire({ wire, nova, cloud: deps(AS_DEFAULT), n, parallel });
   /** The default schedule's pace relative to a lab move (1 s, then 2 s, against moves of 3–8 s), scaled to 250-ms moves. */
   const AS_DEFAULT: PollSchedule = {
     firstMs: 50,
@@ -258,10 +212,10 @@ describe('a drain over the wire: what each instance costs Nova', () => {
 
   it('a plan stored before the window (migrate-batch steps) runs as its batches, as approved', async () => {
     nova.add(6);
-    const deps: NodeDeps = { node: deps_(AS_DEFAULT) };
+    const nodeDeps: NodeDeps = { node: deps(AS_DEFAULT) };
     const draft = await drainRunbook.plan(
       { host: 'c01', reason: 'wire', to: 'c02', mode: 'auto', parallel: 3, stopService: false, pinInit: false },
-      deps,
+      nodeDeps,
       {} as never,
     );
     const ids = draft.steps.map((x) => x.id);
@@ -276,7 +230,7 @@ describe('a drain over the wire: what each instance costs Nova', () => {
         ...draft.steps.slice(8),
       ],
     } as unknown as Plan;
-    const steps = drainRunbook.steps(legacy, deps);
+    const steps = drainRunbook.steps(legacy, nodeDeps);
     expect(steps.map((x) => x.id)).toEqual(legacy.steps.map((x) => x.id));
     expect(steps.filter((x) => x.id.startsWith('migrate-batch:')).map((x) => [x.touches?.length, x.window])).toEqual([
       [3, undefined],

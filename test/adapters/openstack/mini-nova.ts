@@ -5,6 +5,7 @@
  * themselves `moveMs` after the request. As in Nova: the API sets the server's task before it answers
  * 202; the record is created `accepted` with no `updated_at` (so `changes-since` cannot show it) and
  * first updated (`running`) a moment later; it is marked completed 20 ms after the server landed.
+ * With `notify`, it tells of each move's end as nova-compute does on the bus.
  */
 import type { PlannedInstance } from '../../../actions/steps/migrate-instances.js';
 import type { FakeOpenStackWire, Recorded } from './fake-openstack-wire.js';
@@ -37,7 +38,15 @@ export class MiniNova {
   services = new Map<string, { id: string; host: string; status: string; disabledReason: string | null }>();
   constructor(
     readonly wire: FakeOpenStackWire,
-    readonly o: { moveMs: number },
+    readonly o: {
+      moveMs: number;
+      /**
+       * Nova's versioned notifications of a live migration's end, as nova-compute sends them: the
+       * destination's `live_migration_post_dest.end` once the instance is saved there, then the
+       * source's `live_migration_post.end`; the record is completed 20 ms later.
+       */
+      notify?: (eventType: string, instance: { uuid: string; host: string; state: string; task_state: string | null }) => void;
+    },
   ) {
     for (const [k, host] of ['c01', 'c02'].entries())
       this.services.set(host, { id: `aaaaaaaa-0000-4000-8000-00000000000${k + 1}`, host, status: 'enabled', disabledReason: null });
@@ -122,6 +131,8 @@ export class MiniNova {
       this.timers.push(
         setTimeout(() => {
           Object.assign(s, { status: 'ACTIVE', task: null, host: dest, updated: Date.now() });
+          for (const e of ['instance.live_migration_post_dest.end', 'instance.live_migration_post.end'])
+            this.o.notify?.(e, { uuid: s.id, host: dest, state: 'active', task_state: null });
           // Nova marks the record completed a moment after the instance landed
           this.timers.push(setTimeout(() => Object.assign(m, { status: 'completed', updated: Date.now() }), 20));
         }, this.o.moveMs),

@@ -9,23 +9,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NovaNotifications, osloTime, parseNovaNotification, type NovaEvent } from '../../../adapters/openstack/nova-notifications.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { osloBody } from './oslo-body.js';
 
 const URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const EXCHANGE = `chatops-test-${randomBytes(4).toString('hex')}`;
 const CONNECTION = `chatops-notif-test-${randomBytes(4).toString('hex')}`;
-
-/** What nova-compute puts on the bus for one versioned notification. */
-function osloBody(eventType: string, data: Record<string, unknown>, timestamp = '2026-12-03 06:41:12.654321'): Buffer {
-  const inner = {
-    message_id: randomBytes(8).toString('hex'),
-    publisher_id: 'nova-compute:c01',
-    event_type: eventType,
-    priority: 'INFO',
-    payload: { 'nova_object.name': 'InstanceActionPayload', 'nova_object.namespace': 'nova', 'nova_object.version': '1.8', 'nova_object.data': data },
-    timestamp,
-  };
-  return Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': JSON.stringify(inner) }));
-}
 
 describe('NovaNotifications on RabbitMQ', () => {
   let pub: ChannelModel;

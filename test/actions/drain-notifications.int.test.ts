@@ -1,0 +1,108 @@
+/**
+ * A drain woken by Nova's notifications, over the wire: MiniNova (FakeOpenStackWire) moves the servers
+ * and tells of each move's end on the real RabbitMQ as nova-compute does (the destination's
+ * `live_migration_post_dest.end`, then the source's `live_migration_post.end`); the bot's subscription
+ * (NovaNotifications) wakes the moves. What is counted is what reached the wire.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudDeps } from '../../actions/deps.js';
+import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
+import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
+import type { PollSchedule } from '../../actions/steps/nova-observer.js';
+import { systemClock } from '../../core/clock.js';
+import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
+import { MiniNova } from '../adapters/openstack/mini-nova.js';
+import { osloBody } from '../adapters/openstack/oslo-body.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { drainOverWire } from './wire-drain.js';
+
+const URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
+const EXCHANGE = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
+/** Slow polls (a second at best): what a move costs is what the events spare, not what a fast tick finds first. */
+const SLOW: PollSchedule = {
+  firstMs: 1_000,
+  firstForMs: 2_000,
+  thenMs: 2_000,
+  thenForMs: 5_000,
+  growth: 1.5,
+  maxMs: 2_000,
+  overlapMs: 1_000,
+  verifyWithinMs: 1_000,
+};
+
+let pub: ChannelModel;
+let ch: Channel;
+let sub: NovaNotifications;
+let wire: FakeOpenStackWire | undefined;
+let cloud: RestCloud | undefined;
+let nova: MiniNova | undefined;
+
+beforeAll(async () => {
+  pub = await connect(URL);
+  ch = await pub.createChannel();
+  await ch.assertExchange(EXCHANGE, 'topic', { durable: false });
+  sub = await NovaNotifications.start({ url: URL, exchange: EXCHANGE, connectionName: `chatops-drain-test-${randomBytes(4).toString('hex')}` });
+  await waitFor('the subscription to be bound', () => sub.connected);
+});
+afterAll(async () => {
+  await sub?.close();
+  await ch?.deleteExchange(EXCHANGE);
+  await pub?.close();
+});
+afterEach(async () => {
+  nova?.stop();
+  await cloud?.close();
+  await wire?.stop();
+});
+
+/** A drain of `n` servers off c01 at `parallel`, Nova's events passed through `send` (which may drop or change them). */
+async function drain(
+  n: number,
+  parallel: number,
+  send: (type: string, data: { uuid: string; host: string; state: string; task_state: string | null }) => void,
+) {
+  wire = await new FakeOpenStackWire().start();
+  nova = new MiniNova(wire, { moveMs: 150, notify: send });
+  cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+  const deps = { name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: SLOW, events: sub } as unknown as CloudDeps;
+  const d = await drainOverWire({ wire, nova, cloud: deps, n, parallel });
+  for (const s of d.servers) expect(nova.servers.get(s.id)!.host, s.id).toBe('c02');
+  const after = (id: string) => d.lines.slice(d.lines.findIndex((l) => l === `POST /compute/v2.1/servers/${id}/action`) + 1);
+  return {
+    ...d,
+    /** Reads of a server or of its records after its move was requested. */
+    readsAfterMove: d.servers.flatMap((s) =>
+      after(s.id).filter((l) => l.startsWith('GET ') && (l.endsWith(`/servers/${s.id}`) || l.includes(`instance_uuid=${s.id}`))),
+    ),
+    moved: (d.results as { moved: { result: string; to: string }[] }[]).flatMap((r) => r.moved ?? []),
+  };
+}
+
+const publish = (type: string, data: Record<string, unknown>) => void ch.publish(EXCHANGE, 'versioned_notifications.info', osloBody(type, data));
+
+describe("a drain woken by Nova's notifications (MiniNova over the wire, the real RabbitMQ)", () => {
+  it("verifies each move from Nova's two end events: no read of a moved server or its record; a check and a request per instance", async () => {
+    const d = await drain(12, 4, publish);
+    expect(d.readsAfterMove, d.lines.join('\n')).toEqual([]);
+    expect(d.lines.filter((l) => l.startsWith('POST '))).toHaveLength(12);
+    // the checks: one list of the host for the first window, then each server's own GET; nothing else
+    expect(d.reqs.length / 12, d.lines.join('\n')).toBeLessThanOrEqual(2);
+  });
+
+  it("reads the record when the destination's event is missing, and does not take an event naming the source as the move's end", async () => {
+    // half the moves lose their post_dest.end, the other half get one that says the instance is still on c01
+    let k = 0;
+    const d = await drain(6, 3, (type, data) => {
+      if (type === 'instance.live_migration_post_dest.end') {
+        if (k++ % 2 === 0) return;
+        return publish(type, { ...data, host: 'c01' });
+      }
+      publish(type, data);
+    });
+    // every move verified by a read instead (its record: completed, on c02)
+    const verified = new Set(d.readsAfterMove.map((l) => /instance_uuid=([0-9a-f-]{36})/.exec(l)?.[1] ?? /servers\/([0-9a-f-]{36})$/.exec(l)?.[1]));
+    expect([...verified].sort(), d.lines.join('\n')).toEqual(d.servers.map((s) => s.id).sort());
+  });
+});
