@@ -205,12 +205,24 @@ async function endedByNova(
   i: PlannedInstance,
   o: MoveOptions,
   watch: EventWatch,
-  m0: { poll: number; vmState: string },
+  m0: { poll: number; vmState: string; deadline: number },
 ): Promise<string | undefined> {
   let landed: NovaEvent | undefined;
-  let e = await watch.next(m0.poll, o.signal);
-  for (; e?.eventType === POST_DEST_END; e = await watch.next(m0.poll, o.signal)) landed = e;
-  if (e?.eventType !== 'instance.live_migration_post.end') return undefined;
+  // the first interval: the events alone (a move of an idle guest ends within it, with no read)
+  let r: Woken = { e: await watch.next(m0.poll, o.signal) };
+  for (;;) {
+    if ('tick' in r) {
+      if (r.tick !== 'moving') return undefined; // ended without its events (lost?): verified by reads
+    } else if (r.e?.eventType === POST_DEST_END) landed = r.e;
+    else if (r.e) {
+      if (r.e.eventType !== 'instance.live_migration_post.end') return undefined;
+      break;
+    } else if (!o.observer) return undefined;
+    if (c.clock.now() > m0.deadline) return undefined;
+    // Then the events or the observer's next tick, whichever comes first: a move queued behind others
+    // on its host takes a while, and the tick (one read for every move of the operation) is the safety net.
+    r = o.observer ? await eventOrTick(watch, o.observer, i.id, o.signal) : { e: await watch.next(m0.poll, o.signal) };
+  }
   const wanted = (host: string | null | undefined): host is string => !!host && host !== o.source && (!o.dest || host === o.dest);
   if (landed && wanted(landed.host) && landed.state === m0.vmState && !landed.taskState) return landed.host;
   for (let k = 0; k < 10; k++) {
@@ -220,6 +232,25 @@ async function endedByNova(
     await sleep(50 * (k + 1), o.signal);
   }
   return undefined;
+}
+
+type Woken = { e: NovaEvent | undefined } | { tick: Server | 'gone' | 'moving' };
+
+/** The watch's next event or the observer's next tick for the server, whichever comes first (an event that comes with the tick wins). */
+async function eventOrTick(watch: EventWatch, observer: NovaObserver, id: string, signal: AbortSignal): Promise<Woken> {
+  const ac = new AbortController();
+  const either = AbortSignal.any([signal, ac.signal]);
+  const event = watch.next(2 ** 31 - 1, either).then((e) => ({ e }));
+  const tick = observer.settled(id, either).then((v) => ({ tick: v }));
+  tick.catch(() => undefined); // left when the event comes first
+  try {
+    const r = await Promise.race([event, tick]);
+    ac.abort();
+    const late = 'tick' in r ? await event : undefined;
+    return late?.e ? late : r;
+  } finally {
+    ac.abort();
+  }
 }
 
 /** Sent by the destination compute once the instance is saved there (before the source's post.end): not an end of its own. */
@@ -259,7 +290,7 @@ async function moveWatched(
       if (kind === 'live') await c.cloud.liveMigrateServer(i.id, { ...(o.dest ? { host: o.dest } : {}), blockMigration: o.blockMigration });
       else await c.cloud.migrateServer(i.id, o.dest ? { host: o.dest } : {});
       o.observer?.started(i.id);
-      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, { poll, vmState: s.status.toLowerCase() }) : undefined;
+      const done = watch && kind === 'live' ? await endedByNova(c, i, o, watch, { poll, vmState: s.status.toLowerCase(), deadline }) : undefined;
       if (done) return result(i, o.source, done, 'moved', c.clock.now() - t0);
     }
     const settled = await waitSettled(c, i, o, deadline, poll, watch);

@@ -62,11 +62,12 @@ async function drain(
   n: number,
   parallel: number,
   send: (type: string, data: { uuid: string; host: string; state: string; task_state: string | null }) => void,
+  o: { moveMs?: number; polling?: PollSchedule } = {},
 ) {
   wire = await new FakeOpenStackWire().start();
-  nova = new MiniNova(wire, { moveMs: 150, notify: send });
+  nova = new MiniNova(wire, { moveMs: o.moveMs ?? 150, notify: send });
   cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
-  const deps = { name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: SLOW, events: sub } as unknown as CloudDeps;
+  const deps = { name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: o.polling ?? SLOW, events: sub } as unknown as CloudDeps;
   const d = await drainOverWire({ wire, nova, cloud: deps, n, parallel });
   for (const s of d.servers) expect(nova.servers.get(s.id)!.host, s.id).toBe('c02');
   const after = (id: string) => d.lines.slice(d.lines.findIndex((l) => l === `POST /compute/v2.1/servers/${id}/action`) + 1);
@@ -89,6 +90,27 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
     expect(d.lines.filter((l) => l.startsWith('POST '))).toHaveLength(12);
     // the checks: one list of the host for the first window, then each server's own GET; nothing else
     expect(d.reqs.length / 12, d.lines.join('\n')).toBeLessThanOrEqual(2);
+  });
+
+  it('moves that outlast the interval (queued behind others on the host) wait on the shared ticks, never on reads of their own', async () => {
+    // Nova takes 900 ms a move, the safety net's interval is 200 ms: each move sees several ticks first
+    const quick: PollSchedule = {
+      firstMs: 100,
+      firstForMs: 400,
+      thenMs: 200,
+      thenForMs: 1_000,
+      growth: 1.5,
+      maxMs: 200,
+      overlapMs: 1_000,
+      verifyWithinMs: 200,
+    };
+    const d = await drain(12, 4, publish, { moveMs: 900, polling: quick });
+    expect(d.readsAfterMove, d.lines.join('\n')).toEqual([]);
+    const lists = d.lines.filter((l) => l.includes('/os-migrations?') && l.includes('changes-since'));
+    expect(lists.length, 'the safety net ticked').toBeGreaterThan(0);
+    // a tick is one list for the four moves in flight: far fewer than a read per move and interval
+    expect(lists.length, d.lines.join('\n')).toBeLessThan(12 * 3);
+    expect(d.reqs.length / 12, d.lines.join('\n')).toBeLessThanOrEqual(3);
   });
 
   it("reads the record when the destination's event is missing, and does not take an event naming the source as the move's end", async () => {
