@@ -6,6 +6,7 @@
  * instance still on the source with nothing in flight gets a new evacuation.
  */
 import type { Migration, Server } from '../../adapters/openstack/cloud.js';
+import type { EventWatch } from '../../adapters/openstack/nova-notifications.js';
 import { ChatOpsError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import type { JsonValue } from '../../engine/runbook.js';
@@ -63,10 +64,31 @@ export async function evacuateInstance(
   o: { from: string; to: string; signal: AbortSignal; beforeStart(detail: Record<string, JsonValue>): Promise<void>; seen?: Server },
 ): Promise<EvacuateResult> {
   const t0 = c.clock.now();
-  let s = o.seen ?? (await c.cloud.getServer(i.id));
+  const s = o.seen ?? (await c.cloud.getServer(i.id));
   if (!s) return { id: i.id, name: i.name, to: null, result: 'gone', ms: 0 };
   if (s.host === o.to && s.taskState === null && s.status !== 'ERROR') return { id: i.id, name: i.name, to: o.to, result: 'already', ms: 0 };
   const records = await evacuations(c, i.id, o.from);
+  // Nova's end of the rebuild, where the cloud's bus is offered: subscribed before the request that
+  // causes it, it ends the wait at once; the reads stay as the safety net, at the slow interval.
+  const watch = c.events?.connected ? c.events.watch((e) => e.instanceUuid === i.id && REBUILD_END.test(e.eventType)) : undefined;
+  try {
+    return await rebuilt(c, i, o, { t0, s, records, watch });
+  } finally {
+    watch?.stop();
+  }
+}
+
+/** Nova's notifications that end an evacuation on the destination (the rebuild's end, or its failure). */
+const REBUILD_END = /^instance\.(rebuild\.end|rebuild\.error|evacuate\.error)$/;
+
+async function rebuilt(
+  c: CloudDeps,
+  i: EvacuatedInstance,
+  o: { from: string; to: string; signal: AbortSignal; beforeStart(detail: Record<string, JsonValue>): Promise<void> },
+  m0: { t0: number; s: Server; records: Migration[]; watch: EventWatch | undefined },
+): Promise<EvacuateResult> {
+  const { t0, records, watch } = m0;
+  let s: Server | undefined = m0.s;
   const underWay = s.taskState !== null || records.some((m) => IN_FLIGHT_RECORD.includes(m.status));
   if (!underWay) {
     if (s.host !== o.from) {
@@ -79,7 +101,14 @@ export async function evacuateInstance(
   }
   const deadline = t0 + c.migrationTimeoutMs;
   const want = expectedStatus(i.status);
+  let woken = false;
   for (let k = 0; ; k++) {
+    // With the events: each read waits for Nova's end (the safety net's interval at most); once it
+    // came, reads follow quickly (the record is marked done a moment after the rebuild's end).
+    if (watch && !woken) {
+      woken = (await watch.next(c.polling?.maxMs ?? c.pollIntervalMs ?? 2000, o.signal)) !== undefined;
+      if (woken) k = 0;
+    }
     const polled = c.clock.now();
     s = await c.cloud.getServer(i.id);
     if (!s) return { id: i.id, name: i.name, to: null, result: 'gone', ms: c.clock.now() - t0 };
@@ -102,7 +131,7 @@ export async function evacuateInstance(
         { details: { server: i.id } },
       );
     }
-    await sleep(Math.max(0, pollDelay(k, c.pollIntervalMs ?? 2000) - (c.clock.now() - polled)), o.signal);
+    if (!watch || woken) await sleep(Math.max(0, pollDelay(k, c.pollIntervalMs ?? 2000) - (c.clock.now() - polled)), o.signal);
   }
   return { id: i.id, name: i.name, to: o.to, result: 'evacuated', ms: c.clock.now() - t0 };
 }

@@ -88,7 +88,8 @@ async function expectOnC02(id: string, volume?: string): Promise<void> {
 beforeAll(async () => {
   await requireLab();
   rest = await Rest.login();
-  lab = await startLabBot({ transport: 'http', backend: 'rest', db: true });
+  // with Nova's notifications: the api method's waits end on Nova's rebuild end (polls as the safety net)
+  lab = await startLabBot({ transport: 'http', backend: 'rest', db: true, notifications: true });
 });
 
 afterAll(async () => {
