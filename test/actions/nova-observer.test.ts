@@ -98,6 +98,26 @@ describe('batched observation of a step’s moves', () => {
     expect(eight.gets, `1 move: ${one.gets} reads, 8 moves: ${eight.gets}`).toBeLessThan(4 * one.gets);
   });
 
+  it('a check asked at once is one GET of its server: the moves waiting at the pace are not read for it', async () => {
+    const [moving, next] = nova.add(2);
+    const obs = new NovaObserver(cloud, { host: 'c01', schedule: { ...FAST, firstMs: 300, thenMs: 300, maxMs: 300 }, clock: systemClock });
+    try {
+      await obs.server(moving!.id, undefined, true); // the step's check: the observer's first tick
+      await cloud.liveMigrateServer(moving!.id, { host: 'c02', blockMigration: 'auto' });
+      obs.started(moving!.id);
+      const before = wire.requests.length;
+      const waiting = obs.settled(moving!.id); // at the pace: 300 ms after the start
+      expect(await obs.server(next!.id, undefined, true)).toMatchObject({ id: next!.id, host: 'c01' });
+      const asked = wire.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+      expect(asked, asked.join('\n')).toEqual([`GET /compute/v2.1/servers/${next!.id}`]);
+      // the move's own tick comes at its pace, reading the records
+      await waiting;
+      expect(wire.requests.slice(before).filter((r) => r.path.includes('/os-migrations?')).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      obs.close();
+    }
+  });
+
   it('asks only for what changed since the previous tick (less the overlap), host-filtered for the records', async () => {
     const t0 = Date.now();
     await moveBatch(nova.add(2));
