@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
+import { requireLab, seedPlainServers, uniquePrefix } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -69,13 +69,7 @@ describe('a drain on the lab reads Nova once a tick for all its moves', () => {
     await requireLab();
     lock = await holdLabHost('c01');
     prefix = uniquePrefix('batch').replace(/-$/, '');
-    const seeded = await execa(
-      'bash',
-      [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'],
-      { reject: false, timeout: 600_000 },
-    );
-    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
-    servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+    servers = await seedPlainServers(prefix, N);
   }, 900_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudDeps } from '../../actions/deps.js';
 import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
 import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
-import type { PollSchedule } from '../../actions/steps/nova-observer.js';
+import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../../actions/steps/nova-observer.js';
 import { systemClock } from '../../core/clock.js';
 import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
 import { MiniNova } from '../adapters/openstack/mini-nova.js';
@@ -20,17 +20,8 @@ import { drainOverWire } from './wire-drain.js';
 
 const URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const EXCHANGE = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
-/** Slow polls (a second at best): what a move costs is what the events spare, not what a fast tick finds first. */
-const SLOW: PollSchedule = {
-  firstMs: 1_000,
-  firstForMs: 2_000,
-  thenMs: 2_000,
-  thenForMs: 5_000,
-  growth: 1.5,
-  maxMs: 2_000,
-  overlapMs: 1_000,
-  verifyWithinMs: 1_000,
-};
+/** The default pace (a tick a second at best): what a move costs is what the events spare, not what a fast tick finds first. */
+const SLOW: PollSchedule = { ...DEFAULT_POLL_SCHEDULE, overlapMs: 1_000 };
 
 let pub: ChannelModel;
 let ch: Channel;

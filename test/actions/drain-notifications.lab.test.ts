@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
 import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
+import { requireLab, seedPlainServers, uniquePrefix } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -37,13 +37,7 @@ describe("Nova's notifications on the lab", () => {
     await requireLab();
     lock = await holdLabHost('c01');
     prefix = uniquePrefix('notif').replace(/-$/, '');
-    const seeded = await execa(
-      'bash',
-      [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'],
-      { reject: false, timeout: 600_000 },
-    );
-    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
-    servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+    servers = await seedPlainServers(prefix, N);
   }, 900_000);
 
   afterAll(async () => {

@@ -15,7 +15,7 @@ import type { RestCloud } from '../../adapters/openstack/rest-cloud.js';
 import { systemClock } from '../../core/clock.js';
 import { labClouds, labInfo } from '../adapters/openstack/lab-fixtures.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { requireLab, uniquePrefix } from '../lab/lab-helpers.js';
+import { requireLab, seedPlainServers, uniquePrefix } from '../lab/lab-helpers.js';
 import { holdLabHost } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -32,13 +32,7 @@ describe("an evacuation woken by Nova's notifications on the lab", () => {
     await requireLab();
     lock = await holdLabHost('c01');
     prefix = uniquePrefix('evnotif').replace(/-$/, '');
-    const seeded = await execa(
-      'bash',
-      [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'],
-      { reject: false, timeout: 600_000 },
-    );
-    if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
-    servers = (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+    servers = await seedPlainServers(prefix, 2);
     rest = labClouds(labInfo()).rest;
     sub = await NovaNotifications.start({ url: 'amqp://guest:guest@127.0.0.1:5672/' });
     await rest.setComputeServiceForcedDown('c01', 'nova-compute', true);

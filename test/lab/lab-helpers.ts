@@ -101,6 +101,17 @@ export async function cleanup(prefix: string): Promise<void> {
   await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { timeout: 300_000 });
 }
 
+/** `n` servers with no port and no volume on host, in one lab/seed run (REST, batched boots); their ids. */
+export async function seedPlainServers(prefix: string, n: number, host: 'c01' | 'c02' = 'c01'): Promise<string[]> {
+  const seeded = await execa(
+    'bash',
+    [`${REPO}lab/seed`, '--servers', String(n), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', host],
+    { reject: false, timeout: 600_000 },
+  );
+  if (seeded.exitCode !== 0) throw new Error(`lab/seed failed: ${seeded.stderr.slice(-800)}`);
+  return (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
+}
+
 /** Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. */
 export async function bootServer(name: string, host: 'c01' | 'c02', opts: { network?: string; cloud?: string } = {}): Promise<string> {
   const nic = opts.network ? ['--network', opts.network] : ['--nic', 'none'];
