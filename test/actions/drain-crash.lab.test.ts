@@ -4,7 +4,8 @@
  * window: a kill finds up to three moves in flight, each in doubt after it), restarting it each time
  * on the same store:
  *   - at each of the four journal phases of steps 1, 7 and 20 of the plan (`CHATOPS_CRASH_AT`);
- *   - 20 times at random moments (SIGKILL from the test after a seeded random delay), interleaved.
+ *   - up to 20 times at random moments (SIGKILL from the test after a seeded random delay), interleaved
+ *     (a kill drawn after the drain ended is left unspent; at least 10 must land);
  * Afterwards the drain finishes with every server accounted for: all 20 on c02, Nova's records show
  * exactly one migration per server (none migrated twice), the approval was consumed once and the
  * operation started once (no approved plan ran twice), and the journal's origins list has all 20.
@@ -93,7 +94,7 @@ approvals:
     lock?.release();
   }, 900_000);
 
-  it('finishes after 12 phase kills and 20 random kills with every server moved exactly once', async () => {
+  it('finishes after 12 phase kills and up to 20 random kills with every server moved exactly once', async () => {
     const random = rng(SEED);
     const log: string[] = [`seed ${SEED}`];
     const ws = standin.workspace;
@@ -133,7 +134,12 @@ approvals:
         return (await store.getOperation(opId).finally(() => store.close()))!.state;
       },
       log,
+      // The window drains the last servers in seconds: a random kill drawn after the last crash point
+      // may come after the operation's end (CI, 2026-12-04: 14 of 20 had landed when it succeeded).
+      randomMayOutlive: true,
     });
+    // most of them land mid-drain all the same
+    expect(log.filter((l) => l.startsWith('kill: random')).length, log.join('\n')).toBeGreaterThanOrEqual(Math.min(10, RANDOM_KILLS));
 
     process.stdout.write(`drain-crash: ${log.length - 1} kills\n  ${log.join('\n  ')}\n`);
     bot = await start(undefined, true);
