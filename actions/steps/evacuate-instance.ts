@@ -11,7 +11,7 @@ import { ChatOpsError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import type { JsonValue } from '../../engine/runbook.js';
 import type { CloudDeps } from '../deps.js';
-import { novaReason, pollDelay } from './migrate-instances.js';
+import { novaReason, pollDelay, safetyNetMs } from './migrate-instances.js';
 
 /** One instance of an evacuation plan (plain JSON, part of the plan hash). */
 export interface EvacuatedInstance {
@@ -106,7 +106,7 @@ async function rebuilt(
     // With the events: each read waits for Nova's end (the safety net's interval at most); once it
     // came, reads follow quickly (the record is marked done a moment after the rebuild's end).
     if (watch && !woken) {
-      woken = (await watch.next(c.polling?.maxMs ?? c.pollIntervalMs ?? 2000, o.signal)) !== undefined;
+      woken = (await watch.next(safetyNetMs(c), o.signal)) !== undefined;
       if (woken) k = 0;
     }
     const polled = c.clock.now();

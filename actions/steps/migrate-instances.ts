@@ -97,6 +97,11 @@ export function pollDelay(k: number, maxMs: number): number {
   return Math.min(maxMs, d);
 }
 
+/** The longest a wait goes without reading Nova: the polls' cap, also the safety net's interval when Nova's notifications are on. */
+export function safetyNetMs(c: CloudDeps): number {
+  return c.polling?.maxMs ?? c.pollIntervalMs ?? 2000;
+}
+
 /** Sleeps what is left of `delayMs` since `startedAt` (a poll's own duration is part of the wait). */
 function pollSleep(c: CloudDeps, startedAt: number, delayMs: number, signal?: AbortSignal): Promise<void> {
   return sleep(Math.max(0, delayMs - (c.clock.now() - startedAt)), signal);
@@ -175,7 +180,7 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
-  const poll = c.polling?.maxMs ?? c.pollIntervalMs ?? 2000;
+  const poll = safetyNetMs(c);
   const deadline = t0 + c.migrationTimeoutMs;
   // Nova's end-of-move notifications, where the cloud's bus is offered: subscribed before the request
   // that causes them, they wake the wait below at once instead of its polls (which stay, slower, as
@@ -243,14 +248,9 @@ async function eventOrTick(watch: EventWatch, observer: NovaObserver, id: string
   const event = watch.next(2 ** 31 - 1, either).then((e) => ({ e }));
   const tick = observer.settled(id, either).then((v) => ({ tick: v }));
   tick.catch(() => undefined); // left when the event comes first
-  try {
-    const r = await Promise.race([event, tick]);
-    ac.abort();
-    const late = 'tick' in r ? await event : undefined;
-    return late?.e ? late : r;
-  } finally {
-    ac.abort();
-  }
+  const r = await Promise.race([event, tick]).finally(() => ac.abort());
+  const late = 'tick' in r ? await event : undefined;
+  return late?.e ? late : r;
 }
 
 /** Sent by the destination compute once the instance is saved there (before the source's post.end): not an end of its own. */

@@ -59,7 +59,7 @@ async function drain(
   nova = new MiniNova(wire, { moveMs: o.moveMs ?? 150, notify: send });
   cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
   const deps = { name: 'test', cloud, clock: systemClock, migrationTimeoutMs: 60_000, polling: o.polling ?? SLOW, events: sub } as unknown as CloudDeps;
-  const d = await drainOverWire({ wire, nova, cloud: deps, n, parallel });
+  const d = await drainOverWire({ nova, cloud: deps, n, parallel });
   for (const s of d.servers) expect(nova.servers.get(s.id)!.host, s.id).toBe('c02');
   const after = (id: string) => d.lines.slice(d.lines.findIndex((l) => l === `POST /compute/v2.1/servers/${id}/action`) + 1);
   return {

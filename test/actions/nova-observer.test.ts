@@ -197,7 +197,7 @@ describe('batched observation of a step’s moves', () => {
 });
 
 describe('a drain over the wire: what each instance costs Nova', () => {
-  const drainMoves = (n: number, parallel: number) => drainOverWire({ wire, nova, cloud: deps(AS_DEFAULT), n, parallel });
+  const drainMoves = (n: number, parallel: number) => drainOverWire({ nova, cloud: deps(AS_DEFAULT), n, parallel });
   /** The default schedule's pace relative to a lab move (1 s, then 2 s, against moves of 3–8 s), scaled to 250-ms moves. */
   const AS_DEFAULT: PollSchedule = {
     firstMs: 50,

@@ -8,10 +8,9 @@ import type { CloudDeps, NodeDeps } from '../../actions/deps.js';
 import { drainRunbook } from '../../actions/node/drain.js';
 import type { Plan } from '../../core/types.js';
 import type { ExecutableStep, Observation, StepContext } from '../../engine/runbook.js';
-import type { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
 import type { MiniNova } from '../adapters/openstack/mini-nova.js';
 
-export async function drainOverWire(o: { wire: FakeOpenStackWire; nova: MiniNova; cloud: CloudDeps; n: number; parallel: number }) {
+export async function drainOverWire(o: { nova: MiniNova; cloud: CloudDeps; n: number; parallel: number }) {
   const servers = o.nova.add(o.n);
   const deps: NodeDeps = { node: o.cloud };
   const draft = await drainRunbook.plan(
@@ -21,7 +20,7 @@ export async function drainOverWire(o: { wire: FakeOpenStackWire; nova: MiniNova
   );
   const plan = { ...draft, steps: draft.steps.map((x) => ({ ...x })) } as unknown as Plan;
   const steps = drainRunbook.steps(plan, deps).filter((x) => x.id.startsWith('migrate')) as ExecutableStep<NodeDeps>[];
-  const before = o.wire.requests.length;
+  const before = o.nova.wire.requests.length;
   const ctx = (step: ExecutableStep<NodeDeps>) =>
     ({
       deps,
@@ -51,6 +50,6 @@ export async function drainOverWire(o: { wire: FakeOpenStackWire; nova: MiniNova
     }
   };
   await Promise.all(Array.from({ length: steps[0]?.window?.size ?? 1 }, worker));
-  const reqs = o.wire.requests.slice(before).filter((r) => !r.path.startsWith('/v3/'));
+  const reqs = o.nova.wire.requests.slice(before).filter((r) => !r.path.startsWith('/v3/'));
   return { servers, steps, most, reqs, results, lines: reqs.map((r) => `${r.method} ${r.path}`) };
 }
