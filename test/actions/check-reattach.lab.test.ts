@@ -159,7 +159,16 @@ describe('after a stop/start of c01', () => {
 
   it('/node check c01 reboot-instances: soft, then hard where the guest is gone, log tail and fsck reminder; all ACTIVE', async () => {
     const run = await runApprovedOnLab(lab, 'check c01 reboot-instances', 600_000);
-    const story = `${run.card.text}\n${run.story()}`;
+    // The whole thread once its final summary is in (the card ends before the 1-reply-a-second queue
+    // empties; run.story() is cut at 6,000 characters, and a log tail with a traceback fills that).
+    const ws = lab.standin.workspace;
+    const thread = () =>
+      ws
+        .thread('ops', run.card.ts)
+        .map((m) => `${m.text} ${JSON.stringify(m.blocks ?? [])}`)
+        .join('\n');
+    await ws.waitFor(() => /(succeeded|failed|aborted) in /.test(thread()), 60_000, 'the final summary in the thread').catch(() => undefined);
+    const story = `${run.card.text}\n${thread()}`;
     expect(story).toMatch(/succeeded/);
     expect(story).toMatch(/did not come back from a soft reboot/);
     expect(story).toMatch(/nova-compute/); // the log tail
