@@ -28,6 +28,7 @@
  * instance, so run those two with fewer servers, e.g. BENCH_SERVERS=20 BENCH_PARALLEL=1 BENCH_ARMS=cli,loop
  * (docs/runbooks/drain.md, "At scale", has the runs). An arm written `ack@8` runs at that parallel only.
  */
+import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -93,6 +94,90 @@ function moveRequests(from: number, ids: Set<string>): Map<string, number[]> {
   }
   return out;
 }
+/** Where each ms of a parallel=1 drain's overhead goes (medians over consecutive moves k → k+1, ms). */
+interface Gaps {
+  /** Move k's `live_migration_post.end` (Nova's stamp) → the bot's step.end of k (delivery, verification, journal). */
+  endToStepEnd: number;
+  /** step.end of k → step.start of k+1 (the runner between steps: card, progress, journal reads). */
+  stepToStep: number;
+  /** step.start of k+1 → the bot journals its move request (api.call): intent, the check (its GET, unless read ahead). */
+  startToCall: number;
+  /** api.call journaled → nova-api receiving the move request. */
+  callToPost: number;
+  /** post.end of k → nova-api receiving k+1's move request: all of the above (what the floor does not hold). */
+  total: number;
+  /** nova-api's own time for k+1's check GET. */
+  checkGet: number;
+  /** The destination's `live_migration_post_dest.end` → the source's `post.end` of the same move (Nova's stamps). */
+  destToEnd: number;
+  /** Pairs measured, and those whose check GET was sent before step k+1 started (read ahead). */
+  pairs: number;
+  readAhead: number;
+}
+
+/** nova-api's lines for our servers since byte `from`: when each request was received and its own time (ms). */
+function apiLines(from: number, ids: Set<string>): { method: string; id: string; at: number; ms: number }[] {
+  const out: { method: string; id: string; at: number; ms: number }[] = [];
+  for (const l of readFileSync(NOVA_API_LOG).subarray(from).toString('utf8').split('\n')) {
+    const m = /"(GET|POST) \/v2\.1\/servers\/([0-9a-f-]{36})(\/action)? HTTP[^"]*" status: \d+ .* time: ([\d.]+)/.exec(l);
+    if (!m || !ids.has(m[2]!) || (m[1] === 'GET') === (m[3] !== undefined)) continue;
+    const ms = Number(m[4]) * 1000;
+    out.push({ method: m[1]!, id: m[2]!, at: Date.parse(`${l.slice(0, 23).replace(' ', 'T')}Z`) - ms, ms });
+  }
+  return out;
+}
+
+/** The gaps between consecutive moves of a parallel=1 run, from Nova's events, nova-api's log and the bot's audit. */
+function gapsOf(storePath: string, events: NovaEvent[], logFrom: number, ids: Set<string>, t0: number): Gaps | undefined {
+  const db = new Database(storePath, { readonly: true });
+  const rows = db.prepare('SELECT at, kind, payload FROM audit WHERE at >= ? ORDER BY seq').all(t0) as { at: number; kind: string; payload: string }[];
+  db.close();
+  const audit = new Map<string, Record<string, number>>();
+  for (const r of rows) {
+    const id = /^migrate:([0-9a-f-]{36})$/.exec((JSON.parse(r.payload) as { stepId?: string }).stepId ?? '')?.[1];
+    if (!id || !ids.has(id)) continue;
+    audit.set(id, { ...audit.get(id), [r.kind]: r.at });
+  }
+  const stamps = (type: string) => new Map(events.filter((e) => e.eventType === type && e.timestamp >= t0).map((e) => [e.instanceUuid!, e.timestamp]));
+  const postEnd = stamps('instance.live_migration_post.end');
+  const destEnd = stamps('instance.live_migration_post_dest.end');
+  const api = apiLines(logFrom, ids);
+  const order = [...audit.entries()].filter(([, a]) => a['step.start'] !== undefined).sort((x, y) => x[1]['step.start']! - y[1]['step.start']!);
+  const cols: Record<'endToStepEnd' | 'stepToStep' | 'startToCall' | 'callToPost' | 'total' | 'checkGet' | 'destToEnd', number[]> = {
+    destToEnd: [],
+    endToStepEnd: [],
+    stepToStep: [],
+    startToCall: [],
+    callToPost: [],
+    total: [],
+    checkGet: [],
+  };
+  let ahead = 0;
+  for (let k = 0; k + 1 < order.length; k++) {
+    const [idA, a] = order[k]!;
+    const [, b] = order[k + 1]!;
+    const idB = order[k + 1]![0];
+    const end = postEnd.get(idA);
+    const call = b['api.call'];
+    if (end === undefined || call === undefined || a['step.end'] === undefined) continue;
+    // k+1's check: the last GET of it sent before its move was requested; the move: the first POST after
+    const get = api.filter((x) => x.id === idB && x.method === 'GET' && x.at <= call).at(-1);
+    const post = api.find((x) => x.id === idB && x.method === 'POST' && x.at >= call - 5);
+    if (!get || !post) continue;
+    if (get.at < b['step.start']!) ahead++;
+    cols.endToStepEnd.push(a['step.end'] - end);
+    cols.stepToStep.push(b['step.start']! - a['step.end']);
+    cols.startToCall.push(call - b['step.start']!);
+    cols.callToPost.push(post.at - call);
+    cols.total.push(post.at - end);
+    cols.checkGet.push(get.ms);
+    if (destEnd.has(idA)) cols.destToEnd.push(end - destEnd.get(idA)!);
+  }
+  if (cols.total.length === 0) return undefined;
+  const g = Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, r2(median(v))])) as Omit<Gaps, 'pairs' | 'readAhead'>;
+  return { ...g, pairs: cols.total.length, readAhead: ahead };
+}
+
 const sumS = (xs: [number, number][]) => xs.reduce((t, [a, b]) => t + (b - a), 0) / 1000;
 /** Seconds covered by at least one interval. */
 function unionS(xs: [number, number][]): number {
@@ -216,6 +301,8 @@ interface RunFigures {
   slack?: { posts: number; edits: number };
   scale?: BotRun['scale'];
   ack?: AckFigures;
+  /** parallel=1 bot runs: where the overhead between moves goes. */
+  gaps?: Gaps;
   state: string;
   direction?: string;
 }
@@ -297,8 +384,10 @@ async function main(): Promise<void> {
             if (notif) for (let w = 0; w < 100 && !lab.deps.node?.events?.connected; w++) await new Promise((r) => setTimeout(r, 100));
             const r = await viaBot(lab, `drain ${from} reason=bench to=${to} parallel=${parallel} stop-service=no`, dir, arm === 'ack');
             await new Promise((res) => setTimeout(res, 1000));
+            const gaps = parallel === 1 ? gapsOf(join(dir, 'state.sqlite'), events, logFrom, ids, t0) : undefined;
             done.push({
               ...figures(t0, Date.now(), r.seconds, parallel, logFrom),
+              ...(gaps ? { gaps } : {}),
               slack: { posts: r.posts, edits: r.edits },
               state: r.state,
               scale: r.scale,
@@ -321,6 +410,7 @@ async function main(): Promise<void> {
           wallOverFloor: m((x) => x.wallOverFloor),
           overheadPerInstanceS: m((x) => x.overheadPerInstanceS),
           novaApiPerInstance: m((x) => x.novaApi.drainPerInstance),
+          ...(done.every((x) => x.gaps) ? { gapsMs: Object.fromEntries(Object.keys(done[0]!.gaps!).map((g) => [g, m((x) => x.gaps![g as keyof Gaps])])) } : {}),
           ...(done.every((x) => x.ack)
             ? { ackP99Ms: m((x) => x.ack!.p99Ms), ackMaxMs: m((x) => x.ack!.maxMs), notAcked: done.reduce((t, x) => t + x.ack!.notAcked, 0) }
             : {}),

@@ -131,6 +131,7 @@ function migrateSteps(d: DrainPlanData, c: CloudDeps | undefined, batched: boole
               blockMigration: bm,
               signal: ctx.signal,
               observer,
+              ...(window || batched ? {} : { next: (batches[k + 1] ?? []).map((x) => x.id) }),
               beforeStart: (detail) => ctx.audit('api-call', { op: i.kind === 'live' ? 'live-migrate' : 'migrate', ...detail }),
             }).finally(() => {
               if (batched) ctx.progress(doneBefore + ++finished, total, i.name);

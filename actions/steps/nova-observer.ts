@@ -26,6 +26,7 @@
  * growing ×`growth` up to `maxMs`. A tick happens only while a move waits on it.
  */
 import type { Migration, Server } from '../../adapters/openstack/cloud.js';
+import type { EventWatch, NovaEventSource } from '../../adapters/openstack/nova-notifications.js';
 import type { Clock } from '../../core/clock.js';
 
 /** How often an operation's in-flight moves are read (`clouds.<name>.polling`). */
@@ -83,6 +84,15 @@ const UNDER_WAY = new Set(['accepted', 'queued', 'preparing', 'running', 'pre-mi
 export const underWay = (m: Migration | undefined) => m !== undefined && UNDER_WAY.has(m.status);
 
 type Need = 'server' | 'settled' | 'migration';
+/** A read made ahead of a check: when it was asked, the subscription's count then, the events about its server since. */
+interface Ahead {
+  at: number;
+  connections: number;
+  watch: EventWatch;
+  read: Promise<Server | undefined>;
+  /** Drops it once too old to be used (a check that never comes, e.g. the drain stopped): the watch is not left behind. */
+  expiry: ReturnType<typeof setTimeout>;
+}
 interface Waiter {
   id: string;
   need: Need;
@@ -101,10 +111,13 @@ export interface ObserverStats {
   singleReads: number;
   /** Ticks that wanted one server only and read it with its own GET instead of a list. */
   serverGets: number;
+  /** Servers read ahead of their step's check (`readAhead`), and those reads the check could use. */
+  aheadReads: number;
+  aheadUsed: number;
 }
 
 export class NovaObserver {
-  readonly stats: ObserverStats = { ticks: 0, serverLists: 0, migrationLists: 0, singleReads: 0, serverGets: 0 };
+  readonly stats: ObserverStats = { ticks: 0, serverLists: 0, migrationLists: 0, singleReads: 0, serverGets: 0, aheadReads: 0, aheadUsed: 0 };
   private readonly servers = new Map<string, Server | 'gone'>();
   /** The newest record of each instance seen, and the instances whose earlier records were read in full. */
   private readonly records = new Map<string, Migration>();
@@ -117,6 +130,8 @@ export class NovaObserver {
   private readonly endedAt = new Map<string, number>();
   /** Moves started and not yet finished (`finished`): a start among them keeps the current pace. */
   private readonly inFlight = new Set<string>();
+  /** Reads made ahead of a check (`readAhead`), each with the events about its server since it was asked. */
+  private readonly ahead = new Map<string, Ahead>();
   private primed: boolean;
   private serversSince: number;
   private migrationsSince: number;
@@ -131,7 +146,7 @@ export class NovaObserver {
 
   constructor(
     private readonly cloud: ObservedCloud,
-    private readonly o: { host: string; schedule: PollSchedule; clock: Clock; primeHost?: boolean },
+    private readonly o: { host: string; schedule: PollSchedule; clock: Clock; primeHost?: boolean; events?: NovaEventSource | undefined },
   ) {
     this.primed = !o.primeHost;
     const now = o.clock.now();
@@ -164,9 +179,58 @@ export class NovaObserver {
     this.inFlight.delete(id);
   }
 
-  /** The server as Nova has it at the next tick ('gone' once deleted). `now`: do not wait for the pace (an event said something changed). */
-  server(id: string, signal?: AbortSignal, now = false): Promise<Server | 'gone'> {
-    return this.wait(id, 'server', signal, now) as Promise<Server | 'gone'>;
+  /**
+   * The server as Nova has it at the next tick ('gone' once deleted). `now`: do not wait for the pace
+   * (a step's check, an event said something changed); a read made ahead for it (`readAhead`) answers
+   * at once when Nova's notifications vouch for it.
+   */
+  async server(id: string, signal?: AbortSignal, now = false): Promise<Server | 'gone'> {
+    const ahead = now ? await this.takeAhead(id) : undefined;
+    return ahead ?? ((await this.wait(id, 'server', signal, now)) as Server | 'gone');
+  }
+
+  /**
+   * Reads these servers now, for a check about to come (a sequential drain's next step, read while
+   * the current move finishes: the check's GET off the path between two moves). Only with Nova's
+   * notifications connected: the read stands for the check while no event about its server came
+   * since it was asked, the subscription stayed up, and it is not older than the fastest tick
+   * (`firstMs`). Anything else and the check reads Nova again (the read ahead was one request wasted).
+   */
+  readAhead(ids: readonly string[]): void {
+    const ev = this.o.events;
+    if (!ev?.connected || this.closed) return;
+    for (const id of ids) {
+      if (this.ahead.has(id)) continue;
+      // watching before the GET is sent: a change while it is under way is seen too
+      const watch = ev.watch((e) => e.instanceUuid === id);
+      const read = this.cloud.getServer(id);
+      read.catch(() => undefined); // a failed read ahead only means the check reads
+      this.stats.aheadReads++;
+      const expiry = setTimeout(() => this.dropAhead(id), this.o.schedule.firstMs + 1);
+      expiry.unref?.();
+      this.ahead.set(id, { at: this.o.clock.now(), connections: ev.connections, watch, read, expiry });
+    }
+  }
+
+  /** The read made ahead for `id`, if Nova's notifications vouch for it (each is used once). */
+  private async takeAhead(id: string): Promise<Server | 'gone' | undefined> {
+    const a = this.ahead.get(id);
+    if (!a) return undefined;
+    clearTimeout(a.expiry);
+    this.ahead.delete(id);
+    try {
+      const s = await a.read.catch(() => null);
+      const touched = await a.watch.next(0);
+      const ev = this.o.events;
+      const vouched = !touched && ev?.connected === true && ev.connections === a.connections && this.o.clock.now() - a.at <= this.o.schedule.firstMs;
+      if (s === null || !vouched || this.closed) return undefined;
+      const v = s && s.status !== 'DELETED' ? s : 'gone';
+      this.servers.set(id, v);
+      this.stats.aheadUsed++;
+      return v;
+    } finally {
+      a.watch.stop();
+    }
   }
 
   /**
@@ -189,9 +253,18 @@ export class NovaObserver {
     return this.wait(id, 'migration', signal, now) as Promise<Migration | undefined>;
   }
 
+  private dropAhead(id: string): void {
+    const a = this.ahead.get(id);
+    if (!a) return;
+    clearTimeout(a.expiry);
+    a.watch.stop();
+    this.ahead.delete(id);
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    for (const id of [...this.ahead.keys()]) this.dropAhead(id);
     const w = this.waiting;
     this.waiting = [];
     for (const x of w) x.reject(new Error('the observation of the moves was closed'));

@@ -108,6 +108,11 @@ export interface EventWatch {
 /** What a runbook needs of the subscription (tests and the composition root pass the real one). */
 export interface NovaEventSource {
   readonly connected: boolean;
+  /**
+   * How many times the subscription has been bound (each reconnection binds a fresh queue): the same
+   * count at two moments, connected at both, means no event of the span was missed.
+   */
+  readonly connections: number;
   watch(match: (e: NovaEvent) => boolean): EventWatch;
 }
 
@@ -119,6 +124,7 @@ export class NovaNotifications implements NovaEventSource {
   private live = false;
   /** Events received since start (metrics, tests). */
   received = 0;
+  connections = 0;
 
   private constructor(private readonly o: NovaNotificationsOptions) {}
 
@@ -166,6 +172,11 @@ export class NovaNotifications implements NovaEventSource {
 
   get connected(): boolean {
     return this.live;
+  }
+
+  /** Listeners and watches subscribed now (metrics, tests: nothing should be left subscribed). */
+  get listening(): number {
+    return this.listeners.size;
   }
 
   /** Calls `l` for every event until the returned function is called. */
@@ -266,6 +277,7 @@ export class NovaNotifications implements NovaEventSource {
     const q = await ch.assertQueue('', { exclusive: true, autoDelete: true, arguments: { 'x-message-ttl': 60_000 } });
     await ch.bindQueue(q.queue, exchange, `${topic}.*`);
     await ch.consume(q.queue, (m) => this.deliver(m), { noAck: true });
+    this.connections++;
     this.live = true;
   }
 

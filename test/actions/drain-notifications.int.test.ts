@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudDeps } from '../../actions/deps.js';
 import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
 import { RestCloud } from '../../adapters/openstack/rest-cloud.js';
-import { DEFAULT_POLL_SCHEDULE, type PollSchedule } from '../../actions/steps/nova-observer.js';
+import { DEFAULT_POLL_SCHEDULE, NovaObserver, type PollSchedule } from '../../actions/steps/nova-observer.js';
 import { systemClock } from '../../core/clock.js';
 import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js';
 import { MiniNova } from '../adapters/openstack/mini-nova.js';
@@ -117,5 +117,78 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
     // every move verified by a read instead (its record: completed, on c02)
     const verified = new Set(d.readsAfterMove.map((l) => /instance_uuid=([0-9a-f-]{36})/.exec(l)?.[1] ?? /servers\/([0-9a-f-]{36})$/.exec(l)?.[1]));
     expect([...verified].sort(), d.lines.join('\n')).toEqual(d.servers.map((s) => s.id).sort());
+  });
+
+  describe("at parallel=1, the next check read while the move lands (between the destination's event and the source's)", () => {
+    /** Nova's events with the source's post.end `gapMs` after the destination's (~0.1 s on the lab), `also` published in between; where the wire's log stood at each post.end. */
+    const spaced = (gapMs: number, also?: () => void) => {
+      const endAt = new Map<string, number>();
+      const send = (type: string, data: { uuid: string; host: string; state: string; task_state: string | null }) => {
+        if (type !== 'instance.live_migration_post.end') return publish(type, data);
+        if (also) setTimeout(also, gapMs / 3);
+        setTimeout(() => {
+          endAt.set(data.uuid, wire!.requests.length);
+          publish(type, data);
+        }, gapMs);
+      };
+      return { send, endAt };
+    };
+    const getsOf = (lines: string[], id: string) => lines.filter((l) => l === `GET /compute/v2.1/servers/${id}`).length;
+
+    it("nothing is asked of Nova between one move's end and the next request: the check's GET went out before", async () => {
+      const { send, endAt } = spaced(150);
+      const d = await drain(5, 1, send);
+      const all = wire!.requests.map((r) => `${r.method} ${r.path}`);
+      for (let k = 1; k < d.servers.length; k++) {
+        const from = endAt.get(d.servers[k - 1]!.id)!;
+        const between = all.slice(from).filter((l) => !l.includes('/v3/'));
+        // the first request after the previous move's end is this one's move
+        expect(between[0], all.join('\n')).toBe(`POST /compute/v2.1/servers/${d.servers[k]!.id}/action`);
+        expect(getsOf(d.lines, d.servers[k]!.id), 'one read of it, made ahead').toBe(1);
+      }
+      expect(d.reqs.length / 5, d.lines.join('\n')).toBeLessThanOrEqual(2);
+    });
+
+    it('a read ahead is not taken when Nova tells of its server meanwhile: the check reads it again', async () => {
+      // something happens to the servers still on c01 while each move lands (Nova sends an event about each)
+      const { send } = spaced(150, () => {
+        for (const [id, x] of nova!.servers)
+          if (x.host === 'c01') publish('instance.power_off.start', { uuid: id, host: 'c01', state: 'active', task_state: 'powering-off' });
+      });
+      const d = await drain(4, 1, send);
+      for (const s of d.servers.slice(1)) expect(getsOf(d.lines, s.id), d.lines.join('\n')).toBe(2);
+    });
+
+    it("a move past the fastest tick but within the first interval is ended by its events alone: the destination's event does not bring the tick forward", async () => {
+      // 1.1 s a move (the first tick would be due at 1 s), the source's event 150 ms after the destination's
+      const { send } = spaced(150);
+      const d = await drain(3, 1, send, { moveMs: 1_100 });
+      expect(
+        d.lines.filter((l) => l.includes('/os-migrations')),
+        d.lines.join('\n'),
+      ).toEqual([]);
+    });
+
+    it('a read ahead that no check takes (the drain stopped) leaves no watch behind', async () => {
+      wire = await new FakeOpenStackWire().start();
+      nova = new MiniNova(wire, { moveMs: 150 });
+      cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+      const [i] = nova.add(1);
+      const observer = new NovaObserver(cloud, { host: 'c01', schedule: { ...SLOW, firstMs: 100 }, clock: systemClock, events: sub });
+      const before = sub.listening;
+      observer.readAhead([i!.id]);
+      expect(sub.listening).toBe(before + 1);
+      await waitFor('the read ahead to expire', () => sub.listening === before);
+      expect(observer.stats.aheadReads).toBe(1);
+      observer.readAhead([i!.id]);
+      observer.close();
+      expect(sub.listening).toBe(before);
+    });
+
+    it('nor when it is older than the fastest tick', async () => {
+      const { send } = spaced(300);
+      const d = await drain(4, 1, send, { polling: { ...SLOW, firstMs: 100 } });
+      for (const s of d.servers.slice(1)) expect(getsOf(d.lines, s.id), d.lines.join('\n')).toBe(2);
+    });
   });
 });

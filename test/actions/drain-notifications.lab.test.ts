@@ -3,7 +3,8 @@
  * a live migration's end within a second of Nova's own timestamp, and a drain whose moves are woken by
  * them verifies each move from Nova's two end events (the destination's post_dest.end, the source's
  * post.end): nova-api's access log shows no read of a moved instance or of its migration records after
- * its migration was requested.
+ * its migration was requested, and (parallel=1) each next check was read while the move before it
+ * landed, not after its end.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
@@ -85,6 +86,11 @@ describe("Nova's notifications on the lab", () => {
     const events = lab.deps.node!.events!;
     await waitFor('the bot to subscribe to the lab bus', () => events.connected);
     const from = statSync(NOVA_API_LOG).size;
+    const ends = new Map<string, number>();
+    const w = events.watch((e) => e.eventType === 'instance.live_migration_post.end' && servers.includes(e.instanceUuid ?? ''));
+    const collecting = (async () => {
+      for (let e = await w.next(300_000); e; e = await w.next(300_000)) if (!ends.has(e.instanceUuid!)) ends.set(e.instanceUuid!, e.timestamp);
+    })();
     const { card, story } = await runApprovedOnLab(lab, `drain c01 reason=notif-${prefix} to=c02 stop-service=no`, 300_000);
     expect(card.text, story()).toMatch(/succeeded/);
     // what the bot asked of nova-api during the drain (before this test's own reads below)
@@ -99,6 +105,24 @@ describe("Nova's notifications on the lab", () => {
       const readsAfter = lines.slice(post + 1).filter((l) => l.includes(`GET /v2.1/servers/${id} `) || l.includes(`instance_uuid=${id}`));
       expect(readsAfter, `${id} or its record was read back after its move was requested`).toEqual([]);
     }
+    // parallel=1: each next check was read while the move before it landed, between the destination's
+    // post_dest.end and the source's post.end (~0.1 s apart on the lab), not after that end
+    await waitFor("every move's post.end", () => servers.slice(1).every((id) => ends.has(id)));
+    w.stop();
+    await collecting;
+    const received = (l: string) => Date.parse(`${l.slice(0, 23).replace(' ', 'T')}Z`) - Number(/time: ([\d.]+)/.exec(l)![1]) * 1000;
+    const order = lines.flatMap((l) => /POST \/v2\.1\/servers\/([0-9a-f-]{36})\/action/.exec(l)?.[1] ?? []).filter((id) => servers.includes(id));
+    const ahead = order.slice(1).map((id, k) => {
+      const get = lines
+        .slice(
+          0,
+          lines.findIndex((l) => l.includes(`POST /v2.1/servers/${id}/action`)),
+        )
+        .filter((l) => l.includes(`GET /v2.1/servers/${id} `))
+        .at(-1);
+      return get !== undefined && received(get) < ends.get(order[k]!)!;
+    });
+    expect(ahead.filter(Boolean).length, `checks read before the previous move's end: ${ahead.join(' ')}`).toBeGreaterThanOrEqual(Math.ceil(ahead.length / 2));
     const { rest } = labClouds(labInfo());
     try {
       for (const id of servers) expect((await rest.getServer(id))?.host, id).toBe('c02');
