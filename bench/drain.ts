@@ -17,6 +17,9 @@
  * reported too. Floor: with parallel=1 their sum, with parallel>1 the union of those busy intervals.
  * nova-api requests per migrated instance are counted from nova-api's access log over the run (all of
  * them, and those that are the bot's own by their paths: other helpers share the lab's nova-api).
+ * At parallel=1 the bot arms also say where the time between two moves goes (`gapsMs`: from Nova's
+ * post.end of one move to nova-api receiving the next one's request, by segment — Nova's stamps,
+ * nova-api's log and the bot's own audit rows, all on this machine's clock).
  * Runs alternate direction, so no untimed trip home is needed: between two runs the drained source is
  * only enabled again (`/node undrain <host>`, not timed); the loop just moves them to the other host.
  * The drain keeps nova-compute running (stop-service=no).
