@@ -156,7 +156,9 @@ export async function novaReason(cloud: Cloud, serverId: string): Promise<string
 
 /**
  * Read-only: has this instance left `source` for good (or is it gone)? With `observer`, read in the
- * observer's next tick, at once (one list for a whole batch's checks; still a read of Nova, never its cache alone).
+ * observer's next tick, at once (one list for a whole batch's checks), or taken from the read the
+ * observer made ahead while the previous move landed (Nova's notifications vouching for it): always
+ * a read of Nova, never its cache alone.
  */
 export async function observeMove(c: CloudDeps, i: PlannedInstance, source: string, observer?: NovaObserver, signal?: AbortSignal): Promise<Observation> {
   const read = observer ? await observer.server(i.id, signal, true) : await c.cloud.getServer(i.id);

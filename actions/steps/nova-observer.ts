@@ -21,6 +21,11 @@
  * this machine's clock and Nova's (and Nova's whole-second `updated_at`) lose nothing. A server or
  * record the cache has never seen (a move adopted from an earlier run, say) is read once on its own.
  *
+ * With Nova's notifications, a sequential drain's next check need not wait for its read: the
+ * observer reads that server while the current move lands (`readAhead`), and the check takes the read
+ * if no event about the server came since it was asked (the subscription up all along) and it is not
+ * older than the fastest tick.
+ *
  * The pace: ticks come every `firstMs` for `firstForMs` after the latest move started (most
  * migrations of small or idle guests end within seconds), every `thenMs` until `thenForMs`, then
  * growing ×`growth` up to `maxMs`. A tick happens only while a move waits on it.
