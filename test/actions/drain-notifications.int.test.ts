@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudDeps } from '../../actions/deps.js';
 import { NovaNotifications } from '../../adapters/openstack/nova-notifications.js';
@@ -20,6 +21,7 @@ import { drainOverWire } from './wire-drain.js';
 
 const URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672/';
 const EXCHANGE = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
+const CONNECTION = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
 /** The default pace (a tick a second at best): what a move costs is what the events spare, not what a fast tick finds first. */
 const SLOW: PollSchedule = { ...DEFAULT_POLL_SCHEDULE, overlapMs: 1_000 };
 
@@ -34,7 +36,7 @@ beforeAll(async () => {
   pub = await connect(URL);
   ch = await pub.createChannel();
   await ch.assertExchange(EXCHANGE, 'topic', { durable: false });
-  sub = await NovaNotifications.start({ url: URL, exchange: EXCHANGE, connectionName: `chatops-drain-test-${randomBytes(4).toString('hex')}` });
+  sub = await NovaNotifications.start({ url: URL, exchange: EXCHANGE, connectionName: CONNECTION });
   await waitFor('the subscription to be bound', () => sub.connected);
 });
 afterAll(async () => {
@@ -183,6 +185,34 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
       observer.readAhead([i!.id]);
       observer.close();
       expect(sub.listening).toBe(before);
+    });
+
+    it('nor when the subscription was reconnected since (events of the gap may be lost): the check reads again', async () => {
+      wire = await new FakeOpenStackWire().start();
+      nova = new MiniNova(wire, { moveMs: 150 });
+      cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+      const [i] = nova.add(1);
+      const gets = () => wire!.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/servers/${i!.id}`)).length;
+      // a minute's age allowed: only the reconnection may disqualify the read
+      const observer = new NovaObserver(cloud, { host: 'c01', schedule: { ...SLOW, firstMs: 60_000 }, clock: systemClock, events: sub });
+      try {
+        const before = sub.connections;
+        observer.readAhead([i!.id]);
+        await waitFor('the read ahead', () => gets() === 1);
+        const { stdout } = await execa('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
+        const pid = stdout
+          .split('\n')
+          .find((l) => l.includes(CONNECTION))!
+          .split('\t')[0]!;
+        await execa('rabbitmqctl', ['-q', 'close_connection', pid, 'chatops test: a gap in the events']);
+        await waitFor('the subscription to come back', () => sub.connected && sub.connections === before + 1, 20_000);
+        const s = await observer.server(i!.id, undefined, true);
+        expect(s !== 'gone' && s.host).toBe('c01');
+        expect(gets(), 'read again').toBe(2);
+        expect(observer.stats.aheadUsed).toBe(0);
+      } finally {
+        observer.close();
+      }
     });
 
     it('nor when it is older than the fastest tick', async () => {
