@@ -13,10 +13,10 @@ RMQ=rabbit://guest:guest@127.0.0.1:5672/
 DB="mysql+pymysql://$DBUSER:$DBPASS@127.0.0.1"
 KS=http://127.0.0.1:5000
 PY=/usr/bin/python3                          # not a pyenv/venv python: the code is in dist-packages
-HOSTS=(c01 c02)                              # the fake-driver computes
+HOSTS=(c01 c02 c04 c05)                      # the fake-driver computes: two pairs (lib/pairs.py keeps them apart)
 LIBVIRT_HOSTS=(c03)                          # the libvirt compute (real QEMU guests), see lib/libvirt.sh
 ALL_HOSTS=("${HOSTS[@]}" "${LIBVIRT_HOSTS[@]}")
-declare -A HOST_IP=([c01]=127.0.0.11 [c02]=127.0.0.12 [c03]=127.0.0.13)
+declare -A HOST_IP=([c01]=127.0.0.11 [c02]=127.0.0.12 [c03]=127.0.0.13 [c04]=127.0.0.14 [c05]=127.0.0.15)
 # Nova sees a stopped nova-compute as "down" after service_down_time without a report:
 # with these figures, within 15-20 s of the stop.
 REPORT_INTERVAL=5; SERVICE_DOWN_TIME=15
@@ -85,8 +85,8 @@ write_file() {
 
 # Services the lab runs, in start order, with their config files (a config change restarts them).
 SERVICES=(keystone placement glance-api neutron-server nova-api nova-conductor nova-scheduler
-          nova-compute-c01 nova-compute-c02 virtlogd libvirtd nova-compute-c03
-          cinder-api cinder-scheduler cinder-volume sshd-c01 sshd-c02 sshd-c03)
+          nova-compute-c01 nova-compute-c02 nova-compute-c04 nova-compute-c05 virtlogd libvirtd nova-compute-c03
+          cinder-api cinder-scheduler cinder-volume sshd-c01 sshd-c02 sshd-c03 sshd-c04 sshd-c05)
 svc_configs() {
   case $1 in
     keystone) echo /etc/keystone/keystone.conf ;;

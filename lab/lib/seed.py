@@ -26,7 +26,7 @@ p.add_argument("--volume", action=argparse.BooleanOptionalAction, default=True,
                help="create a 1 GiB volume and attach it to the first server with a port (default: yes)")
 p.add_argument("--project", default="admin", choices=("admin", "demo"), help="project that owns everything")
 p.add_argument("--prefix", default="seed", help="name prefix of everything created, default 'seed'")
-p.add_argument("--host", default="c01", choices=("c01", "c02"), help="compute host, default c01")
+p.add_argument("--host", default="c01", choices=("c01", "c02", "c04", "c05"), help="compute host, default c01")
 a = p.parse_args()
 if not 0 <= a.servers <= MAX_SERVERS:
     p.error(f"--servers must be between 0 and {MAX_SERVERS}")
@@ -39,10 +39,12 @@ if a.volume and net_servers == 0 and a.servers == 0:
 t0 = time.monotonic()
 try:
     api = Api(project=a.project, user="admin", password="admin")
-    flavor = [f["id"] for f in api.get(f"{NOVA}/flavors")["flavors"] if f["name"] == "m1.tiny"]
+    # c04/c05 take only m1.pair2 and m1.tiny stays off them (lab/lib/pairs.py)
+    flavor_name = "m1.pair2" if a.host in ("c04", "c05") else "m1.tiny"
+    flavor = [f["id"] for f in api.get(f"{NOVA}/flavors")["flavors"] if f["name"] == flavor_name]
     image = api.get(f"{GLANCE}/images", name="cirros")["images"]
     if not flavor or not image:
-        raise LabError("flavor 'm1.tiny' or image 'cirros' not found: run lab/up first")
+        raise LabError(f"flavor '{flavor_name}' or image 'cirros' not found: run lab/up first")
     net = api.find_one(f"{NEUTRON}/networks", "networks", "Public_AGILE")
     out = {"servers": [], "net_servers": [], "ports": [], "volumes": []}
 

@@ -94,26 +94,27 @@ run_ensure() {
     2> >(grep -v -e 'Warning' -e 'warnings.warn' >&2) || die "creating the keystone $1 failed"
 }
 
-# Fake "alive" Linux bridge agents on c01/c02 so that ML2 binds ports there (heartbeat in 2099).
+# Fake "alive" Linux bridge agents on the fake-driver hosts so that ML2 binds ports there (heartbeat in 2099).
 fake_agents() {
   "${MYSQL[@]}" neutron <<'EOF'
 INSERT IGNORE INTO agents (id, agent_type, `binary`, topic, host, admin_state_up, created_at, started_at,
                            heartbeat_timestamp, configurations, `load`, resources_synced)
 SELECT UUID(), 'Linux bridge agent', 'neutron-linuxbridge-agent', 'N/A', h.host, 1, NOW(), NOW(),
        '2099-01-01 00:00:00', '{"interface_mappings": {"physnet1": "eth0"}, "bridge_mappings": {}, "devices": 0}', 0, 1
-FROM (SELECT 'c01' AS host UNION SELECT 'c02') h;
+FROM (SELECT 'c01' AS host UNION SELECT 'c02' UNION SELECT 'c04' UNION SELECT 'c05') h;
 EOF
 }
 
 # Computes register, create their Placement resource provider and are mapped into cell1.
 wait_computes() {
-  wait_until 120 "nova-compute c01 and c02 to register" \
-    sql_is "select count(*) from nova.compute_nodes where deleted=0 and host in ('c01','c02')" 2
-  if ! sql_is "select count(*) from nova_api.host_mappings where host in ('c01','c02')" 2; then
+  local hl n=${#HOSTS[@]}; hl=$(printf "'%s'," "${HOSTS[@]}"); hl=${hl%,}
+  wait_until 120 "nova-compute ${HOSTS[*]} to register" \
+    sql_is "select count(*) from nova.compute_nodes where deleted=0 and host in ($hl)" "$n"
+  if ! sql_is "select count(*) from nova_api.host_mappings where host in ($hl)" "$n"; then
     nova-manage cell_v2 discover_hosts > /dev/null
   fi
-  wait_until 60 "c01 and c02 to be mapped into cell1" \
-    sql_is "select count(*) from nova_api.host_mappings where host in ('c01','c02')" 2
+  wait_until 60 "${HOSTS[*]} to be mapped into cell1" \
+    sql_is "select count(*) from nova_api.host_mappings where host in ($hl)" "$n"
   local h
   for h in "${HOSTS[@]}"; do wait_compute_report "$h"; done
   wait_until 60 "cinder-volume to report" \
@@ -130,6 +131,30 @@ fixtures_present() {
        where n.name='Public_AGILE' and s.name in ('Public_AGILE_v4','Public_AGILE_v6'))
     + (select count(*) from keystone.project where name='demo')" 7
 }
+# The two pairs of fake-driver hosts kept apart (lib/pairs.py): checked in SQL first, like the rest.
+PAIR2=(c04 c05); PAIR2_FLAVOR=m1.pair2; PAIR2_TRAIT=CUSTOM_LAB_PAIR2
+pair_provider() { "${MYSQL[@]}" -N -e "select uuid from nova.compute_nodes where host='$1' and deleted=0 limit 1"; }
+pairs_present() {
+  sql_is "select (select count(*) from nova_api.flavors where name='$PAIR2_FLAVOR')
+    + (select count(*) from placement.resource_provider_traits rpt join placement.resource_providers rp on rp.id=rpt.resource_provider_id
+       join placement.traits t on t.id=rpt.trait_id join nova.compute_nodes cn on cn.uuid=rp.uuid
+       where cn.deleted=0 and cn.host in ('${PAIR2[0]}','${PAIR2[1]}') and t.name='$PAIR2_TRAIT')
+    + (select count(*) from nova_api.flavor_extra_specs s join nova_api.flavors f on f.id=s.flavor_id
+       where f.name in ('m1.tiny','m1.small','m1.medium') and s.\`key\`='trait:$PAIR2_TRAIT' and s.value='forbidden')
+    + (select count(*) from nova_api.flavor_extra_specs s join nova_api.flavors f on f.id=s.flavor_id
+       where f.name='$PAIR2_FLAVOR' and ((s.\`key\`='trait:$PAIR2_TRAIT' and s.value='required')
+         or (s.\`key\`='trait:$C03_TRAIT' and s.value='forbidden')))" 8
+}
+ensure_pairs() {
+  local want; want=$(sha1sum "$LABSRC/lib/pairs.py" | cut -c1-12)
+  if [ "$(cat "$LAB/pairs.done" 2>/dev/null)" = "$want" ] && pairs_present; then return 0; fi
+  local h providers=()
+  for h in "${PAIR2[@]}"; do providers+=("$h=$(pair_provider "$h")"); done
+  FLAVOR=$PAIR2_FLAVOR TRAIT=$PAIR2_TRAIT C03_TRAIT=$C03_TRAIT PROVIDERS="${providers[*]}" LAB=$LAB \
+    $PY "$LABSRC/lib/pairs.py" || die "creating the fixtures that keep c01/c02 and c04/c05 apart failed"
+  echo "$want" > "$LAB/pairs.done"
+}
+
 ensure_fixtures() {
   local want; want=$(sha1sum "$LABSRC/lib/ensure.py" | cut -c1-12)
   if [ "$(cat "$LAB/fixtures.done" 2>/dev/null)" = "$want" ] && fixtures_present; then return 0; fi

@@ -2,21 +2,10 @@
 // disk is a qcow2 overlay on a Glance base in c03's instances path; ordinary flavors never land there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { cleanup, osJson, requireLab, Rest, sshHost, uniquePrefix, waitServer } from './lab-helpers.js';
+import { candidates, cleanup, osJson, requireLab, Rest, sshHost, uniquePrefix, waitServer } from './lab-helpers.js';
 
 const P = uniquePrefix('c03');
 const REPO = new URL('../../', import.meta.url).pathname;
-const PLACEMENT = 'http://127.0.0.1:8778';
-
-/** Resource providers Placement offers for a request (what the scheduler asks before filters run). */
-async function candidates(rest: Rest, query: string): Promise<string[]> {
-  const r = await fetch(`${PLACEMENT}/allocation_candidates?${query}`, {
-    headers: { 'x-auth-token': rest.token, 'openstack-api-version': 'placement 1.22' },
-  });
-  expect(r.status).toBe(200);
-  const body = (await r.json()) as { provider_summaries: Record<string, unknown> };
-  return Object.keys(body.provider_summaries);
-}
 
 describe('c03: the libvirt compute host', () => {
   let id = '';

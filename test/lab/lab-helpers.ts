@@ -25,6 +25,29 @@ const cliEnv = {
   PYTHONWARNINGS: 'ignore',
 };
 
+/** A fake-driver compute host of the lab. */
+export type PairHost = 'c01' | 'c02' | 'c04' | 'c05';
+
+/**
+ * The two fake-driver hosts a lab file works on: c01/c02, or c04/c05 (LAB_PAIR=c04,c05, which the
+ * lane lab-c04c05 of vitest.config.ts sets) so that two lanes of host-changing files run side by
+ * side. The pairs are kept apart by a Placement trait (lab/lib/pairs.py): the ordinary flavors
+ * forbid it, m1.pair2 requires it and only c04/c05 have it, so whatever Nova schedules on its own
+ * (a drain without a target, an evacuation) stays inside the pair its servers were booted in.
+ * `a` is where a file boots its servers, `b` where they go.
+ */
+export const PAIR: { a: PairHost; b: PairHost } = (() => {
+  const v = process.env['LAB_PAIR'] ?? 'c01,c02';
+  if (v === 'c01,c02') return { a: 'c01', b: 'c02' };
+  if (v === 'c04,c05') return { a: 'c04', b: 'c05' };
+  throw new Error(`LAB_PAIR must be "c01,c02" or "c04,c05", got "${v}"`);
+})();
+
+/** The flavor that lands on host: m1.pair2 on c04/c05, m1.tiny elsewhere. */
+export function flavorFor(host: PairHost): string {
+  return host === 'c04' || host === 'c05' ? 'm1.pair2' : 'm1.tiny';
+}
+
 /** A unique prefix for everything one test file creates, so that cleanup removes only its own. */
 export function uniquePrefix(tag: string): string {
   return `lt-${tag}-${randomBytes(3).toString('hex')}-`;
@@ -60,7 +83,7 @@ export async function osJson<T = Record<string, unknown>>(args: string[], opts: 
 }
 
 /** Runs a command on a lab compute host over SSH with the lab's ssh_config (the bot's files). */
-export async function sshHost(host: 'c01' | 'c02' | 'c03', command: string): Promise<CliResult> {
+export async function sshHost(host: PairHost | 'c03', command: string): Promise<CliResult> {
   const r = await execa('ssh', ['-F', SSH_CONFIG, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', host, command], { reject: false, timeout: 90_000 });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -74,9 +97,9 @@ export const waitFor: typeof waitUntil = (what, probe, options = {}) =>
  * hosts the test uses are up, enabled and not forced down. A test waits only for its own hosts:
  * the c03 files run under the c03 lock while another test may hold c01 down under the c01/c02 lock.
  */
-export async function requireLab(which?: readonly ('c01' | 'c02' | 'c03')[]): Promise<void> {
+export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise<void> {
   // `beforeAll(() => requireLab())` calls it with vitest's suite as its argument: anything but a list means the default
-  const hosts: readonly string[] = Array.isArray(which) ? which : ['c01', 'c02'];
+  const hosts: readonly string[] = Array.isArray(which) ? which : [PAIR.a, PAIR.b];
   if (!existsSync(CLOUDS_YAML)) throw new Error(`${CLOUDS_YAML} missing: run "npm run lab:up" (bash lab/up) first`);
   const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
@@ -102,7 +125,7 @@ export async function cleanup(prefix: string): Promise<void> {
 }
 
 /** `n` servers with no port and no volume on host, in one lab/seed run (REST, batched boots); their ids. */
-export async function seedPlainServers(prefix: string, n: number, host: 'c01' | 'c02' = 'c01'): Promise<string[]> {
+export async function seedPlainServers(prefix: string, n: number, host: PairHost = PAIR.a): Promise<string[]> {
   const seeded = await execa(
     'bash',
     [`${REPO}lab/seed`, '--servers', String(n), '--net-servers', '0', '--ports', '0', '--no-volume', '--prefix', prefix, '--host', host],
@@ -113,15 +136,33 @@ export async function seedPlainServers(prefix: string, n: number, host: 'c01' | 
 }
 
 /** Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. */
-export async function bootServer(name: string, host: 'c01' | 'c02', opts: { network?: string; cloud?: string } = {}): Promise<string> {
+export async function bootServer(name: string, host: PairHost, opts: { network?: string; cloud?: string } = {}): Promise<string> {
   const nic = opts.network ? ['--network', opts.network] : ['--nic', 'none'];
-  const s = await osJson<{ id: string }>(
-    ['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', ...nic, '--availability-zone', `nova:${host}`, name],
-    opts,
-  );
-  await waitServer(s.id, 'ACTIVE');
-  return s.id;
+  const boot = async (): Promise<string> => {
+    const s = await osJson<{ id: string }>(
+      ['server', 'create', '--flavor', flavorFor(host), '--image', 'cirros', ...nic, '--availability-zone', `nova:${host}`, name],
+      opts,
+    );
+    return s.id;
+  };
+  // A build that fails is fixture trouble, not what a test looks at: it is deleted and booted once
+  // more, and what Nova said of the first one is printed (a CI run lost a whole file to one ERROR).
+  const first = await boot();
+  try {
+    await waitBuilt(first);
+    return first;
+  } catch (e) {
+    if (!(e instanceof ServerError)) throw e;
+    console.warn(`bootServer ${name} on ${host}: ${e.message}; deleting it and booting again`);
+    await os(['server', 'delete', '--wait', first]);
+  }
+  const second = await boot();
+  await waitBuilt(second);
+  return second;
 }
+
+/** A server went to ERROR; the message carries Nova's fault (code, message) when it has one. */
+export class ServerError extends Error {}
 
 /** The fields of `server show` the tests look at. */
 export interface ServerView {
@@ -139,17 +180,39 @@ export async function showServer(id: string): Promise<ServerView> {
   };
 }
 
-/** Waits until the server has status (and no task in progress); fails early on ERROR. */
+/**
+ * Waits until the server has status (and no task in progress). ERROR is not final here (the bot may
+ * still be fixing the server): it is named, with Nova's fault, if time runs out.
+ */
 export async function waitServer(id: string, status: string, host?: string): Promise<ServerView> {
   return waitFor(
     `server ${id} ${status}${host ? ` on ${host}` : ''}`,
     async () => {
       const s = await showServer(id);
-      if (s.status === 'ERROR' && status !== 'ERROR') throw new Error(`server ${id} went to ERROR`);
+      if (s.status === 'ERROR' && status !== 'ERROR') throw new ServerError(`server ${id} went to ERROR${await faultOf(id)}`);
       return s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
     },
     { timeoutMs: 120_000 },
   );
+}
+
+/** Waits for a new server to be built: ACTIVE, or a ServerError as soon as it goes to ERROR. */
+async function waitBuilt(id: string): Promise<void> {
+  const s = await waitFor(
+    `server ${id} built`,
+    async () => {
+      const v = await showServer(id);
+      return (v.status === 'ACTIVE' && !v.taskState) || v.status === 'ERROR' ? v : undefined;
+    },
+    { timeoutMs: 120_000 },
+  );
+  if (s.status === 'ERROR') throw new ServerError(`server ${id} went to ERROR${await faultOf(id)}`);
+}
+
+/** " (fault <code>: <message>)" from `server show`, or "" when Nova recorded none. */
+async function faultOf(id: string): Promise<string> {
+  const fault = (await osJson<Record<string, unknown>>(['server', 'show', id]))['fault'] as { code?: number; message?: string } | undefined;
+  return fault?.message ? ` (fault ${fault.code ?? '?'}: ${fault.message})` : '';
 }
 
 /** One compute service as `compute service list --long` shows it. */
@@ -161,7 +224,7 @@ export interface ComputeService {
   'Disabled Reason': string | null;
 }
 
-export async function computeService(host: 'c01' | 'c02'): Promise<ComputeService> {
+export async function computeService(host: PairHost): Promise<ComputeService> {
   const list = await osJson<ComputeService[]>(['compute', 'service', 'list', '--service', 'nova-compute', '--host', host, '--long']);
   const s = list[0];
   if (!s) throw new Error(`no nova-compute service on ${host}`);
@@ -169,7 +232,7 @@ export async function computeService(host: 'c01' | 'c02'): Promise<ComputeServic
 }
 
 /** Makes host's nova-compute run, enabled and not forced down (what every lab test must leave behind). */
-export async function restoreHost(host: 'c01' | 'c02'): Promise<void> {
+export async function restoreHost(host: PairHost): Promise<void> {
   await sshHost(host, 'lab-nova-compute start');
   // force-up is refused (400) until the restarted compute has completed its evacuation records
   await waitFor(`${host} forced up`, async () => (await os(['compute', 'service', 'set', '--up', host, 'nova-compute'])).exitCode === 0, {
@@ -210,4 +273,14 @@ export class Rest {
     const text = await r.text();
     return { status: r.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
+}
+
+/** Resource providers Placement offers for a request (what the scheduler asks before filters run). */
+export async function candidates(rest: Rest, query: string): Promise<string[]> {
+  const r = await fetch(`http://127.0.0.1:8778/allocation_candidates?${query}`, {
+    headers: { 'x-auth-token': rest.token, 'openstack-api-version': 'placement 1.22' },
+  });
+  if (r.status !== 200) throw new Error(`GET allocation_candidates?${query}: ${r.status} ${(await r.text()).slice(0, 300)}`);
+  const body = (await r.json()) as { provider_summaries: Record<string, unknown> };
+  return Object.keys(body.provider_summaries);
 }

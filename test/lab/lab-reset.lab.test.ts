@@ -21,7 +21,7 @@ describe.skipIf(process.env['LAB_NO_RESET'] === '1' || !existsSync(CLOUDS_YAML))
     expect(r.exitCode, String(r.all).slice(-2000)).toBe(0);
     expect(await osJson<unknown[]>(['server', 'list', '--all-projects'])).toEqual([]);
     const services = await osJson<Record<string, string>[]>(['compute', 'service', 'list', '--service', 'nova-compute']);
-    for (const s of services.filter((x) => ['c01', 'c02'].includes(x['Host'] ?? ''))) {
+    for (const s of services.filter((x) => ['c01', 'c02', 'c04', 'c05'].includes(x['Host'] ?? ''))) {
       expect(s['Status'], `${s['Host']} enabled`).toBe('enabled');
       expect(s['State'], `${s['Host']} up`).toBe('up');
     }

@@ -11,6 +11,7 @@ import { loadCloudConfig } from '../../../adapters/openstack/cloud-config.js';
 import { LocalCommandRunner } from '../../../adapters/openstack/command-runner.js';
 import { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
 import { waitFor as waitUntil } from '../../helpers/wait-for.js';
+import { flavorFor, type PairHost } from '../../lab/lab-helpers.js';
 
 export interface LabInfo {
   cloudsYaml: string;
@@ -55,7 +56,7 @@ const idBody = (key: string) => z.object({ [key]: z.object({ id: z.string() }).p
 /** Creates lab objects through REST and deletes them again. */
 export class LabSeeder {
   readonly prefix = `ct-${Date.now().toString(36)}`;
-  private flavorId?: string;
+  private flavorIds?: Map<string, string>;
   private imageId?: string;
   readonly servers = new Set<string>();
   readonly volumes = new Set<string>();
@@ -63,20 +64,23 @@ export class LabSeeder {
 
   constructor(readonly rest: RestCloud) {}
 
-  private async refs(): Promise<{ flavorRef: string; imageRef: string }> {
-    if (!this.flavorId) {
+  /** The flavor and image of a server on host: m1.pair2 on c04/c05, m1.tiny elsewhere (lab/lib/pairs.py). */
+  private async refs(host: string): Promise<{ flavorRef: string; imageRef: string }> {
+    if (!this.flavorIds) {
       const f = await this.rest.http.get('compute', '/flavors', {
         schema: z.object({ flavors: z.array(z.object({ id: z.string(), name: z.string() }).passthrough()) }),
       });
-      this.flavorId = f.flavors.find((x) => x.name === 'm1.tiny')?.id;
+      this.flavorIds = new Map(f.flavors.map((x) => [x.name, x.id]));
       const i = await this.rest.http.get('image', '/images', {
         query: { name: 'cirros' },
         schema: z.object({ images: z.array(z.object({ id: z.string() }).passthrough()) }),
       });
       this.imageId = i.images[0]?.id;
-      if (!this.flavorId || !this.imageId) throw new Error('the lab lacks flavor m1.tiny or image cirros (lab/up creates them)');
     }
-    return { flavorRef: this.flavorId, imageRef: this.imageId! };
+    const flavor = flavorFor(host as PairHost);
+    const flavorRef = this.flavorIds.get(flavor);
+    if (!flavorRef || !this.imageId) throw new Error(`the lab lacks flavor ${flavor} or image cirros (lab/up creates them)`);
+    return { flavorRef, imageRef: this.imageId };
   }
 
   /** Boots a server on `host` (no NIC, or on a given port) and waits until it is ACTIVE. */
@@ -95,7 +99,7 @@ export class LabSeeder {
       body: {
         server: {
           name: o.name ?? `${this.prefix}-${this.servers.size}`,
-          ...(await this.refs()),
+          ...(await this.refs(host)),
           availability_zone: `nova:${host}`,
           networks: o.portId ? [{ port: o.portId }] : 'none',
         },
