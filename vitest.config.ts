@@ -12,7 +12,16 @@ const LAB_RESET = 'test/lab/lab-reset.lab.test.ts';
 const LAB_C03 = ['test/lab/c03.lab.test.ts', 'test/**/inspect*.lab.test.ts'];
 // Files that touch no compute host (Neutron only, or reads): beside the c01/c02 lane, which is CI's
 // critical path. ip.lab.test.ts boots a server on c02: it stays in the c01/c02 lane.
-const LAB_NEUTRON = ['test/**/ip-recover-crash.lab.test.ts', 'test/lab/ports.lab.test.ts', 'test/adapters/openstack/request-budget.lab.test.ts'];
+const LAB_NEUTRON = [
+  'test/**/ip-recover-crash.lab.test.ts',
+  'test/lab/ports.lab.test.ts',
+  'test/adapters/openstack/request-budget.lab.test.ts',
+  'test/lab/pairs.lab.test.ts',
+];
+// Files that run on the second pair of fake-driver hosts, c04/c05 (LAB_PAIR; test/lab/lab-helpers.ts),
+// beside the c01/c02 lane: the longest ones that take their hosts from PAIR. A Placement trait keeps
+// the pairs apart (lab/lib/pairs.py), so what Nova schedules for one never lands on the other.
+const LAB_C04C05 = ['test/adapters/openstack/cloud.lab.test.ts', 'test/e2e/drain.lab.test.ts', 'test/actions/drain-stuck.lab.test.ts'];
 
 export default defineConfig({
   test: {
@@ -48,13 +57,25 @@ export default defineConfig({
           testTimeout: 600_000,
         },
       },
-      // c01/c02 (drains, evacuations, the cloud contract): the fake-driver computes
+      // c01/c02 (drains, evacuations, crash tests): the first pair of fake-driver computes
       {
         test: {
           name: 'lab',
           sequence: { groupOrder: 2 },
           include: ['test/**/*.lab.test.ts'],
-          exclude: [LAB_RESET, ...LAB_C03, ...LAB_NEUTRON, 'node_modules/**'],
+          exclude: [LAB_RESET, ...LAB_C03, ...LAB_NEUTRON, ...LAB_C04C05, 'node_modules/**'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
+      // c04/c05: the second pair of fake-driver computes
+      {
+        test: {
+          name: 'lab-c04c05',
+          sequence: { groupOrder: 2 },
+          include: LAB_C04C05,
+          env: { LAB_PAIR: 'c04,c05' },
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,

@@ -8,22 +8,24 @@
 import { execa } from 'execa';
 import { rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { os, osJson, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { os, osJson, PAIR, requireLab, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const OVERRIDE = '/etc/nova/nova-c01.override.conf';
+// c01 → c02, or c04 → c05 in the lane beside (LAB_PAIR; test/lab/lab-helpers.ts)
+const { a: A, b: B } = PAIR;
+const OVERRIDE = `/etc/nova/nova-${A}.override.conf`;
 type Row = Record<string, string>;
 
 /** Restarts c01's nova-compute and waits until Nova sees it up again (a fresh report). */
-async function restartC01(): Promise<void> {
+async function restartSource(): Promise<void> {
   const since = Date.now();
-  const r = await sshHost('c01', 'lab-nova-compute restart');
-  if (r.exitCode !== 0) throw new Error(`restarting c01's nova-compute failed: ${r.stderr}`);
+  const r = await sshHost(A, 'lab-nova-compute restart');
+  if (r.exitCode !== 0) throw new Error(`restarting ${A}'s nova-compute failed: ${r.stderr}`);
   await waitFor(
-    "c01's nova-compute reporting again",
+    `${A}'s nova-compute reporting again`,
     async () => {
-      const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute']))[0];
+      const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', A, '--service', 'nova-compute']))[0];
       return svc?.['State'] === 'up' && Date.parse(`${svc['Updated At']}Z`) > since;
     },
     { timeoutMs: 120_000, intervalMs: 2000 },
@@ -32,7 +34,7 @@ async function restartC01(): Promise<void> {
 
 /** Two plain servers on c01 (no port, no volume), named `prefix`-*. */
 async function seedTwo(prefix: string): Promise<void> {
-  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', 'c01'], {
+  const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', '2', '--net-servers', '0', '--no-volume', '--prefix', prefix, '--host', A], {
     reject: false,
     timeout: 600_000,
   });
@@ -46,11 +48,11 @@ describe('a stuck live migration', () => {
 
   beforeAll(async () => {
     await requireLab();
-    lock = await holdLabHost('c01');
+    lock = await holdLabHost(A);
     prefix = uniquePrefix('stuck').replace(/-$/, '');
     writeFileSync(OVERRIDE, '[DEFAULT]\n# drain-stuck.lab.test.ts: live migrations last 5 s unless aborted\ncompute_driver = fake.FakeLiveMigrateDriver\n');
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
-    await restartC01();
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
+    await restartSource();
     // Seeded after the restart, so the driver that will migrate them is the one that built them.
     await seedTwo(prefix);
     lab = await startLabBot({ transport: 'http', backend: 'rest', migrationTimeout: '2s' });
@@ -60,13 +62,13 @@ describe('a stuck live migration', () => {
     await lab?.close();
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
     rmSync(OVERRIDE, { force: true });
-    await restartC01();
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    await restartSource();
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
     lock?.release();
   }, 900_000);
 
   it('is aborted through the API after the timeout; Nova shows it cancelled, the drain stops and says so', async () => {
-    const run = await runApprovedOnLab(lab!, 'drain c01 reason=stuck-test to=c02 stop-service=no', 600_000);
+    const run = await runApprovedOnLab(lab!, `drain ${A} reason=stuck-test to=${B} stop-service=no`, 600_000);
     expect(run.card.text, run.story()).toMatch(/failed/);
     expect(run.story()).toMatch(/aborted through the API/);
 
@@ -93,11 +95,11 @@ describe('a stuck live migration', () => {
       },
       { timeoutMs: 60_000, intervalMs: 2000 },
     );
-    expect([after['status'], after['OS-EXT-SRV-ATTR:host']]).toEqual(['ACTIVE', 'c01']);
+    expect([after['status'], after['OS-EXT-SRV-ATTR:host']]).toEqual(['ACTIVE', A]);
     // The drain stopped at that step: the second server was not touched, c01 stays disabled.
     const second = mine[1]!;
     expect(await osJson<Row[]>(['server', 'migration', 'list', '--server', second['ID']!])).toEqual([]);
-    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute', '--long']))[0]!;
+    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', A, '--service', 'nova-compute', '--long']))[0]!;
     expect([svc['Status'], svc['Disabled Reason']]).toEqual(['disabled', 'stuck-test']);
   }, 1_200_000);
 });
@@ -115,41 +117,43 @@ describe('a migration Nova refuses', () => {
 
   beforeAll(async () => {
     await requireLab();
-    lock = await holdLabHost('c01');
+    lock = await holdLabHost(A);
     prefix = uniquePrefix('refused').replace(/-$/, '');
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
     await seedTwo(prefix);
-    await os(['compute', 'service', 'set', '--disable', '--disable-reason', 'drain-stuck.lab.test: refuse migrations', 'c02', 'nova-compute']);
+    await os(['compute', 'service', 'set', '--disable', '--disable-reason', 'drain-stuck.lab.test: refuse migrations', B, 'nova-compute']);
     lab = await startLabBot({ transport: 'http', backend: 'rest' });
   }, 900_000);
 
   afterAll(async () => {
     await lab?.close();
-    await os(['compute', 'service', 'set', '--enable', 'c02', 'nova-compute']);
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    await os(['compute', 'service', 'set', '--enable', B, 'nova-compute']);
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
     lock?.release();
   }, 900_000);
 
   it("stops the drain and names Nova's reason in the thread", async () => {
-    const run = await runApprovedOnLab(lab!, 'drain c01 reason=refused-test to=c02 stop-service=no', 600_000);
+    const run = await runApprovedOnLab(lab!, `drain ${A} reason=refused-test to=${B} stop-service=no`, 600_000);
     expect(run.card.text, run.story()).toMatch(/failed/);
     const story = run.story();
     expect(story).toMatch(
-      /failed 3 times: Nova says migration \d+ is error \(conductor_live_migrate_instance on controller failed: No valid host was found\.\); the instance is still on c01 \(ACTIVE\)/,
+      new RegExp(
+        `failed 3 times: Nova says migration \\d+ is error \\(conductor_live_migrate_instance on controller failed: No valid host was found\\.\\); the instance is still on ${A} \\(ACTIVE\\)`,
+      ),
     );
 
     const mine = (await osJson<Row[]>(['server', 'list', '--all-projects', '--name', `^${prefix}-`, '--long']))
       .filter((s) => s['Name']!.startsWith(`${prefix}-`))
       .sort((a, b) => a['Name']!.localeCompare(b['Name']!));
     expect(mine.map((s) => [s['Status'], s['Host']])).toEqual([
-      ['ACTIVE', 'c01'],
-      ['ACTIVE', 'c01'],
+      ['ACTIVE', A],
+      ['ACTIVE', A],
     ]);
     // three refused attempts for the first, none for the second
     expect((await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[0]!['ID']!])).map((m) => m['Status'])).toEqual(['error', 'error', 'error']);
     expect(await osJson<Row[]>(['server', 'migration', 'list', '--server', mine[1]!['ID']!])).toEqual([]);
-    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute', '--long']))[0]!;
+    const svc = (await osJson<Row[]>(['compute', 'service', 'list', '--host', A, '--service', 'nova-compute', '--long']))[0]!;
     expect([svc['Status'], svc['Disabled Reason']]).toEqual(['disabled', 'refused-test']);
   }, 1_200_000);
 });

@@ -6,17 +6,20 @@
  * Nova, Neutron and the node (CLI and SSH), never the bot's own opinion.
  *
  * The lab is shared: servers of other helpers on c01 move too (and come back with migrate-back);
- * afterAll leaves c01 running and enabled whatever happened.
+ * afterAll leaves c01 running and enabled whatever happened. In the lane lab-c04c05 (LAB_PAIR) the
+ * same runs on c04 → c05.
  */
 import { execa } from 'execa';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../slack-standin/workspace.js';
-import { NEUTRON_URL, NOVA_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NEUTRON_URL, NOVA_URL, os, osJson, osOk, PAIR, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, runApprovedOnLab, startLabBot, type LabBot } from '../actions/lab-bot.js';
 
-const HOST = 'c01';
+// c01 → c02, or c04 → c05 in the lane beside (LAB_PAIR; test/lab/lab-helpers.ts)
+const HOST = PAIR.a;
+const DEST = PAIR.b;
 const N = Number(process.env['DRAIN_LAB_SERVERS'] ?? 20);
 const NET = Math.min(5, N - 2); // Nova names multi-created servers <name>-<n> only when more than one is asked for
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -83,7 +86,7 @@ afterAll(async () => {
 
 describe.each([
   ['http', ''],
-  ['socket', ' to=c02 parallel=2 pin-init=yes'],
+  ['socket', ` to=${DEST} parallel=2 pin-init=yes`],
 ] as const)('drain and undrain over %s', (transport, extra) => {
   let lab: LabBot;
   const ws = () => lab.standin.workspace;
@@ -127,7 +130,7 @@ describe.each([
     // Nova: nothing of ours on c01; everything else that is left is in a state Nova cannot migrate.
     const after = await serversOf(prefix);
     expect(after.filter((s) => s['Host'] === HOST)).toEqual([]);
-    expect(after.every((s) => s['Host'] === 'c02')).toBe(true);
+    expect(after.every((s) => s['Host'] === DEST)).toBe(true);
     expect(after.find((s) => s['Name'] === `${prefix}-vm-1`)!['Status']).toBe('SHUTOFF');
     const svc = await serviceOf(HOST);
     expect(svc.status).toBe('disabled');
@@ -140,7 +143,7 @@ describe.each([
     // Ports on Public_AGILE follow their servers.
     const netvms = after.filter((s) => s['Name']!.startsWith(`${prefix}-netvm-`));
     expect(netvms.length).toBe(NET);
-    for (const s of netvms) expect(await portHostsOf(s['ID']!), s['Name']).toEqual(['c02']);
+    for (const s of netvms) expect(await portHostsOf(s['ID']!), s['Name']).toEqual([DEST]);
     // The volume is still attached to its server.
     const withVolume = netvms.find((s) => s['Name'] === `${prefix}-netvm-1`)!;
     expect((await api<{ volumeAttachments: unknown[] }>(`${NOVA_URL}/servers/${withVolume['ID']!}/os-volume_attachments`)).volumeAttachments).toHaveLength(1);
@@ -148,7 +151,9 @@ describe.each([
     const thread = ws().thread('ops', drain.card.ts);
     expect(thread.length).toBeLessThanOrEqual(15);
     expect(
-      thread.some((m) => m.text.includes(`${prefix}-netvm-1: ${HOST} → c02`) || JSON.stringify(m.blocks ?? []).includes(`${prefix}-netvm-1: ${HOST} → c02`)),
+      thread.some(
+        (m) => m.text.includes(`${prefix}-netvm-1: ${HOST} → ${DEST}`) || JSON.stringify(m.blocks ?? []).includes(`${prefix}-netvm-1: ${HOST} → ${DEST}`),
+      ),
     ).toBe(true);
 
     const undrain = await runApproved(`undrain ${HOST} migrate-back`, 1_800_000);

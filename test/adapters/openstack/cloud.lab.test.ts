@@ -1,7 +1,8 @@
 /**
  * The contract every Cloud backend passes against the real lab (OpenStack Zed, fake-driver computes
- * c01 and c02): REST and the `openstack` CLI, same assertions, on objects created here and removed
- * afterwards. c01 and c02 are left enabled and up.
+ * c01 and c02, or c04 and c05 in the lane lab-c04c05: LAB_PAIR, test/lab/lab-helpers.ts): REST and
+ * the `openstack` CLI, same assertions, on objects created here and removed afterwards. Both hosts
+ * are left enabled and up.
  */
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +10,11 @@ import type { Cloud, Port } from '../../../adapters/openstack/cloud.js';
 import type { RestCloud } from '../../../adapters/openstack/rest-cloud.js';
 import { novaReason } from '../../../actions/steps/migrate-instances.js';
 import { isChatOpsError } from '../../../core/errors.js';
+import { PAIR } from '../../lab/lab-helpers.js';
 import { labClouds, labInfo, LabSeeder, serverSettled, waitFor } from './lab-fixtures.js';
 
-const HOSTS = ['c01', 'c02'] as const;
+const { a: A, b: B } = PAIR;
+const HOSTS = [A, B] as const;
 
 describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) => {
   let rest: RestCloud;
@@ -39,61 +42,61 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     await restoreHosts();
     const states = await Promise.all(HOSTS.map((h) => rest.getComputeService(h)));
     await rest?.close();
-    expect(states.map((s) => `${s?.host}:${s?.status}:${s?.state}:${s?.forcedDown}`)).toEqual(['c01:enabled:up:false', 'c02:enabled:up:false']);
+    expect(states.map((s) => `${s?.host}:${s?.status}:${s?.state}:${s?.forcedDown}`)).toEqual([`${A}:enabled:up:false`, `${B}:enabled:up:false`]);
   });
 
   it('lists compute services and disables/enables one with a reason', async () => {
     const all = await cloud.listComputeServices({ binary: 'nova-compute' });
-    // c01 and c02 (fake driver) and c03 (libvirt, for /instance inspect)
-    expect(all.map((s) => s.host).sort()).toEqual(['c01', 'c02', 'c03']);
+    // two pairs on the fake driver (c01/c02, c04/c05) and c03 (libvirt, for /instance inspect)
+    expect(all.map((s) => s.host).sort()).toEqual(['c01', 'c02', 'c03', 'c04', 'c05']);
     expect(await cloud.getComputeService('nowhere')).toBeUndefined();
-    const off = await cloud.disableComputeService('c02', 'nova-compute', `${backend} contract maintenance`);
-    expect(off).toMatchObject({ host: 'c02', status: 'disabled', disabledReason: `${backend} contract maintenance` });
-    expect((await rest.getComputeService('c02'))?.status).toBe('disabled');
-    const on = await cloud.enableComputeService('c02', 'nova-compute');
+    const off = await cloud.disableComputeService(B, 'nova-compute', `${backend} contract maintenance`);
+    expect(off).toMatchObject({ host: B, status: 'disabled', disabledReason: `${backend} contract maintenance` });
+    expect((await rest.getComputeService(B))?.status).toBe('disabled');
+    const on = await cloud.enableComputeService(B, 'nova-compute');
     expect(on).toMatchObject({ status: 'enabled', disabledReason: null });
   });
 
   it('lists the servers on a host across projects and shows one', async () => {
-    const a = await seed.server('c01');
-    const b = await seed.server('c01');
-    const onC01 = await cloud.listServersOnHost({ host: 'c01', pageSize: 1 });
-    expect(onC01.map((s) => s.id)).toEqual(expect.arrayContaining([a.id, b.id]));
-    expect(onC01.every((s) => s.host === 'c01')).toBe(true);
-    expect(await cloud.getServer(a.id)).toMatchObject({ id: a.id, status: 'ACTIVE', host: 'c01', taskState: null });
+    const a = await seed.server(A);
+    const b = await seed.server(A);
+    const onA = await cloud.listServersOnHost({ host: A, pageSize: 1 });
+    expect(onA.map((s) => s.id)).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(onA.every((s) => s.host === A)).toBe(true);
+    expect(await cloud.getServer(a.id)).toMatchObject({ id: a.id, status: 'ACTIVE', host: A, taskState: null });
     expect(await cloud.getServer('00000000-0000-4000-8000-000000000000')).toBeUndefined();
   });
 
   it('live-migrates to a named host and back through the scheduler, and lists the migrations', async () => {
-    const s = await seed.server('c01');
-    await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
-    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    const s = await seed.server(A);
+    await cloud.liveMigrateServer(s.id, { host: B, blockMigration: 'auto' });
+    await serverSettled(rest, s.id, 'ACTIVE', B);
     // Until the record is "completed" the source still holds the move; the scheduler then finds no host.
     await waitFor('first live migration completed', async () =>
       (await rest.listMigrations({ serverId: s.id })).every((m) => m.status === 'completed') ? true : undefined,
     );
     await cloud.liveMigrateServer(s.id, { blockMigration: true });
-    await serverSettled(rest, s.id, 'ACTIVE', 'c01');
+    await serverSettled(rest, s.id, 'ACTIVE', A);
     // The migration record turns "completed" a moment after the server is ACTIVE on its new host.
     const migs = await waitFor('both live migrations completed', async () => {
       const m = await cloud.listMigrations({ serverId: s.id, migrationType: 'live-migration' });
       return m.length === 2 && m.every((x) => x.status === 'completed') ? m : undefined;
     });
-    expect(migs.map((m) => `${m.sourceCompute}->${m.destCompute}:${m.status}`).sort()).toEqual(['c01->c02:completed', 'c02->c01:completed']);
-    const byHost = await cloud.listMigrations({ host: 'c02', status: 'completed' });
+    expect(migs.map((m) => `${m.sourceCompute}->${m.destCompute}:${m.status}`).sort()).toEqual([`${A}->${B}:completed`, `${B}->${A}:completed`]);
+    const byHost = await cloud.listMigrations({ host: B, status: 'completed' });
     expect(byHost.some((m) => m.serverId === s.id)).toBe(true);
   });
 
   it("reads a server's actions and their events: why Nova refused a live migration", async () => {
-    const s = await seed.server('c01');
-    await rest.disableComputeService('c02', 'nova-compute', 'contract test: refuse migrations');
+    const s = await seed.server(A);
+    await rest.disableComputeService(B, 'nova-compute', 'contract test: refuse migrations');
     try {
-      await cloud.liveMigrateServer(s.id, { host: 'c02', blockMigration: 'auto' });
+      await cloud.liveMigrateServer(s.id, { host: B, blockMigration: 'auto' });
       await waitFor('the refused migration recorded as error', async () =>
         (await rest.listMigrations({ serverId: s.id })).some((m) => m.status === 'error') ? true : undefined,
       );
     } finally {
-      await rest.enableComputeService('c02', 'nova-compute');
+      await rest.enableComputeService(B, 'nova-compute');
     }
     const actions = await cloud.listInstanceActions(s.id);
     expect(actions.map((a) => a.action)).toEqual(['live-migration', 'create']);
@@ -109,21 +112,21 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     expect(failed.traceback).toMatch(/select_destinations/);
     expect(await novaReason(cloud, s.id)).toBe('conductor_live_migrate_instance on controller failed: No valid host was found.');
     expect(await cloud.getInstanceAction(s.id, 'req-00000000-0000-4000-8000-000000000000')).toBeUndefined();
-    expect(await serverSettled(rest, s.id, 'ACTIVE', 'c01')).toMatchObject({ host: 'c01' });
+    expect(await serverSettled(rest, s.id, 'ACTIVE', A)).toMatchObject({ host: A });
   });
 
   it('refuses to abort a live migration that is not running (the fake driver finishes in under a second)', async () => {
-    const s = await seed.server('c02');
+    const s = await seed.server(B);
     const e = await cloud.abortLiveMigration(s.id, 999_999).catch((x: unknown) => x);
     expect(isChatOpsError(e) && (e as { outcome?: string }).outcome).toBe('rejected');
   });
 
   it('cold-migrates, confirms the resize, stops, starts and reboots', async () => {
-    const s = await seed.server('c01');
-    await cloud.migrateServer(s.id, { host: 'c02' });
-    await serverSettled(rest, s.id, 'VERIFY_RESIZE', 'c02');
+    const s = await seed.server(A);
+    await cloud.migrateServer(s.id, { host: B });
+    await serverSettled(rest, s.id, 'VERIFY_RESIZE', B);
     await cloud.confirmResize(s.id);
-    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    await serverSettled(rest, s.id, 'ACTIVE', B);
     await cloud.stopServer(s.id);
     await serverSettled(rest, s.id, 'SHUTOFF');
     await cloud.startServer(s.id);
@@ -131,26 +134,26 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     await cloud.rebootServer(s.id, 'SOFT');
     await serverSettled(rest, s.id, 'ACTIVE');
     await cloud.rebootServer(s.id, 'HARD');
-    const after = await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    const after = await serverSettled(rest, s.id, 'ACTIVE', B);
     expect(after.powerState).toBe(1);
   });
 
   it('forces a host down, evacuates its server, and brings the host back up', async () => {
-    const s = await seed.server('c01');
-    const down = await cloud.setComputeServiceForcedDown('c01', 'nova-compute', true);
+    const s = await seed.server(A);
+    const down = await cloud.setComputeServiceForcedDown(A, 'nova-compute', true);
     expect(down).toMatchObject({ forcedDown: true, state: 'down' });
-    await cloud.evacuateServer(s.id, { host: 'c02' });
-    await serverSettled(rest, s.id, 'ACTIVE', 'c02');
+    await cloud.evacuateServer(s.id, { host: B });
+    await serverSettled(rest, s.id, 'ACTIVE', B);
     const ev = await cloud.listMigrations({ serverId: s.id, migrationType: 'evacuation' });
-    expect(ev.map((m) => `${m.sourceCompute}->${m.destCompute}`)).toEqual(['c01->c02']);
+    expect(ev.map((m) => `${m.sourceCompute}->${m.destCompute}`)).toEqual([`${A}->${B}`]);
     if (backend === 'cli') expect(cloud.fallbacks.map((f) => f.operation)).toContain('evacuateServer');
     // `--up` is refused while `done` evacuations remain: c01's compute must restart and clean up.
-    const refused = await cloud.setComputeServiceForcedDown('c01', 'nova-compute', false).catch((x: unknown) => x);
+    const refused = await cloud.setComputeServiceForcedDown(A, 'nova-compute', false).catch((x: unknown) => x);
     expect(isChatOpsError(refused)).toBe(true);
-    await execa('/usr/local/sbin/lab-nova-compute', ['restart', 'c01'], { timeout: 90_000 });
-    const up = await waitFor('c01 forced up', () => cloud.setComputeServiceForcedDown('c01', 'nova-compute', false), 120_000);
+    await execa('/usr/local/sbin/lab-nova-compute', ['restart', A], { timeout: 90_000 });
+    const up = await waitFor(`${A} forced up`, () => cloud.setComputeServiceForcedDown(A, 'nova-compute', false), 120_000);
     expect(up).toMatchObject({ forcedDown: false });
-    await waitFor('c01 up', async () => ((await rest.getComputeService('c01'))?.state === 'up' ? true : undefined));
+    await waitFor(`${A} up`, async () => ((await rest.getComputeService(A))?.state === 'up' ? true : undefined));
   });
 
   it('creates, finds, updates and deletes ports, one at a time and in bulk', async () => {
@@ -181,10 +184,10 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     const net = (await cloud.findNetwork('Public_AGILE'))!;
     const port = await rest.createPort({ networkId: net.id, name: `${seed.prefix}-detach` });
     seed.ports.add(port.id);
-    const s = await seed.server('c01', { portId: port.id });
+    const s = await seed.server(A, { portId: port.id });
     const bound = await waitFor('port bound', async () => {
       const p = await cloud.getPort(port.id);
-      return p?.deviceId === s.id && p.bindingHostId === 'c01' ? p : undefined;
+      return p?.deviceId === s.id && p.bindingHostId === A ? p : undefined;
     });
     expect(bound.deviceOwner).toBe('compute:nova');
     const cleared: Port = await cloud.updatePort(port.id, { deviceId: '', deviceOwner: '', bindingHostId: '', bindingProfile: {} });
@@ -213,11 +216,11 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
     const net = (await cloud.findNetwork('Public_AGILE'))!;
     const port = await rest.createPort({ networkId: net.id, name: `${seed.prefix}-iface` });
     seed.ports.add(port.id);
-    const s = await seed.server('c02');
+    const s = await seed.server(B);
     await cloud.attachInterface(s.id, port.id);
     const bound = await waitFor('port attached', async () => {
       const p = await rest.getPort(port.id);
-      return p?.deviceId === s.id && p.bindingHostId === 'c02' ? p : undefined;
+      return p?.deviceId === s.id && p.bindingHostId === B ? p : undefined;
     });
     expect(bound.deviceOwner).toBe('compute:nova');
     const ifaces = await waitFor('Nova lists the interface', async () => {
@@ -235,7 +238,7 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
   });
 
   it('attaches and detaches a volume through Nova and sees the Cinder attachment', async () => {
-    const s = await seed.server('c02');
+    const s = await seed.server(B);
     const vol = await seed.volume();
     await cloud.attachVolume(s.id, vol);
     const inUse = await waitFor('volume in-use', async () => {
@@ -255,9 +258,9 @@ describe.each(['rest', 'cli'] as const)('Cloud contract: %s backend', (backend) 
   });
 
   it('reads Placement allocations for a server and a host', async () => {
-    const s = await seed.server('c01');
-    const usage = await cloud.getHostUsage('c01');
-    expect(usage?.providerName).toBe('c01');
+    const s = await seed.server(A);
+    const usage = await cloud.getHostUsage(A);
+    expect(usage?.providerName).toBe(A);
     expect(usage?.allocations[s.id]).toMatchObject({ VCPU: 1, MEMORY_MB: 64 });
     expect(usage!.usages.VCPU).toBeGreaterThanOrEqual(1);
     expect(await cloud.getConsumerAllocations(s.id)).toEqual({ [usage!.providerId]: expect.objectContaining({ VCPU: 1 }) });
