@@ -53,7 +53,9 @@ describe('/ip check from=<compute node>', () => {
   }, 120_000);
 
   it('bad input: an unknown host, a host that is not a compute node, a malformed host — a clear error, no SSH', async () => {
-    expect(await ask('check 127.0.0.12 from=c99')).toMatch(/`from`: Nova knows no host named c99; from= takes a compute node \(compute nodes: c01, c02, c03, c04, c05\)/);
+    expect(await ask('check 127.0.0.12 from=c99')).toMatch(
+      /`from`: Nova knows no host named c99; from= takes a compute node \(compute nodes: c01, c02, c03, c04, c05\)/,
+    );
     expect(await ask('check 127.0.0.12 from=controller')).toMatch(
       /`from`: controller is not a compute node: Nova runs (nova-conductor, nova-scheduler|nova-scheduler, nova-conductor) there, no nova-compute/,
     );
