@@ -55,7 +55,24 @@ start_virtlogd() {
   virtlogd -d --pid-file "$PIDDIR/virtlogd.pid"
   wait_until 10 "virtlogd" test -s "$PIDDIR/virtlogd.pid"
 }
+# cgroup v1 (this machine's layout; nothing to do on v2): a cpuset cgroup made without
+# clone_children starts with no CPUs and no memory nodes, and a process written into it gets ENOSPC.
+# libvirt makes machine/ and each guest's cgroups at the first guest start; once, on a fresh machine,
+# c03's first guest failed so ("Unable to write to '/sys/fs/cgroup/cpuset/machine/qemu-1-….libvirt-qemu/
+# emulator/tasks': No space left on device") and Nova gave up on the build. So machine/ exists with the
+# root's CPUs and nodes before libvirtd starts a guest, and new cpusets copy their parent's.
+prepare_cpuset() {
+  local root=/sys/fs/cgroup/cpuset
+  [ -f "$root/cgroup.clone_children" ] || return 0
+  echo 1 > "$root/cgroup.clone_children"
+  mkdir -p "$root/machine"
+  [ -n "$(cat "$root/machine/cpuset.cpus")" ] || cat "$root/cpuset.cpus" > "$root/machine/cpuset.cpus"
+  [ -n "$(cat "$root/machine/cpuset.mems")" ] || cat "$root/cpuset.mems" > "$root/machine/cpuset.mems"
+  echo 1 > "$root/machine/cgroup.clone_children"
+}
+
 start_libvirtd() {
+  prepare_cpuset
   LIBVIRT_LOG_OUTPUTS="3:file:$LIBVIRT_LOG/libvirtd.log" libvirtd -d --pid-file "$PIDDIR/libvirtd.pid"
   wait_until 30 "libvirtd to answer" virsh -c qemu:///system version
 }
@@ -115,6 +132,7 @@ c03_fixtures_present() {
 }
 
 ensure_c03() {
+  prepare_cpuset   # also on a lab whose libvirtd was started before it existed
   wait_until 180 "nova-compute c03 to register and be mapped into cell1" c03_registered
   wait_compute_report c03
   local want; want=$(cat "$LABSRC/lib/libvirt.sh" "$LABSRC/lib/c03.py" | sha1sum | cut -c1-12)
