@@ -185,7 +185,8 @@ it('/schedule cancel before its time: its time passes and nothing runs', async (
 
 it('drift between the approval and its time: the thread shows the difference and asks again; nothing runs', async () => {
   const t0 = Date.now();
-  const { card, opId, runAt } = await askScheduled(`drain ${HOST} reason="scheduled ${prefix}" in=20s`);
+  // in=45s: the late server must be up before the time, and a boot on a loaded CI machine took over 20 s
+  const { card, opId, runAt } = await askScheduled(`drain ${HOST} reason="scheduled ${prefix}" in=45s`);
   await bootServer(`${prefix}-late`, HOST);
   const upAt = Date.now();
   expect(upAt, 'the late server was up only after the time; use a longer in=').toBeLessThan(runAt);
