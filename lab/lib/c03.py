@@ -5,12 +5,10 @@ lab's ordinary flavors off c03 (they forbid it; m1.inspect requires it).
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import GLANCE, NOVA, Api, LabError, say  # noqa: E402
+from labapi import GLANCE, NOVA, Api, LabError, add_trait, say  # noqa: E402
 
-PLACEMENT = "http://127.0.0.1:8778"
 IMAGE, FLAVOR, AZ, TRAIT = os.environ["IMAGE"], os.environ["FLAVOR"], os.environ["AZ"], os.environ["TRAIT"]
 PROVIDER, IMAGE_FILE = os.environ["PROVIDER"], os.environ["IMAGE_FILE"]
 done = []
@@ -43,23 +41,9 @@ try:
     if "c03" not in agg.get("hosts", []):
         api.post(f"{NOVA}/os-aggregates/{agg['id']}/action", {"add_host": {"host": "c03"}})
         done.append(f"c03 in availability zone {AZ}")
-    # 4. the trait on c03's resource provider (nova-compute keeps traits it does not own)
-    h = {"OpenStack-API-Version": "placement 1.6"}
-    api.s.put(f"{PLACEMENT}/traits/{TRAIT}", headers=h, timeout=30)
-    for attempt in range(10):
-        cur = api.s.get(f"{PLACEMENT}/resource_providers/{PROVIDER}/traits", headers=h, timeout=30).json()
-        if TRAIT in cur["traits"]:
-            break
-        r = api.s.put(f"{PLACEMENT}/resource_providers/{PROVIDER}/traits", headers=h, timeout=30, json={
-            "traits": cur["traits"] + [TRAIT], "resource_provider_generation": cur["resource_provider_generation"]})
-        if r.status_code == 200:
-            done.append(f"trait {TRAIT} on c03's provider")
-            break
-        if r.status_code != 409:   # 409: nova-compute updated the provider meanwhile; read again
-            raise LabError(f"setting {TRAIT} on {PROVIDER}: {r.status_code} {r.text[:200]}")
-        time.sleep(0.5)
-    else:
-        raise LabError(f"could not set {TRAIT} on {PROVIDER} (generation conflicts)")
+    # 4. the trait on c03's resource provider
+    if add_trait(api, PROVIDER, TRAIT):
+        done.append(f"trait {TRAIT} on c03's provider")
 except LabError as e:
     say(f"lab: ERROR: {e}")
     sys.exit(1)

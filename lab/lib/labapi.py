@@ -81,3 +81,26 @@ def wait_for(what, check, timeout=300, interval=0.5):
 
 def say(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+PLACEMENT = "http://127.0.0.1:8778"
+
+
+def add_trait(api, provider, trait):
+    """Puts trait on a Placement resource provider (creating the trait); True when it was added,
+    False when it was there. nova-compute keeps traits it does not own, but it updates its provider
+    now and then: a 409 (generation changed meanwhile) reads again."""
+    h = {"OpenStack-API-Version": "placement 1.6"}
+    api.s.put(f"{PLACEMENT}/traits/{trait}", headers=h, timeout=30)
+    for _ in range(10):
+        cur = api.s.get(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30).json()
+        if trait in cur["traits"]:
+            return False
+        r = api.s.put(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30, json={
+            "traits": cur["traits"] + [trait], "resource_provider_generation": cur["resource_provider_generation"]})
+        if r.status_code == 200:
+            return True
+        if r.status_code != 409:
+            raise LabError(f"setting {trait} on {provider}: {r.status_code} {r.text[:200]}")
+        time.sleep(0.5)
+    raise LabError(f"could not set {trait} on {provider} (generation conflicts)")

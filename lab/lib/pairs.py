@@ -8,12 +8,10 @@ forbids c03's trait, so its servers never land there either.
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import NOVA, Api, LabError, say  # noqa: E402
+from labapi import NOVA, Api, LabError, add_trait, say  # noqa: E402
 
-PLACEMENT = "http://127.0.0.1:8778"
 FLAVOR, TRAIT, C03_TRAIT = os.environ["FLAVOR"], os.environ["TRAIT"], os.environ["C03_TRAIT"]
 PROVIDERS = os.environ["PROVIDERS"].split()   # "host=uuid host=uuid"
 done = []
@@ -32,24 +30,10 @@ try:
         if specs.get(f"trait:{trait}") != value:
             api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{trait}": value}})
             done.append(f"{name} trait:{trait}={value}")
-    # 2. the trait on each of the pair's providers (nova-compute keeps traits it does not own)
-    h = {"OpenStack-API-Version": "placement 1.6"}
-    api.s.put(f"{PLACEMENT}/traits/{TRAIT}", headers=h, timeout=30)
+    # 2. the trait on each of the pair's providers
     for host, provider in (p.split("=", 1) for p in PROVIDERS):
-        for attempt in range(10):
-            cur = api.s.get(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30).json()
-            if TRAIT in cur["traits"]:
-                break
-            r = api.s.put(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30, json={
-                "traits": cur["traits"] + [TRAIT], "resource_provider_generation": cur["resource_provider_generation"]})
-            if r.status_code == 200:
-                done.append(f"trait {TRAIT} on {host}")
-                break
-            if r.status_code != 409:   # 409: nova-compute updated the provider meanwhile; read again
-                raise LabError(f"setting {TRAIT} on {host} ({provider}): {r.status_code} {r.text[:200]}")
-            time.sleep(0.5)
-        else:
-            raise LabError(f"could not set {TRAIT} on {host} (generation conflicts)")
+        if add_trait(api, provider, TRAIT):
+            done.append(f"trait {TRAIT} on {host}")
 except LabError as e:
     say(f"lab: ERROR: {e}")
     sys.exit(1)
