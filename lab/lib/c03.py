@@ -7,7 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import GLANCE, NOVA, Api, LabError, add_trait, say  # noqa: E402
+from labapi import GLANCE, NOVA, Api, LabError, add_trait, flavor_traits, say  # noqa: E402
 
 IMAGE, FLAVOR, AZ, TRAIT = os.environ["IMAGE"], os.environ["FLAVOR"], os.environ["AZ"], os.environ["TRAIT"]
 PROVIDER, IMAGE_FILE = os.environ["PROVIDER"], os.environ["IMAGE_FILE"]
@@ -26,15 +26,8 @@ try:
             raise LabError(f"uploading {IMAGE} failed: {r.status_code} {r.text[:200]}")
         done.append(f"image {IMAGE}")
     # 2. flavors: m1.inspect requires the trait, the ordinary ones forbid it
-    flavors = {f["name"]: f["id"] for f in api.get(f"{NOVA}/flavors", is_public="None")["flavors"]}
-    if FLAVOR not in flavors:
-        flavors[FLAVOR] = api.post(f"{NOVA}/flavors", {"flavor": {"name": FLAVOR, "vcpus": 1, "ram": 64, "disk": 1}})["flavor"]["id"]
-        done.append(f"flavor {FLAVOR}")
-    for name, value in ((FLAVOR, "required"), ("m1.tiny", "forbidden"), ("m1.small", "forbidden"), ("m1.medium", "forbidden")):
-        specs = api.get(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs")["extra_specs"]
-        if specs.get(f"trait:{TRAIT}") != value:
-            api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{TRAIT}": value}})
-            done.append(f"{name} trait:{TRAIT}={value}")
+    done += flavor_traits(api, FLAVOR, [(name, TRAIT, "required" if name == FLAVOR else "forbidden")
+                                        for name in (FLAVOR, "m1.tiny", "m1.small", "m1.medium")])
     # 3. c03 alone in the availability zone AZ
     aggs = [a for a in api.get(f"{NOVA}/os-aggregates")["aggregates"] if a["name"] == AZ]
     agg = aggs[0] if aggs else api.post(f"{NOVA}/os-aggregates", {"aggregate": {"name": AZ, "availability_zone": AZ}})["aggregate"]

@@ -104,3 +104,19 @@ def add_trait(api, provider, trait):
             raise LabError(f"setting {trait} on {provider}: {r.status_code} {r.text[:200]}")
         time.sleep(0.5)
     raise LabError(f"could not set {trait} on {provider} (generation conflicts)")
+
+
+def flavor_traits(api, flavor, wants):
+    """Creates flavor (m1.tiny's size) when missing and sets each (flavor name, trait, required|forbidden)
+    of wants as an extra spec; returns what it changed, for the caller's summary."""
+    done = []
+    flavors = {f["name"]: f["id"] for f in api.get(f"{NOVA}/flavors", is_public="None")["flavors"]}
+    if flavor not in flavors:
+        flavors[flavor] = api.post(f"{NOVA}/flavors", {"flavor": {"name": flavor, "vcpus": 1, "ram": 64, "disk": 1}})["flavor"]["id"]
+        done.append(f"flavor {flavor}")
+    for name, trait, value in wants:
+        specs = api.get(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs")["extra_specs"]
+        if specs.get(f"trait:{trait}") != value:
+            api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{trait}": value}})
+            done.append(f"{name} trait:{trait}={value}")
+    return done

@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import NOVA, Api, LabError, add_trait, say  # noqa: E402
+from labapi import Api, LabError, add_trait, flavor_traits, say  # noqa: E402
 
 FLAVOR, TRAIT, C03_TRAIT = os.environ["FLAVOR"], os.environ["TRAIT"], os.environ["C03_TRAIT"]
 PROVIDERS = os.environ["PROVIDERS"].split()   # "host=uuid host=uuid"
@@ -19,17 +19,8 @@ done = []
 try:
     api = Api()
     # 1. the pair's flavor (m1.tiny's size), requiring the trait and forbidding c03's
-    flavors = {f["name"]: f["id"] for f in api.get(f"{NOVA}/flavors", is_public="None")["flavors"]}
-    if FLAVOR not in flavors:
-        flavors[FLAVOR] = api.post(f"{NOVA}/flavors", {"flavor": {"name": FLAVOR, "vcpus": 1, "ram": 64, "disk": 1}})["flavor"]["id"]
-        done.append(f"flavor {FLAVOR}")
-    want = [(FLAVOR, TRAIT, "required"), (FLAVOR, C03_TRAIT, "forbidden")]
-    want += [(name, TRAIT, "forbidden") for name in ("m1.tiny", "m1.small", "m1.medium")]
-    for name, trait, value in want:
-        specs = api.get(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs")["extra_specs"]
-        if specs.get(f"trait:{trait}") != value:
-            api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{trait}": value}})
-            done.append(f"{name} trait:{trait}={value}")
+    wants = [(FLAVOR, TRAIT, "required"), (FLAVOR, C03_TRAIT, "forbidden")]
+    done += flavor_traits(api, FLAVOR, wants + [(name, TRAIT, "forbidden") for name in ("m1.tiny", "m1.small", "m1.medium")])
     # 2. the trait on each of the pair's providers
     for host, provider in (p.split("=", 1) for p in PROVIDERS):
         if add_trait(api, provider, TRAIT):
