@@ -37,12 +37,17 @@ export interface LabBot {
 /** The lab's databases (lab/lib/common.sh: user openstack), for the SQL procedures. */
 export const LAB_DB = Object.fromEntries(['nova', 'nova_api', 'neutron', 'cinder'].map((d) => [d, `mysql://openstack:openstack@127.0.0.1:3306/${d}`]));
 
-export function labConfig(backend: 'rest' | 'cli', migrationTimeout = '5m', initFiles?: string[], extra: { db?: boolean; notifications?: boolean } = {}) {
+export function labConfig(
+  backend: 'rest' | 'cli',
+  migrationTimeout = '5m',
+  initFiles?: string[],
+  extra: { db?: boolean; notifications?: boolean; cloud?: string } = {},
+) {
   return configSchema.parse({
     defaultCloud: 'lab',
     clouds: {
       lab: {
-        cloud: 'lab',
+        cloud: extra.cloud ?? 'lab',
         backend,
         nodeCommands: { preset: 'lab', ...(initFiles ? { initFiles } : {}) },
         ssh: { config: `${LAB_DIR}/ssh/ssh_config`, knownHosts: `${LAB_DIR}/ssh/known_hosts` },
@@ -69,11 +74,13 @@ export async function startLabBot(o: {
   db?: boolean;
   /** Scheduled runs: grace, reminder and sweep interval (ms). */
   schedules?: { graceMs?: number; reminderMs?: number; tickMs?: number };
+  /** Another clouds.yaml and its entry for the bot (default: the lab's, cloud "lab"). */
+  clouds?: { file: string; cloud: string };
 }): Promise<LabBot> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'node-lab-'));
   const env = {
     ...process.env,
-    OS_CLIENT_CONFIG_FILE: `${LAB_DIR}/clouds.yaml`,
+    OS_CLIENT_CONFIG_FILE: o.clouds?.file ?? `${LAB_DIR}/clouds.yaml`,
     OS_COMPUTE_API_VERSION: '2.79',
     PYTHONWARNINGS: 'ignore',
     LAB_RABBITMQ_PASSWORD: 'guest',
@@ -81,7 +88,14 @@ export async function startLabBot(o: {
   const standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
   const store = await openStore({ kind: 'sqlite', path: join(dir, 'state.sqlite') });
   const built = buildDeps(
-    { ...labConfig(o.backend, o.migrationTimeout, o.initFiles, { db: o.db ?? false, notifications: o.notifications ?? false }), source: 'test' },
+    {
+      ...labConfig(o.backend, o.migrationTimeout, o.initFiles, {
+        db: o.db ?? false,
+        notifications: o.notifications ?? false,
+        ...(o.clouds ? { cloud: o.clouds.cloud } : {}),
+      }),
+      source: 'test',
+    },
     systemClock,
     store,
     env,
