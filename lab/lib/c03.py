@@ -7,14 +7,12 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import GLANCE, NOVA, Api, LabError, add_trait, flavor_traits, say  # noqa: E402
+from labapi import GLANCE, NOVA, LabError, add_trait, flavor_traits, run_fixtures  # noqa: E402
 
 IMAGE, FLAVOR, AZ, TRAIT = os.environ["IMAGE"], os.environ["FLAVOR"], os.environ["AZ"], os.environ["TRAIT"]
 PROVIDER, IMAGE_FILE = os.environ["PROVIDER"], os.environ["IMAGE_FILE"]
-done = []
-
-try:
-    api = Api()
+def build(api):
+    done = []
     # 1. the image (qcow2, public)
     if not [i for i in api.get(f"{GLANCE}/images", name=IMAGE)["images"] if i["status"] == "active"]:
         img = api.post(f"{GLANCE}/images", {"name": IMAGE, "disk_format": "qcow2", "container_format": "bare",
@@ -37,7 +35,7 @@ try:
     # 4. the trait on c03's resource provider
     if add_trait(api, PROVIDER, TRAIT):
         done.append(f"trait {TRAIT} on c03's provider")
-except LabError as e:
-    say(f"lab: ERROR: {e}")
-    sys.exit(1)
-say("c03 fixtures: " + (", ".join(done) if done else "all present"))
+    return done
+
+
+run_fixtures("c03 fixtures", build)

@@ -120,3 +120,14 @@ def flavor_traits(api, flavor, wants):
             api.post(f"{NOVA}/flavors/{flavors[name]}/os-extra_specs", {"extra_specs": {f"trait:{trait}": value}})
             done.append(f"{name} trait:{trait}={value}")
     return done
+
+
+def run_fixtures(title, build):
+    """Runs build(api), which returns what it changed, and says so ("<title>: all present" when
+    nothing); on a LabError says it and exits 1. The shape of lab/lib/c03.py and pairs.py."""
+    try:
+        done = build(Api())
+    except LabError as e:
+        say(f"lab: ERROR: {e}")
+        sys.exit(1)
+    say(f"{title}: " + (", ".join(done) if done else "all present"))

@@ -10,22 +10,19 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from labapi import Api, LabError, add_trait, flavor_traits, say  # noqa: E402
+from labapi import add_trait, flavor_traits, run_fixtures  # noqa: E402
 
 FLAVOR, TRAIT, C03_TRAIT = os.environ["FLAVOR"], os.environ["TRAIT"], os.environ["C03_TRAIT"]
 PROVIDERS = os.environ["PROVIDERS"].split()   # "host=uuid host=uuid"
-done = []
-
-try:
-    api = Api()
+def build(api):
     # 1. the pair's flavor (m1.tiny's size), requiring the trait and forbidding c03's
     wants = [(FLAVOR, TRAIT, "required"), (FLAVOR, C03_TRAIT, "forbidden")]
-    done += flavor_traits(api, FLAVOR, wants + [(name, TRAIT, "forbidden") for name in ("m1.tiny", "m1.small", "m1.medium")])
+    done = flavor_traits(api, FLAVOR, wants + [(name, TRAIT, "forbidden") for name in ("m1.tiny", "m1.small", "m1.medium")])
     # 2. the trait on each of the pair's providers
     for host, provider in (p.split("=", 1) for p in PROVIDERS):
         if add_trait(api, provider, TRAIT):
             done.append(f"trait {TRAIT} on {host}")
-except LabError as e:
-    say(f"lab: ERROR: {e}")
-    sys.exit(1)
-say("pair fixtures: " + (", ".join(done) if done else "all present"))
+    return done
+
+
+run_fixtures("pair fixtures", build)
