@@ -93,7 +93,10 @@ def add_trait(api, provider, trait):
     h = {"OpenStack-API-Version": "placement 1.6"}
     api.s.put(f"{PLACEMENT}/traits/{trait}", headers=h, timeout=30)
     for _ in range(10):
-        cur = api.s.get(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30).json()
+        got = api.s.get(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30)
+        if got.status_code != 200:
+            raise LabError(f"reading the traits of provider {provider}: {got.status_code} {got.text[:200]}")
+        cur = got.json()
         if trait in cur["traits"]:
             return False
         r = api.s.put(f"{PLACEMENT}/resource_providers/{provider}/traits", headers=h, timeout=30, json={
