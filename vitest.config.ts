@@ -22,7 +22,12 @@ const LAB_NEUTRON = [
 // beside the c01/c02 lane: the longest ones that take their hosts from PAIR. A Placement trait keeps
 // the pairs apart (lab/lib/pairs.py), so what Nova schedules for one never lands on the other.
 // test/run starts this lane after lab-neutron: no more than three lanes at once on two cores.
-const LAB_C04C05 = ['test/adapters/openstack/cloud.lab.test.ts', 'test/e2e/drain.lab.test.ts', 'test/actions/drain-stuck.lab.test.ts'];
+const LAB_C04C05 = [
+  'test/adapters/openstack/cloud.lab.test.ts',
+  'test/e2e/drain.lab.test.ts',
+  'test/actions/drain-stuck.lab.test.ts',
+  'test/actions/drain-crash.lab.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -26,10 +26,12 @@ import { openStore } from '../../store/open-store.js';
 import type { Plan } from '../../core/types.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
-import { NEUTRON_URL, os, osJson, osOk, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NEUTRON_URL, os, osJson, osOk, PAIR, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { holdLabHost, LAB_DIR } from './lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
+// c01 → c02, or c04 → c05 in the lane lab-c04c05 (LAB_PAIR; test/lab/lab-helpers.ts)
+const { a: A, b: B } = PAIR;
 const PLACEMENT_URL = 'http://127.0.0.1:8778';
 const N = 20;
 const RANDOM_KILLS = Number(process.env['CRASH_RANDOM_KILLS'] ?? 20);
@@ -70,11 +72,11 @@ approvals:
 
   beforeAll(async () => {
     await requireLab();
-    lock = await holdLabHost('c01');
+    lock = await holdLabHost(A);
     prefix = uniquePrefix('crash').replace(/-$/, '');
-    await sshHost('c01', 'lab-nova-compute start');
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
-    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '5', '--prefix', prefix, '--host', 'c01'], {
+    await sshHost(A, 'lab-nova-compute start');
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
+    const seeded = await execa('bash', [`${REPO}lab/seed`, '--servers', String(N), '--net-servers', '5', '--prefix', prefix, '--host', A], {
       reject: false,
       timeout: 600_000,
     });
@@ -88,8 +90,8 @@ approvals:
   afterAll(async () => {
     await bot?.stop('SIGKILL');
     await standin?.stop();
-    await sshHost('c01', 'lab-nova-compute start');
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    await sshHost(A, 'lab-nova-compute start');
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
     if (prefix) await execa('bash', [`${REPO}lab/reset`, '--prefix', prefix], { reject: false, timeout: 600_000 });
     lock?.release();
   }, 900_000);
@@ -102,7 +104,7 @@ approvals:
     const phaseKills: string[] = CRASH_PHASES.map((p) => `disable-service:${p}`);
     bot = await start(phaseKills[0], true);
     const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${bot.port}/slack/events` });
-    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain c01 reason=crash-${prefix} parallel=3` });
+    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `drain ${A} reason=crash-${prefix} parallel=3` });
     await ws.waitFor(() => ws.messages('ops').length > 0, 120_000, 'the plan');
     const ts = ws.messages('ops').at(-1)!.ts;
     const card = () => ws.message('ops', ts)!;
@@ -150,7 +152,7 @@ approvals:
     const mine = await serversOf();
     expect(mine).toHaveLength(N);
     for (const s of mine) {
-      expect(s['Host'], `${s['Name']} ${log.join('\n')}`).toBe('c02');
+      expect(s['Host'], `${s['Name']} ${log.join('\n')}`).toBe(B);
       const migrations = await osJson<Row[]>(['server', 'migration', 'list', '--server', s['ID']!]);
       expect(
         migrations.map((m) => m['Status']),
@@ -162,18 +164,18 @@ approvals:
     const rest = await Rest.login();
     const rps = (await rest.call<{ resource_providers: { uuid: string; name: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers`)).body
       .resource_providers;
-    const c02 = rps.find((r) => r.name === 'c02')!.uuid;
+    const dest = rps.find((r) => r.name === B)!.uuid;
     let bound = 0;
     for (const s of mine) {
       const ports = (await rest.call<{ ports: Record<string, unknown>[] }>('GET', `${NEUTRON_URL}/ports?device_id=${s['ID']}`)).body.ports;
-      for (const port of ports) expect(port['binding:host_id'], `${s['Name']}'s port`).toBe('c02');
+      for (const port of ports) expect(port['binding:host_id'], `${s['Name']}'s port`).toBe(B);
       bound += ports.length;
       const alloc = (await rest.call<{ allocations: Record<string, unknown> }>('GET', `${PLACEMENT_URL}/allocations/${s['ID']}`)).body.allocations;
-      expect(Object.keys(alloc), `${s['Name']}'s allocations`).toEqual([c02]);
+      expect(Object.keys(alloc), `${s['Name']}'s allocations`).toEqual([dest]);
     }
     expect(bound).toBeGreaterThanOrEqual(5);
-    await waitFor('nova-compute on c01 stopped', async () => (await sshHost('c01', 'lab-nova-compute status')).exitCode === 3, { timeoutMs: 60_000 });
-    const svc = await osJson<Row[]>(['compute', 'service', 'list', '--host', 'c01', '--service', 'nova-compute', '--long']);
+    await waitFor(`nova-compute on ${A} stopped`, async () => (await sshHost(A, 'lab-nova-compute status')).exitCode === 3, { timeoutMs: 60_000 });
+    const svc = await osJson<Row[]>(['compute', 'service', 'list', '--host', A, '--service', 'nova-compute', '--long']);
     expect(svc[0]!['Status']).toBe('disabled');
     expect(svc[0]!['Disabled Reason']).toBe(`crash-${prefix}`);
 
@@ -196,7 +198,7 @@ approvals:
       const record = journal.find((e) => e.stepId === 'record-origins' && e.status === 'ok')!;
       const origins = (record.output as { value: { instances: { id: string; from: string; to: string }[] } }).value.instances;
       expect(origins).toHaveLength(N);
-      for (const o of origins) expect([o.from, o.to]).toEqual(['c01', 'c02']);
+      for (const o of origins) expect([o.from, o.to]).toEqual([A, B]);
     } finally {
       await after.close();
     }
