@@ -96,12 +96,13 @@ run_ensure() {
 
 # Fake "alive" Linux bridge agents on the fake-driver hosts so that ML2 binds ports there (heartbeat in 2099).
 fake_agents() {
-  "${MYSQL[@]}" neutron <<'EOF'
-INSERT IGNORE INTO agents (id, agent_type, `binary`, topic, host, admin_state_up, created_at, started_at,
-                           heartbeat_timestamp, configurations, `load`, resources_synced)
+  local hosts; hosts=$(printf "SELECT '%s' AS host UNION " "${HOSTS[@]}"); hosts=${hosts% UNION }
+  "${MYSQL[@]}" neutron <<EOF
+INSERT IGNORE INTO agents (id, agent_type, \`binary\`, topic, host, admin_state_up, created_at, started_at,
+                           heartbeat_timestamp, configurations, \`load\`, resources_synced)
 SELECT UUID(), 'Linux bridge agent', 'neutron-linuxbridge-agent', 'N/A', h.host, 1, NOW(), NOW(),
        '2099-01-01 00:00:00', '{"interface_mappings": {"physnet1": "eth0"}, "bridge_mappings": {}, "devices": 0}', 0, 1
-FROM (SELECT 'c01' AS host UNION SELECT 'c02' UNION SELECT 'c04' UNION SELECT 'c05') h;
+FROM ($hosts) h;
 EOF
 }
 

@@ -169,14 +169,18 @@ export interface ServerView {
   status: string;
   host: string;
   taskState: string | null;
+  /** Nova's fault, for a server in ERROR: " (fault <code>: <message>)", or "" when it recorded none. */
+  fault: string;
 }
 
 export async function showServer(id: string): Promise<ServerView> {
   const s = await osJson<Record<string, unknown>>(['server', 'show', id]);
+  const fault = s['fault'] as { code?: number; message?: string } | undefined;
   return {
     status: String(s['status']),
     host: String(s['OS-EXT-SRV-ATTR:host']),
     taskState: (s['OS-EXT-STS:task_state'] as string | null) ?? null,
+    fault: fault?.message ? ` (fault ${fault.code ?? '?'}: ${fault.message})` : '',
   };
 }
 
@@ -189,7 +193,7 @@ export async function waitServer(id: string, status: string, host?: string): Pro
     `server ${id} ${status}${host ? ` on ${host}` : ''}`,
     async () => {
       const s = await showServer(id);
-      if (s.status === 'ERROR' && status !== 'ERROR') throw new ServerError(`server ${id} went to ERROR${await faultOf(id)}`);
+      if (s.status === 'ERROR' && status !== 'ERROR') throw new ServerError(`server ${id} went to ERROR${s.fault}`);
       return s.status === status && !s.taskState && (!host || s.host === host) ? s : undefined;
     },
     { timeoutMs: 120_000 },
@@ -206,13 +210,7 @@ async function waitBuilt(id: string): Promise<void> {
     },
     { timeoutMs: 120_000 },
   );
-  if (s.status === 'ERROR') throw new ServerError(`server ${id} went to ERROR${await faultOf(id)}`);
-}
-
-/** " (fault <code>: <message>)" from `server show`, or "" when Nova recorded none. */
-async function faultOf(id: string): Promise<string> {
-  const fault = (await osJson<Record<string, unknown>>(['server', 'show', id]))['fault'] as { code?: number; message?: string } | undefined;
-  return fault?.message ? ` (fault ${fault.code ?? '?'}: ${fault.message})` : '';
+  if (s.status === 'ERROR') throw new ServerError(`server ${id} went to ERROR${s.fault}`);
 }
 
 /** One compute service as `compute service list --long` shows it. */
