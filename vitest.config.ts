@@ -19,14 +19,16 @@ const LAB_NEUTRON = [
   'test/lab/pairs.lab.test.ts',
 ];
 // Files that run on the second pair of fake-driver hosts, c04/c05 (LAB_PAIR; test/lab/lab-helpers.ts),
-// beside the c01/c02 lane: the longest ones that take their hosts from PAIR. A Placement trait keeps
-// the pairs apart (lab/lib/pairs.py), so what Nova schedules for one never lands on the other.
-// test/run starts this lane after lab-neutron: no more than three lanes at once on two cores.
+// beside the c01/c02 lane: long ones that take their hosts from PAIR, enough of them that neither
+// lane waits for the other. A Placement trait keeps the pairs apart (lab/lib/pairs.py), so what Nova
+// schedules for one never lands on the other. No more than three lanes at once on two cores (test/run).
 const LAB_C04C05 = [
   'test/adapters/openstack/cloud.lab.test.ts',
   'test/e2e/drain.lab.test.ts',
   'test/actions/drain-stuck.lab.test.ts',
   'test/actions/drain-crash.lab.test.ts',
+  'test/actions/evacuate-crash.lab.test.ts',
+  'test/jobs/scheduled-drain.lab.test.ts',
 ];
 
 export default defineConfig({

@@ -1,7 +1,8 @@
 /**
- * kill -9 of the real bot process (compose/main.ts) during `/node evacuate c01 c02` of 2 servers on
- * the lab (one with a Public_AGILE port and a volume, one without a NIC), both methods, restarting it
- * on the same store (test/helpers/crash-harness.ts):
+ * kill -9 of the real bot process (compose/main.ts) during `/node evacuate <a> <b>` of 2 servers on
+ * the lab's pair a/b (PAIR: c01/c02, or c04/c05 in the lab-c04c05 lane, where CI runs it; one with a
+ * Public_AGILE port and a volume, one without a NIC), both methods, restarting it on the same store
+ * (test/helpers/crash-harness.ts):
  *   - at each of the four journal phases (CHATOPS_CRASH_AT) of every kind of step that changes
  *     something: api: force-down and the first evacuate:<uuid>; db: force-down (after-effect: the
  *     step is the same code as api's), sql-move, move-allocations, the first reboot and the volume's
@@ -9,10 +10,11 @@
  *   - CRASH_RANDOM_KILLS (default 2) times per method at random moments (seeded: CRASH_SEED),
  *     interleaved (one drawn after the operation has ended is left unspent); raise it for a longer
  *     local run.
- * Afterwards every server is on c02 and was moved exactly once (api: one evacuation record each;
- * db: none, and nova's host and node, neutron's bindings and Placement all say c02 — invariant 2),
- * the approval was consumed once and every step completed once. c01 is made dead with lab/kill-host
- * and brought back after. Run under `flock /run/lock/chatops-lab-c01c02.lock`.
+ * Afterwards every server is on b and was moved exactly once (api: one evacuation record each;
+ * db: none, and nova's host and node, neutron's bindings and Placement all say b — invariant 2),
+ * the approval was consumed once and every step completed once. a is made dead with lab/kill-host
+ * and brought back after. Alone on its pair:
+ *   LAB_NO_RESET=1 npx vitest run --project lab-c04c05 test/actions/evacuate-crash.lab.test.ts
  */
 import { execa } from 'execa';
 import { mkdtempSync } from 'node:fs';
@@ -26,9 +28,10 @@ import type { Plan } from '../../core/types.js';
 import { openStore } from '../../store/open-store.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
-import { NEUTRON_URL, NOVA_URL, Rest, bootServer, cleanup, os, osJson, osOk, requireLab, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NEUTRON_URL, NOVA_URL, PAIR, Rest, bootServer, cleanup, os, osJson, osOk, requireLab, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { LAB_DB, LAB_DIR } from './lab-bot.js';
 
+const { a: A, b: B } = PAIR;
 const REPO = new URL('../../', import.meta.url).pathname;
 const PLACEMENT_URL = 'http://127.0.0.1:8778';
 const RANDOM_KILLS = Number(process.env['CRASH_RANDOM_KILLS'] ?? 2);
@@ -71,17 +74,17 @@ approvals:
   beforeAll(async () => {
     await requireLab();
     rest = await Rest.login();
-    withPort = await bootServer(`${P}net`, 'c01', { network: 'Public_AGILE' });
-    ids.push(withPort, await bootServer(`${P}vm`, 'c01'));
+    withPort = await bootServer(`${P}net`, A, { network: 'Public_AGILE' });
+    ids.push(withPort, await bootServer(`${P}vm`, A));
     volume = (await osJson<{ id: string }>(['volume', 'create', '--size', '1', `${P}vol`])).id;
     await waitFor('volume available', async () => (await osJson<Row>(['volume', 'show', volume]))['status'] === 'available');
     await osOk(['server', 'add', 'volume', withPort, volume]);
     await waitFor('volume in-use', async () => (await osJson<Row>(['volume', 'show', volume]))['status'] === 'in-use');
-    await execa('bash', [`${REPO}lab/kill-host`, 'c01']);
+    await execa('bash', [`${REPO}lab/kill-host`, A]);
     await waitFor(
-      'c01 down',
+      `${A} down`,
       async () =>
-        (await rest.call<{ services: { state: string }[] }>('GET', `${NOVA_URL}/os-services?binary=nova-compute&host=c01`)).body.services[0]?.state === 'down',
+        (await rest.call<{ services: { state: string }[] }>('GET', `${NOVA_URL}/os-services?binary=nova-compute&host=${A}`)).body.services[0]?.state === 'down',
       { timeoutMs: 90_000 },
     );
     standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
@@ -90,12 +93,12 @@ approvals:
   afterAll(async () => {
     await bot?.stop('SIGKILL');
     await standin?.stop();
-    await execa('bash', [`${REPO}lab/revive-host`, 'c01'], { reject: false, timeout: 120_000 });
-    await waitFor('c01 forced up', async () => (await os(['compute', 'service', 'set', '--up', 'c01', 'nova-compute'])).exitCode === 0, {
+    await execa('bash', [`${REPO}lab/revive-host`, A], { reject: false, timeout: 120_000 });
+    await waitFor(`${A} forced up`, async () => (await os(['compute', 'service', 'set', '--up', A, 'nova-compute'])).exitCode === 0, {
       timeoutMs: 180_000,
       intervalMs: 2000,
     });
-    await os(['compute', 'service', 'set', '--enable', 'c01', 'nova-compute']);
+    await os(['compute', 'service', 'set', '--enable', A, 'nova-compute']);
     await cleanup(P);
   }, 900_000);
 
@@ -106,7 +109,7 @@ approvals:
     const phaseKills: string[] = method === 'api' ? CRASH_PHASES.map((p) => `force-down:${p}`) : ['force-down:after-effect'];
     const first = await start(phaseKills[0], true);
     const slack = new SlackDriver(standin, { kind: 'http', url: `http://127.0.0.1:${first.port}/slack/events` });
-    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `evacuate c01 c02 method=${method} reason=crash-${P}` });
+    await slack.command({ user: 'alice', channel: 'ops', command: '/node', text: `evacuate ${A} ${B} method=${method} reason=crash-${P}` });
     await ws.waitFor(() => ws.messages('ops').length > 0, 120_000, 'the plan');
     const ts = ws.messages('ops').at(-1)!.ts;
     const card = () => ws.message('ops', ts)!;
@@ -145,21 +148,20 @@ approvals:
     await ws.waitFor(() => /: (succeeded|failed|aborted|needs-operator|in_doubt),/.test(card().text), 600_000, 'the evacuation to finish');
     expect(card().text, log.join('\n')).toMatch(/succeeded/);
 
-    // Nova, Neutron, Placement: every server on c02 and nothing pointing at c01 (invariant 2).
+    // Nova, Neutron, Placement: every server on b and nothing pointing at a (invariant 2).
     const rps = (await rest.call<{ resource_providers: { uuid: string; name: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers`)).body
       .resource_providers;
-    const c02 = rps.find((r) => r.name === 'c02')!.uuid;
+    const dest = rps.find((r) => r.name === B)!.uuid;
     for (const id of ids) {
       const s = (await rest.call<{ server: Row }>('GET', `${NOVA_URL}/servers/${id}`)).body.server;
-      expect(s['OS-EXT-SRV-ATTR:host'], log.join('\n')).toBe('c02');
-      expect(s['OS-EXT-SRV-ATTR:hypervisor_hostname'], log.join('\n')).toBe('c02');
+      expect(s['OS-EXT-SRV-ATTR:host'], log.join('\n')).toBe(B);
+      expect(s['OS-EXT-SRV-ATTR:hypervisor_hostname'], log.join('\n')).toBe(B);
       expect(s['status']).toBe('ACTIVE');
-      for (const port of (await rest.call<{ ports: Row[] }>('GET', `${NEUTRON_URL}/ports?device_id=${id}`)).body.ports)
-        expect(port['binding:host_id']).toBe('c02');
+      for (const port of (await rest.call<{ ports: Row[] }>('GET', `${NEUTRON_URL}/ports?device_id=${id}`)).body.ports) expect(port['binding:host_id']).toBe(B);
       const alloc = (await rest.call<{ allocations: Record<string, unknown> }>('GET', `${PLACEMENT_URL}/allocations/${id}`)).body.allocations;
-      expect(Object.keys(alloc)).toContain(c02);
-      // api: the source's allocation stays until c01's nova-compute cleans up (the known deviation)
-      if (method === 'db') expect(Object.keys(alloc)).toEqual([c02]);
+      expect(Object.keys(alloc)).toContain(dest);
+      // api: the source's allocation stays until a's nova-compute cleans up (the known deviation)
+      if (method === 'db') expect(Object.keys(alloc)).toEqual([dest]);
       // exactly one evacuation (api) or none at all (db): never moved twice
       const ev = (await rest.call<{ migrations: Row[] }>('GET', `${NOVA_URL}/os-migrations?instance_uuid=${id}&migration_type=evacuation`)).body.migrations;
       expect(ev.length, `${id}: ${log.join('\n')}`).toBe(method === 'api' ? 1 : 0);

@@ -1,11 +1,11 @@
 /**
  * Scheduled drains on the real lab through the Slack stand-in, with the real bot process
  * (compose/main.ts, test/helpers/bot-process.ts) so that it can be killed with SIGKILL and started
- * again on the same store. alice asks for `/node drain c01 … in=<seconds>`, bob approves at once.
- * One seed of two servers on c01 serves every case; the cases that run nothing come first, the one
+ * again on the same store. alice asks for `/node drain <a> … in=<seconds>`, bob approves at once.
+ * One seed of two servers on a serves every case; the cases that run nothing come first, the one
  * that drains last, so no undrain is needed in between.
  *   - `/schedule cancel` before its time: its time passes and nothing runs (Nova untouched).
- *   - drift between the approval and its time (a server of ours appears on c01): not run; the thread
+ *   - drift between the approval and its time (a server of ours appears on a): not run; the thread
  *     shows the difference and asks again.
  *   - kill -9 of the bot with two approved drains scheduled: it stays down across the time and the
  *     grace period of one, then is started again. That one is reported missed in its thread and never
@@ -14,8 +14,8 @@
  * The times are as short as the steps between them allow (bot start-up, a plan, a click), the grace
  * period is configured short (schedules.grace), the sweep looks every second.
  *
- * Run it under the shared lock of c01/c02:
- *   LAB_NO_RESET=1 flock /run/lock/chatops-lab-c01c02.lock npx vitest run test/jobs/scheduled-drain.lab.test.ts
+ * a and b: the lab's pair (PAIR: c01/c02, or c04/c05 in the lab-c04c05 lane, where CI runs it).
+ * Alone: LAB_NO_RESET=1 npx vitest run --project lab-c04c05 test/jobs/scheduled-drain.lab.test.ts
  */
 import { execa } from 'execa';
 import { mkdtempSync } from 'node:fs';
@@ -30,11 +30,12 @@ import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { exitSignal } from '../helpers/crash-harness.js';
-import { NOVA_URL, bootServer, requireLab, Rest, restoreHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { NOVA_URL, PAIR, bootServer, requireLab, Rest, restoreHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { LAB_DIR } from '../actions/lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const HOST = 'c01';
+/** Where the servers are seeded and drained from; the drain has no target and Nova keeps them in the pair (PAIR.b). */
+const HOST = PAIR.a;
 /** schedules.grace of the bot: a run found later than this after its time is missed. */
 const GRACE_S = 10;
 let prefix: string;
@@ -84,7 +85,7 @@ const service = async () =>
     .services[0]!;
 const migrations = async (id: string) =>
   (await rest.call<{ migrations: { migration_type: string }[] }>('GET', `${NOVA_URL}/os-migrations?instance_uuid=${id}`)).body.migrations;
-/** What Nova must still show while nothing of ours ran: c01 enabled, every server of ours on it. */
+/** What Nova must still show while nothing of ours ran: the host enabled, every server of ours on it. */
 async function untouched(): Promise<void> {
   expect((await service()).status).toBe('enabled');
   expect((await ours()).map((s) => s['OS-EXT-SRV-ATTR:host']).filter((h) => h !== HOST)).toEqual([]);
@@ -200,7 +201,7 @@ it('drift between the approval and its time: the thread shows the difference and
   const drift = ws.thread('ops', card().ts).find((m) => /plan changed/.test(m.text))!;
   expect(drift.text).toContain(`${prefix}-late`);
   // By the time the reply is there, the card shows the new plan (with the late server) and its Approve
-  // button (the bot edits the card before it replies). Nova: nothing moved, c01 still enabled.
+  // button (the bot edits the card before it replies). Nova: nothing moved, the host still enabled.
   expect(JSON.stringify(card().blocks), await story(card(), opId)).toContain(`${prefix}-late`);
   expect(
     buttonsOf(card().blocks).map((b) => b.actionId),
@@ -257,7 +258,7 @@ it('kill -9 with two approved drains scheduled: the one whose time and grace pas
   const servers = await ours();
   expect(servers.length).toBeGreaterThanOrEqual(2);
   for (const s of servers) {
-    expect(s['OS-EXT-SRV-ATTR:host'], s.name).toBe('c02');
+    expect(s['OS-EXT-SRV-ATTR:host'], s.name).toBe(PAIR.b);
     expect((await migrations(s.id)).length, `${s.name} moved once`).toBe(1);
   }
   // the missed one is still as it was: nothing ran for it after the other one's run either
