@@ -46,12 +46,14 @@ const pollingSchema = z
     max: pollDuration(50, 300_000).default(P.maxMs),
     overlap: pollDuration(1000, 600_000).default(P.overlapMs),
     verifyWithin: pollDuration(0, 60_000).default(P.verifyWithinMs),
+    safetyNet: pollDuration(50, 600_000).default(P.safetyNetMs),
   })
   .strict()
   .superRefine((p, ctx) => {
     if (p.then < p.first) ctx.addIssue({ code: 'custom', path: ['then'], message: `expected at least first (${p.first} ms)` });
     if (p.max < p.then) ctx.addIssue({ code: 'custom', path: ['max'], message: `expected at least then (${p.then} ms)` });
     if (p.thenFor < p.firstFor) ctx.addIssue({ code: 'custom', path: ['thenFor'], message: `expected at least firstFor (${p.firstFor} ms)` });
+    if (p.safetyNet < p.max) ctx.addIssue({ code: 'custom', path: ['safetyNet'], message: `expected at least max (${p.max} ms)` });
   })
   .transform((p) => ({
     firstMs: p.first,
@@ -62,6 +64,7 @@ const pollingSchema = z
     maxMs: p.max,
     overlapMs: p.overlap,
     verifyWithinMs: p.verifyWithin,
+    safetyNetMs: p.safetyNet,
   }));
 
 const cloudSchema = z

@@ -102,9 +102,14 @@ export function pollDelay(k: number, maxMs: number): number {
   return Math.min(maxMs, d);
 }
 
-/** The longest a wait goes without reading Nova: the polls' cap, also the safety net's interval when Nova's notifications are on. */
-export function safetyNetMs(c: CloudDeps): number {
+/** The longest a wait goes without reading Nova: the polls' cap. */
+export function pollCapMs(c: CloudDeps): number {
   return c.polling?.maxMs ?? c.pollIntervalMs ?? 2000;
+}
+
+/** The longest a wait that Nova's notifications will end goes without reading Nova: the safety net for a lost event (`polling.safetyNet`). */
+export function safetyNetMs(c: CloudDeps): number {
+  return Math.max(c.polling?.safetyNetMs ?? DEFAULT_POLL_SCHEDULE.safetyNetMs, pollCapMs(c));
 }
 
 /** Sleeps what is left of `delayMs` since `startedAt` (a poll's own duration is part of the wait). */
@@ -187,12 +192,12 @@ export async function moveInstance(c: CloudDeps, i: PlannedInstance, o: MoveOpti
   if (!s) return result(i, o.source, null, 'gone', 0);
   if (s.host !== o.source && settledStatus(s)) return result(i, o.source, s.host, 'already', 0);
   const kind: MoveKind = s.status === 'VERIFY_RESIZE' || s.status === 'RESIZE' ? 'cold' : (moveKindOf(s.status) ?? i.kind);
-  const poll = safetyNetMs(c);
   const deadline = t0 + c.migrationTimeoutMs;
   // Nova's end-of-move notifications, where the cloud's bus is offered: subscribed before the request
   // that causes them, they wake the wait below at once instead of its polls (which stay, slower, as
   // the safety net for an event lost or never sent).
   const watch = c.events?.connected ? c.events.watch((e) => e.instanceUuid === i.id && MOVE_END.test(e.eventType)) : undefined;
+  const poll = watch ? safetyNetMs(c) : pollCapMs(c);
   try {
     return await moveWatched(c, i, o, { t0, s, kind, poll, deadline, watch });
   } finally {
@@ -259,7 +264,7 @@ async function eventOrTick(watch: EventWatch, observer: NovaObserver, id: string
   const ac = new AbortController();
   const either = AbortSignal.any([signal, ac.signal]);
   const event = watch.next(2 ** 31 - 1, either).then((e) => ({ e }));
-  const tick = observer.settled(id, either).then((v) => ({ tick: v }));
+  const tick = observer.settled(id, either, false, true).then((v) => ({ tick: v }));
   tick.catch(() => undefined); // left when the event comes first
   const r = await Promise.race([event, tick]).finally(() => ac.abort());
   const late = 'tick' in r ? await event : undefined;

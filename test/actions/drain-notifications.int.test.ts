@@ -96,6 +96,7 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
       maxMs: 200,
       overlapMs: 1_000,
       verifyWithinMs: 200,
+      safetyNetMs: 200,
     };
     const d = await drain(12, 4, publish, { moveMs: 900, polling: quick });
     expect(d.readsAfterMove, d.lines.join('\n')).toEqual([]);
@@ -104,6 +105,68 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
     // a tick is one list for the four moves in flight: far fewer than a read per move and interval
     expect(lists.length, d.lines.join('\n')).toBeLessThan(12 * 3);
     expect(d.reqs.length / 12, d.lines.join('\n')).toBeLessThanOrEqual(3);
+  });
+
+  it("while the subscription is up, moves that all wait on their events are read at the safety net's pace, not the polls'", async () => {
+    // Nova takes 2.5 s a move; the polls would tick every 200 ms, the safety net comes every 1 s
+    const net: PollSchedule = {
+      firstMs: 100,
+      firstForMs: 400,
+      thenMs: 200,
+      thenForMs: 1_000,
+      growth: 1.5,
+      maxMs: 200,
+      overlapMs: 1_000,
+      verifyWithinMs: 200,
+      safetyNetMs: 1_000,
+    };
+    const t0 = Date.now();
+    const d = await drain(8, 4, publish, { moveMs: 2_500, polling: net });
+    const ms = Date.now() - t0;
+    expect(d.readsAfterMove, d.lines.join('\n')).toEqual([]);
+    expect(d.moved.map((m) => m.result)).toEqual(Array(8).fill('moved'));
+    // at the polls' pace this drain lists the records ~5 times a second (~25 lists in ~5.5 s)
+    const lists = d.lines.filter((l) => l.includes('/os-migrations?') && l.includes('changes-since'));
+    expect(lists.length, `${lists.length} lists in ${ms} ms:\n${d.lines.join('\n')}`).toBeLessThanOrEqual(Math.ceil(ms / net.safetyNetMs) + 1);
+  });
+
+  it('a move whose events are all lost is still seen to end, by the safety net', async () => {
+    const net: PollSchedule = { ...SLOW, maxMs: 200, thenMs: 200, firstMs: 100, safetyNetMs: 500 };
+    let lost = '';
+    const d = await drain(
+      3,
+      3,
+      (type, data) => {
+        lost ||= data.uuid;
+        if (data.uuid !== lost) publish(type, data);
+      },
+      { polling: net },
+    );
+    expect(d.moved.map((m) => m.result)).toEqual(['moved', 'moved', 'moved']);
+    // the lost one was verified by reads; the others by their events alone
+    const read = new Set(d.readsAfterMove.map((l) => /instance_uuid=([0-9a-f-]{36})/.exec(l)?.[1] ?? /servers\/([0-9a-f-]{36})$/.exec(l)?.[1]));
+    expect([...read], d.lines.join('\n')).toEqual([lost]);
+  });
+
+  it("a wait at the polls' pace joining waits on the safety net is answered at the polls' pace", async () => {
+    wire = await new FakeOpenStackWire().start();
+    nova = new MiniNova(wire, { moveMs: 150 });
+    cloud = new RestCloud(wire.cloudConfig(), { backoffMs: 1, timeoutMs: 2_000 });
+    const [a, b] = nova.add(2);
+    const observer = new NovaObserver(cloud, { host: 'c01', schedule: { ...SLOW, safetyNetMs: 60_000 }, clock: systemClock, events: sub });
+    try {
+      await observer.settled(a!.id, undefined, false, true); // the first tick comes at once
+      const net = observer.settled(a!.id, undefined, false, true); // the next one a minute later
+      const t0 = Date.now();
+      const paced = await observer.settled(b!.id);
+      // the polls' tick (1 s after the previous one here) answers both, not the safety net's a minute on
+      expect(paced !== 'gone' && paced !== 'moving' && paced.host).toBe('c01');
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      await net;
+      expect(observer.stats.ticks).toBe(2);
+    } finally {
+      observer.close();
+    }
   });
 
   it("reads the record when the destination's event is missing, and does not take an event naming the source as the move's end", async () => {

@@ -18,7 +18,17 @@ import { FakeOpenStackWire } from '../adapters/openstack/fake-openstack-wire.js'
 import { MiniNova } from '../adapters/openstack/mini-nova.js';
 import { drainOverWire } from './wire-drain.js';
 
-const FAST: PollSchedule = { firstMs: 30, firstForMs: 1_000, thenMs: 60, thenForMs: 2_000, growth: 1.5, maxMs: 200, overlapMs: 1_000, verifyWithinMs: 10_000 };
+const FAST: PollSchedule = {
+  firstMs: 30,
+  firstForMs: 1_000,
+  thenMs: 60,
+  thenForMs: 2_000,
+  growth: 1.5,
+  maxMs: 200,
+  overlapMs: 1_000,
+  verifyWithinMs: 10_000,
+  safetyNetMs: 200,
+};
 
 let wire: FakeOpenStackWire;
 let nova: MiniNova;
@@ -208,6 +218,7 @@ describe('a drain over the wire: what each instance costs Nova', () => {
     maxMs: 100,
     overlapMs: 1_000,
     verifyWithinMs: 100,
+    safetyNetMs: 500,
   };
 
   it('16 instances, parallel=4: one step each, 4 at a time; the first checks are one list of the host; ≤ 3 requests per instance', async () => {
@@ -270,6 +281,7 @@ describe('the polling schedule', () => {
       maxMs: 2_000,
       overlapMs: 5_000,
       verifyWithinMs: 1_000,
+      safetyNetMs: 10_000,
     };
     expect(tickDelay(s, 0, 0)).toBe(100);
     expect(tickDelay(s, 1_999, 0)).toBe(100);
@@ -291,6 +303,7 @@ describe('the polling schedule', () => {
       maxMs: 5_000,
       overlapMs: 5_000,
       verifyWithinMs: 1_000,
+      safetyNetMs: 10_000,
     });
     const problems = (polling: unknown) => {
       const r = parse(polling);
@@ -299,6 +312,7 @@ describe('the polling schedule', () => {
     expect(problems({ first: '10ms' })).toEqual(['clouds.lab.polling.first: expected a duration such as 200ms or 2s, from 50 ms to 60 s']);
     expect(problems({ first: '1s', then: '200ms' })).toEqual(['clouds.lab.polling.then: expected at least first (1000 ms)']);
     expect(problems({ max: '100ms' })).toEqual(['clouds.lab.polling.max: expected at least then (2000 ms)']);
+    expect(problems({ max: '20s', safetyNet: '15s' })).toEqual(['clouds.lab.polling.safetyNet: expected at least max (20000 ms)']);
     expect(problems({ every: '1s' })[0]).toMatch(/every|Unrecognized/);
   });
 });
