@@ -18,7 +18,7 @@ import {
   Rest,
   bootServer,
   cleanup,
-  computeService,
+  novaService,
   os,
   osJson,
   osOk,
@@ -141,10 +141,10 @@ describe('after a stop/start of c01', () => {
   let since = 0;
   beforeAll(async () => {
     expect((await sshHost('c01', 'lab-nova-compute stop')).exitCode).toBe(0);
-    await waitFor('c01 down', async () => (await computeService('c01')).State === 'down', { timeoutMs: 90_000 });
+    await waitFor('c01 down', async () => (await novaService('c01')).state === 'down', { timeoutMs: 90_000 });
     since = Date.now();
     expect((await sshHost('c01', 'lab-nova-compute start')).exitCode).toBe(0);
-    await waitFor('c01 up', async () => (await computeService('c01')).State === 'up', { timeoutMs: 90_000 });
+    await waitFor('c01 up', async () => (await novaService('c01')).state === 'up', { timeoutMs: 90_000 });
   }, 300_000);
 
   it('/node check c01: nova-compute runs, reached AMQP after the boot, instances listed', async () => {

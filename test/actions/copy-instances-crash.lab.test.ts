@@ -23,7 +23,7 @@ import { SlackStandin } from '../../slack-standin/slack-standin.js';
 import { openStore } from '../../store/open-store.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
-import { computeService, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { novaService, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { INSTANCES, put as putIn, removeMade, sh, tree } from './instances-tree.js';
 import { LAB_DIR } from './lab-bot.js';
 
@@ -79,7 +79,7 @@ beforeAll(async () => {
   made.push(`${C02}/_base/${P}img`, `${C02}/${vm}`);
   await sh('c01', 'lab-nova-compute stop');
   await osOk(['compute', 'service', 'set', '--down', 'c01', 'nova-compute']);
-  await waitFor('c01 forced down', async () => (await computeService('c01'))['Forced Down'] === true);
+  await waitFor('c01 forced down', async () => (await novaService('c01')).forcedDown);
   standin = await new SlackStandin({ signingSecret: SIGNING_SECRET }).start();
 }, 300_000);
 

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../core/types.js';
-import { computeService, os, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import { novaService, os, osOk, requireLab, restoreHost, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 import { INSTANCES, put as putIn, removeMade, sh, tree } from './instances-tree.js';
 import { runApprovedOnLab, startLabBot, type LabBot } from './lab-bot.js';
 
@@ -90,7 +90,7 @@ describe('/node copy-instances', () => {
     const dstBefore = await tree('c02', C02);
     await sh('c01', 'lab-nova-compute stop');
     await osOk(['compute', 'service', 'set', '--down', 'c01', 'nova-compute']);
-    await waitFor('c01 forced down', async () => (await computeService('c01'))['Forced Down'] === true);
+    await waitFor('c01 forced down', async () => (await novaService('c01')).forcedDown);
 
     const run = await runApprovedOnLab(lab, 'copy-instances c01 c02', 600_000);
     const story = `${run.card.text}\n${run.story()}`;

@@ -8,6 +8,7 @@ import {
   bootServer,
   cleanup,
   computeService,
+  novaService,
   os,
   osJson,
   osOk,
@@ -43,7 +44,7 @@ describe('evacuate after c01 is really down (openstack CLI against the lab)', ()
     expect(status.exitCode).toBe(3);
     expect(status.stdout).toMatch(/not running/);
     // service_down_time is 15 s in the lab
-    await waitFor('Nova to see c01 down', async () => (await computeService('c01')).State === 'down', { timeoutMs: 60_000, intervalMs: 2000 });
+    await waitFor('Nova to see c01 down', async () => (await novaService('c01')).state === 'down', { timeoutMs: 60_000, intervalMs: 2000 });
   });
 
   it('forces c01 down and evacuates its servers to c02 (CLI, then REST for the second)', async () => {

@@ -15,6 +15,7 @@ const OPENSTACK = '/usr/bin/openstack';
 /** Service endpoints of the lab (all on 127.0.0.1). */
 export const NOVA_URL = 'http://127.0.0.1:8774/v2.1';
 export const NEUTRON_URL = 'http://127.0.0.1:9696/v2.0';
+export const PLACEMENT_URL = 'http://127.0.0.1:8778';
 const REPO = new URL('../../', import.meta.url).pathname;
 
 const cliEnv = {
@@ -117,6 +118,30 @@ export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise
     },
     { timeoutMs: 180_000, intervalMs: 2000 },
   );
+  for (const h of hosts) await waitSchedulable(h, rest);
+}
+
+/**
+ * Waits until Placement lets the scheduler pick host: its provider no longer carries
+ * COMPUTE_STATUS_DISABLED. Nova sets that trait when the service is disabled and clears it when it is
+ * enabled — by a message to the host's nova-compute, which a compute still starting does not get; its
+ * next resource update (within a minute) clears it then. Until then every boot there is "No valid host"
+ * (CI 2026-12-04: two boots on c04 right after scheduled-drain's restoreHost).
+ */
+export async function waitSchedulable(host: string, rest?: Rest): Promise<void> {
+  const r = rest ?? (await labRest());
+  const placement = 'placement 1.6'; // traits
+  const rp = (await r.call<{ resource_providers: { uuid: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers?name=${host}`, undefined, placement)).body
+    .resource_providers[0];
+  if (!rp) throw new Error(`Placement has no resource provider named ${host}`);
+  await waitFor(
+    `${host}'s resource provider without COMPUTE_STATUS_DISABLED (Nova's enable reaches Placement through its nova-compute)`,
+    async () =>
+      !(await r.call<{ traits: string[] }>('GET', `${PLACEMENT_URL}/resource_providers/${rp.uuid}/traits`, undefined, placement)).body.traits.includes(
+        'COMPUTE_STATUS_DISABLED',
+      ),
+    { timeoutMs: 150_000, intervalMs: 1000 },
+  );
 }
 
 /** Deletes everything named with prefix (servers, volumes, ports, networks; all projects). */
@@ -174,7 +199,11 @@ export interface ServerView {
 }
 
 export async function showServer(id: string): Promise<ServerView> {
-  const s = await osJson<Record<string, unknown>>(['server', 'show', id]);
+  // REST, not `openstack server show`: the waits below ask every second, and each CLI run is a Python
+  // start-up (~1.5 s of CPU) on a CI machine whose two cores the lab's lanes keep busy
+  const r = await labRest().then((rest) => rest.call<{ server?: Record<string, unknown> }>('GET', `${NOVA_URL}/servers/${id}`));
+  if (r.status !== 200 || !r.body.server) throw new Error(`GET /servers/${id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  const s = r.body.server;
   const fault = s['fault'] as { code?: number; message?: string } | undefined;
   return {
     status: String(s['status']),
@@ -182,6 +211,16 @@ export async function showServer(id: string): Promise<ServerView> {
     taskState: (s['OS-EXT-STS:task_state'] as string | null) ?? null,
     fault: fault?.message ? ` (fault ${fault.code ?? '?'}: ${fault.message})` : '',
   };
+}
+
+let shared: Promise<Rest> | undefined;
+/** One admin token for this test file's helpers (Keystone's tokens last an hour; a file, minutes). */
+function labRest(): Promise<Rest> {
+  shared ??= Rest.login().catch((e: unknown) => {
+    shared = undefined;
+    throw e;
+  });
+  return shared;
 }
 
 /**
@@ -229,6 +268,26 @@ export async function computeService(host: PairHost): Promise<ComputeService> {
   return s;
 }
 
+/** A nova-compute service as Nova's API has it (REST: the waits ask every second or two, a CLI run costs ~1.5 s of CPU). */
+export interface NovaService {
+  id: string;
+  status: 'enabled' | 'disabled';
+  state: 'up' | 'down';
+  forcedDown: boolean;
+}
+
+export async function novaService(host: PairHost | 'c03'): Promise<NovaService> {
+  const r = await labRest().then((rest) =>
+    rest.call<{ services: { id: string; status: NovaService['status']; state: NovaService['state']; forced_down: boolean }[] }>(
+      'GET',
+      `${NOVA_URL}/os-services?binary=nova-compute&host=${host}`,
+    ),
+  );
+  const s = r.body.services?.[0];
+  if (!s) throw new Error(`no nova-compute service on ${host} (${r.status})`);
+  return { id: s.id, status: s.status, state: s.state, forcedDown: s.forced_down };
+}
+
 /** Makes host's nova-compute run, enabled and not forced down (what every lab test must leave behind). */
 export async function restoreHost(host: PairHost): Promise<void> {
   await sshHost(host, 'lab-nova-compute start');
@@ -238,7 +297,8 @@ export async function restoreHost(host: PairHost): Promise<void> {
     intervalMs: 2000,
   });
   await osOk(['compute', 'service', 'set', '--enable', host, 'nova-compute']);
-  await waitFor(`${host} up`, async () => (await computeService(host)).State === 'up', { timeoutMs: 60_000 });
+  await waitFor(`${host} up`, async () => (await novaService(host)).state === 'up', { timeoutMs: 60_000 });
+  await waitSchedulable(host);
 }
 
 /** A Keystone token and the REST calls the CLI cannot make (bulk create, clearing device_id). */
@@ -262,10 +322,11 @@ export class Rest {
     return new Rest(token);
   }
 
-  async call<T = unknown>(method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+  /** `version`: the OpenStack-API-Version header (Nova's 2.79 unless said). */
+  async call<T = unknown>(method: string, url: string, body?: unknown, version = 'compute 2.79'): Promise<{ status: number; body: T }> {
     const r = await fetch(url, {
       method,
-      headers: { 'x-auth-token': this.token, 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' },
+      headers: { 'x-auth-token': this.token, 'content-type': 'application/json', 'openstack-api-version': version },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await r.text();
