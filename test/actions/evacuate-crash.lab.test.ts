@@ -28,7 +28,21 @@ import type { Plan } from '../../core/types.js';
 import { openStore } from '../../store/open-store.js';
 import { SIGNING_SECRET, startBot, type BotProcess } from '../helpers/bot-process.js';
 import { CRASH_PHASES, exitSignal, rng, runKillLoop } from '../helpers/crash-harness.js';
-import { NEUTRON_URL, NOVA_URL, PAIR, Rest, bootServer, cleanup, os, osJson, osOk, requireLab, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
+import {
+  NEUTRON_URL,
+  NOVA_URL,
+  PAIR,
+  Rest,
+  bootServer,
+  cleanup,
+  os,
+  osJson,
+  osOk,
+  requireLab,
+  uniquePrefix,
+  volumeStatus,
+  waitFor,
+} from '../lab/lab-helpers.js';
 import { LAB_DB, LAB_DIR } from './lab-bot.js';
 
 const { a: A, b: B } = PAIR;
@@ -77,9 +91,9 @@ approvals:
     withPort = await bootServer(`${P}net`, A, { network: 'Public_AGILE' });
     ids.push(withPort, await bootServer(`${P}vm`, A));
     volume = (await osJson<{ id: string }>(['volume', 'create', '--size', '1', `${P}vol`])).id;
-    await waitFor('volume available', async () => (await osJson<Row>(['volume', 'show', volume]))['status'] === 'available');
+    await waitFor('volume available', async () => (await volumeStatus(volume)) === 'available');
     await osOk(['server', 'add', 'volume', withPort, volume]);
-    await waitFor('volume in-use', async () => (await osJson<Row>(['volume', 'show', volume]))['status'] === 'in-use');
+    await waitFor('volume in-use', async () => (await volumeStatus(volume)) === 'in-use');
     await execa('bash', [`${REPO}lab/kill-host`, A]);
     await waitFor(
       `${A} down`,

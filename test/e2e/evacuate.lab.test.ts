@@ -12,7 +12,7 @@
  */
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOVA_URL, Rest, os, osJson, osOk, requireLab, uniquePrefix, waitFor, bootServer, cleanup } from '../lab/lab-helpers.js';
+import { NOVA_URL, Rest, os, osJson, osOk, requireLab, uniquePrefix, waitFor, bootServer, cleanup, volumeStatus } from '../lab/lab-helpers.js';
 import { runApprovedOnLab, startLabBot, type LabBot } from '../actions/lab-bot.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -65,9 +65,9 @@ async function seed(tag: string): Promise<{ withPort: string; plain: string; vol
   const withPort = await bootServer(`${P}${tag}-net`, 'c01', { network: 'Public_AGILE' });
   const plain = await bootServer(`${P}${tag}-plain`, 'c01');
   const vol = await osJson<{ id: string }>(['volume', 'create', '--size', '1', `${P}${tag}-vol`]);
-  await waitFor('volume available', async () => (await osJson<Row>(['volume', 'show', vol.id]))['status'] === 'available', { intervalMs: 1000 });
+  await waitFor('volume available', async () => (await volumeStatus(vol.id)) === 'available', { intervalMs: 1000 });
   await osOk(['server', 'add', 'volume', withPort, vol.id]);
-  await waitFor('volume in-use', async () => (await osJson<Row>(['volume', 'show', vol.id]))['status'] === 'in-use', { intervalMs: 1000 });
+  await waitFor('volume in-use', async () => (await volumeStatus(vol.id)) === 'in-use', { intervalMs: 1000 });
   return { withPort, plain, volume: vol.id };
 }
 

@@ -16,6 +16,8 @@ const OPENSTACK = '/usr/bin/openstack';
 export const NOVA_URL = 'http://127.0.0.1:8774/v2.1';
 export const NEUTRON_URL = 'http://127.0.0.1:9696/v2.0';
 export const PLACEMENT_URL = 'http://127.0.0.1:8778';
+export const GLANCE_URL = 'http://127.0.0.1:9292';
+export const CINDER_URL = 'http://127.0.0.1:8776/v3';
 const REPO = new URL('../../', import.meta.url).pathname;
 
 const cliEnv = {
@@ -131,13 +133,14 @@ export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise
 export async function waitSchedulable(host: string, rest?: Rest): Promise<void> {
   const r = rest ?? (await labRest());
   const placement = 'placement 1.6'; // traits
-  const rp = (await r.call<{ resource_providers: { uuid: string }[] }>('GET', `${PLACEMENT_URL}/resource_providers?name=${host}`, undefined, placement)).body
-    .resource_providers[0];
-  if (!rp) throw new Error(`Placement has no resource provider named ${host}`);
+  // the provider is the compute node (same UUID), named after the hypervisor: c03's is the machine's hostname
+  const nodes = (await r.call<{ hypervisors: { id: string; service: { host: string } }[] }>('GET', `${NOVA_URL}/os-hypervisors/detail`)).body.hypervisors;
+  const rp = nodes.find((h) => h.service.host === host);
+  if (!rp) throw new Error(`Nova has no hypervisor on host ${host}`);
   await waitFor(
     `${host}'s resource provider without COMPUTE_STATUS_DISABLED (Nova's enable reaches Placement through its nova-compute)`,
     async () =>
-      !(await r.call<{ traits: string[] }>('GET', `${PLACEMENT_URL}/resource_providers/${rp.uuid}/traits`, undefined, placement)).body.traits.includes(
+      !(await r.call<{ traits: string[] }>('GET', `${PLACEMENT_URL}/resource_providers/${rp.id}/traits`, undefined, placement)).body.traits.includes(
         'COMPUTE_STATUS_DISABLED',
       ),
     { timeoutMs: 150_000, intervalMs: 1000 },
@@ -160,15 +163,48 @@ export async function seedPlainServers(prefix: string, n: number, host: PairHost
   return (JSON.parse(seeded.stdout) as { servers: string[] }).servers;
 }
 
-/** Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. */
-export async function bootServer(name: string, host: PairHost, opts: { network?: string; cloud?: string } = {}): Promise<string> {
-  const nic = opts.network ? ['--network', opts.network] : ['--nic', 'none'];
+const named = new Map<string, Promise<string>>();
+/** The id of a flavor, image or network by its name, asked once per test file. */
+function idOf(kind: 'flavor' | 'image' | 'network', name: string): Promise<string> {
+  const key = `${kind}:${name}`;
+  let id = named.get(key);
+  if (!id) {
+    id = (async () => {
+      const rest = await labRest();
+      const q = encodeURIComponent(name);
+      const found =
+        kind === 'flavor'
+          ? (await rest.call<{ flavors: { id: string; name: string }[] }>('GET', `${NOVA_URL}/flavors?is_public=None`)).body.flavors.find(
+              (f) => f.name === name,
+            )
+          : kind === 'image'
+            ? (await rest.call<{ images: { id: string }[] }>('GET', `${GLANCE_URL}/v2/images?name=${q}`)).body.images[0]
+            : (await rest.call<{ networks: { id: string }[] }>('GET', `${NEUTRON_URL}/networks?name=${q}`)).body.networks[0];
+      if (!found) throw new Error(`the lab has no ${kind} named ${name}`);
+      return found.id;
+    })();
+    id.catch(() => named.delete(key));
+    named.set(key, id);
+  }
+  return id;
+}
+
+/**
+ * Boots a server on host (fake driver) and waits until it is ACTIVE; returns its id. REST, as
+ * `openstack server create --flavor … --image cirros (--network N | --nic none) --availability-zone
+ * nova:<host>` would ask (the fixtures of many files: a CLI run is ~1.6 s of CPU).
+ */
+export async function bootServer(name: string, host: PairHost, opts: { network?: string } = {}): Promise<string> {
   const boot = async (): Promise<string> => {
-    const s = await osJson<{ id: string }>(
-      ['server', 'create', '--flavor', flavorFor(host), '--image', 'cirros', ...nic, '--availability-zone', `nova:${host}`, name],
-      opts,
-    );
-    return s.id;
+    const [flavorRef, imageRef, network] = await Promise.all([
+      idOf('flavor', flavorFor(host)),
+      idOf('image', 'cirros'),
+      opts.network ? idOf('network', opts.network) : undefined,
+    ]);
+    const server = { name, flavorRef, imageRef, networks: network ? [{ uuid: network }] : 'none', availability_zone: `nova:${host}` };
+    const r = await (await labRest()).call<{ server?: { id: string } }>('POST', `${NOVA_URL}/servers`, { server });
+    if (r.status !== 202 || !r.body.server) throw new Error(`POST /servers ${name} on ${host}: ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`);
+    return r.body.server.id;
   };
   // A build that fails is fixture trouble, not what a test looks at: it is deleted and booted once
   // more, and what Nova said of the first one is printed (a CI run lost a whole file to one ERROR).
@@ -179,7 +215,8 @@ export async function bootServer(name: string, host: PairHost, opts: { network?:
   } catch (e) {
     if (!(e instanceof ServerError)) throw e;
     console.warn(`bootServer ${name} on ${host}: ${e.message}; deleting it and booting again`);
-    await os(['server', 'delete', '--wait', first]);
+    await (await labRest()).call('DELETE', `${NOVA_URL}/servers/${first}`);
+    await waitFor(`server ${first} deleted`, async () => (await (await labRest()).call('GET', `${NOVA_URL}/servers/${first}`)).status === 404);
   }
   const second = await boot();
   await waitBuilt(second);
@@ -288,22 +325,36 @@ export async function novaService(host: PairHost | 'c03'): Promise<NovaService> 
   return { id: s.id, status: s.status, state: s.state, forcedDown: s.forced_down };
 }
 
+/** A volume's status as Cinder has it (REST: for waits; the volume is the admin project's, as the CLI creates it). */
+export async function volumeStatus(id: string): Promise<string> {
+  const rest = await labRest();
+  const r = await rest.call<{ volume?: { status: string } }>('GET', `${CINDER_URL}/${rest.projectId}/volumes/${id}`, undefined, 'volume 3.0');
+  if (r.status !== 200 || !r.body.volume) throw new Error(`GET volume ${id}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+  return r.body.volume.status;
+}
+
 /** Makes host's nova-compute run, enabled and not forced down (what every lab test must leave behind). */
 export async function restoreHost(host: PairHost): Promise<void> {
   await sshHost(host, 'lab-nova-compute start');
   // force-up is refused (400) until the restarted compute has completed its evacuation records
-  await waitFor(`${host} forced up`, async () => (await os(['compute', 'service', 'set', '--up', host, 'nova-compute'])).exitCode === 0, {
-    timeoutMs: 120_000,
-    intervalMs: 2000,
-  });
-  await osOk(['compute', 'service', 'set', '--enable', host, 'nova-compute']);
+  // REST, as `openstack compute service set --up <host> nova-compute`, then `--enable`
+  const rest = await labRest();
+  const { id } = await novaService(host);
+  const put = (body: object) => rest.call<unknown>('PUT', `${NOVA_URL}/os-services/${id}`, body);
+  await waitFor(`${host} forced up`, async () => (await put({ forced_down: false })).status === 200, { timeoutMs: 120_000, intervalMs: 2000 });
+  const enabled = await put({ status: 'enabled' });
+  if (enabled.status !== 200) throw new Error(`enabling ${host}'s nova-compute: ${enabled.status} ${JSON.stringify(enabled.body).slice(0, 300)}`);
   await waitFor(`${host} up`, async () => (await novaService(host)).state === 'up', { timeoutMs: 60_000 });
   await waitSchedulable(host);
 }
 
 /** A Keystone token and the REST calls the CLI cannot make (bulk create, clearing device_id). */
 export class Rest {
-  private constructor(readonly token: string) {}
+  /** `projectId`: the admin project the token is scoped to (Cinder's URLs name it). */
+  private constructor(
+    readonly token: string,
+    readonly projectId: string,
+  ) {}
 
   static async login(): Promise<Rest> {
     const body = {
@@ -319,7 +370,8 @@ export class Rest {
     });
     const token = r.headers.get('x-subject-token');
     if (r.status !== 201 || !token) throw new Error(`keystone login failed: ${r.status}`);
-    return new Rest(token);
+    const { token: t } = (await r.json()) as { token: { project: { id: string } } };
+    return new Rest(token, t.project.id);
   }
 
   /** `version`: the OpenStack-API-Version header (Nova's 2.79 unless said). */
