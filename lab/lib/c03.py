@@ -3,6 +3,7 @@
 flavor of c03's servers, c03 alone in its availability zone, and the Placement trait that keeps the
 lab's ordinary flavors off c03 (they forbid it; m1.inspect requires it).
 """
+import hashlib
 import os
 import sys
 
@@ -13,8 +14,14 @@ IMAGE, FLAVOR, AZ, TRAIT = os.environ["IMAGE"], os.environ["FLAVOR"], os.environ
 PROVIDER, IMAGE_FILE = os.environ["PROVIDER"], os.environ["IMAGE_FILE"]
 def build(api):
     done = []
-    # 1. the image (qcow2, public)
-    if not [i for i in api.get(f"{GLANCE}/images", name=IMAGE)["images"] if i["status"] == "active"]:
+    # 1. the image (qcow2, public): the file's, or replaced (an older build of it)
+    with open(IMAGE_FILE, "rb") as f:
+        md5 = hashlib.md5(f.read()).hexdigest()
+    images = [i for i in api.get(f"{GLANCE}/images", name=IMAGE)["images"] if i["status"] == "active"]
+    for old in [i for i in images if i.get("checksum") != md5]:
+        api.delete(f"{GLANCE}/images/{old['id']}")
+        done.append(f"image {IMAGE} {old['id']} deleted (another build)")
+    if not [i for i in images if i.get("checksum") == md5]:
         img = api.post(f"{GLANCE}/images", {"name": IMAGE, "disk_format": "qcow2", "container_format": "bare",
                                             "visibility": "public"})
         with open(IMAGE_FILE, "rb") as f:
