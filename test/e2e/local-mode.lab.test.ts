@@ -17,7 +17,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { holdLabHost } from '../actions/lab-bot.js';
-import { NOVA_URL, requireLab, Rest, sshHost, uniquePrefix } from '../lab/lab-helpers.js';
+import { NOVA_URL, requireLab, Rest, sshHost, uniquePrefix, waitFor } from '../lab/lab-helpers.js';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const DOC = readFileSync(join(REPO, 'docs/local-mode.md'), 'utf8');
@@ -165,6 +165,11 @@ describe('docs/local-mode.md on the lab', () => {
     expect((await ours()).map((s) => s['OS-EXT-SRV-ATTR:host'])).toEqual(Array(6).fill('c02'));
     expect(await service()).toMatchObject({ status: 'disabled', disabled_reason: 'test' });
     expect((await sshHost('c01', 'lab-nova-compute status')).exitCode).toBe(3);
+    // Nova reports the stopped nova-compute down only after service_down_time (15 s on the lab). The
+    // undrain's plan binds its approval to what it resolved: planned while Nova still said "up", it
+    // asks again once Nova says "down" (CI 2026-12-04, when this run was quick) — a person typing
+    // the page's next lines takes longer than that; the test waits for Nova instead.
+    await waitFor('Nova to report c01 down', async () => (await service()).state === 'down', { timeoutMs: 120_000 });
 
     // 5. Undrain: the lines of the block, then the number the page's text names
     const [undrain] = section('5.');
