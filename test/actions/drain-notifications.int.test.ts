@@ -24,6 +24,18 @@ const EXCHANGE = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
 const CONNECTION = `chatops-drain-test-${randomBytes(4).toString('hex')}`;
 /** The default pace (a tick a second at best): what a move costs is what the events spare, not what a fast tick finds first. */
 const SLOW: PollSchedule = { ...DEFAULT_POLL_SCHEDULE, overlapMs: 1_000 };
+/** Ticks every 100–200 ms, the safety net as often: moves of a second or more see several. */
+const QUICK: PollSchedule = {
+  firstMs: 100,
+  firstForMs: 400,
+  thenMs: 200,
+  thenForMs: 1_000,
+  growth: 1.5,
+  maxMs: 200,
+  overlapMs: 1_000,
+  verifyWithinMs: 200,
+  safetyNetMs: 200,
+};
 
 let pub: ChannelModel;
 let ch: Channel;
@@ -87,18 +99,7 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
 
   it('moves that outlast the interval (queued behind others on the host) wait on the shared ticks, never on reads of their own', async () => {
     // Nova takes 900 ms a move, the safety net's interval is 200 ms: each move sees several ticks first
-    const quick: PollSchedule = {
-      firstMs: 100,
-      firstForMs: 400,
-      thenMs: 200,
-      thenForMs: 1_000,
-      growth: 1.5,
-      maxMs: 200,
-      overlapMs: 1_000,
-      verifyWithinMs: 200,
-      safetyNetMs: 200,
-    };
-    const d = await drain(12, 4, publish, { moveMs: 900, polling: quick });
+    const d = await drain(12, 4, publish, { moveMs: 900, polling: QUICK });
     expect(d.readsAfterMove, d.lines.join('\n')).toEqual([]);
     const lists = d.lines.filter((l) => l.includes('/os-migrations?') && l.includes('changes-since'));
     expect(lists.length, 'the safety net ticked').toBeGreaterThan(0);
@@ -109,17 +110,7 @@ describe("a drain woken by Nova's notifications (MiniNova over the wire, the rea
 
   it("while the subscription is up, moves that all wait on their events are read at the safety net's pace, not the polls'", async () => {
     // Nova takes 2.5 s a move; the polls would tick every 200 ms, the safety net comes every 1 s
-    const net: PollSchedule = {
-      firstMs: 100,
-      firstForMs: 400,
-      thenMs: 200,
-      thenForMs: 1_000,
-      growth: 1.5,
-      maxMs: 200,
-      overlapMs: 1_000,
-      verifyWithinMs: 200,
-      safetyNetMs: 1_000,
-    };
+    const net: PollSchedule = { ...QUICK, safetyNetMs: 1_000 };
     const t0 = Date.now();
     const d = await drain(8, 4, publish, { moveMs: 2_500, polling: net });
     const ms = Date.now() - t0;
