@@ -107,7 +107,7 @@ export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise
   const r = await fetch('http://127.0.0.1:5000/v3').catch(() => undefined);
   if (!r?.ok) throw new Error('keystone on 127.0.0.1:5000 does not answer: run "npm run lab:up" (bash lab/up)');
   // the lab is shared: a previous test may still be bringing a host back; wait for ours (bounded)
-  const rest = await Rest.login();
+  const rest = await labRest();
   await waitFor(
     `nova-compute ${hosts.join(' and ')} up, enabled and not forced down`,
     async () => {
@@ -120,7 +120,7 @@ export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise
     },
     { timeoutMs: 180_000, intervalMs: 2000 },
   );
-  for (const h of hosts) await waitSchedulable(h, rest);
+  for (const h of hosts) await waitSchedulable(h);
 }
 
 /**
@@ -130,8 +130,8 @@ export async function requireLab(which?: readonly (PairHost | 'c03')[]): Promise
  * next resource update (within a minute) clears it then. Until then every boot there is "No valid host"
  * (CI 2026-12-04: two boots on c04 right after scheduled-drain's restoreHost).
  */
-export async function waitSchedulable(host: string, rest?: Rest): Promise<void> {
-  const r = rest ?? (await labRest());
+export async function waitSchedulable(host: string): Promise<void> {
+  const r = await labRest();
   const placement = 'placement 1.6'; // traits
   // the provider is the compute node (same UUID), named after the hypervisor: c03's is the machine's hostname
   const nodes = (await r.call<{ hypervisors: { id: string; service: { host: string } }[] }>('GET', `${NOVA_URL}/os-hypervisors/detail`)).body.hypervisors;
